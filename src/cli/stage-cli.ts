@@ -1,0 +1,138 @@
+import { basename } from 'node:path';
+import yargs from 'yargs';
+import { describe as describeError, SqspipesError } from '../errors.ts';
+import type { TaskClient } from '../task-client.ts';
+import type { RunOptions } from '../types.ts';
+import { onStopSignals } from './signals.ts';
+
+/** Exit codes of the stage CLI. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+interface StageArgs {
+  stage: string;
+  workers: number | undefined;
+  limit: number | undefined;
+  idleTimeout: number | undefined;
+  priority: number | undefined;
+  minPriority: number | undefined;
+  maxPriority: number | undefined;
+  verbose: boolean;
+}
+
+/**
+ * `node script.js <stage> [workers]`: runs one stage, printing each output as a JSON line on
+ * stdout (everything else goes to stderr). Resolves with the exit code, also set on the process.
+ */
+export async function runStageCli(client: TaskClient, argv: readonly string[]): Promise<number> {
+  const code = await runStage(client, argv);
+  process.exitCode = code;
+  await client.close();
+  return code;
+}
+
+async function runStage(client: TaskClient, argv: readonly string[]): Promise<number> {
+  let args: StageArgs | undefined;
+  try {
+    args = await parse(client, argv);
+  } catch (error) {
+    process.stderr.write(`${describeError(error)}\n`);
+    return EXIT.usage;
+  }
+  if (args === undefined) return EXIT.ok; // --help
+  const controller = new AbortController();
+  const dispose = onStopSignals(controller, (text) => process.stderr.write(`${text}\n`));
+  try {
+    const options: RunOptions = { signal: controller.signal };
+    if (args.workers !== undefined) options.workers = args.workers;
+    if (args.limit !== undefined) options.limit = args.limit;
+    if (args.idleTimeout !== undefined) options.idleTimeout = args.idleTimeout;
+    if (args.priority !== undefined) options.priority = args.priority;
+    if (args.minPriority !== undefined) options.minPriority = args.minPriority;
+    if (args.maxPriority !== undefined) options.maxPriority = args.maxPriority;
+    for await (const output of client.run(args.stage, options)) {
+      await writeLine(`${JSON.stringify(output) ?? 'null'}\n`);
+    }
+    return EXIT.ok;
+  } catch (error) {
+    const usage =
+      error instanceof SqspipesError && ['ConfigError', 'UnknownStageError'].includes(error.name);
+    process.stderr.write(`${describeError(error)}${args.verbose ? causeOf(error) : ''}\n`);
+    return usage ? EXIT.usage : EXIT.failed;
+  } finally {
+    dispose();
+  }
+}
+
+async function parse(client: TaskClient, argv: readonly string[]): Promise<StageArgs | undefined> {
+  const stages = client.stageNames;
+  let helped = false;
+  const parsed = await yargs([...argv])
+    .scriptName(`node ${basename(process.argv[1] ?? 'script.js')}`)
+    .usage(
+      '$0 <stage> [workers]\n\nRuns one stage of the pipeline; prints each output as a JSON line on stdout.',
+    )
+    .command('$0 <stage> [workers]', false)
+    .positional('stage', { type: 'string', describe: `one of: ${stages.join(', ')}` })
+    .positional('workers', {
+      type: 'number',
+      describe: "concurrent calls (default: the stage's workers)",
+    })
+    .option('limit', {
+      type: 'number',
+      describe: 'stop after this many inputs (first stage: calls)',
+    })
+    .option('idle-timeout', {
+      type: 'number',
+      describe: 'stop when no input arrived for this many ms',
+    })
+    .option('priority', { type: 'number', describe: 'first stage: priority level of its outputs' })
+    .option('min-priority', { type: 'number', describe: 'consume only levels >= this' })
+    .option('max-priority', { type: 'number', describe: 'consume only levels <= this' })
+    .option('verbose', { type: 'boolean', describe: 'log more, and print the stack of a failure' })
+    .epilogue(`Stages, in pipeline order: ${stages.join(' → ')}`)
+    .strict()
+    .exitProcess(false)
+    .showHelpOnFail(false)
+    .fail((message, error) => {
+      throw error ?? new Error(`${message} (see --help)`);
+    })
+    .help()
+    .version(false)
+    .parseAsync([...argv], {}, (_err, _argv, output) => {
+      if (output !== '') {
+        helped = true;
+        process.stdout.write(`${output}\n`);
+      }
+    });
+  if (helped) return undefined;
+  const workers = parsed['workers'];
+  if (
+    workers !== undefined &&
+    (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1)
+  ) {
+    throw new Error(`Expected workers to be a positive integer, got \`${String(argv[1])}\``);
+  }
+  return {
+    stage: String(parsed['stage']),
+    workers,
+    limit: parsed['limit'],
+    idleTimeout: parsed['idle-timeout'],
+    priority: parsed['priority'],
+    minPriority: parsed['min-priority'],
+    maxPriority: parsed['max-priority'],
+    verbose: parsed['verbose'] === true,
+  };
+}
+
+function causeOf(error: unknown): string {
+  if (!(error instanceof Error) || error.cause === undefined) return '';
+  const stack = error.cause instanceof Error ? error.cause.stack : undefined;
+  return stack === undefined ? '' : `\n${stack}`;
+}
+
+function writeLine(line: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(line)) resolve();
+    else process.stdout.once('drain', resolve);
+  });
+}

@@ -1,0 +1,80 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Logger, TaskClientOptions } from './types.ts';
+import {
+  checkBoolean,
+  checkInteger,
+  checkKeys,
+  checkName,
+  fail,
+  isPlainObject,
+} from './validate.ts';
+
+export interface ResolvedClientOptions {
+  readonly domain: string;
+  readonly region: string | undefined;
+  readonly endpoint: string | undefined;
+  readonly credentials: TaskClientOptions['credentials'];
+  readonly sqs: SQSClient | undefined;
+  readonly ignoreNone: boolean;
+  readonly logger: Logger;
+  readonly loggerGiven: boolean;
+  readonly highThroughput: boolean;
+  readonly maxSockets: number;
+}
+
+const CLIENT_KEYS = [
+  'domain',
+  'region',
+  'endpoint',
+  'credentials',
+  'sqs',
+  'ignoreNone',
+  'logger',
+  'highThroughput',
+  'maxSockets',
+] as const;
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export function resolveClientOptions(options: unknown): ResolvedClientOptions {
+  if (!isPlainObject(options))
+    fail('TaskClient options', 'an object with at least `domain`', options);
+  checkKeys('TaskClient options', options, CLIENT_KEYS);
+  const domain = checkName('`domain`', options['domain']);
+  const region = optionalString('`region`', options['region']);
+  const endpoint = optionalString('`endpoint`', options['endpoint']);
+  if (endpoint !== undefined && !URL.canParse(endpoint))
+    fail('`endpoint`', 'a URL such as http://localhost:4566', endpoint);
+  const sqs = options['sqs'];
+  if (sqs !== undefined && !(sqs instanceof SQSClient))
+    fail('`sqs`', 'an SQSClient from @aws-sdk/client-sqs', sqs);
+  const logger = options['logger'] ?? silent;
+  if (!isLogger(logger))
+    fail('`logger`', 'an object with debug, info, warn and error methods', logger);
+  return {
+    domain,
+    region,
+    endpoint,
+    credentials: options['credentials'] as TaskClientOptions['credentials'],
+    sqs,
+    ignoreNone: checkBoolean('`ignoreNone`', options['ignoreNone'] ?? true),
+    logger,
+    loggerGiven: options['logger'] !== undefined,
+    highThroughput: checkBoolean('`highThroughput`', options['highThroughput'] ?? true),
+    maxSockets: checkInteger('`maxSockets`', options['maxSockets'] ?? 500, 1, 100_000),
+  };
+}
+
+function optionalString(field: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') fail(field, 'a non-empty string', value);
+  return value;
+}
+
+function isLogger(value: unknown): value is Logger {
+  return isPlainObject(value) || (typeof value === 'object' && value !== null)
+    ? ['debug', 'info', 'warn', 'error'].every(
+        (m) => typeof (value as Record<string, unknown>)[m] === 'function',
+      )
+    : false;
+}

@@ -1,0 +1,30 @@
+/**
+ * sqspipes: multi-stage pipelines over AWS SQS FIFO queues.
+ *
+ * Reading order for newcomers: this file (the whole public API), then `task-client.ts` (how a
+ * pipeline is registered and run), then `worker/stage-runner.ts` (receive → dispatch → call →
+ * forward → acknowledge). The glossary is at the top of `types.ts`.
+ */
+
+export { type TaskContext, taskContext } from './context.ts';
+export { EmptyTaskOutput } from './empty.ts';
+export {
+  ConfigError,
+  OutputError,
+  QueueConfigError,
+  SqsError,
+  SqspipesError,
+  StageError,
+  UnknownStageError,
+} from './errors.ts';
+export { type ClientStats, TaskClient } from './task-client.ts';
+export type {
+  EnqueueOptions,
+  Logger,
+  QueueInfo,
+  RunOptions,
+  StageEntry,
+  StageMethod,
+  StageOptions,
+  TaskClientOptions,
+} from './types.ts';

@@ -1,0 +1,44 @@
+import { ConfigError } from '../errors.ts';
+
+/** SQS's limit on a queue name, `.fifo` included. */
+export const MAX_QUEUE_NAME = 80;
+
+/** Highest number of priority levels a stage may have. */
+export const MAX_PRIORITIES = 16;
+
+/** Input queue of `stage` at priority `level`: `<domain>-<stage>-p<level>.fifo`. */
+export function inputQueueName(domain: string, stage: string, level: number): string {
+  return `${domain}-${stage}-p${level}.fifo`;
+}
+
+/** Dead-letter queue of `stage`: `<domain>-<stage>-dlq.fifo`. */
+export function deadLetterQueueName(domain: string, stage: string): string {
+  return `${domain}-${stage}-dlq.fifo`;
+}
+
+/** Throws at registration when a queue name of this stage would exceed SQS's 80 characters. */
+export function checkQueueNamesFit(domain: string, stage: string, priorities: number): void {
+  const names = [inputQueueName(domain, stage, priorities - 1), deadLetterQueueName(domain, stage)];
+  for (const name of names) {
+    if (name.length > MAX_QUEUE_NAME) {
+      throw new ConfigError(
+        `Queue name \`${name}\` of stage \`${stage}\` is ${name.length} characters, over SQS's limit of ${MAX_QUEUE_NAME}: shorten the domain (\`${domain}\`) or the stage name`,
+      );
+    }
+  }
+}
+
+/** Tags put on every queue, so that operators find a domain's queues exactly (never by prefix). */
+export function queueTags(
+  domain: string,
+  stage: string,
+  role: 'input' | 'dlq',
+  level?: number,
+): Record<string, string> {
+  return {
+    'sqspipes:domain': domain,
+    'sqspipes:stage': stage,
+    'sqspipes:role': role,
+    ...(level === undefined ? {} : { 'sqspipes:level': String(level) }),
+  };
+}

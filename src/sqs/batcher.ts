@@ -1,0 +1,138 @@
+/**
+ * Coalesces single operations into SQS batch calls: up to `maxEntries` entries and `maxBytes`
+ * per call, waiting at most `lingerMs` for company. Several calls may be in flight at once.
+ * Entries that SQS failed with a transient error are retried (with backoff) in a later batch.
+ */
+export type EntryResult<R> =
+  | { ok: true; value: R }
+  | { ok: false; error: Error; retryable: boolean };
+
+export interface BatcherOptions<E, R> {
+  /** @default 10 (SQS's limit) */
+  maxEntries?: number;
+  /** @default 1 MiB (SQS's limit on a batch) */
+  maxBytes?: number;
+  /** How long a lone entry waits for others. 0: until the current turn of the event loop ends. */
+  lingerMs: number;
+  /** Size of an entry toward `maxBytes`. @default 0 */
+  sizeOf?: (entry: E) => number;
+  /** Times a transiently failed entry is tried in all. @default 5 */
+  maxAttempts?: number;
+  /** Performs one batch call; returns one result per entry, in order. A throw fails every entry. */
+  call: (entries: readonly E[]) => Promise<EntryResult<R>[]>;
+}
+
+interface Pending<E, R> {
+  entry: E;
+  size: number;
+  attempt: number;
+  resolve: (value: R) => void;
+  reject: (error: Error) => void;
+}
+
+export class Batcher<E, R> {
+  readonly #options: Required<Omit<BatcherOptions<E, R>, 'sizeOf'>> & {
+    sizeOf: (entry: E) => number;
+  };
+  #pending: Pending<E, R>[] = [];
+  #bytes = 0;
+  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #retrying = new Set<NodeJS.Timeout>();
+
+  constructor(options: BatcherOptions<E, R>) {
+    this.#options = {
+      maxEntries: 10,
+      maxBytes: 1_048_576,
+      maxAttempts: 5,
+      sizeOf: () => 0,
+      ...options,
+    };
+  }
+
+  /** Adds one entry; resolves with its result once the batch call that carries it succeeded. */
+  add(entry: E): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.#enqueue({ entry, size: this.#options.sizeOf(entry), attempt: 1, resolve, reject });
+    });
+  }
+
+  /** Sends what is pending now and waits for every call in flight, retries included. */
+  async flush(): Promise<void> {
+    while (this.#pending.length > 0 || this.#inFlight.size > 0 || this.#retrying.size > 0) {
+      if (this.#pending.length > 0) this.#dispatch();
+      else if (this.#inFlight.size > 0) await Promise.allSettled(this.#inFlight);
+      else await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  get size(): number {
+    return this.#pending.length;
+  }
+
+  #enqueue(item: Pending<E, R>): void {
+    if (this.#pending.length > 0 && this.#bytes + item.size > this.#options.maxBytes)
+      this.#dispatch();
+    this.#pending.push(item);
+    this.#bytes += item.size;
+    if (this.#pending.length >= this.#options.maxEntries) this.#dispatch();
+    else if (this.#timer === undefined) {
+      const fire = () => {
+        this.#timer = undefined;
+        this.#dispatch();
+      };
+      this.#timer =
+        this.#options.lingerMs > 0 ? setTimeout(fire, this.#options.lingerMs) : setImmediate(fire);
+    }
+  }
+
+  #dispatch(): void {
+    this.#clearTimer();
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#bytes = 0;
+    const call = this.#run(batch).finally(() => this.#inFlight.delete(call));
+    this.#inFlight.add(call);
+  }
+
+  async #run(batch: Pending<E, R>[]): Promise<void> {
+    let results: EntryResult<R>[];
+    try {
+      results = await this.#options.call(batch.map((p) => p.entry));
+    } catch (error) {
+      for (const item of batch) item.reject(toError(error));
+      return;
+    }
+    batch.forEach((item, i) => {
+      const result = results[i] ?? {
+        ok: false,
+        error: new Error('SQS returned no result for this entry'),
+        retryable: true,
+      };
+      if (result.ok) item.resolve(result.value);
+      else if (result.retryable && item.attempt < this.#options.maxAttempts) this.#retryLater(item);
+      else item.reject(result.error);
+    });
+  }
+
+  #retryLater(item: Pending<E, R>): void {
+    const delay = Math.min(1000, 25 * 2 ** item.attempt) * (0.5 + Math.random() / 2);
+    const timer = setTimeout(() => {
+      this.#retrying.delete(timer);
+      this.#enqueue({ ...item, attempt: item.attempt + 1 });
+    }, delay);
+    this.#retrying.add(timer);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer === undefined) return;
+    clearTimeout(this.#timer as NodeJS.Timeout);
+    clearImmediate(this.#timer as NodeJS.Immediate);
+    this.#timer = undefined;
+  }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type BatchResultErrorEntry,
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  MessageSystemAttributeName,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { SqsError } from '../errors.ts';
+import { Batcher, type EntryResult } from './batcher.ts';
+
+/** One message to send to a FIFO queue. */
+export interface OutgoingMessage {
+  readonly body: string;
+  readonly groupId: string;
+  readonly deduplicationId: string;
+}
+
+export interface SqsIoOptions {
+  /** How long a lone send waits for company in a batch, in ms. @default 2 */
+  sendLingerMs?: number;
+  /** How long a lone delete or visibility change waits for company, in ms. @default 5 */
+  ackLingerMs?: number;
+}
+
+/**
+ * The runner's only door to SQS for messages: receives, and batched sends, deletes and
+ * visibility changes (one {@link Batcher} per queue and action). Every call carries `signal`.
+ */
+export class SqsIo {
+  readonly #client: SQSClient;
+  readonly #options: Required<SqsIoOptions>;
+  readonly #senders = new Map<string, Batcher<OutgoingMessage, unknown>>();
+  readonly #deleters = new Map<string, Batcher<string, unknown>>();
+  readonly #hiders = new Map<string, Batcher<string, unknown>>();
+
+  constructor(client: SQSClient, options: SqsIoOptions = {}) {
+    this.#client = client;
+    this.#options = { sendLingerMs: 2, ackLingerMs: 5, ...options };
+  }
+
+  /** Long-polls one queue. Aborting `signal` ends the wait (messages SQS had picked come back later). */
+  async receive(
+    url: string,
+    max: number,
+    waitSeconds: number,
+    visibilityTimeout: number,
+    signal?: AbortSignal,
+  ): Promise<Message[]> {
+    const out = await this.#client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: max,
+        WaitTimeSeconds: waitSeconds,
+        VisibilityTimeout: visibilityTimeout,
+        MessageSystemAttributeNames: [
+          MessageSystemAttributeName.ApproximateReceiveCount,
+          MessageSystemAttributeName.MessageGroupId,
+          MessageSystemAttributeName.SentTimestamp,
+        ],
+        // Same id on the SDK's own retries of this call: SQS then returns the same messages.
+        ReceiveRequestAttemptId: randomUUID(),
+      }),
+      signal === undefined ? {} : { abortSignal: signal },
+    );
+    return out.Messages ?? [];
+  }
+
+  /** Sends one message (batched); resolves once SQS accepted it (or dropped it as a duplicate). */
+  send(url: string, message: OutgoingMessage): Promise<unknown> {
+    const batcher = getOrCreate(
+      this.#senders,
+      url,
+      () =>
+        new Batcher({
+          lingerMs: this.#options.sendLingerMs,
+          sizeOf: (m: OutgoingMessage) =>
+            Buffer.byteLength(m.body) + m.groupId.length + m.deduplicationId.length,
+          call: (entries) => this.#sendBatch(url, entries),
+        }),
+    );
+    return batcher.add(message);
+  }
+
+  /** Deletes one message (batched): the acknowledgement. */
+  delete(url: string, receiptHandle: string): Promise<unknown> {
+    const batcher = getOrCreate(
+      this.#deleters,
+      url,
+      () =>
+        new Batcher({
+          lingerMs: this.#options.ackLingerMs,
+          call: (handles: readonly string[]) => this.#deleteBatch(url, handles),
+        }),
+    );
+    return batcher.add(receiptHandle);
+  }
+
+  /** Changes the visibility timeout of one message (batched); 0 releases it at once. */
+  changeVisibility(url: string, receiptHandle: string, seconds: number): Promise<unknown> {
+    const batcher = getOrCreate(
+      this.#hiders,
+      `${seconds} ${url}`,
+      () =>
+        new Batcher({
+          lingerMs: this.#options.ackLingerMs,
+          call: (handles: readonly string[]) => this.#visibilityBatch(url, handles, seconds),
+        }),
+    );
+    return batcher.add(receiptHandle);
+  }
+
+  /** Sends everything pending and waits for every batch call in flight. */
+  async flush(): Promise<void> {
+    const all = [...this.#senders.values(), ...this.#deleters.values(), ...this.#hiders.values()];
+    await Promise.all(all.map((b) => b.flush()));
+  }
+
+  async #sendBatch(
+    url: string,
+    entries: readonly OutgoingMessage[],
+  ): Promise<EntryResult<unknown>[]> {
+    const out = await this.#client.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: entries.map((m, i) => ({
+          Id: String(i),
+          MessageBody: m.body,
+          MessageGroupId: m.groupId,
+          MessageDeduplicationId: m.deduplicationId,
+        })),
+      }),
+    );
+    return results(url, 'SendMessageBatch', entries.length, out.Successful ?? [], out.Failed ?? []);
+  }
+
+  async #deleteBatch(url: string, handles: readonly string[]): Promise<EntryResult<unknown>[]> {
+    const out = await this.#client.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: handles.map((ReceiptHandle, i) => ({ Id: String(i), ReceiptHandle })),
+      }),
+    );
+    return results(
+      url,
+      'DeleteMessageBatch',
+      handles.length,
+      out.Successful ?? [],
+      out.Failed ?? [],
+    );
+  }
+
+  async #visibilityBatch(
+    url: string,
+    handles: readonly string[],
+    seconds: number,
+  ): Promise<EntryResult<unknown>[]> {
+    const out = await this.#client.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: url,
+        Entries: handles.map((ReceiptHandle, i) => ({
+          Id: String(i),
+          ReceiptHandle,
+          VisibilityTimeout: seconds,
+        })),
+      }),
+    );
+    return results(
+      url,
+      'ChangeMessageVisibilityBatch',
+      handles.length,
+      out.Successful ?? [],
+      out.Failed ?? [],
+    );
+  }
+}
+
+function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+/** Maps a batch response to one result per entry: a 200 can still carry per-entry failures. */
+function results(
+  url: string,
+  action: string,
+  count: number,
+  successful: readonly { Id?: string | undefined }[],
+  failed: readonly BatchResultErrorEntry[],
+): EntryResult<unknown>[] {
+  const out: EntryResult<unknown>[] = Array.from({ length: count }, () => ({
+    ok: false,
+    error: new SqsError(`${action} on ${url} returned no result for an entry`, { queue: url }),
+    retryable: true,
+  }));
+  for (const s of successful) out[Number(s.Id)] = { ok: true, value: s };
+  for (const f of failed) {
+    out[Number(f.Id)] = {
+      ok: false,
+      error: new SqsError(
+        `${action} entry failed on ${url}: ${f.Code ?? 'unknown'} ${f.Message ?? ''}`.trim(),
+        {
+          queue: url,
+          ...(f.Code === undefined ? {} : { code: f.Code }),
+        },
+      ),
+      retryable: f.SenderFault !== true,
+    };
+  }
+  return out;
+}

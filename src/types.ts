@@ -1,0 +1,117 @@
+/**
+ * Public types of sqspipes, with the glossary every other file uses.
+ *
+ * - **stage**: one registered function (its `method`), with its worker count and priority levels.
+ *   Stages form an ordered pipeline: each stage's outputs are the next stage's inputs.
+ * - **source stage**: the first stage. It has no input queue: its workers call `method(...args)`
+ *   in a loop, paced by `interval`.
+ * - **priority level**: 0 (lowest) to `priorities - 1`. Each later stage has one FIFO input queue
+ *   per level; higher levels are consumed first.
+ * - **envelope**: the JSON body of a message: the value plus what the runner needs (format
+ *   version, lineage id, group key). See `envelope.ts`.
+ * - **group**: the SQS MessageGroupId. Unique per message by default (full parallelism).
+ * - **worker**: one concurrent call slot of a stage in one process.
+ * - **in hand**: a message received and not yet deleted or released (running or prefetched).
+ * - **ack**: deleting an input, done only after every output derived from it was accepted by SQS
+ *   and handed to the consumer of `run()`.
+ * - **release**: making a message in hand visible again at once (visibility 0), on stop.
+ */
+import type { SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
+
+/** A stage function. Later stages are called as `method(input, ...args)`, the source as `method(...args)`. */
+// biome-ignore lint/suspicious/noExplicitAny: a stage may be any function; its arguments are the user's.
+export type StageMethod = (...args: any[]) => unknown;
+
+/** One entry of `registerTasks`: a bare function (named by its name) or a stage with options. */
+export type StageEntry = StageMethod | StageOptions;
+
+/** A stage and its options. */
+export interface StageOptions {
+  /** The function to run. */
+  method: StageMethod;
+  /** Stage name, used in queue names: letters, digits, `_`, `-`. @default method.name */
+  name?: string;
+  /** Concurrent calls in one process (can be overridden per run). @default 1 */
+  workers?: number;
+  /** Number of priority levels, 1 to 16. @default 1 */
+  priorities?: number;
+  /** Source stage only: milliseconds each worker waits between calls, or a function giving them. @default 0 */
+  interval?: number | (() => number);
+  /** Seconds a received input stays invisible to other workers while in hand. @default 30 */
+  visibilityTimeout?: number;
+}
+
+/** A minimal pino-compatible logger. The library logs nothing unless you pass one. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Options of {@link TaskClient}. */
+export interface TaskClientOptions {
+  /** Prefix of every queue name of this pipeline: letters, digits, `_`, `-`. */
+  domain: string;
+  /** AWS region. @default the SDK's own resolution (AWS_REGION, profile); `us-east-1` for an endpoint with none */
+  region?: string;
+  /** SQS endpoint URL. @default the SDK's own resolution (AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL) */
+  endpoint?: string;
+  /** Credentials. @default the SDK's default credential chain */
+  credentials?: SQSClientConfig['credentials'];
+  /** A configured client to use instead of one sqspipes creates (it is not destroyed by `close()`). */
+  sqs?: SQSClient;
+  /** Treat `null` and `undefined` outputs as "no output". @default true */
+  ignoreNone?: boolean;
+  /** Where to log. @default no logging */
+  logger?: Logger;
+  /** Create queues in high-throughput FIFO mode (deduplication and throughput per message group). @default true */
+  highThroughput?: boolean;
+  /** Maximum open sockets of the client sqspipes creates. Long polls hold one each. @default 500 */
+  maxSockets?: number;
+}
+
+/** Options of {@link TaskClient.run}. */
+export interface RunOptions {
+  /** Concurrent calls in this process. @default the stage's `workers` */
+  workers?: number;
+  /** Extra arguments: the source gets `method(...args)`, later stages `method(input, ...args)`. @default [] */
+  args?: readonly unknown[];
+  /** Source stage only: priority level of what it emits, or a function of the output. @default 0 */
+  priority?: number | ((output: unknown) => number);
+  /** Consume only levels >= this. @default 0 */
+  minPriority?: number;
+  /** Consume only levels <= this. @default priorities - 1 */
+  maxPriority?: number;
+  /** Stop after this many inputs processed (source: calls made) in this run. @default no limit */
+  limit?: number;
+  /** Stop when no input has arrived for this many milliseconds. @default no timeout */
+  idleTimeout?: number;
+  /** Stop gracefully when aborted. */
+  signal?: AbortSignal;
+  /** Milliseconds running calls get to finish on stop before they are aborted. @default 30000 */
+  shutdownTimeout?: number;
+}
+
+/** Options of {@link TaskClient.enqueue}. */
+export interface EnqueueOptions {
+  /** Priority level. @default 0 */
+  priority?: number;
+  /**
+   * Idempotency key: enqueueing the same `id` again within SQS's 5-minute deduplication window
+   * is dropped by SQS. @default a random id
+   */
+  id?: string;
+}
+
+/** One queue of the pipeline with its approximate counts, as given by SQS. */
+export interface QueueInfo {
+  stage: string;
+  level: number;
+  name: string;
+  url: string | undefined;
+  /** False when the queue was not created yet. */
+  exists: boolean;
+  visible: number;
+  inFlight: number;
+}

@@ -1,0 +1,68 @@
+/**
+ * Decides which message in hand runs next: the highest priority level first, in receive order
+ * within a level, and never two messages of one group at once (nor one overtaking an earlier one
+ * of its group). Pure bookkeeping, no I/O.
+ */
+export interface Dispatchable {
+  readonly level: number;
+  readonly group: string;
+}
+
+export class Dispatcher<T extends Dispatchable> {
+  /** Waiting items, one array per level, in receive order. */
+  readonly #waiting = new Map<number, T[]>();
+  readonly #busyGroups = new Set<string>();
+  #count = 0;
+
+  /** Adds items in the order SQS returned them. */
+  push(...items: T[]): void {
+    for (const item of items) {
+      let queue = this.#waiting.get(item.level);
+      if (queue === undefined) {
+        queue = [];
+        this.#waiting.set(item.level, queue);
+      }
+      queue.push(item);
+      this.#count++;
+    }
+  }
+
+  /** The next item that may run now, marking its group busy; undefined when none may. */
+  take(): T | undefined {
+    const levels = [...this.#waiting.keys()].sort((a, b) => b - a);
+    for (const level of levels) {
+      const queue = this.#waiting.get(level) ?? [];
+      const passed = new Set<string>();
+      for (let i = 0; i < queue.length; i++) {
+        const item = queue[i] as T;
+        if (!this.#busyGroups.has(item.group) && !passed.has(item.group)) {
+          queue.splice(i, 1);
+          if (queue.length === 0) this.#waiting.delete(level);
+          this.#count--;
+          this.#busyGroups.add(item.group);
+          return item;
+        }
+        passed.add(item.group);
+      }
+    }
+    return undefined;
+  }
+
+  /** Marks a taken item finished: the next item of its group may run. */
+  done(item: T): void {
+    this.#busyGroups.delete(item.group);
+  }
+
+  /** Removes and returns every waiting item (to release them on stop). */
+  drain(): T[] {
+    const all = [...this.#waiting.values()].flat();
+    this.#waiting.clear();
+    this.#count = 0;
+    return all;
+  }
+
+  /** Items waiting (not taken). */
+  get waiting(): number {
+    return this.#count;
+  }
+}

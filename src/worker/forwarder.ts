@@ -1,0 +1,89 @@
+import { encodeEnvelope, MAX_MESSAGE_BYTES } from '../envelope.ts';
+import { OutputError } from '../errors.ts';
+import { outputId } from '../ids.ts';
+import type { Provisioner } from '../queues/provisioner.ts';
+import type { Topology } from '../queues/topology.ts';
+import type { SqsIo } from '../sqs/sqs-io.ts';
+import type { Stage } from '../stage.ts';
+
+/** Where the outputs of one input (or one source call) come from. */
+export interface Lineage {
+  /** Id of the input (or source call) the outputs derive from. */
+  readonly inputId: string;
+  /** Group key to keep, if the pipeline orders by key. */
+  readonly key?: string | undefined;
+}
+
+/**
+ * Sends a stage's outputs to the next stage's input queues: encodes every output first (so a bad
+ * one fails before anything is sent), gives each a deterministic id, and resolves once SQS has
+ * accepted them all.
+ */
+export class Forwarder {
+  readonly #stage: Stage;
+  readonly #next: Stage | undefined;
+  readonly #topology: Topology;
+  readonly #provisioner: Provisioner;
+  readonly #io: SqsIo;
+
+  constructor(stage: Stage, topology: Topology, provisioner: Provisioner, io: SqsIo) {
+    this.#stage = stage;
+    this.#next = topology.next(stage);
+    this.#topology = topology;
+    this.#provisioner = provisioner;
+    this.#io = io;
+  }
+
+  /** The level an output goes to: the input's, capped by the next stage's number of levels. */
+  levelFor(level: number): number {
+    return Math.min(level, (this.#next?.priorities ?? 1) - 1);
+  }
+
+  async forward(
+    outputs: readonly unknown[],
+    lineage: Lineage,
+    levels: readonly number[],
+  ): Promise<void> {
+    const next = this.#next;
+    if (next === undefined) return;
+    const messages = outputs.map((value, index) => {
+      const id = outputId(lineage.inputId, this.#stage.name, index);
+      return {
+        id,
+        body: this.#encode(id, value, lineage.key),
+        level: this.levelFor(levels[index] ?? 0),
+      };
+    });
+    await Promise.all(
+      messages.map(async (m) => {
+        const url = await this.#provisioner.ensure(this.#topology.inputQueue(next, m.level));
+        await this.#io.send(url, {
+          body: m.body,
+          groupId: lineage.key ?? m.id,
+          deduplicationId: m.id,
+        });
+      }),
+    );
+  }
+
+  #encode(id: string, value: unknown, key: string | undefined): string {
+    let body: string;
+    try {
+      body = encodeEnvelope({ id, value, key });
+    } catch (error) {
+      throw new OutputError(
+        this.#stage.name,
+        error instanceof Error ? error.message : String(error),
+        error,
+      );
+    }
+    const bytes = Buffer.byteLength(body);
+    if (bytes > MAX_MESSAGE_BYTES) {
+      throw new OutputError(
+        this.#stage.name,
+        `it is ${bytes} bytes as JSON, over SQS's limit of ${MAX_MESSAGE_BYTES} bytes (1 MiB)`,
+      );
+    }
+    return body;
+  }
+}

@@ -1,0 +1,109 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runInContext } from '../context.ts';
+import { outputsOf } from '../empty.ts';
+import { SqspipesError, StageError } from '../errors.ts';
+import { sourceCallId } from '../ids.ts';
+import type { ResolvedRunOptions } from '../run-options.ts';
+import type { Stage } from '../stage.ts';
+import { Forwarder } from './forwarder.ts';
+import type { OutputChannel } from './output-channel.ts';
+import { RunControl } from './run-control.ts';
+import type { RunDeps } from './stage-runner.ts';
+
+/**
+ * Runs the source (first) stage: `workers` loops, each calling `method(...args)`, forwarding
+ * what it returns to the next stage, then waiting `interval` ms. `limit` counts calls.
+ */
+export class SourceRunner {
+  readonly #stage: Stage;
+  readonly #deps: RunDeps;
+  readonly #options: ResolvedRunOptions;
+  readonly #output: OutputChannel<unknown>;
+  readonly #forwarder: Forwarder;
+  readonly #control = new RunControl();
+  readonly #loops: Promise<void>[] = [];
+  #calls = 0;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #stopped: Promise<void> | undefined;
+
+  constructor(
+    stage: Stage,
+    deps: RunDeps,
+    options: ResolvedRunOptions,
+    output: OutputChannel<unknown>,
+  ) {
+    this.#stage = stage;
+    this.#deps = deps;
+    this.#options = options;
+    this.#output = output;
+    this.#forwarder = new Forwarder(stage, deps.topology, deps.provisioner, deps.io);
+  }
+
+  async start(): Promise<void> {
+    const { signal } = this.#options;
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (signal?.aborted) this.#control.requestStop();
+    this.#control.stopSignal.addEventListener('abort', () => void this.stop(), { once: true });
+    this.#touchIdle();
+    for (let i = 0; i < this.#options.workers; i++) this.#loops.push(this.#loop());
+    void Promise.all(this.#loops).then(() => this.#control.requestStop());
+  }
+
+  stop(): Promise<void> {
+    this.#stopped ??= this.#shutdown();
+    return this.#stopped;
+  }
+
+  readonly #onAbort = (): void => this.#control.requestStop();
+
+  async #loop(): Promise<void> {
+    const stop = this.#control.stopSignal;
+    while (!stop.aborted && this.#calls < this.#options.limit) {
+      this.#calls++;
+      const ok = await this.#control.track(this.#call());
+      if (!ok || stop.aborted) return;
+      const wait = this.#stage.interval();
+      if (wait > 0) await sleep(wait, undefined, { signal: stop }).catch(() => {});
+    }
+  }
+
+  async #call(): Promise<boolean> {
+    const context = {
+      stage: this.#stage.name,
+      signal: this.#control.callSignal,
+      priority: 0,
+      messageId: undefined,
+      receiveCount: 1,
+    };
+    try {
+      const result = await runInContext(context, () => this.#stage.method(...this.#options.args));
+      const outputs = outputsOf(result, this.#deps.ignoreNone);
+      if (outputs.length > 0) this.#touchIdle();
+      const levels = outputs.map((output) => this.#options.priority(output));
+      await this.#forwarder.forward(outputs, { inputId: sourceCallId() }, levels);
+      await Promise.all(outputs.map((output) => this.#output.push(output)));
+      return true;
+    } catch (error) {
+      this.#control.fail(
+        error instanceof SqspipesError ? error : new StageError(this.#stage.name, undefined, error),
+      );
+      return false;
+    }
+  }
+
+  #touchIdle(): void {
+    const { idleTimeout } = this.#options;
+    if (idleTimeout === undefined || this.#control.stopping) return;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => this.#control.requestStop(), idleTimeout);
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#control.requestStop();
+    clearTimeout(this.#idleTimer);
+    this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    await this.#control.drain(this.#options.shutdownTimeout);
+    await this.#deps.io.flush();
+    this.#output.end(this.#control.failed ? this.#control.error : undefined);
+  }
+}

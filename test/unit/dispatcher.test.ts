@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { Dispatcher } from '../../src/worker/dispatcher.ts';
+
+const item = (id: string, level: number, group = id) => ({ id, level, group });
+
+describe('Dispatcher', () => {
+  it('takes the highest level first, in receive order within a level', () => {
+    const d = new Dispatcher<ReturnType<typeof item>>();
+    d.push(item('a', 0), item('b', 0), item('c', 2), item('d', 1), item('e', 2));
+    const order = [];
+    for (let next = d.take(); next; next = d.take()) order.push(next.id);
+    expect(order).toEqual(['c', 'e', 'd', 'a', 'b']);
+  });
+
+  it('runs several messages of one group (as real SQS returns them) one at a time, in order', () => {
+    const d = new Dispatcher<ReturnType<typeof item>>();
+    d.push(item('g1', 0, 'g'), item('x', 0), item('g2', 0, 'g'), item('g3', 0, 'g'));
+    const first = d.take();
+    expect(first?.id).toBe('g1');
+    expect(d.take()?.id).toBe('x');
+    expect(d.take()).toBeUndefined(); // g2 waits for g1
+    d.done(first as ReturnType<typeof item>);
+    const second = d.take();
+    expect(second?.id).toBe('g2');
+    expect(d.take()).toBeUndefined();
+    d.done(second as ReturnType<typeof item>);
+    expect(d.take()?.id).toBe('g3');
+    expect(d.waiting).toBe(0);
+  });
+
+  it('drains what waits, leaving nothing', () => {
+    const d = new Dispatcher<ReturnType<typeof item>>();
+    d.push(item('a', 0), item('b', 1));
+    expect(
+      d
+        .drain()
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual(['a', 'b']);
+    expect(d.take()).toBeUndefined();
+    expect(d.waiting).toBe(0);
+  });
+});
