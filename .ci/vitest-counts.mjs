@@ -8,11 +8,10 @@ let report;
 try {
   report = JSON.parse(readFileSync(file, 'utf8'));
 } catch {
-  console.log('missing');
+  process.stdout.write('missing\n');
   process.exit(0);
 }
 const n = (key) => (Number.isInteger(report[key]) ? report[key] : 0);
 const skipped = n('numPendingTests') + n('numTodoTests');
-console.log(
-  `${n('numPassedTests')} ${n('numFailedTests')} ${skipped} ${n('numFailedTestSuites')}`,
-);
+const failedFiles = n('numFailedTestSuites');
+process.stdout.write(`${n('numPassedTests')} ${n('numFailedTests')} ${skipped} ${failedFiles}\n`);
