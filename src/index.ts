@@ -23,6 +23,7 @@ export type {
   Logger,
   QueueInfo,
   RunOptions,
+  StageCliDefaults,
   StageEntry,
   StageMethod,
   StageOptions,

@@ -19,6 +19,7 @@ import type {
   Logger,
   QueueInfo,
   RunOptions,
+  StageCliDefaults,
   StageEntry,
   TaskClientOptions,
 } from './types.ts';
@@ -195,14 +196,21 @@ export class TaskClient {
     provisioner.forget(existing.map((q) => q.name));
   }
 
-  /** The stage CLI: `node script.js <stage> [workers] [--limit N] …`. Resolves with the exit code. */
-  async main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  /**
+   * The stage CLI: `node script.js <stage> [workers] [--limit N] …`. Prints each output as a JSON
+   * line on stdout, sets `process.exitCode` and resolves with it. `defaults.run` gives per-stage
+   * run options (e.g. `{ generate: { args: [10] } }`); command-line flags override them.
+   */
+  async main(
+    argv: readonly string[] = process.argv.slice(2),
+    defaults: StageCliDefaults = {},
+  ): Promise<number> {
     const { runStageCli } = await import('./cli/stage-cli.ts');
     if (this.#options.loggerGiven === false) {
       const { stderrLogger } = await import('./cli/stderr-logger.ts');
       this.#logger = stderrLogger(argv.includes('--verbose'));
     }
-    return runStageCli(this, argv);
+    return runStageCli(this, argv, defaults);
   }
 
   /** Counters since this client was made. */

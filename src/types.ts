@@ -93,6 +93,12 @@ export interface RunOptions {
   shutdownTimeout?: number;
 }
 
+/** Second argument of {@link TaskClient.main}. */
+export interface StageCliDefaults {
+  /** Run options per stage name; command-line flags override them. */
+  run?: Readonly<Record<string, RunOptions>>;
+}
+
 /** Options of {@link TaskClient.enqueue}. */
 export interface EnqueueOptions {
   /** Priority level. @default 0 */

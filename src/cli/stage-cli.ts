@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import yargs from 'yargs';
 import { describe as describeError, SqspipesError } from '../errors.ts';
 import type { TaskClient } from '../task-client.ts';
-import type { RunOptions } from '../types.ts';
+import type { RunOptions, StageCliDefaults } from '../types.ts';
 import { onStopSignals } from './signals.ts';
 
 /** Exit codes of the stage CLI. */
@@ -23,14 +23,22 @@ interface StageArgs {
  * `node script.js <stage> [workers]`: runs one stage, printing each output as a JSON line on
  * stdout (everything else goes to stderr). Resolves with the exit code, also set on the process.
  */
-export async function runStageCli(client: TaskClient, argv: readonly string[]): Promise<number> {
-  const code = await runStage(client, argv);
+export async function runStageCli(
+  client: TaskClient,
+  argv: readonly string[],
+  defaults: StageCliDefaults,
+): Promise<number> {
+  const code = await runStage(client, argv, defaults);
   process.exitCode = code;
   await client.close();
   return code;
 }
 
-async function runStage(client: TaskClient, argv: readonly string[]): Promise<number> {
+async function runStage(
+  client: TaskClient,
+  argv: readonly string[],
+  defaults: StageCliDefaults,
+): Promise<number> {
   let args: StageArgs | undefined;
   try {
     args = await parse(client, argv);
@@ -42,7 +50,7 @@ async function runStage(client: TaskClient, argv: readonly string[]): Promise<nu
   const controller = new AbortController();
   const dispose = onStopSignals(controller, (text) => process.stderr.write(`${text}\n`));
   try {
-    const options: RunOptions = { signal: controller.signal };
+    const options: RunOptions = { ...defaults.run?.[args.stage], signal: controller.signal };
     if (args.workers !== undefined) options.workers = args.workers;
     if (args.limit !== undefined) options.limit = args.limit;
     if (args.idleTimeout !== undefined) options.idleTimeout = args.idleTimeout;

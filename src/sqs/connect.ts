@@ -30,6 +30,9 @@ export async function createSqsClient(options: ConnectOptions): Promise<SQSClien
       connectionTimeout: 5_000,
       requestTimeout: 30_000,
     }),
+    // Send to the configured endpoint, not the host inside queue URLs (emulators return
+    // unresolvable hosts such as sqs.us-east-1.localhost).
+    useQueueUrlAsEndpoint: false,
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   };
