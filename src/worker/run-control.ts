@@ -13,8 +13,36 @@ export class RunControl {
   /** Aborted when running calls must give up (shutdown timeout passed). */
   readonly #calls = new AbortController();
   readonly #running = new Set<Promise<unknown>>();
+  readonly #idleTimeout: number | undefined;
+  readonly #signal: AbortSignal | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
   #error: unknown;
   #failed = false;
+
+  constructor(options: { signal?: AbortSignal | undefined; idleTimeout?: number | undefined }) {
+    this.#signal = options.signal;
+    this.#idleTimeout = options.idleTimeout;
+  }
+
+  /**
+   * Starts watching: `onStop` runs once a stop is requested, which happens when the user's
+   * `signal` aborts or when {@link touch} was not called for `idleTimeout` ms.
+   */
+  begin(onStop: () => void): void {
+    this.#stopping.signal.addEventListener('abort', onStop, { once: true });
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (this.#signal?.aborted === true) this.requestStop();
+    this.touch();
+  }
+
+  readonly #onAbort = (): void => this.requestStop();
+
+  /** Input arrived: restart the idle countdown. */
+  touch(): void {
+    if (this.#idleTimeout === undefined || this.stopping) return;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => this.requestStop(), this.#idleTimeout);
+  }
 
   get stopSignal(): AbortSignal {
     return this.#stopping.signal;
@@ -41,6 +69,8 @@ export class RunControl {
   }
 
   requestStop(): void {
+    clearTimeout(this.#idleTimer);
+    this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#stopping.abort();
   }
 
@@ -62,12 +92,14 @@ export class RunControl {
   }
 
   /** Waits for running calls: `timeoutMs`, then aborts their signal and waits a short grace more. */
-  async drain(timeoutMs: number): Promise<void> {
-    if (await this.#settledWithin(timeoutMs)) return;
+  /** Resolves with the number of calls abandoned (still running after the grace). */
+  async drain(timeoutMs: number): Promise<number> {
+    if (await this.#settledWithin(timeoutMs)) return 0;
     this.#calls.abort(
       new Error(`run stopping: calls did not finish within shutdownTimeout (${timeoutMs} ms)`),
     );
     await this.#settledWithin(ABORT_GRACE_MS);
+    return this.#running.size;
   }
 
   async #settledWithin(ms: number): Promise<boolean> {

@@ -20,10 +20,9 @@ export class SourceRunner {
   readonly #options: ResolvedRunOptions;
   readonly #output: OutputChannel<unknown>;
   readonly #forwarder: Forwarder;
-  readonly #control = new RunControl();
+  readonly #control: RunControl;
   readonly #loops: Promise<void>[] = [];
   #calls = 0;
-  #idleTimer: NodeJS.Timeout | undefined;
   #stopped: Promise<void> | undefined;
 
   constructor(
@@ -37,14 +36,11 @@ export class SourceRunner {
     this.#options = options;
     this.#output = output;
     this.#forwarder = new Forwarder(stage, deps.topology, deps.provisioner, deps.io);
+    this.#control = new RunControl(options);
   }
 
   async start(): Promise<void> {
-    const { signal } = this.#options;
-    signal?.addEventListener('abort', this.#onAbort, { once: true });
-    if (signal?.aborted) this.#control.requestStop();
-    this.#control.stopSignal.addEventListener('abort', () => void this.stop(), { once: true });
-    this.#touchIdle();
+    this.#control.begin(() => void this.stop());
     for (let i = 0; i < this.#options.workers; i++) this.#loops.push(this.#loop());
     void Promise.all(this.#loops).then(() => this.#control.requestStop());
   }
@@ -53,8 +49,6 @@ export class SourceRunner {
     this.#stopped ??= this.#shutdown();
     return this.#stopped;
   }
-
-  readonly #onAbort = (): void => this.#control.requestStop();
 
   async #loop(): Promise<void> {
     const stop = this.#control.stopSignal;
@@ -78,7 +72,7 @@ export class SourceRunner {
     try {
       const result = await runInContext(context, () => this.#stage.method(...this.#options.args));
       const outputs = outputsOf(result, this.#deps.ignoreNone);
-      if (outputs.length > 0) this.#touchIdle();
+      if (outputs.length > 0) this.#control.touch();
       const levels = outputs.map((output) => this.#options.priority(output));
       await this.#forwarder.forward(outputs, { inputId: sourceCallId() }, levels);
       await Promise.all(outputs.map((output) => this.#output.push(output)));
@@ -91,18 +85,13 @@ export class SourceRunner {
     }
   }
 
-  #touchIdle(): void {
-    const { idleTimeout } = this.#options;
-    if (idleTimeout === undefined || this.#control.stopping) return;
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = setTimeout(() => this.#control.requestStop(), idleTimeout);
-  }
-
   async #shutdown(): Promise<void> {
     this.#control.requestStop();
-    clearTimeout(this.#idleTimer);
-    this.#options.signal?.removeEventListener('abort', this.#onAbort);
-    await this.#control.drain(this.#options.shutdownTimeout);
+    const abandoned = await this.#control.drain(this.#options.shutdownTimeout);
+    if (abandoned > 0) {
+      const fields = { stage: this.#stage.name, calls: abandoned };
+      this.#deps.logger.warn(fields, 'calls still running past shutdownTimeout were abandoned');
+    }
     await this.#deps.io.flush();
     this.#output.end(this.#control.failed ? this.#control.error : undefined);
   }

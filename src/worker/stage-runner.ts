@@ -50,13 +50,12 @@ export class StageRunner {
   readonly #options: ResolvedRunOptions;
   readonly #output: OutputChannel<unknown>;
   readonly #forwarder: Forwarder;
-  readonly #control = new RunControl();
+  readonly #control: RunControl;
   readonly #dispatcher = new Dispatcher<InHand>();
   readonly #capacity: Capacity;
   readonly #limit: LimitFunction;
   readonly #pollers: Promise<void>[] = [];
   #started = 0;
-  #idleTimer: NodeJS.Timeout | undefined;
   #stopped: Promise<void> | undefined;
 
   constructor(
@@ -70,23 +69,21 @@ export class StageRunner {
     this.#options = options;
     this.#output = output;
     this.#forwarder = new Forwarder(stage, deps.topology, deps.provisioner, deps.io);
+    this.#control = new RunControl(options);
     this.#capacity = new Capacity(options.workers + RECEIVE_MAX);
     this.#limit = pLimit(options.workers);
   }
 
   /** Creates the input queues if needed and starts receiving. */
   async start(): Promise<void> {
-    const { minPriority, maxPriority, signal } = this.#options;
+    const { minPriority, maxPriority } = this.#options;
     const levels = Array.from({ length: maxPriority - minPriority + 1 }, (_, i) => maxPriority - i);
     const urls = await Promise.all(
       levels.map((level) =>
         this.#deps.provisioner.ensure(this.#deps.topology.inputQueue(this.#stage, level)),
       ),
     );
-    signal?.addEventListener('abort', this.#onAbort, { once: true });
-    if (signal?.aborted) this.#control.requestStop();
-    this.#control.stopSignal.addEventListener('abort', () => void this.stop(), { once: true });
-    this.#touchIdle();
+    this.#control.begin(() => void this.stop());
     levels.forEach((level, i) => {
       this.#pollers.push(this.#poll(level, urls[i] as string));
     });
@@ -97,8 +94,6 @@ export class StageRunner {
     this.#stopped ??= this.#shutdown();
     return this.#stopped;
   }
-
-  readonly #onAbort = (): void => this.#control.requestStop();
 
   async #poll(level: number, url: string): Promise<void> {
     const stop = this.#control.stopSignal;
@@ -136,7 +131,7 @@ export class StageRunner {
       this.#capacity.release(messages.length);
       return;
     }
-    this.#touchIdle();
+    this.#control.touch();
     const items: InHand[] = [];
     for (const message of messages) {
       const decoded = decodeEnvelope(message.Body);
@@ -248,28 +243,23 @@ export class StageRunner {
     });
   }
 
-  #touchIdle(): void {
-    const { idleTimeout } = this.#options;
-    if (idleTimeout === undefined || this.#control.stopping) return;
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = setTimeout(() => this.#control.requestStop(), idleTimeout);
-  }
-
   /**
    * Stop order: take no new work (end long polls, drop queued tickets) → release what waits →
    * let running calls finish (bounded) → flush pending sends, deletes and releases → end output.
    */
   async #shutdown(): Promise<void> {
     this.#control.requestStop();
-    clearTimeout(this.#idleTimer);
-    this.#options.signal?.removeEventListener('abort', this.#onAbort);
     this.#limit.clearQueue();
     for (const item of this.#dispatcher.drain()) {
       this.#release(item.url, item.message);
       this.#capacity.release(1);
     }
     await Promise.allSettled(this.#pollers);
-    await this.#control.drain(this.#options.shutdownTimeout);
+    const abandoned = await this.#control.drain(this.#options.shutdownTimeout);
+    if (abandoned > 0) {
+      const fields = { stage: this.#stage.name, calls: abandoned };
+      this.#deps.logger.warn(fields, 'calls still running past shutdownTimeout were abandoned');
+    }
     await this.#deps.io.flush();
     this.#output.end(this.#control.failed ? this.#control.error : undefined);
   }

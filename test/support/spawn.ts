@@ -10,7 +10,7 @@ export const NUMBERS_SCRIPT = fileURLToPath(
 /** A stage process started as a user would: `node script.ts <stage> [workers] [flags]`. */
 export interface StageProcess {
   readonly child: ChildProcess;
-  /** Each stdout line, parsed as JSON, as it arrives. */
+  /** Each stdout line, parsed as JSON (or kept as text if it is not JSON), as it arrives. */
   readonly lines: unknown[];
   /** Everything written to stderr. */
   stderr(): string;
@@ -37,7 +37,7 @@ export function startStage(
     partial += chunk;
     const parts = partial.split('\n');
     partial = parts.pop() ?? '';
-    for (const line of parts) if (line !== '') lines.push(JSON.parse(line));
+    for (const line of parts) if (line !== '') lines.push(parseLine(line));
     for (const w of waiters.filter((w) => lines.length >= w.count)) w.resolve();
   });
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -65,4 +65,20 @@ export function startStage(
             );
           }),
   };
+}
+
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return line;
+  }
+}
+
+/** Resolves once `text()` contains `needle` (checked as output arrives). */
+export function waitForText(text: () => string, needle: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const check = () => (text().includes(needle) ? resolve() : setTimeout(check, 10));
+    check();
+  });
 }
