@@ -89,15 +89,27 @@ ls_env() {
     "DNS_ADDRESS=0"
 }
 
+# Runs LocalStack's runtime, asking Linux to SIGTERM it when the calling shell dies (even by SIGKILL,
+# when no EXIT trap runs), so that it can never outlive CI.
+LS_LAUNCHER='
+import ctypes, os, runpy, signal, sys
+parent = int(sys.argv[1])
+ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+if os.getppid() != parent:
+    sys.exit("the shell that started LocalStack is gone")
+sys.argv = ["localstack.runtime.main"]
+runpy.run_module("localstack.runtime.main", run_name="__main__", alter_sys=True)
+'
+
 # Starts LocalStack in the background in its own session: ls_start VENV PORT LOGFILE FILESYSTEM_ROOT
-# Sets LS_PID (also its process group id).
+# Sets LS_PID (also its process group id). Call it from the shell that will stop it, not a subshell.
 ls_start() {
   local venv="$1" port="$2" logfile="$3" fsroot="$4"
   local -a envs
   rm -rf "$fsroot"
   mkdir -p "$fsroot"
   mapfile -t envs < <(ls_env "$port" "$fsroot")
-  env -i "${envs[@]}" setsid "$venv/bin/python" -m localstack.runtime.main </dev/null >"$logfile" 2>&1 &
+  env -i "${envs[@]}" setsid "$venv/bin/python" -c "$LS_LAUNCHER" "$$" </dev/null >"$logfile" 2>&1 &
   LS_PID=$!
 }
 
