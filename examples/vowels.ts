@@ -16,9 +16,9 @@ const VOWELS = new Set(['a', 'e', 'i', 'o', 'u']);
 /** A random lowercase word of 1 to `maxSize` letters. */
 function generate(maxSize: number): string {
   const size = 1 + Math.floor(Math.random() * maxSize);
-  return Array.from({ length: size }, () =>
-    String.fromCharCode(97 + Math.floor(Math.random() * 26)),
-  ).join('');
+  return Array.from({ length: size }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join(
+    '',
+  );
 }
 
 /** The word and its vowels (or consonants). */

@@ -24,9 +24,7 @@ const env = {
   AWS_ACCESS_KEY_ID: 'demo',
   AWS_SECRET_ACCESS_KEY: 'demo',
 };
-console.log(
-  `SQS emulator at ${endpoint}; running ${WORDS} words through generate → reduce → count\n`,
-);
+console.log(`SQS emulator at ${endpoint}; running ${WORDS} words through generate → reduce → count\n`);
 
 function stage(args: string[], show: boolean): Promise<number> {
   const child = spawn(process.execPath, [script, ...args], {

@@ -1,13 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger, TaskClientOptions } from './types.ts';
-import {
-  checkBoolean,
-  checkInteger,
-  checkKeys,
-  checkName,
-  fail,
-  isPlainObject,
-} from './validate.ts';
+import { checkBoolean, checkInteger, checkKeys, checkName, fail, isPlainObject } from './validate.ts';
 
 export interface ResolvedClientOptions {
   readonly domain: string;
@@ -37,8 +30,7 @@ const CLIENT_KEYS = [
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export function resolveClientOptions(options: unknown): ResolvedClientOptions {
-  if (!isPlainObject(options))
-    fail('TaskClient options', 'an object with at least `domain`', options);
+  if (!isPlainObject(options)) fail('TaskClient options', 'an object with at least `domain`', options);
   checkKeys('TaskClient options', options, CLIENT_KEYS);
   const domain = checkName('`domain`', options['domain']);
   const region = optionalString('`region`', options['region']);
@@ -49,8 +41,7 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
   if (sqs !== undefined && !(sqs instanceof SQSClient))
     fail('`sqs`', 'an SQSClient from @aws-sdk/client-sqs', sqs);
   const logger = options['logger'] ?? silent;
-  if (!isLogger(logger))
-    fail('`logger`', 'an object with debug, info, warn and error methods', logger);
+  if (!isLogger(logger)) fail('`logger`', 'an object with debug, info, warn and error methods', logger);
   return {
     domain,
     region,

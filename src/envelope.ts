@@ -1,8 +1,10 @@
 import secureJson from 'secure-json-parse';
 
 /**
- * The body of every message sqspipes sends: `{"v":1,"id":"…","d":<value>}` plus `"k"` (group
- * key) when the pipeline orders by key. Versioned, so old and new workers can coexist.
+ * The body of every message sqspipes sends: `{"v":1,"id":"…","p":0,"d":<value>}` plus `"k"`
+ * (group key) when the pipeline orders by key. `p` is the priority level it was sent at, so that
+ * a message redriven from a dead-letter queue goes back to its level. Versioned, so old and new
+ * workers can coexist.
  */
 export interface Envelope {
   /** Lineage id: deterministic from the input it came from, the stage and the output's index. */
@@ -11,6 +13,8 @@ export interface Envelope {
   readonly value: unknown;
   /** Group key, when ordering by key. */
   readonly key?: string | undefined;
+  /** Priority level it was sent at. */
+  readonly level?: number | undefined;
 }
 
 export const ENVELOPE_VERSION = 1;
@@ -26,6 +30,7 @@ export function encodeEnvelope(envelope: Envelope): string {
   const body = {
     v: ENVELOPE_VERSION,
     id: envelope.id,
+    ...(envelope.level === undefined ? {} : { p: envelope.level }),
     ...(envelope.key === undefined ? {} : { k: envelope.key }),
     d: envelope.value ?? null,
   };
@@ -34,20 +39,15 @@ export function encodeEnvelope(envelope: Envelope): string {
 
 function strictReplacer(this: unknown, key: string, value: unknown): unknown {
   const where =
-    key === 'd' && this !== null && typeof this === 'object' && 'v' in this
-      ? 'the output'
-      : `key \`${key}\``;
+    key === 'd' && this !== null && typeof this === 'object' && 'v' in this ? 'the output' : `key \`${key}\``;
   switch (typeof value) {
     case 'function':
     case 'symbol':
       throw new TypeError(`${where} is a ${typeof value}, which JSON cannot carry`);
     case 'bigint':
-      throw new TypeError(
-        `${where} is a BigInt, which JSON cannot carry (convert it to a string or number)`,
-      );
+      throw new TypeError(`${where} is a BigInt, which JSON cannot carry (convert it to a string or number)`);
     case 'number':
-      if (!Number.isFinite(value))
-        throw new TypeError(`${where} is ${value}, which JSON cannot carry`);
+      if (!Number.isFinite(value)) throw new TypeError(`${where} is ${value}, which JSON cannot carry`);
       return value;
     default:
       return value;
@@ -87,5 +87,9 @@ export function decodeEnvelope(body: string | undefined): DecodeResult {
   if (key !== undefined && typeof key !== 'string')
     return { ok: false, reason: 'envelope key is not a string' };
   if (!('d' in record)) return { ok: false, reason: 'envelope has no value' };
-  return { ok: true, envelope: { id, key, value: record['d'] } };
+  const level = record['p'];
+  if (level !== undefined && (typeof level !== 'number' || !Number.isInteger(level) || level < 0)) {
+    return { ok: false, reason: 'envelope level is not a non-negative integer' };
+  }
+  return { ok: true, envelope: { id, key, level, value: record['d'] } };
 }

@@ -7,6 +7,8 @@
  */
 
 export { type TaskContext, taskContext } from './context.ts';
+export { type InputInfo, type TaskClientEvents, TaskEvents } from './events.ts';
+export { CallTimeoutError } from './worker/call.ts';
 export { EmptyTaskOutput } from './empty.ts';
 export {
   ConfigError,

@@ -29,31 +29,17 @@ const RUN_KEYS = [
   'shutdownTimeout',
 ] as const;
 
-export function resolveRunOptions(
-  stage: Stage,
-  next: Stage | undefined,
-  given: unknown,
-): ResolvedRunOptions {
+export function resolveRunOptions(stage: Stage, next: Stage | undefined, given: unknown): ResolvedRunOptions {
   const options = given ?? {};
   if (!isPlainObject(options)) fail('`run` options', 'an object', options);
   checkKeys('`run` options', options, RUN_KEYS);
   const field = (key: string) => `\`${key}\` of run('${stage.name}')`;
-  const workers = checkInteger(
-    field('workers'),
-    options['workers'] ?? stage.workers,
-    1,
-    MAX_WORKERS,
-  );
+  const workers = checkInteger(field('workers'), options['workers'] ?? stage.workers, 1, MAX_WORKERS);
   const args = options['args'] ?? [];
   if (!Array.isArray(args)) fail(field('args'), 'an array', args);
   const top = stage.priorities - 1;
   const minPriority = checkInteger(field('minPriority'), options['minPriority'] ?? 0, 0, top);
-  const maxPriority = checkInteger(
-    field('maxPriority'),
-    options['maxPriority'] ?? top,
-    minPriority,
-    top,
-  );
+  const maxPriority = checkInteger(field('maxPriority'), options['maxPriority'] ?? top, minPriority, top);
   const limit = checkInteger(
     field('limit'),
     options['limit'] ?? Number.MAX_SAFE_INTEGER,
@@ -64,11 +50,7 @@ export function resolveRunOptions(
     options['idleTimeout'] === undefined
       ? undefined
       : checkNumber(field('idleTimeout'), options['idleTimeout'], 0);
-  const shutdownTimeout = checkNumber(
-    field('shutdownTimeout'),
-    options['shutdownTimeout'] ?? 30_000,
-    0,
-  );
+  const shutdownTimeout = checkNumber(field('shutdownTimeout'), options['shutdownTimeout'] ?? 30_000, 0);
   const signal = options['signal'];
   if (signal !== undefined && !(signal instanceof AbortSignal))
     fail(field('signal'), 'an AbortSignal', signal);
@@ -94,15 +76,30 @@ function resolvePriority(
 ): (output: unknown) => number {
   if (value === undefined) return () => 0;
   if (stage.index > 0)
-    throw new ConfigError(
-      `${field} applies to the first stage only (later stages keep their input's level)`,
-    );
+    throw new ConfigError(`${field} applies to the first stage only (later stages keep their input's level)`);
   const top = (next?.priorities ?? 1) - 1;
   const expectation = `an integer from 0 to ${top} (the levels of stage \`${next?.name ?? stage.name}\`)`;
   if (typeof value === 'function') {
-    return (output) => checkInteger(`the value returned by ${field}`, value(output), 0, top);
+    const fn = value as (output: unknown) => unknown;
+    return (output) => checkInteger(`the value returned by ${field}`, fn(output), 0, top);
   }
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > top)
     fail(field, expectation, value);
   return () => value;
+}
+
+/** `enqueue()` options, validated: the level and the caller's idempotency key. */
+export function resolveEnqueueOptions(
+  stage: Stage,
+  given: unknown,
+): { level: number; key: string | undefined } {
+  const options = given ?? {};
+  if (!isPlainObject(options)) fail('`enqueue` options', 'an object', options);
+  checkKeys('`enqueue` options', options, ['priority', 'id']);
+  const field = (key: string) => `\`${key}\` of enqueue('${stage.name}')`;
+  const level = checkInteger(field('priority'), options['priority'] ?? 0, 0, stage.priorities - 1);
+  const key = options['id'];
+  if (key !== undefined && (typeof key !== 'string' || key === ''))
+    fail(field('id'), 'a non-empty string', key);
+  return { level, key };
 }

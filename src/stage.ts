@@ -21,6 +21,11 @@ export interface Stage {
   readonly priorities: number;
   readonly interval: () => number;
   readonly visibilityTimeout: number;
+  /** Retries before the dead-letter queue; undefined: a failure stops the run. */
+  readonly retries: number | undefined;
+  /** Seconds to wait before attempt `attempt + 1`. */
+  readonly retryDelay: (attempt: number) => number;
+  readonly timeout: number | undefined;
 }
 
 export const MAX_WORKERS = 10_000;
@@ -31,7 +36,13 @@ const STAGE_KEYS = [
   'priorities',
   'interval',
   'visibilityTimeout',
+  'retries',
+  'retryDelay',
+  'timeout',
 ] as const;
+
+/** SQS's limit on a visibility timeout: 12 hours. */
+export const MAX_VISIBILITY_SECONDS = 43_200;
 
 /** Validates `registerTasks` entries; every problem is a ConfigError naming the stage and field. */
 export function resolveStages(domain: string, entries: unknown): Stage[] {
@@ -41,8 +52,7 @@ export function resolveStages(domain: string, entries: unknown): Stage[] {
   const stages = entries.map((entry: unknown, index) => resolveStage(domain, entry, index));
   const seen = new Set<string>();
   for (const stage of stages) {
-    if (seen.has(stage.name))
-      throw new ConfigError(`Stage name \`${stage.name}\` is registered twice`);
+    if (seen.has(stage.name)) throw new ConfigError(`Stage name \`${stage.name}\` is registered twice`);
     seen.add(stage.name);
   }
   return stages;
@@ -68,20 +78,55 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
     field('visibilityTimeout'),
     spec['visibilityTimeout'] ?? 30,
     1,
-    43_200,
+    MAX_VISIBILITY_SECONDS,
   );
+  const retries =
+    spec['retries'] === undefined ? undefined : checkInteger(field('retries'), spec['retries'], 0, 999);
+  if (index === 0 && (retries !== undefined || spec['retryDelay'] !== undefined)) {
+    throw new ConfigError(`${field('retries')} applies to stages with an input queue, not the first stage`);
+  }
+  const retryDelay = resolveRetryDelay(field('retryDelay'), spec['retryDelay']);
+  const timeout =
+    spec['timeout'] === undefined ? undefined : checkNumber(field('timeout'), spec['timeout'], 1);
   const rawInterval = spec['interval'];
   if (rawInterval !== undefined && index > 0) {
     throw new ConfigError(`${field('interval')} applies to the first stage only`);
   }
   const interval = resolveInterval(field('interval'), rawInterval ?? 0);
   checkQueueNamesFit(domain, name, priorities);
-  return { name, index, method, workers, priorities, interval, visibilityTimeout };
+  return {
+    name,
+    index,
+    method,
+    workers,
+    priorities,
+    interval,
+    visibilityTimeout,
+    retries,
+    retryDelay,
+    timeout,
+  };
+}
+
+/** Default retry delay: 1 s, 2 s, 4 s, … at most 5 minutes. */
+const defaultRetryDelay = (attempt: number) => Math.min(300, 2 ** (attempt - 1));
+
+/** Retry delays as whole seconds (what ChangeMessageVisibility takes), at most 12 hours. */
+function resolveRetryDelay(field: string, value: unknown): (attempt: number) => number {
+  const seconds = (ms: number) => Math.min(MAX_VISIBILITY_SECONDS, Math.ceil(ms / 1000));
+  if (value === undefined) return defaultRetryDelay;
+  if (typeof value === 'function') {
+    const fn = value as (attempt: number) => unknown;
+    return (attempt) => seconds(checkNumber(`the value returned by ${field}`, fn(attempt), 0));
+  }
+  const ms = checkNumber(field, value, 0);
+  return () => seconds(ms);
 }
 
 function resolveInterval(field: string, value: unknown): () => number {
   if (typeof value === 'function') {
-    return () => checkNumber(`the value returned by ${field}`, value(), 0);
+    const fn = value as () => unknown;
+    return () => checkNumber(`the value returned by ${field}`, fn(), 0);
   }
   const ms = checkNumber(field, value, 0);
   return () => ms;

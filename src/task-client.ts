@@ -1,16 +1,14 @@
-import {
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  PurgeQueueCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type ResolvedClientOptions, resolveClientOptions } from './client-options.ts';
 import { encodeEnvelope } from './envelope.ts';
 import { ConfigError, OutputError, UnknownStageError } from './errors.ts';
+import { TaskEvents } from './events.ts';
 import { enqueueId } from './ids.ts';
+import { queueDepths } from './queues/depths.ts';
 import { Provisioner } from './queues/provisioner.ts';
-import { Topology } from './queues/topology.ts';
-import { resolveRunOptions } from './run-options.ts';
+import { redriveQueue } from './queues/redrive.ts';
+import { PipelineQueues, Topology } from './queues/topology.ts';
+import { type ResolvedRunOptions, resolveEnqueueOptions, resolveRunOptions } from './run-options.ts';
 import { countRequests, createSqsClient, type RequestCounts } from './sqs/connect.ts';
 import { SqsIo } from './sqs/sqs-io.ts';
 import { resolveStages, type Stage } from './stage.ts';
@@ -23,7 +21,6 @@ import type {
   StageEntry,
   TaskClientOptions,
 } from './types.ts';
-import { checkInteger, checkKeys, fail, isPlainObject } from './validate.ts';
 import { OutputChannel } from './worker/output-channel.ts';
 import { SourceRunner } from './worker/source-runner.ts';
 import { type RunDeps, StageRunner } from './worker/stage-runner.ts';
@@ -36,27 +33,44 @@ interface Connection {
   readonly provisioner: Provisioner;
 }
 
-/** Counters of one client, for monitoring and the benchmark. */
+/** Counters of one client since it was made, for monitoring and the benchmark. */
 export interface ClientStats {
   /** SQS HTTP requests made through this client, by action (each SDK retry counts). */
   readonly requests: Readonly<Record<string, number>>;
+  /** Inputs processed (source: calls that succeeded). */
+  readonly processed: number;
+  /** Outputs produced by processed inputs. */
+  readonly outputs: number;
+  readonly failed: number;
+  readonly retried: number;
+  readonly deadLettered: number;
 }
 
 /**
  * A pipeline of stages over SQS FIFO queues. Register the stages in order, then run one stage
- * per process (`run()` or the stage CLI `main()`); SQS carries each stage's outputs to the next.
+ * per process (`run()`, or the stage CLI `main()`); SQS carries each stage's outputs to the next.
+ * Emits {@link TaskClientEvents} for watching.
  */
-export class TaskClient {
+export class TaskClient extends TaskEvents {
   readonly #options: ResolvedClientOptions;
   #logger: Logger;
   #topology: Topology | undefined;
   #connection: Promise<Connection> | undefined;
   readonly #requests: RequestCounts = new Map();
+  readonly #counts = { processed: 0, outputs: 0, failed: 0, retried: 0, deadLettered: 0 };
   #closed: Promise<void> | undefined;
 
   constructor(options: TaskClientOptions) {
+    super();
     this.#options = resolveClientOptions(options);
     this.#logger = this.#options.logger;
+    this.on('processed', (info) => {
+      this.#counts.processed++;
+      this.#counts.outputs += info.outputs;
+    });
+    this.on('failed', () => this.#counts.failed++);
+    this.on('retried', () => this.#counts.retried++);
+    this.on('deadLettered', () => this.#counts.deadLettered++);
   }
 
   /** The pipeline's domain (prefix of every queue name). */
@@ -84,7 +98,8 @@ export class TaskClient {
   /**
    * Runs `stage` in this process and yields each output it produces here. Stops on `limit`,
    * `idleTimeout`, `signal` or when the loop is left, gracefully: nothing received is lost.
-   * Rejects with a StageError when the stage throws (that input is not deleted).
+   * Rejects with a StageError when the stage throws and has no `retries` (that input is kept).
+   * An unknown stage or a bad option throws here, before anything is iterated.
    */
   run(stage: string, options?: RunOptions): AsyncGenerator<unknown, void, undefined> {
     const found = this.#stage(stage);
@@ -92,10 +107,7 @@ export class TaskClient {
     return this.#run(found, resolved);
   }
 
-  async *#run(
-    stage: Stage,
-    options: ReturnType<typeof resolveRunOptions>,
-  ): AsyncGenerator<unknown, void, undefined> {
+  async *#run(stage: Stage, options: ResolvedRunOptions): AsyncGenerator<unknown, void, undefined> {
     const deps = await this.#deps();
     const output = new OutputChannel<unknown>();
     const runner =
@@ -110,30 +122,20 @@ export class TaskClient {
     }
   }
 
-  /** Feeds `value` into the input of `stage` (any stage but the first) from outside. */
+  /**
+   * Feeds `value` into the input of `stage` (any stage but the first) from outside. With `id`,
+   * enqueueing the same id again within SQS's 5-minute deduplication window is a no-op.
+   */
   async enqueue(stage: string, value: unknown, options: EnqueueOptions = {}): Promise<void> {
     const found = this.#stage(stage);
     if (found.index === 0) {
-      throw new ConfigError(
-        `Stage \`${stage}\` is the first stage: it has no input queue to enqueue into`,
-      );
+      throw new ConfigError(`Stage \`${stage}\` is the first stage: it has no input queue to enqueue into`);
     }
-    const raw: unknown = options;
-    if (!isPlainObject(raw)) fail('`enqueue` options', 'an object', raw);
-    checkKeys('`enqueue` options', raw, ['priority', 'id']);
-    const level = checkInteger(
-      `\`priority\` of enqueue('${stage}')`,
-      raw['priority'] ?? 0,
-      0,
-      found.priorities - 1,
-    );
-    const key = raw['id'];
-    if (key !== undefined && (typeof key !== 'string' || key === ''))
-      fail(`\`id\` of enqueue('${stage}')`, 'a non-empty string', key);
+    const { level, key } = resolveEnqueueOptions(found, options);
     const id = enqueueId(key);
     let body: string;
     try {
-      body = encodeEnvelope({ id, value });
+      body = encodeEnvelope({ id, value, level });
     } catch (error) {
       throw new OutputError(
         `enqueue:${stage}`,
@@ -141,43 +143,38 @@ export class TaskClient {
         error,
       );
     }
-    const { provisioner, io } = await this.#connect();
-    const url = await provisioner.ensure(this.#requireTopology().inputQueue(found, level));
+    const { io } = await this.#connect();
+    const url = await (await this.#queues()).inputUrl(found, level);
     await io.send(url, { body, groupId: id, deduplicationId: id });
   }
 
-  /** This pipeline's input queues with approximate depths (queues not created yet show `exists: false`). */
+  /**
+   * Moves every message of `stage`'s dead-letter queue back to its input, at the level it was
+   * sent at. Resolves with the number moved.
+   */
+  async redrive(stage: string): Promise<number> {
+    const found = this.#stage(stage);
+    if (found.retries === undefined) {
+      throw new ConfigError(`Stage \`${stage}\` has no dead-letter queue: set its \`retries\` option`);
+    }
+    const { io } = await this.#connect();
+    const queues = await this.#queues();
+    const dlq = await queues.deadLetterUrl(found);
+    if (dlq === undefined) return 0;
+    return redriveQueue(io, dlq, (level) => queues.inputUrl(found, level), found.priorities - 1);
+  }
+
+  /** This pipeline's queues (inputs by level, dead-letter queues) with approximate depths. */
   async queues(): Promise<QueueInfo[]> {
-    const { sqs, provisioner } = await this.#connect();
+    const { sqs } = await this.#connect();
+    const queues = await this.#queues();
     return Promise.all(
-      this.#requireTopology()
-        .inputQueues()
-        .map(async ({ stage, level, spec }) => {
-          const url = await provisioner.find(spec.name);
-          const info = {
-            stage: stage.name,
-            level,
-            name: spec.name,
-            url,
-            exists: url !== undefined,
-            visible: 0,
-            inFlight: 0,
-          };
-          if (url === undefined) return info;
-          const out = await sqs.send(
-            new GetQueueAttributesCommand({
-              QueueUrl: url,
-              AttributeNames: [
-                'ApproximateNumberOfMessages',
-                'ApproximateNumberOfMessagesNotVisible',
-              ],
-            }),
-          );
-          const attributes = out.Attributes ?? {};
-          info.visible = Number(attributes.ApproximateNumberOfMessages ?? 0);
-          info.inFlight = Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
-          return info;
-        }),
+      queues.topology.queues().map(async ({ stage, level, spec }): Promise<QueueInfo> => {
+        const url = await queues.find(spec.name);
+        const depths =
+          url === undefined ? { visible: 0, inFlight: 0, delayed: 0 } : await queueDepths(sqs, url);
+        return { stage: stage.name, level, name: spec.name, url, exists: url !== undefined, ...depths };
+      }),
     );
   }
 
@@ -190,10 +187,10 @@ export class TaskClient {
 
   /** Deletes this pipeline's queues (exact names; never by prefix). */
   async destroy(): Promise<void> {
-    const { sqs, provisioner } = await this.#connect();
+    const { sqs } = await this.#connect();
     const existing = (await this.queues()).filter((q) => q.url !== undefined);
     await Promise.all(existing.map((q) => sqs.send(new DeleteQueueCommand({ QueueUrl: q.url }))));
-    provisioner.forget(existing.map((q) => q.name));
+    (await this.#queues()).forget(existing.map((q) => q.name));
   }
 
   /**
@@ -206,7 +203,7 @@ export class TaskClient {
     defaults: StageCliDefaults = {},
   ): Promise<number> {
     const { runStageCli } = await import('./cli/stage-cli.ts');
-    if (this.#options.loggerGiven === false) {
+    if (!this.#options.loggerGiven) {
       const { stderrLogger } = await import('./cli/stderr-logger.ts');
       this.#logger = stderrLogger(argv.includes('--verbose'));
     }
@@ -215,10 +212,10 @@ export class TaskClient {
 
   /** Counters since this client was made. */
   stats(): ClientStats {
-    return { requests: Object.fromEntries(this.#requests) };
+    return { requests: Object.fromEntries(this.#requests), ...this.#counts };
   }
 
-  /** Closes the SQS client sqspipes made (not one you passed in). Idempotent. */
+  /** Flushes pending requests and closes the SQS client sqspipes made (not one you passed in). Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       if (this.#connection === undefined) return;
@@ -250,25 +247,24 @@ export class TaskClient {
     return stage;
   }
 
+  async #queues(): Promise<PipelineQueues> {
+    const { provisioner } = await this.#connect();
+    return new PipelineQueues(this.#requireTopology(), provisioner);
+  }
+
   async #deps(): Promise<RunDeps> {
-    const { provisioner, io } = await this.#connect();
+    const { io } = await this.#connect();
     const { ignoreNone } = this.#options;
-    return { topology: this.#requireTopology(), provisioner, io, logger: this.#logger, ignoreNone };
+    return { queues: await this.#queues(), io, logger: this.#logger, events: this, ignoreNone };
   }
 
   #connect(): Promise<Connection> {
-    if (this.#closed !== undefined)
-      return Promise.reject(new ConfigError('This TaskClient is closed'));
+    if (this.#closed !== undefined) return Promise.reject(new ConfigError('This TaskClient is closed'));
     this.#connection ??= (async () => {
       const { sqs: given, region, endpoint, credentials, maxSockets } = this.#options;
       const sqs = given ?? (await createSqsClient({ region, endpoint, credentials, maxSockets }));
       countRequests(sqs, this.#requests);
-      return {
-        sqs,
-        owned: given === undefined,
-        io: new SqsIo(sqs),
-        provisioner: new Provisioner(sqs),
-      };
+      return { sqs, owned: given === undefined, io: new SqsIo(sqs), provisioner: new Provisioner(sqs) };
     })();
     return this.#connection;
   }

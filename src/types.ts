@@ -19,7 +19,7 @@
 import type { SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
 
 /** A stage function. Later stages are called as `method(input, ...args)`, the source as `method(...args)`. */
-// biome-ignore lint/suspicious/noExplicitAny: a stage may be any function; its arguments are the user's.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any function may be a stage; its arguments are the user's.
 export type StageMethod = (...args: any[]) => unknown;
 
 /** One entry of `registerTasks`: a bare function (named by its name) or a stage with options. */
@@ -37,8 +37,21 @@ export interface StageOptions {
   priorities?: number;
   /** Source stage only: milliseconds each worker waits between calls, or a function giving them. @default 0 */
   interval?: number | (() => number);
-  /** Seconds a received input stays invisible to other workers while in hand. @default 30 */
+  /**
+   * Seconds a received input stays invisible to other workers before a heartbeat must extend it.
+   * The runner extends it for as long as the input is in hand (up to SQS's 12 hours). @default 30
+   */
   visibilityTimeout?: number;
+  /**
+   * Times a failed input is tried again before it moves to the stage's dead-letter queue
+   * (`<domain>-<stage>-dlq.fifo`, created with the stage's queues). When set, a failure is
+   * reported (`failed` event) and the run goes on. @default undefined: a failure stops the run
+   */
+  retries?: number;
+  /** Delay before a failed input is tried again, in ms, from the attempt number (1, 2, …). @default 1 s doubling, at most 5 min */
+  retryDelay?: number | ((attempt: number) => number);
+  /** Milliseconds a call may run; then its signal aborts and the call counts as failed. @default no limit */
+  timeout?: number;
 }
 
 /** A minimal pino-compatible logger. The library logs nothing unless you pass one. */
@@ -113,11 +126,13 @@ export interface EnqueueOptions {
 /** One queue of the pipeline with its approximate counts, as given by SQS. */
 export interface QueueInfo {
   stage: string;
-  level: number;
+  /** Priority level of an input queue, or `dlq` for the stage's dead-letter queue. */
+  level: number | 'dlq';
   name: string;
   url: string | undefined;
   /** False when the queue was not created yet. */
   exists: boolean;
   visible: number;
   inFlight: number;
+  delayed: number;
 }

@@ -6,8 +6,7 @@ import { ConfigError } from './errors.ts';
  */
 export function received(value: unknown): string {
   let shown: string;
-  if (typeof value === 'function')
-    shown = value.name === '' ? '[function]' : `[function ${value.name}]`;
+  if (typeof value === 'function') shown = value.name === '' ? '[function]' : `[function ${value.name}]`;
   else if (typeof value === 'bigint') shown = `${value}n`;
   else if (typeof value === 'symbol') shown = value.toString();
   else {

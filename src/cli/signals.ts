@@ -3,10 +3,7 @@
  * SIGTERM aborts `controller` (graceful stop), a second one exits at once. Exiting at once loses
  * nothing: SQS delivers what was in hand again after its visibility timeout.
  */
-export function onStopSignals(
-  controller: AbortController,
-  notice: (text: string) => void,
-): () => void {
+export function onStopSignals(controller: AbortController, notice: (text: string) => void): () => void {
   let received = 0;
   const handler = (signal: NodeJS.Signals) => {
     received++;

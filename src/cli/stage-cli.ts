@@ -62,8 +62,7 @@ async function runStage(
     }
     return EXIT.ok;
   } catch (error) {
-    const usage =
-      error instanceof SqspipesError && ['ConfigError', 'UnknownStageError'].includes(error.name);
+    const usage = error instanceof SqspipesError && ['ConfigError', 'UnknownStageError'].includes(error.name);
     process.stderr.write(`${describeError(error)}${args.verbose ? causeOf(error) : ''}\n`);
     return usage ? EXIT.usage : EXIT.failed;
   } finally {
@@ -114,10 +113,7 @@ async function parse(client: TaskClient, argv: readonly string[]): Promise<Stage
     });
   if (helped) return undefined;
   const workers = parsed['workers'];
-  if (
-    workers !== undefined &&
-    (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1)
-  ) {
+  if (workers !== undefined && (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1)) {
     throw new Error(`Expected workers to be a positive integer, got \`${String(argv[1])}\``);
   }
   return {

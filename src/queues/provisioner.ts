@@ -24,6 +24,7 @@ export interface QueueSpec {
 export class Provisioner {
   readonly #client: SQSClient;
   readonly #urls = new Map<string, Promise<string>>();
+  readonly #arns = new Map<string, Promise<string>>();
   /** Wait after creating a queue before using it (AWS asks for one second). */
   readonly #settleMs: number;
 
@@ -56,9 +57,30 @@ export class Provisioner {
     }
   }
 
+  /** ARN of a queue (for redrive policies), asked once. */
+  arn(name: string, url: string): Promise<string> {
+    let arn = this.#arns.get(name);
+    if (arn === undefined) {
+      arn = this.#client
+        .send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [QueueAttributeName.QueueArn] }))
+        .then((out) => {
+          const value = out.Attributes?.QueueArn;
+          if (value === undefined)
+            throw new SqsError(`GetQueueAttributes returned no QueueArn for ${name}`, { queue: name });
+          return value;
+        });
+      this.#arns.set(name, arn);
+      arn.catch(() => this.#arns.delete(name));
+    }
+    return arn;
+  }
+
   /** Forgets cached URLs (after the queues were deleted). */
   forget(names: Iterable<string>): void {
-    for (const name of names) this.#urls.delete(name);
+    for (const name of names) {
+      this.#urls.delete(name);
+      this.#arns.delete(name);
+    }
   }
 
   async #ensure(spec: QueueSpec): Promise<string> {
@@ -100,8 +122,7 @@ export class Provisioner {
       const value = (actual as Record<string, string | undefined>)[name];
       // An attribute the server does not report (an emulator without that feature) is not drift.
       if (value === undefined) continue;
-      if (!sameAttribute(name, expected, value))
-        throw new QueueConfigError(spec.name, name, expected, value);
+      if (!sameAttribute(name, expected, value)) throw new QueueConfigError(spec.name, name, expected, value);
     }
   }
 }

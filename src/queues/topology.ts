@@ -1,6 +1,6 @@
 import type { Stage } from '../stage.ts';
-import { inputQueueName, queueTags } from './naming.ts';
-import type { QueueSpec } from './provisioner.ts';
+import { deadLetterQueueName, inputQueueName, queueTags } from './naming.ts';
+import type { Provisioner, QueueSpec } from './provisioner.ts';
 
 export interface TopologyOptions {
   /** High-throughput FIFO: deduplication and throughput limit per message group. */
@@ -27,8 +27,49 @@ export class Topology {
     return this.stages[stage.index + 1];
   }
 
-  inputQueue(stage: Stage, level: number): QueueSpec {
-    const attributes: Record<string, string> = {
+  /** Input queue of `stage` at `level`; with retries, it redrives to the dead-letter queue `dlqArn`. */
+  inputQueue(stage: Stage, level: number, dlqArn?: string): QueueSpec {
+    const redrive =
+      stage.retries === undefined || dlqArn === undefined
+        ? {}
+        : {
+            RedrivePolicy: JSON.stringify({
+              deadLetterTargetArn: dlqArn,
+              maxReceiveCount: stage.retries + 1,
+            }),
+          };
+    return {
+      name: inputQueueName(this.domain, stage.name, level),
+      attributes: { ...this.#fifoAttributes(), ...redrive },
+      tags: queueTags(this.domain, stage.name, 'input', level),
+    };
+  }
+
+  /** Dead-letter queue of `stage` (it has one only when `retries` is set). */
+  deadLetterQueue(stage: Stage): QueueSpec {
+    return {
+      name: deadLetterQueueName(this.domain, stage.name),
+      attributes: this.#fifoAttributes(),
+      tags: queueTags(this.domain, stage.name, 'dlq'),
+    };
+  }
+
+  /** Every queue of the pipeline, stage by stage: input levels, then the dead-letter queue. */
+  queues(): { stage: Stage; level: number | 'dlq'; spec: QueueSpec }[] {
+    return this.stages.slice(1).flatMap((stage) => [
+      ...Array.from({ length: stage.priorities }, (_, level) => ({
+        stage,
+        level,
+        spec: this.inputQueue(stage, level),
+      })),
+      ...(stage.retries === undefined
+        ? []
+        : [{ stage, level: 'dlq' as const, spec: this.deadLetterQueue(stage) }]),
+    ]);
+  }
+
+  #fifoAttributes(): Record<string, string> {
+    return {
       FifoQueue: 'true',
       ContentBasedDeduplication: 'false',
       MessageRetentionPeriod: RETENTION_SECONDS,
@@ -37,21 +78,41 @@ export class Topology {
         ? { DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' }
         : {}),
     };
-    return {
-      name: inputQueueName(this.domain, stage.name, level),
-      attributes,
-      tags: queueTags(this.domain, stage.name, 'input', level),
-    };
+  }
+}
+
+/** Queue URLs of one pipeline, creating queues on first use (a stage's DLQ before its inputs). */
+export class PipelineQueues {
+  readonly topology: Topology;
+  readonly #provisioner: Provisioner;
+
+  constructor(topology: Topology, provisioner: Provisioner) {
+    this.topology = topology;
+    this.#provisioner = provisioner;
   }
 
-  /** Every input queue of the pipeline, stage by stage, level by level (the source has none). */
-  inputQueues(): { stage: Stage; level: number; spec: QueueSpec }[] {
-    return this.stages.slice(1).flatMap((stage) =>
-      Array.from({ length: stage.priorities }, (_, level) => ({
-        stage,
-        level,
-        spec: this.inputQueue(stage, level),
-      })),
-    );
+  async inputUrl(stage: Stage, level: number): Promise<string> {
+    const dlq = stage.retries === undefined ? undefined : await this.#deadLetter(stage);
+    return this.#provisioner.ensure(this.topology.inputQueue(stage, level, dlq?.arn));
+  }
+
+  /** URL of the stage's dead-letter queue, or undefined when the stage has no `retries`. */
+  async deadLetterUrl(stage: Stage): Promise<string | undefined> {
+    return stage.retries === undefined ? undefined : (await this.#deadLetter(stage)).url;
+  }
+
+  async #deadLetter(stage: Stage): Promise<{ url: string; arn: string }> {
+    const spec = this.topology.deadLetterQueue(stage);
+    const url = await this.#provisioner.ensure(spec);
+    return { url, arn: await this.#provisioner.arn(spec.name, url) };
+  }
+
+  /** URL of an existing queue, or undefined; never creates. */
+  find(name: string): Promise<string | undefined> {
+    return this.#provisioner.find(name);
+  }
+
+  forget(names: Iterable<string>): void {
+    this.#provisioner.forget(names);
   }
 }

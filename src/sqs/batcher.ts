@@ -3,9 +3,7 @@
  * per call, waiting at most `lingerMs` for company. Several calls may be in flight at once.
  * Entries that SQS failed with a transient error are retried (with backoff) in a later batch.
  */
-export type EntryResult<R> =
-  | { ok: true; value: R }
-  | { ok: false; error: Error; retryable: boolean };
+export type EntryResult<R> = { ok: true; value: R } | { ok: false; error: Error; retryable: boolean };
 
 export interface BatcherOptions<E, R> {
   /** @default 10 (SQS's limit) */
@@ -16,8 +14,13 @@ export interface BatcherOptions<E, R> {
   lingerMs: number;
   /** Size of an entry toward `maxBytes`. @default 0 */
   sizeOf?: (entry: E) => number;
-  /** Times a transiently failed entry is tried in all. @default 5 */
+  /** Times an entry that SQS failed transiently is tried in all. @default 5 */
   maxAttempts?: number;
+  /**
+   * Whether a thrown call (after the SDK's own retries) is worth trying again. Those entries are
+   * retried with backoff until they succeed or {@link Batcher.abort} is called. @default never
+   */
+  retryCall?: (error: unknown) => boolean;
   /** Performs one batch call; returns one result per entry, in order. A throw fails every entry. */
   call: (entries: readonly E[]) => Promise<EntryResult<R>[]>;
 }
@@ -31,14 +34,13 @@ interface Pending<E, R> {
 }
 
 export class Batcher<E, R> {
-  readonly #options: Required<Omit<BatcherOptions<E, R>, 'sizeOf'>> & {
-    sizeOf: (entry: E) => number;
-  };
+  readonly #options: Required<BatcherOptions<E, R>>;
   #pending: Pending<E, R>[] = [];
   #bytes = 0;
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #retrying = new Set<NodeJS.Timeout>();
+  readonly #retrying = new Map<NodeJS.Timeout, Pending<E, R>>();
+  #aborted = false;
 
   constructor(options: BatcherOptions<E, R>) {
     this.#options = {
@@ -46,12 +48,14 @@ export class Batcher<E, R> {
       maxBytes: 1_048_576,
       maxAttempts: 5,
       sizeOf: () => 0,
+      retryCall: () => false,
       ...options,
     };
   }
 
   /** Adds one entry; resolves with its result once the batch call that carries it succeeded. */
   add(entry: E): Promise<R> {
+    if (this.#aborted) return Promise.reject(new Error('batcher aborted'));
     return new Promise<R>((resolve, reject) => {
       this.#enqueue({ entry, size: this.#options.sizeOf(entry), attempt: 1, resolve, reject });
     });
@@ -71,8 +75,7 @@ export class Batcher<E, R> {
   }
 
   #enqueue(item: Pending<E, R>): void {
-    if (this.#pending.length > 0 && this.#bytes + item.size > this.#options.maxBytes)
-      this.#dispatch();
+    if (this.#pending.length > 0 && this.#bytes + item.size > this.#options.maxBytes) this.#dispatch();
     this.#pending.push(item);
     this.#bytes += item.size;
     if (this.#pending.length >= this.#options.maxEntries) this.#dispatch();
@@ -101,7 +104,11 @@ export class Batcher<E, R> {
     try {
       results = await this.#options.call(batch.map((p) => p.entry));
     } catch (error) {
-      for (const item of batch) item.reject(toError(error));
+      const again = this.#options.retryCall(error) && !this.#aborted;
+      for (const item of batch) {
+        if (again) this.#retryLater(item);
+        else item.reject(toError(error));
+      }
       return;
     }
     batch.forEach((item, i) => {
@@ -117,12 +124,26 @@ export class Batcher<E, R> {
   }
 
   #retryLater(item: Pending<E, R>): void {
-    const delay = Math.min(1000, 25 * 2 ** item.attempt) * (0.5 + Math.random() / 2);
+    const delay = Math.min(5000, 25 * 2 ** item.attempt) * (0.5 + Math.random() / 2);
     const timer = setTimeout(() => {
       this.#retrying.delete(timer);
       this.#enqueue({ ...item, attempt: item.attempt + 1 });
     }, delay);
-    this.#retrying.add(timer);
+    this.#retrying.set(timer, item);
+  }
+
+  /** Gives up: rejects every entry not yet sent or waiting for a retry. */
+  abort(error: Error): void {
+    this.#aborted = true;
+    this.#clearTimer();
+    for (const [timer, item] of this.#retrying) {
+      clearTimeout(timer);
+      item.reject(error);
+    }
+    this.#retrying.clear();
+    for (const item of this.#pending) item.reject(error);
+    this.#pending = [];
+    this.#bytes = 0;
   }
 
   #clearTimer(): void {

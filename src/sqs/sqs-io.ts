@@ -4,19 +4,24 @@ import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   type Message,
+  type MessageAttributeValue,
   MessageSystemAttributeName,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SqsError } from '../errors.ts';
 import { Batcher, type EntryResult } from './batcher.ts';
+import { isTransient } from './transient.ts';
 
 /** One message to send to a FIFO queue. */
 export interface OutgoingMessage {
   readonly body: string;
   readonly groupId: string;
   readonly deduplicationId: string;
+  /** String message attributes (e.g. why a message was dead-lettered). */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 export interface SqsIoOptions {
@@ -80,6 +85,7 @@ export class SqsIo {
           sizeOf: (m: OutgoingMessage) =>
             Buffer.byteLength(m.body) + m.groupId.length + m.deduplicationId.length,
           call: (entries) => this.#sendBatch(url, entries),
+          retryCall: isTransient,
         }),
     );
     return batcher.add(message);
@@ -94,6 +100,7 @@ export class SqsIo {
         new Batcher({
           lingerMs: this.#options.ackLingerMs,
           call: (handles: readonly string[]) => this.#deleteBatch(url, handles),
+          retryCall: isTransient,
         }),
     );
     return batcher.add(receiptHandle);
@@ -108,21 +115,39 @@ export class SqsIo {
         new Batcher({
           lingerMs: this.#options.ackLingerMs,
           call: (handles: readonly string[]) => this.#visibilityBatch(url, handles, seconds),
+          retryCall: isTransient,
         }),
     );
     return batcher.add(receiptHandle);
   }
 
-  /** Sends everything pending and waits for every batch call in flight. */
-  async flush(): Promise<void> {
-    const all = [...this.#senders.values(), ...this.#deleters.values(), ...this.#hiders.values()];
-    await Promise.all(all.map((b) => b.flush()));
+  /**
+   * Sends everything pending and waits for every batch call in flight, retries included. After
+   * `timeoutMs` (SQS unreachable), gives up: what is left is rejected, as if the process had died.
+   */
+  async flush(timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
+    const maps = [this.#senders, this.#deleters, this.#hiders] as const;
+    const all = Promise.all(maps.flatMap((m) => [...m.values()].map((b) => b.flush())));
+    if (timeoutMs === Number.POSITIVE_INFINITY) {
+      await all;
+      return;
+    }
+    const timer = new AbortController();
+    const late = sleep(timeoutMs, 'late' as const, { signal: timer.signal }).catch(() => 'done' as const);
+    const outcome = await Promise.race([all.then(() => 'done' as const), late]);
+    timer.abort();
+    if (outcome === 'late') {
+      const error = new SqsError(
+        `SQS did not accept pending requests within ${timeoutMs} ms; giving up on them`,
+      );
+      for (const map of maps) {
+        for (const batcher of map.values()) batcher.abort(error);
+        map.clear();
+      }
+    }
   }
 
-  async #sendBatch(
-    url: string,
-    entries: readonly OutgoingMessage[],
-  ): Promise<EntryResult<unknown>[]> {
+  async #sendBatch(url: string, entries: readonly OutgoingMessage[]): Promise<EntryResult<unknown>[]> {
     const out = await this.#client.send(
       new SendMessageBatchCommand({
         QueueUrl: url,
@@ -131,6 +156,7 @@ export class SqsIo {
           MessageBody: m.body,
           MessageGroupId: m.groupId,
           MessageDeduplicationId: m.deduplicationId,
+          ...(m.attributes === undefined ? {} : { MessageAttributes: stringAttributes(m.attributes) }),
         })),
       }),
     );
@@ -144,13 +170,7 @@ export class SqsIo {
         Entries: handles.map((ReceiptHandle, i) => ({ Id: String(i), ReceiptHandle })),
       }),
     );
-    return results(
-      url,
-      'DeleteMessageBatch',
-      handles.length,
-      out.Successful ?? [],
-      out.Failed ?? [],
-    );
+    return results(url, 'DeleteMessageBatch', handles.length, out.Successful ?? [], out.Failed ?? []);
   }
 
   async #visibilityBatch(
@@ -215,4 +235,12 @@ function results(
     };
   }
   return out;
+}
+
+function stringAttributes(
+  attributes: Readonly<Record<string, string>>,
+): Record<string, MessageAttributeValue> {
+  return Object.fromEntries(
+    Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+  );
 }

@@ -1,8 +1,7 @@
 import { encodeEnvelope, MAX_MESSAGE_BYTES } from '../envelope.ts';
 import { OutputError } from '../errors.ts';
 import { outputId } from '../ids.ts';
-import type { Provisioner } from '../queues/provisioner.ts';
-import type { Topology } from '../queues/topology.ts';
+import type { PipelineQueues } from '../queues/topology.ts';
 import type { SqsIo } from '../sqs/sqs-io.ts';
 import type { Stage } from '../stage.ts';
 
@@ -22,15 +21,13 @@ export interface Lineage {
 export class Forwarder {
   readonly #stage: Stage;
   readonly #next: Stage | undefined;
-  readonly #topology: Topology;
-  readonly #provisioner: Provisioner;
+  readonly #queues: PipelineQueues;
   readonly #io: SqsIo;
 
-  constructor(stage: Stage, topology: Topology, provisioner: Provisioner, io: SqsIo) {
+  constructor(stage: Stage, queues: PipelineQueues, io: SqsIo) {
     this.#stage = stage;
-    this.#next = topology.next(stage);
-    this.#topology = topology;
-    this.#provisioner = provisioner;
+    this.#next = queues.topology.next(stage);
+    this.#queues = queues;
     this.#io = io;
   }
 
@@ -39,24 +36,17 @@ export class Forwarder {
     return Math.min(level, (this.#next?.priorities ?? 1) - 1);
   }
 
-  async forward(
-    outputs: readonly unknown[],
-    lineage: Lineage,
-    levels: readonly number[],
-  ): Promise<void> {
+  async forward(outputs: readonly unknown[], lineage: Lineage, levels: readonly number[]): Promise<void> {
     const next = this.#next;
     if (next === undefined) return;
     const messages = outputs.map((value, index) => {
       const id = outputId(lineage.inputId, this.#stage.name, index);
-      return {
-        id,
-        body: this.#encode(id, value, lineage.key),
-        level: this.levelFor(levels[index] ?? 0),
-      };
+      const level = this.levelFor(levels[index] ?? 0);
+      return { id, body: this.#encode(id, value, lineage.key, level), level };
     });
     await Promise.all(
       messages.map(async (m) => {
-        const url = await this.#provisioner.ensure(this.#topology.inputQueue(next, m.level));
+        const url = await this.#queues.inputUrl(next, m.level);
         await this.#io.send(url, {
           body: m.body,
           groupId: lineage.key ?? m.id,
@@ -66,16 +56,12 @@ export class Forwarder {
     );
   }
 
-  #encode(id: string, value: unknown, key: string | undefined): string {
+  #encode(id: string, value: unknown, key: string | undefined, level: number): string {
     let body: string;
     try {
-      body = encodeEnvelope({ id, value, key });
+      body = encodeEnvelope({ id, value, key, level });
     } catch (error) {
-      throw new OutputError(
-        this.#stage.name,
-        error instanceof Error ? error.message : String(error),
-        error,
-      );
+      throw new OutputError(this.#stage.name, error instanceof Error ? error.message : String(error), error);
     }
     const bytes = Buffer.byteLength(body);
     if (bytes > MAX_MESSAGE_BYTES) {

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runInContext } from '../context.ts';
 import { outputsOf } from '../empty.ts';
 import { SqspipesError, StageError } from '../errors.ts';
 import { sourceCallId } from '../ids.ts';
 import type { ResolvedRunOptions } from '../run-options.ts';
 import type { Stage } from '../stage.ts';
+import { callStage } from './call.ts';
 import { Forwarder } from './forwarder.ts';
 import type { OutputChannel } from './output-channel.ts';
 import { RunControl } from './run-control.ts';
@@ -25,24 +25,20 @@ export class SourceRunner {
   #calls = 0;
   #stopped: Promise<void> | undefined;
 
-  constructor(
-    stage: Stage,
-    deps: RunDeps,
-    options: ResolvedRunOptions,
-    output: OutputChannel<unknown>,
-  ) {
+  constructor(stage: Stage, deps: RunDeps, options: ResolvedRunOptions, output: OutputChannel<unknown>) {
     this.#stage = stage;
     this.#deps = deps;
     this.#options = options;
     this.#output = output;
-    this.#forwarder = new Forwarder(stage, deps.topology, deps.provisioner, deps.io);
+    this.#forwarder = new Forwarder(stage, deps.queues, deps.io);
     this.#control = new RunControl(options);
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
     this.#control.begin(() => void this.stop());
     for (let i = 0; i < this.#options.workers; i++) this.#loops.push(this.#loop());
     void Promise.all(this.#loops).then(() => this.#control.requestStop());
+    return Promise.resolve();
   }
 
   stop(): Promise<void> {
@@ -62,25 +58,29 @@ export class SourceRunner {
   }
 
   async #call(): Promise<boolean> {
-    const context = {
-      stage: this.#stage.name,
-      signal: this.#control.callSignal,
-      priority: 0,
-      messageId: undefined,
-      receiveCount: 1,
-    };
+    const stage = this.#stage;
+    const context = { stage: stage.name, priority: 0, messageId: undefined, receiveCount: 1 };
+    const info = { stage: stage.name, messageId: undefined, priority: 0, receiveCount: 1 };
     try {
-      const result = await runInContext(context, () => this.#stage.method(...this.#options.args));
+      let result: unknown;
+      try {
+        result = await callStage(context, this.#control.callSignal, stage.timeout, () =>
+          stage.method(...this.#options.args),
+        );
+      } catch (error) {
+        throw new StageError(stage.name, undefined, error);
+      }
       const outputs = outputsOf(result, this.#deps.ignoreNone);
       if (outputs.length > 0) this.#control.touch();
       const levels = outputs.map((output) => this.#options.priority(output));
       await this.#forwarder.forward(outputs, { inputId: sourceCallId() }, levels);
       await Promise.all(outputs.map((output) => this.#output.push(output)));
+      this.#deps.events.safeEmit('processed', { ...info, outputs: outputs.length });
       return true;
     } catch (error) {
-      this.#control.fail(
-        error instanceof SqspipesError ? error : new StageError(this.#stage.name, undefined, error),
-      );
+      const failure = error instanceof SqspipesError ? error : new StageError(stage.name, undefined, error);
+      this.#deps.events.safeEmit('failed', failure, info);
+      this.#control.fail(failure);
       return false;
     }
   }
@@ -92,7 +92,7 @@ export class SourceRunner {
       const fields = { stage: this.#stage.name, calls: abandoned };
       this.#deps.logger.warn(fields, 'calls still running past shutdownTimeout were abandoned');
     }
-    await this.#deps.io.flush();
+    await this.#deps.io.flush(this.#options.shutdownTimeout);
     this.#output.end(this.#control.failed ? this.#control.error : undefined);
   }
 }

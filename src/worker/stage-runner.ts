@@ -1,12 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message } from '@aws-sdk/client-sqs';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { runInContext } from '../context.ts';
-import { outputsOf } from '../empty.ts';
-import { decodeEnvelope, type Envelope } from '../envelope.ts';
-import { SqspipesError, StageError } from '../errors.ts';
-import type { Provisioner } from '../queues/provisioner.ts';
-import type { Topology } from '../queues/topology.ts';
+import { decodeEnvelope } from '../envelope.ts';
+import type { TaskEvents } from '../events.ts';
+import type { PipelineQueues } from '../queues/topology.ts';
 import type { ResolvedRunOptions } from '../run-options.ts';
 import type { SqsIo } from '../sqs/sqs-io.ts';
 import type { Stage } from '../stage.ts';
@@ -14,82 +11,89 @@ import type { Logger } from '../types.ts';
 import { Capacity } from './capacity.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Forwarder } from './forwarder.ts';
+import { Heartbeat } from './heartbeat.ts';
+import type { InHand } from './in-hand.ts';
+import { InputHandler } from './input-handler.ts';
 import type { OutputChannel } from './output-channel.ts';
 import { RunControl } from './run-control.ts';
 
 /** What a stage run needs from its client. */
 export interface RunDeps {
-  readonly topology: Topology;
-  readonly provisioner: Provisioner;
+  readonly queues: PipelineQueues;
   readonly io: SqsIo;
   readonly logger: Logger;
+  readonly events: TaskEvents;
   readonly ignoreNone: boolean;
-}
-
-/** A received message, decoded, waiting or running. */
-interface InHand {
-  readonly level: number;
-  readonly group: string;
-  readonly url: string;
-  readonly message: Message;
-  readonly envelope: Envelope;
 }
 
 /** Messages one receive asks for at most (SQS's limit). */
 const RECEIVE_MAX = 10;
 const LONG_POLL_SECONDS = 20;
+/** Pause after a failed receive (SQS unreachable): the stage waits instead of spinning. */
+const RECEIVE_RETRY_MS = 1000;
 
 /**
- * Runs one consuming stage in this process: long-polls its input levels, dispatches messages to
- * `workers` concurrent calls (highest level first, one at a time per group), forwards outputs,
- * hands them to the consumer, then acknowledges the input. Stops gracefully, losing nothing.
+ * Runs one consuming stage in this process: long-polls its input levels, keeps what it holds
+ * invisible (heartbeat), dispatches messages to `workers` concurrent calls (highest level first,
+ * one at a time per group), and lets the {@link InputHandler} call, forward and acknowledge.
+ * Stops gracefully, losing nothing.
  */
 export class StageRunner {
   readonly #stage: Stage;
   readonly #deps: RunDeps;
   readonly #options: ResolvedRunOptions;
   readonly #output: OutputChannel<unknown>;
-  readonly #forwarder: Forwarder;
   readonly #control: RunControl;
   readonly #dispatcher = new Dispatcher<InHand>();
   readonly #capacity: Capacity;
   readonly #limit: LimitFunction;
+  readonly #heartbeat: Heartbeat;
+  readonly #handler: InputHandler;
   readonly #pollers: Promise<void>[] = [];
   #started = 0;
+  #receiveFailing = false;
+  #idle = false;
   #stopped: Promise<void> | undefined;
 
-  constructor(
-    stage: Stage,
-    deps: RunDeps,
-    options: ResolvedRunOptions,
-    output: OutputChannel<unknown>,
-  ) {
+  constructor(stage: Stage, deps: RunDeps, options: ResolvedRunOptions, output: OutputChannel<unknown>) {
     this.#stage = stage;
     this.#deps = deps;
     this.#options = options;
     this.#output = output;
-    this.#forwarder = new Forwarder(stage, deps.topology, deps.provisioner, deps.io);
     this.#control = new RunControl(options);
     this.#capacity = new Capacity(options.workers + RECEIVE_MAX);
     this.#limit = pLimit(options.workers);
+    this.#heartbeat = new Heartbeat(deps.io, stage.visibilityTimeout, (error) => {
+      deps.logger.warn({ stage: stage.name, err: error }, 'heartbeat failed');
+      deps.events.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
+    });
+    this.#handler = new InputHandler({
+      stage,
+      args: options.args,
+      ignoreNone: deps.ignoreNone,
+      queues: deps.queues,
+      io: deps.io,
+      forwarder: new Forwarder(stage, deps.queues, deps.io),
+      heartbeat: this.#heartbeat,
+      output,
+      control: this.#control,
+      events: deps.events,
+      logger: deps.logger,
+    });
   }
 
-  /** Creates the input queues if needed and starts receiving. */
+  /** Creates the input queues (and dead-letter queue) if needed and starts receiving. */
   async start(): Promise<void> {
     const { minPriority, maxPriority } = this.#options;
     const levels = Array.from({ length: maxPriority - minPriority + 1 }, (_, i) => maxPriority - i);
-    const urls = await Promise.all(
-      levels.map((level) =>
-        this.#deps.provisioner.ensure(this.#deps.topology.inputQueue(this.#stage, level)),
-      ),
-    );
+    const urls = await Promise.all(levels.map((level) => this.#deps.queues.inputUrl(this.#stage, level)));
     this.#control.begin(() => void this.stop());
     levels.forEach((level, i) => {
       this.#pollers.push(this.#poll(level, urls[i] as string));
     });
   }
 
-  /** Stops gracefully (idempotent): see the shutdown order in {@link StageRunner.#shutdown}. */
+  /** Stops gracefully (idempotent): see the stop order in `#shutdown`. */
   stop(): Promise<void> {
     this.#stopped ??= this.#shutdown();
     return this.#stopped;
@@ -112,51 +116,52 @@ export class StageRunner {
       } catch (error) {
         this.#capacity.release(room);
         if (stop.aborted) break;
-        this.#deps.logger.warn(
-          { stage: this.#stage.name, queue: url, err: error },
-          'receive failed; retrying',
-        );
-        await sleep(1000, undefined, { signal: stop }).catch(() => {});
+        this.#receiveFailed(url, error);
+        await sleep(RECEIVE_RETRY_MS, undefined, { signal: stop }).catch(() => {});
         continue;
       }
+      this.#receiveRecovered(url);
       this.#capacity.release(room - messages.length);
       if (messages.length > 0) this.#accept(level, url, messages);
+      else this.#maybeIdle();
     }
   }
 
   #accept(level: number, url: string, messages: Message[]): void {
+    const receivedAt = Date.now();
     if (this.#control.stopping) {
       // Arrived after the stop: hand them straight back.
-      for (const message of messages) this.#release(url, message);
+      for (const message of messages) {
+        this.#handler.release({
+          level,
+          url,
+          message,
+          beat: this.#heartbeat.track(url, message.ReceiptHandle ?? ''),
+        } as InHand);
+      }
       this.#capacity.release(messages.length);
       return;
     }
     this.#control.touch();
+    this.#idle = false;
     const items: InHand[] = [];
     for (const message of messages) {
+      const beat = this.#heartbeat.track(url, message.ReceiptHandle ?? '', receivedAt);
       const decoded = decodeEnvelope(message.Body);
-      if (!decoded.ok) {
-        // Not ours to process; left in hand until its visibility expires, never deleted unseen.
-        this.#deps.logger.error(
-          {
-            stage: this.#stage.name,
-            queue: url,
-            messageId: message.MessageId,
-            reason: decoded.reason,
-          },
-          'message is not a sqspipes envelope; left on the queue',
-        );
-        this.#capacity.release(1);
+      if (decoded.ok) {
+        const { envelope } = decoded;
+        items.push({
+          level,
+          url,
+          message,
+          envelope,
+          beat,
+          group: envelope.key ?? message.MessageId ?? envelope.id,
+        });
         continue;
       }
-      const { envelope } = decoded;
-      items.push({
-        level,
-        url,
-        message,
-        envelope,
-        group: envelope.key ?? message.MessageId ?? envelope.id,
-      });
+      this.#capacity.release(1);
+      void this.#handler.poison({ level, url, message, beat }, decoded.reason);
     }
     this.#dispatcher.push(...items);
     for (const _ of items) this.#schedule();
@@ -173,74 +178,36 @@ export class StageRunner {
     if (item === undefined) return;
     this.#started++;
     try {
-      await this.#control.track(this.#process(item));
+      await this.#control.track(this.#handler.process(item));
     } finally {
       this.#dispatcher.done(item);
       this.#capacity.release(1);
-      if (this.#started >= this.#options.limit && !this.#control.stopping)
-        this.#control.requestStop();
+      if (this.#started >= this.#options.limit) this.#control.requestStop();
       if (this.#dispatcher.waiting > this.#limit.pendingCount) this.#schedule();
+      this.#maybeIdle();
     }
   }
 
-  async #process(item: InHand): Promise<void> {
-    const { message, envelope, url, level } = item;
-    const context = {
-      stage: this.#stage.name,
-      signal: this.#control.callSignal,
-      priority: level,
-      messageId: message.MessageId,
-      receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
-    };
-    let result: unknown;
-    try {
-      result = await runInContext(context, () =>
-        this.#stage.method(envelope.value, ...this.#options.args),
-      );
-    } catch (error) {
-      this.#release(url, message);
-      this.#control.fail(new StageError(this.#stage.name, message.MessageId, error));
-      return;
-    }
-    try {
-      const outputs = outputsOf(result, this.#deps.ignoreNone);
-      await this.#forwarder.forward(
-        outputs,
-        { inputId: envelope.id, key: envelope.key },
-        outputs.map(() => level),
-      );
-      const handled = await Promise.all(outputs.map((output) => this.#output.push(output)));
-      if (handled.every(Boolean)) await this.#ack(url, message);
-      else this.#release(url, message);
-    } catch (error) {
-      this.#release(url, message);
-      this.#control.fail(
-        error instanceof SqspipesError
-          ? error
-          : new StageError(this.#stage.name, message.MessageId, error),
-      );
-    }
+  #maybeIdle(): void {
+    if (this.#idle || this.#capacity.used > 0 || this.#control.stopping) return;
+    this.#idle = true;
+    this.#deps.events.safeEmit('idle', { stage: this.#stage.name });
   }
 
-  async #ack(url: string, message: Message): Promise<void> {
-    try {
-      await this.#deps.io.delete(url, message.ReceiptHandle ?? '');
-    } catch (error) {
-      // Its visibility expired first: SQS delivers it again, and the outputs' ids make that harmless.
-      this.#deps.logger.warn(
-        { stage: this.#stage.name, queue: url, messageId: message.MessageId, err: error },
-        'delete failed',
-      );
-    }
+  #receiveFailed(url: string, error: unknown): void {
+    if (this.#receiveFailing) return;
+    this.#receiveFailing = true;
+    this.#deps.logger.warn(
+      { stage: this.#stage.name, queue: url, err: error },
+      'receive failing; retrying every second',
+    );
+    this.#deps.events.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
   }
 
-  #release(url: string, message: Message): void {
-    this.#deps.io.changeVisibility(url, message.ReceiptHandle ?? '', 0).catch((error: unknown) => {
-      this.#deps.logger.warn(
-        { stage: this.#stage.name, queue: url, messageId: message.MessageId, err: error },
-        'release failed',
-      );
-    });
+  #receiveRecovered(url: string): void {
+    if (!this.#receiveFailing) return;
+    this.#receiveFailing = false;
+    this.#deps.logger.info({ stage: this.#stage.name, queue: url }, 'receive works again');
   }
 
   /**
@@ -251,7 +218,7 @@ export class StageRunner {
     this.#control.requestStop();
     this.#limit.clearQueue();
     for (const item of this.#dispatcher.drain()) {
-      this.#release(item.url, item.message);
+      this.#handler.release(item);
       this.#capacity.release(1);
     }
     await Promise.allSettled(this.#pollers);
@@ -260,7 +227,8 @@ export class StageRunner {
       const fields = { stage: this.#stage.name, calls: abandoned };
       this.#deps.logger.warn(fields, 'calls still running past shutdownTimeout were abandoned');
     }
-    await this.#deps.io.flush();
+    await this.#deps.io.flush(this.#options.shutdownTimeout);
+    this.#heartbeat.stop();
     this.#output.end(this.#control.failed ? this.#control.error : undefined);
   }
 }

@@ -15,16 +15,8 @@ describe('three stages in three OS processes', () => {
     const total = 1000;
     const stages = [
       startStage(NUMBERS_SCRIPT, ['numbers', '8', '--limit', String(total)], env),
-      startStage(
-        NUMBERS_SCRIPT,
-        ['square', '16', '--limit', String(total), '--idle-timeout', '30000'],
-        env,
-      ),
-      startStage(
-        NUMBERS_SCRIPT,
-        ['label', '8', '--limit', String(total), '--idle-timeout', '30000'],
-        env,
-      ),
+      startStage(NUMBERS_SCRIPT, ['square', '16', '--limit', String(total), '--idle-timeout', '30000'], env),
+      startStage(NUMBERS_SCRIPT, ['label', '8', '--limit', String(total), '--idle-timeout', '30000'], env),
     ];
     const codes = await Promise.all(stages.map((s) => s.exited));
     expect(codes, stages.map((s) => s.stderr()).join('\n')).toEqual([0, 0, 0]);

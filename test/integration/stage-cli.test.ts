@@ -18,13 +18,19 @@ describe('stage CLI', () => {
     const { endpoint, region, credentials } = backendEnv();
     const client = new TaskClient({ domain: name, endpoint, region, credentials });
     const noop = () => null;
-    return client.registerTasks([{ method: noop, name: 'numbers' }, { method: noop, name: 'square' }, { method: noop, name: 'label' }]);
+    return client.registerTasks([
+      { method: noop, name: 'numbers' },
+      { method: noop, name: 'square' },
+      { method: noop, name: 'label' },
+    ]);
   }
 
   it('rejects an unknown stage with one line and exit code 2', async () => {
     const p = startStage(NUMBERS_SCRIPT, ['nope'], { SQSPIPES_DOMAIN: domain() });
     expect(await p.exited).toBe(2);
-    expect(p.stderr().trim()).toBe('Unknown stage `nope`: registered stages are `numbers`, `square`, `label`');
+    expect(p.stderr().trim()).toBe(
+      'Unknown stage `nope`: registered stages are `numbers`, `square`, `label`',
+    );
   });
 
   it('rejects a bad worker count with one line and exit code 2', async () => {
@@ -46,11 +52,18 @@ describe('stage CLI', () => {
     const name = domain();
     const client = fixtureClient(name);
     await client.enqueue('square', 7);
-    const p = startStage(NUMBERS_SCRIPT, ['square', '2', '--idle-timeout', '20000'], { SQSPIPES_DOMAIN: name, SQSPIPES_FAIL_ON: '7' });
+    const p = startStage(NUMBERS_SCRIPT, ['square', '2', '--idle-timeout', '20000'], {
+      SQSPIPES_DOMAIN: name,
+      SQSPIPES_FAIL_ON: '7',
+    });
     expect(await p.exited).toBe(1);
-    expect(p.stderr().trim()).toBe('Stage `square` failed on message ' + p.stderr().split('on message ')[1]?.trim());
+    expect(p.stderr().trim()).toBe(
+      'Stage `square` failed on message ' + p.stderr().split('on message ')[1]?.trim(),
+    );
     expect(p.stderr()).toMatch(/square refuses 7/);
-    const again = startStage(NUMBERS_SCRIPT, ['square', '--limit', '1', '--idle-timeout', '20000'], { SQSPIPES_DOMAIN: name });
+    const again = startStage(NUMBERS_SCRIPT, ['square', '--limit', '1', '--idle-timeout', '20000'], {
+      SQSPIPES_DOMAIN: name,
+    });
     expect(await again.exited).toBe(0);
     expect(again.lines).toEqual([{ n: 7, sq: 49 }]);
     await client.close();
@@ -65,9 +78,13 @@ describe('stage CLI', () => {
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     const seen = p.lines.length;
-    const rest = startStage(NUMBERS_SCRIPT, ['square', '4', '--limit', String(40 - seen), '--idle-timeout', '20000'], {
-      SQSPIPES_DOMAIN: name,
-    });
+    const rest = startStage(
+      NUMBERS_SCRIPT,
+      ['square', '4', '--limit', String(40 - seen), '--idle-timeout', '20000'],
+      {
+        SQSPIPES_DOMAIN: name,
+      },
+    );
     expect(await rest.exited).toBe(0);
     const all = [...p.lines, ...rest.lines].map((o) => (o as { n: number }).n).sort((a, b) => a - b);
     expect(all).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
@@ -79,10 +96,10 @@ describe('stage CLI', () => {
     const p = startStage(NUMBERS_SCRIPT, ['square'], { SQSPIPES_DOMAIN: name, SQSPIPES_HANG: '1' });
     const client = fixtureClient(name);
     await client.enqueue('square', 1);
-    await waitForText(p.stderr, 'hanging');
+    await waitForText(() => p.stderr(), 'hanging');
     p.child.kill('SIGINT');
     // Signals of one kind sent back to back may merge into one: wait until the first was seen.
-    await waitForText(p.stderr, 'stopping gracefully');
+    await waitForText(() => p.stderr(), 'stopping gracefully');
     p.child.kill('SIGINT');
     expect(await p.exited).toBe(130);
     await client.close();

@@ -72,9 +72,7 @@ async function packageVersion(name: string): Promise<string> {
   const { readFile } = await import('node:fs/promises');
   const file = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
   const pkg: unknown = JSON.parse(await readFile(file, 'utf8'));
-  return typeof pkg === 'object' && pkg !== null && 'version' in pkg
-    ? String(pkg.version)
-    : 'unknown';
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
 }
 
 /** An error that prints as its one sentence, without a stack trace. */

@@ -3,9 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { childEnv } from './sqs.ts';
 
-export const NUMBERS_SCRIPT = fileURLToPath(
-  new URL('../fixtures/numbers-pipeline.ts', import.meta.url),
-);
+export const NUMBERS_SCRIPT = fileURLToPath(new URL('../fixtures/numbers-pipeline.ts', import.meta.url));
 
 /** A stage process started as a user would: `node script.ts <stage> [workers] [flags]`. */
 export interface StageProcess {
@@ -54,14 +52,10 @@ export function startStage(
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
             waiters.push({ count, resolve });
-            exited.then((code) =>
+            void exited.then((code) =>
               lines.length >= count
                 ? resolve()
-                : reject(
-                    new Error(
-                      `exited (${code}) after ${lines.length} of ${count} lines:\n${stderr}`,
-                    ),
-                  ),
+                : reject(new Error(`exited (${code}) after ${lines.length} of ${count} lines:\n${stderr}`)),
             );
           }),
   };

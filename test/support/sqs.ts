@@ -40,9 +40,7 @@ export function uniquePrefix(label: string): string {
 
 /** Deletes every queue whose name starts with `prefix` (test prefixes are unique, so this is exact). */
 export async function deleteQueuesWithPrefix(client: SQSClient, prefix: string): Promise<void> {
-  const listed = await client.send(
-    new ListQueuesCommand({ QueueNamePrefix: prefix, MaxResults: 1000 }),
-  );
+  const listed = await client.send(new ListQueuesCommand({ QueueNamePrefix: prefix, MaxResults: 1000 }));
   await Promise.all(
     (listed.QueueUrls ?? []).map((QueueUrl) => client.send(new DeleteQueueCommand({ QueueUrl }))),
   );
