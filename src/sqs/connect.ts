@@ -33,6 +33,9 @@ export async function createSqsClient(options: ConnectOptions): Promise<SQSClien
     // Send to the configured endpoint, not the host inside queue URLs (emulators return
     // unresolvable hosts such as sqs.us-east-1.localhost).
     useQueueUrlAsEndpoint: false,
+    // Throttling, 5xx and resets are retried by the SDK first (then by sqspipes, for as long as
+    // it takes); five attempts ride out short bursts without surfacing an error.
+    maxAttempts: 5,
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   };

@@ -1,0 +1,181 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import { CallTimeoutError, type InputInfo, OutputError, StageError, taskContext } from '../../src/index.ts';
+import { collect, testClient } from '../support/pipeline.ts';
+import { rawClient } from '../support/sqs.ts';
+
+const source = { method: () => null, name: 'source' };
+
+describe('retries and the dead-letter queue', () => {
+  let throwing = true;
+  const flaky = (n: number) => {
+    if (throwing && n % 5 === 0) throw new Error(`no multiples of 5 (${n})`);
+    return n;
+  };
+  // A stopped run's long poll may still be pending on the server and swallow a message that
+  // arrives next (it comes back after its visibility timeout): keep that timeout short here.
+  const client = testClient('dlq', [
+    source,
+    { method: flaky, name: 'flaky', workers: 4, retries: 2, retryDelay: 100, visibilityTimeout: 2 },
+  ]);
+
+  it('moves an input to the DLQ after 1 + retries attempts, completes the others, and redrives', async () => {
+    const failed: InputInfo[] = [];
+    const dead: InputInfo[] = [];
+    client.on('failed', (_error, info) => failed.push(info));
+    client.on('deadLettered', (info) => dead.push(info));
+    for (let n = 1; n <= 20; n++) await client.enqueue('flaky', n);
+    const done: number[] = [];
+    for await (const n of client.run('flaky', { idleTimeout: 4000 })) {
+      done.push(n as number);
+      if (done.length === 16 && dead.length === 4) break;
+    }
+    if (dead.length < 4) {
+      // The last retries may still be on their way: wait for them to be dead-lettered.
+      for await (const n of client.run('flaky', { idleTimeout: 4000 })) done.push(n as number);
+    }
+    expect(done.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 16, 17, 18, 19]);
+    expect(dead).toHaveLength(4);
+    expect(dead.map((d) => d.receiveCount)).toEqual([3, 3, 3, 3]);
+    expect(failed).toHaveLength(12);
+    const dlq = (await client.queues()).find((q) => q.level === 'dlq');
+    expect(dlq?.visible).toBe(4);
+
+    throwing = false;
+    expect(await client.redrive('flaky')).toBe(4);
+    const redriven = await collect<number>(client.run('flaky', { limit: 4, idleTimeout: 5000 }));
+    expect(redriven.sort((a, b) => a - b)).toEqual([5, 10, 15, 20]);
+  });
+});
+
+describe('poison messages', () => {
+  const echo = (x: unknown) => x;
+  const client = testClient('poison', [source, { method: echo, name: 'echo', retries: 1 }]);
+
+  it('sends bodies that are not envelopes to the DLQ and goes on', async () => {
+    await client.enqueue('echo', 'first');
+    const url = (await client.queues()).find((q) => q.level === 0)?.url ?? '';
+    const raw = rawClient();
+    for (const [i, body] of ['not json', '{"v":99}', '[1,2]', '{"v":1,"id":"x"}'].entries()) {
+      await raw.send(
+        new SendMessageCommand({
+          QueueUrl: url,
+          MessageBody: body,
+          MessageGroupId: `g${i}`,
+          MessageDeduplicationId: `p${i}`,
+        }),
+      );
+    }
+    raw.destroy();
+    await client.enqueue('echo', 'last');
+    const reasons: string[] = [];
+    client.on('deadLettered', (info) => reasons.push(info.reason));
+    const values = await collect(client.run('echo', { limit: 2, idleTimeout: 3000 }));
+    expect(values.sort()).toEqual(['first', 'last']);
+    while (reasons.length < 4) await new Promise((resolve) => client.once('deadLettered', resolve));
+    expect(reasons.every((r) => r.startsWith('not a sqspipes envelope'))).toBe(true);
+    const dlq = (await client.queues()).find((q) => q.level === 'dlq');
+    expect(dlq?.visible).toBe(4);
+  });
+});
+
+describe('heartbeat', () => {
+  let calls = 0;
+  const slow = async (n: number) => {
+    calls++;
+    await new Promise((resolve) => setTimeout(resolve, 6500));
+    return n;
+  };
+  const client = testClient('beat', [
+    source,
+    { method: slow, name: 'slow', visibilityTimeout: 2, workers: 2 },
+  ]);
+
+  it(
+    'keeps a call that takes 3× the visibility timeout from being delivered to another worker',
+    { timeout: 30_000 },
+    async () => {
+      await client.enqueue('slow', 1);
+      const [a, b] = await Promise.all([
+        collect(client.run('slow', { idleTimeout: 9000 })),
+        collect(client.run('slow', { idleTimeout: 9000 })),
+      ]);
+      expect([...a, ...b]).toEqual([1]);
+      expect(calls).toBe(1);
+    },
+  );
+});
+
+describe('call timeout', () => {
+  let aborted = 0;
+  const hang = () =>
+    new Promise<never>(() => {
+      taskContext().signal.addEventListener('abort', () => aborted++);
+    });
+  const client = testClient('timeout', [source, { method: hang, name: 'hang', timeout: 200, retries: 0 }]);
+
+  it('aborts a call past its timeout, counts it failed, and dead-letters the input', async () => {
+    await client.enqueue('hang', 1);
+    const errors: Error[] = [];
+    client.on('failed', (error) => errors.push(error));
+    const dead = new Promise((resolve) => client.once('deadLettered', resolve));
+    const run = collect(client.run('hang', { idleTimeout: 2000 }));
+    await dead;
+    expect(await run).toEqual([]);
+    expect(aborted).toBe(1);
+    expect(errors[0]).toBeInstanceOf(StageError);
+    expect(errors[0]?.cause).toBeInstanceOf(CallTimeoutError);
+  });
+});
+
+describe('bad outputs and bad input', () => {
+  const client = testClient('bad', [
+    source,
+    {
+      method: (kind: string) =>
+        kind === 'bigint' ? { n: 1n } : kind === 'huge' ? 'x'.repeat(1_100_000) : kind,
+      name: 'make',
+    },
+    { method: (x: unknown) => x, name: 'keep' },
+  ]);
+
+  it('rejects a BigInt output naming the stage, and keeps the input', async () => {
+    await client.enqueue('make', 'bigint');
+    const error = await collect(client.run('make', { idleTimeout: 3000 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutputError);
+    expect((error as OutputError).stage).toBe('make');
+    expect((error as Error).message).toMatch(/BigInt/);
+    await client.purge();
+  });
+
+  it('rejects an output over 1 MiB naming the stage and the size', async () => {
+    await client.enqueue('make', 'huge');
+    const error = await collect(client.run('make', { idleTimeout: 3000 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutputError);
+    expect((error as Error).message).toMatch(/Stage `make`.*1100\d{3} bytes.*1048576/);
+    await client.purge();
+  });
+
+  it('decodes bodies safely: a __proto__ key pollutes nothing', async () => {
+    await client.enqueue('keep', 'warm-up');
+    const url = (await client.queues()).find((q) => q.stage === 'keep' && q.level === 0)?.url ?? '';
+    const raw = rawClient();
+    const body = '{"v":1,"id":"evil","d":{"__proto__":{"polluted":true},"ok":1}}';
+    await raw.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: body,
+        MessageGroupId: 'e',
+        MessageDeduplicationId: 'e',
+      }),
+    );
+    raw.destroy();
+    const values = await collect<Record<string, unknown>>(
+      client.run('keep', { limit: 2, idleTimeout: 3000 }),
+    );
+    const evil = values.find((v) => typeof v === 'object');
+    expect(evil).toEqual({ ok: 1 });
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(Object.getPrototypeOf(evil)).toBe(Object.prototype);
+  });
+});

@@ -1,0 +1,87 @@
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What the proxy did, by kind. */
+export interface FaultCounts {
+  forwarded: number;
+  throttled: number;
+  serverError: number;
+  resetBefore: number;
+  resetAfter: number;
+}
+
+/**
+ * An HTTP proxy on loopback in front of an SQS endpoint that fails about `rate` of the requests:
+ * throttling (400 ThrottlingException), 500, a connection reset before forwarding, and a reset
+ * after forwarding (SQS acted, the client never hears). For tests only.
+ */
+export async function startFaultProxy(
+  target: string,
+  rate: number,
+): Promise<{ url: string; counts: FaultCounts; stop(): Promise<void> }> {
+  const upstream = new URL(target);
+  const counts: FaultCounts = { forwarded: 0, throttled: 0, serverError: 0, resetBefore: 0, resetAfter: 0 };
+  const server: Server = createServer((req, res) => {
+    const roll = Math.random();
+    const quarter = rate / 4;
+    if (roll < quarter) {
+      counts.throttled++;
+      return fail(res, 400, 'ThrottlingException', 'Rate exceeded (injected)');
+    }
+    if (roll < 2 * quarter) {
+      counts.serverError++;
+      return fail(res, 500, 'InternalError', 'injected');
+    }
+    if (roll < 3 * quarter) {
+      counts.resetBefore++;
+      req.socket.destroy();
+      return;
+    }
+    forward(req, res, upstream, roll < rate);
+  });
+  function forward(req: IncomingMessage, res: ServerResponse, to: URL, resetAfter: boolean): void {
+    const out = request(
+      {
+        host: to.hostname,
+        port: to.port,
+        path: req.url,
+        method: req.method,
+        headers: { ...req.headers, host: to.host },
+      },
+      (answer) => {
+        if (resetAfter) {
+          counts.resetAfter++;
+          answer.resume();
+          answer.on('end', () => req.socket.destroy());
+          return;
+        }
+        counts.forwarded++;
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    out.on('error', () => req.socket.destroy());
+    req.pipe(out);
+  }
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    counts,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function fail(res: ServerResponse, status: number, type: string, message: string): void {
+  const body = JSON.stringify({ __type: `com.amazonaws.sqs#${type}`, message });
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.0',
+    'x-amzn-query-error': `${type};${status >= 500 ? 'Receiver' : 'Sender'}`,
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
