@@ -29,16 +29,26 @@ export function checkQueueNamesFit(domain: string, stage: string, priorities: nu
 }
 
 /** Tags put on every queue, so that operators find a domain's queues exactly (never by prefix). */
+export const TAG = {
+  domain: 'sqspipes:domain',
+  stage: 'sqspipes:stage',
+  /** Position of the stage in the pipeline (1 for the first stage with an input). */
+  index: 'sqspipes:index',
+  role: 'sqspipes:role',
+  level: 'sqspipes:level',
+} as const;
+
 export function queueTags(
   domain: string,
-  stage: string,
+  stage: { name: string; index: number },
   role: 'input' | 'dlq',
   level?: number,
 ): Record<string, string> {
   return {
-    'sqspipes:domain': domain,
-    'sqspipes:stage': stage,
-    'sqspipes:role': role,
-    ...(level === undefined ? {} : { 'sqspipes:level': String(level) }),
+    [TAG.domain]: domain,
+    [TAG.stage]: stage.name,
+    [TAG.index]: String(stage.index),
+    [TAG.role]: role,
+    ...(level === undefined ? {} : { [TAG.level]: String(level) }),
   };
 }

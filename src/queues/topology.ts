@@ -41,7 +41,7 @@ export class Topology {
     return {
       name: inputQueueName(this.domain, stage.name, level),
       attributes: { ...this.#fifoAttributes(), ...redrive },
-      tags: queueTags(this.domain, stage.name, 'input', level),
+      tags: queueTags(this.domain, stage, 'input', level),
     };
   }
 
@@ -50,7 +50,7 @@ export class Topology {
     return {
       name: deadLetterQueueName(this.domain, stage.name),
       attributes: this.#fifoAttributes(),
-      tags: queueTags(this.domain, stage.name, 'dlq'),
+      tags: queueTags(this.domain, stage, 'dlq'),
     };
   }
 
