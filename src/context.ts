@@ -12,6 +12,8 @@ export interface TaskContext {
   readonly messageId: string | undefined;
   /** How many times SQS has delivered this input, this time included (1 for the source stage). */
   readonly receiveCount: number;
+  /** What the stage's `setup()` returned in this process (undefined without one). */
+  readonly state: unknown;
 }
 
 const storage = new AsyncLocalStorage<TaskContext>();

@@ -9,7 +9,7 @@
 export { type TaskContext, taskContext } from './context.ts';
 export { type InputInfo, type TaskClientEvents, TaskEvents } from './events.ts';
 export { CallTimeoutError } from './worker/call.ts';
-export { EmptyTaskOutput } from './empty.ts';
+export { BatchItemError, EmptyTaskOutput, FanOut, fanOut, itemError } from './outputs.ts';
 export {
   ConfigError,
   OutputError,

@@ -26,6 +26,12 @@ export interface Stage {
   /** Seconds to wait before attempt `attempt + 1`. */
   readonly retryDelay: (attempt: number) => number;
   readonly timeout: number | undefined;
+  /** Key of an input of this stage (first stage: of its outputs); undefined: no ordering. */
+  readonly group: ((value: unknown) => unknown) | undefined;
+  /** Batch size of a batch handler; undefined: one input per call. */
+  readonly batch: number | undefined;
+  readonly setup: (() => unknown) | undefined;
+  readonly teardown: ((state: unknown) => unknown) | undefined;
 }
 
 export const MAX_WORKERS = 10_000;
@@ -39,6 +45,10 @@ const STAGE_KEYS = [
   'retries',
   'retryDelay',
   'timeout',
+  'group',
+  'batch',
+  'setup',
+  'teardown',
 ] as const;
 
 /** SQS's limit on a visibility timeout: 12 hours. */
@@ -105,7 +115,25 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
     retries,
     retryDelay,
     timeout,
+    group: optionalFunction(field('group'), spec['group']),
+    batch: resolveBatch(field('batch'), index, spec['batch']),
+    setup: optionalFunction(field('setup'), spec['setup']),
+    teardown: optionalFunction(field('teardown'), spec['teardown']),
   };
+}
+
+function optionalFunction<F>(field: string, value: unknown): F | undefined {
+  return value === undefined ? undefined : checkFunction<F>(field, value);
+}
+
+/** Largest batch: gathered from several receives beyond SQS's 10. */
+export const MAX_BATCH = 100;
+
+function resolveBatch(field: string, index: number, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (index === 0)
+    throw new ConfigError(`${field} applies to stages with an input queue, not the first stage`);
+  return checkInteger(field, value, 1, MAX_BATCH);
 }
 
 /** Default retry delay: 1 s, 2 s, 4 s, … at most 5 minutes. */

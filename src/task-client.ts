@@ -22,6 +22,8 @@ import type {
   TaskClientOptions,
 } from './types.ts';
 import { OutputChannel } from './worker/output-channel.ts';
+import { groupIdOf } from './worker/forwarder.ts';
+import { StageHooks } from './worker/hooks.ts';
 import { SourceRunner } from './worker/source-runner.ts';
 import { type RunDeps, StageRunner } from './worker/stage-runner.ts';
 
@@ -57,6 +59,7 @@ export class TaskClient extends TaskEvents {
   #topology: Topology | undefined;
   #connection: Promise<Connection> | undefined;
   readonly #requests: RequestCounts = new Map();
+  readonly #hooks = new StageHooks();
   readonly #counts = { processed: 0, outputs: 0, failed: 0, retried: 0, deadLettered: 0 };
   #closed: Promise<void> | undefined;
 
@@ -133,9 +136,10 @@ export class TaskClient extends TaskEvents {
     }
     const { level, key } = resolveEnqueueOptions(found, options);
     const id = enqueueId(key);
+    const group = found.group === undefined ? undefined : String(found.group(value));
     let body: string;
     try {
-      body = encodeEnvelope({ id, value, level });
+      body = encodeEnvelope({ id, value, level, key: group });
     } catch (error) {
       throw new OutputError(
         `enqueue:${stage}`,
@@ -145,7 +149,7 @@ export class TaskClient extends TaskEvents {
     }
     const { io } = await this.#connect();
     const url = await (await this.#queues()).inputUrl(found, level);
-    await io.send(url, { body, groupId: id, deduplicationId: id });
+    await io.send(url, { body, groupId: group === undefined ? id : groupIdOf(group), deduplicationId: id });
   }
 
   /**
@@ -255,7 +259,14 @@ export class TaskClient extends TaskEvents {
   async #deps(): Promise<RunDeps> {
     const { io } = await this.#connect();
     const { ignoreNone } = this.#options;
-    return { queues: await this.#queues(), io, logger: this.#logger, events: this, ignoreNone };
+    return {
+      queues: await this.#queues(),
+      io,
+      logger: this.#logger,
+      events: this,
+      hooks: this.#hooks,
+      ignoreNone,
+    };
   }
 
   #connect(): Promise<Connection> {

@@ -52,6 +52,23 @@ export interface StageOptions {
   retryDelay?: number | ((attempt: number) => number);
   /** Milliseconds a call may run; then its signal aborts and the call counts as failed. @default no limit */
   timeout?: number;
+  /**
+   * Orders by key: inputs with the same key are processed one at a time, in order, across all
+   * workers and machines (an SQS message group each); different keys run in parallel. On the
+   * first stage it is the key of its outputs. Stages without one keep their input's key.
+   * @default none: every message is its own group (full parallelism)
+   */
+  group?: (input: never) => string;
+  /**
+   * Batch handler: the method receives an array of up to `batch` inputs and returns an array of
+   * as many results (each an output, `EmptyTaskOutput`, `fanOut(...)` or `itemError(e)`).
+   * @default undefined: the method receives one input
+   */
+  batch?: number;
+  /** Runs once per process before the stage's first call; its result is `taskContext().state`. */
+  setup?: () => unknown;
+  /** Runs when a run of the stage stops, with what `setup` returned. */
+  teardown?: (state: never) => unknown;
 }
 
 /** A minimal pino-compatible logger. The library logs nothing unless you pass one. */

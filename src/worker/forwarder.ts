@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { encodeEnvelope, MAX_MESSAGE_BYTES } from '../envelope.ts';
 import { OutputError } from '../errors.ts';
 import { outputId } from '../ids.ts';
@@ -9,14 +10,18 @@ import type { Stage } from '../stage.ts';
 export interface Lineage {
   /** Id of the input (or source call) the outputs derive from. */
   readonly inputId: string;
-  /** Group key to keep, if the pipeline orders by key. */
+  /** Group key of the input, kept by its outputs unless the next stage declares its own. */
   readonly key?: string | undefined;
 }
 
+/** What SQS accepts as a MessageGroupId: 1-128 printable ASCII characters. */
+const GROUP_ID = /^[\x21-\x7e]{1,128}$/;
+
 /**
- * Sends a stage's outputs to the next stage's input queues: encodes every output first (so a bad
- * one fails before anything is sent), gives each a deterministic id, and resolves once SQS has
- * accepted them all.
+ * Sends a stage's outputs, one by one as they are produced, to the next stage's input queues:
+ * output `index` of an input gets the id `outputId(input, stage, index)` (its deduplication id),
+ * its group key (from the next stage's `group`, else the source's, else the input's), and the
+ * input's priority level (capped by the next stage's levels). Resolves once SQS accepted it.
  */
 export class Forwarder {
   readonly #stage: Stage;
@@ -31,29 +36,39 @@ export class Forwarder {
     this.#io = io;
   }
 
-  /** The level an output goes to: the input's, capped by the next stage's number of levels. */
-  levelFor(level: number): number {
-    return Math.min(level, (this.#next?.priorities ?? 1) - 1);
+  /** True when outputs of this lineage carry a key: they must reach SQS one after another. */
+  ordered(lineage: Lineage): boolean {
+    return lineage.key !== undefined || this.#next?.group !== undefined || this.#stage.group !== undefined;
   }
 
-  async forward(outputs: readonly unknown[], lineage: Lineage, levels: readonly number[]): Promise<void> {
+  /** Sends output `index` of `lineage` at priority `level` (capped by the next stage's levels). */
+  async send(value: unknown, index: number, lineage: Lineage, level: number): Promise<void> {
     const next = this.#next;
     if (next === undefined) return;
-    const messages = outputs.map((value, index) => {
-      const id = outputId(lineage.inputId, this.#stage.name, index);
-      const level = this.levelFor(levels[index] ?? 0);
-      return { id, body: this.#encode(id, value, lineage.key, level), level };
-    });
-    await Promise.all(
-      messages.map(async (m) => {
-        const url = await this.#queues.inputUrl(next, m.level);
-        await this.#io.send(url, {
-          body: m.body,
-          groupId: lineage.key ?? m.id,
-          deduplicationId: m.id,
-        });
-      }),
-    );
+    const id = outputId(lineage.inputId, this.#stage.name, index);
+    const key = this.#keyOf(value, lineage.key);
+    level = Math.min(level, next.priorities - 1);
+    const body = this.#encode(id, value, key, level);
+    const url = await this.#queues.inputUrl(next, level);
+    await this.#io.send(url, { body, groupId: key === undefined ? id : groupIdOf(key), deduplicationId: id });
+  }
+
+  #keyOf(value: unknown, inherited: string | undefined): string | undefined {
+    const declared = this.#next?.group ?? (this.#stage.index === 0 ? this.#stage.group : undefined);
+    if (declared === undefined) return inherited;
+    let key: unknown;
+    try {
+      key = declared(value);
+    } catch (error) {
+      throw new OutputError(this.#stage.name, `its \`group\` function threw: ${String(error)}`, error);
+    }
+    if (typeof key !== 'string' || key === '') {
+      throw new OutputError(
+        this.#stage.name,
+        `its \`group\` function returned ${JSON.stringify(key) ?? String(key)}, not a non-empty string`,
+      );
+    }
+    return key;
   }
 
   #encode(id: string, value: unknown, key: string | undefined, level: number): string {
@@ -72,4 +87,9 @@ export class Forwarder {
     }
     return body;
   }
+}
+
+/** The key itself when SQS accepts it as a group id, else a hash of it (same key, same group). */
+export function groupIdOf(key: string): string {
+  return GROUP_ID.test(key) ? key : `h:${createHash('sha256').update(key).digest('base64url')}`;
 }

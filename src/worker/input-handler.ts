@@ -1,4 +1,4 @@
-import { outputsOf } from '../empty.ts';
+import { BatchItemError } from '../outputs.ts';
 import { describe, SqspipesError, StageError } from '../errors.ts';
 import type { InputInfo, TaskEvents } from '../events.ts';
 import { outputId } from '../ids.ts';
@@ -7,6 +7,7 @@ import type { SqsIo } from '../sqs/sqs-io.ts';
 import type { Stage } from '../stage.ts';
 import type { Logger } from '../types.ts';
 import { callStage } from './call.ts';
+import { emitOutputs } from './emit.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { Heartbeat } from './heartbeat.ts';
 import { type InHand, receiveCount } from './in-hand.ts';
@@ -25,6 +26,8 @@ export interface HandlerDeps {
   readonly control: RunControl;
   readonly events: TaskEvents;
   readonly logger: Logger;
+  /** What the stage's `setup()` returned. */
+  readonly state: unknown;
 }
 
 /**
@@ -39,6 +42,7 @@ export class InputHandler {
     this.#d = deps;
   }
 
+  /** Calls the stage on one input, then completes it. */
   async process(item: InHand): Promise<void> {
     const { stage, args, control } = this.#d;
     const info = this.#info(item);
@@ -49,6 +53,7 @@ export class InputHandler {
         priority: item.level,
         messageId: info.messageId,
         receiveCount: info.receiveCount,
+        state: this.#d.state,
       };
       result = await callStage(context, control.callSignal, stage.timeout, () =>
         stage.method(item.envelope.value, ...args),
@@ -57,24 +62,79 @@ export class InputHandler {
       await this.#failed(item, new StageError(stage.name, info.messageId, error));
       return;
     }
+    await this.#complete(item, result);
+  }
+
+  /**
+   * Calls a batch handler on several inputs (distinct groups), then completes each with its own
+   * result: an `itemError(e)` fails that input alone; a throw fails them all.
+   */
+  async processBatch(items: readonly InHand[]): Promise<void> {
+    const { stage, args, control } = this.#d;
+    const first = items[0];
+    if (first === undefined) return;
+    let results: unknown;
     try {
-      const outputs = outputsOf(result, this.#d.ignoreNone);
-      const { envelope } = item;
-      await this.#d.forwarder.forward(
-        outputs,
-        { inputId: envelope.id, key: envelope.key },
-        outputs.map(() => item.level),
+      const context = {
+        stage: stage.name,
+        priority: first.level,
+        messageId: undefined,
+        receiveCount: 1,
+        state: this.#d.state,
+      };
+      results = await callStage(context, control.callSignal, stage.timeout, () =>
+        stage.method(
+          items.map((i) => i.envelope.value),
+          ...args,
+        ),
       );
-      const handled = await Promise.all(outputs.map((output) => this.#d.output.push(output)));
-      if (!handled.every(Boolean)) {
+      if (!Array.isArray(results) || results.length !== items.length) {
+        const got = Array.isArray(results) ? `${results.length} results` : typeof results;
+        throw new TypeError(
+          `a batch handler must return an array of ${items.length} results (one per input), got ${got}`,
+        );
+      }
+    } catch (error) {
+      await Promise.all(
+        items.map((item) => this.#failed(item, new StageError(stage.name, item.message.MessageId, error))),
+      );
+      return;
+    }
+    const each = results as unknown[];
+    await Promise.all(
+      items.map((item, i) => {
+        const result = each[i];
+        if (result instanceof BatchItemError) {
+          return this.#failed(item, new StageError(stage.name, item.message.MessageId, result.error));
+        }
+        return this.#complete(item, result);
+      }),
+    );
+  }
+
+  /** Forwards the outputs of `result`, hands them to the consumer, then acknowledges the input. */
+  async #complete(item: InHand, result: unknown): Promise<void> {
+    const info = this.#info(item);
+    try {
+      const { envelope } = item;
+      const lineage = { inputId: envelope.id, key: envelope.key };
+      const emitted = await emitOutputs(
+        result,
+        this.#d.ignoreNone,
+        this.#d.forwarder,
+        this.#d.output,
+        lineage,
+        () => item.level,
+      );
+      if (!emitted.handled) {
         this.release(item); // the consumer left before seeing them all: SQS delivers it again
         return;
       }
       await this.#ack(item);
-      this.#d.events.safeEmit('processed', { ...info, outputs: outputs.length });
+      this.#d.events.safeEmit('processed', { ...info, outputs: emitted.count });
     } catch (error) {
       const failure =
-        error instanceof SqspipesError ? error : new StageError(stage.name, info.messageId, error);
+        error instanceof SqspipesError ? error : new StageError(this.#d.stage.name, info.messageId, error);
       await this.#failed(item, failure);
     }
   }

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { outputsOf } from '../empty.ts';
 import { SqspipesError, StageError } from '../errors.ts';
 import { sourceCallId } from '../ids.ts';
 import type { ResolvedRunOptions } from '../run-options.ts';
 import type { Stage } from '../stage.ts';
 import { callStage } from './call.ts';
+import { emitOutputs } from './emit.ts';
 import { Forwarder } from './forwarder.ts';
 import type { OutputChannel } from './output-channel.ts';
 import { RunControl } from './run-control.ts';
@@ -23,6 +23,8 @@ export class SourceRunner {
   readonly #control: RunControl;
   readonly #loops: Promise<void>[] = [];
   #calls = 0;
+  #state: unknown;
+  #started = false;
   #stopped: Promise<void> | undefined;
 
   constructor(stage: Stage, deps: RunDeps, options: ResolvedRunOptions, output: OutputChannel<unknown>) {
@@ -34,11 +36,12 @@ export class SourceRunner {
     this.#control = new RunControl(options);
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
+    this.#state = await this.#deps.hooks.acquire(this.#stage);
+    this.#started = true;
     this.#control.begin(() => void this.stop());
     for (let i = 0; i < this.#options.workers; i++) this.#loops.push(this.#loop());
     void Promise.all(this.#loops).then(() => this.#control.requestStop());
-    return Promise.resolve();
   }
 
   stop(): Promise<void> {
@@ -59,7 +62,13 @@ export class SourceRunner {
 
   async #call(): Promise<boolean> {
     const stage = this.#stage;
-    const context = { stage: stage.name, priority: 0, messageId: undefined, receiveCount: 1 };
+    const context = {
+      stage: stage.name,
+      priority: 0,
+      messageId: undefined,
+      receiveCount: 1,
+      state: this.#state,
+    };
     const info = { stage: stage.name, messageId: undefined, priority: 0, receiveCount: 1 };
     try {
       let result: unknown;
@@ -70,12 +79,18 @@ export class SourceRunner {
       } catch (error) {
         throw new StageError(stage.name, undefined, error);
       }
-      const outputs = outputsOf(result, this.#deps.ignoreNone);
-      if (outputs.length > 0) this.#control.touch();
-      const levels = outputs.map((output) => this.#options.priority(output));
-      await this.#forwarder.forward(outputs, { inputId: sourceCallId() }, levels);
-      await Promise.all(outputs.map((output) => this.#output.push(output)));
-      this.#deps.events.safeEmit('processed', { ...info, outputs: outputs.length });
+      const { ignoreNone } = this.#deps;
+      const lineage = { inputId: sourceCallId() };
+      const emitted = await emitOutputs(
+        result,
+        ignoreNone,
+        this.#forwarder,
+        this.#output,
+        lineage,
+        this.#options.priority,
+      );
+      if (emitted.count > 0) this.#control.touch();
+      this.#deps.events.safeEmit('processed', { ...info, outputs: emitted.count });
       return true;
     } catch (error) {
       const failure = error instanceof SqspipesError ? error : new StageError(stage.name, undefined, error);
@@ -93,6 +108,8 @@ export class SourceRunner {
       this.#deps.logger.warn(fields, 'calls still running past shutdownTimeout were abandoned');
     }
     await this.#deps.io.flush(this.#options.shutdownTimeout);
+    if (this.#started)
+      await this.#deps.hooks.release(this.#stage).catch((error: unknown) => this.#control.fail(error));
     this.#output.end(this.#control.failed ? this.#control.error : undefined);
   }
 }

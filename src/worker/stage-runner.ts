@@ -12,6 +12,7 @@ import { Capacity } from './capacity.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Forwarder } from './forwarder.ts';
 import { Heartbeat } from './heartbeat.ts';
+import type { StageHooks } from './hooks.ts';
 import type { InHand } from './in-hand.ts';
 import { InputHandler } from './input-handler.ts';
 import type { OutputChannel } from './output-channel.ts';
@@ -23,6 +24,7 @@ export interface RunDeps {
   readonly io: SqsIo;
   readonly logger: Logger;
   readonly events: TaskEvents;
+  readonly hooks: StageHooks;
   readonly ignoreNone: boolean;
 }
 
@@ -48,7 +50,7 @@ export class StageRunner {
   readonly #capacity: Capacity;
   readonly #limit: LimitFunction;
   readonly #heartbeat: Heartbeat;
-  readonly #handler: InputHandler;
+  #handler!: InputHandler;
   readonly #pollers: Promise<void>[] = [];
   #started = 0;
   #receiveFailing = false;
@@ -61,24 +63,11 @@ export class StageRunner {
     this.#options = options;
     this.#output = output;
     this.#control = new RunControl(options);
-    this.#capacity = new Capacity(options.workers + RECEIVE_MAX);
+    this.#capacity = new Capacity(options.workers * (stage.batch ?? 1) + RECEIVE_MAX);
     this.#limit = pLimit(options.workers);
     this.#heartbeat = new Heartbeat(deps.io, stage.visibilityTimeout, (error) => {
       deps.logger.warn({ stage: stage.name, err: error }, 'heartbeat failed');
       deps.events.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
-    });
-    this.#handler = new InputHandler({
-      stage,
-      args: options.args,
-      ignoreNone: deps.ignoreNone,
-      queues: deps.queues,
-      io: deps.io,
-      forwarder: new Forwarder(stage, deps.queues, deps.io),
-      heartbeat: this.#heartbeat,
-      output,
-      control: this.#control,
-      events: deps.events,
-      logger: deps.logger,
     });
   }
 
@@ -87,9 +76,30 @@ export class StageRunner {
     const { minPriority, maxPriority } = this.#options;
     const levels = Array.from({ length: maxPriority - minPriority + 1 }, (_, i) => maxPriority - i);
     const urls = await Promise.all(levels.map((level) => this.#deps.queues.inputUrl(this.#stage, level)));
+    const state = await this.#deps.hooks.acquire(this.#stage);
+    this.#handler = this.#createHandler(state);
     this.#control.begin(() => void this.stop());
     levels.forEach((level, i) => {
       this.#pollers.push(this.#poll(level, urls[i] as string));
+    });
+  }
+
+  #createHandler(state: unknown): InputHandler {
+    const stage = this.#stage;
+    const { deps, options } = { deps: this.#deps, options: this.#options };
+    return new InputHandler({
+      stage,
+      args: options.args,
+      ignoreNone: deps.ignoreNone,
+      queues: deps.queues,
+      io: deps.io,
+      forwarder: new Forwarder(stage, deps.queues, deps.io),
+      heartbeat: this.#heartbeat,
+      output: this.#output,
+      control: this.#control,
+      events: deps.events,
+      logger: deps.logger,
+      state,
     });
   }
 
@@ -173,18 +183,41 @@ export class StageRunner {
   }
 
   async #runNext(): Promise<void> {
-    if (this.#control.stopping || this.#started >= this.#options.limit) return;
-    const item = this.#dispatcher.take();
-    if (item === undefined) return;
-    this.#started++;
+    const items = this.#takeWork();
+    if (items.length === 0) return;
+    this.#started += items.length;
+    const work =
+      items.length === 1 && this.#stage.batch === undefined
+        ? this.#handler.process(items[0] as InHand)
+        : this.#handler.processBatch(items);
     try {
-      await this.#control.track(this.#handler.process(item));
+      await this.#control.track(work);
     } finally {
-      this.#dispatcher.done(item);
-      this.#capacity.release(1);
+      for (const item of items) this.#dispatcher.done(item);
+      this.#capacity.release(items.length);
       if (this.#started >= this.#options.limit) this.#control.requestStop();
       if (this.#dispatcher.waiting > this.#limit.pendingCount) this.#schedule();
       this.#maybeIdle();
+    }
+  }
+
+  /** What one worker runs next: one input, or up to `batch` inputs of distinct groups. */
+  #takeWork(): InHand[] {
+    const items: InHand[] = [];
+    const want = Math.min(this.#stage.batch ?? 1, this.#options.limit - this.#started);
+    while (!this.#control.stopping && items.length < want) {
+      const item = this.#dispatcher.take();
+      if (item === undefined) break;
+      items.push(item);
+    }
+    return items;
+  }
+
+  async #teardown(): Promise<void> {
+    try {
+      await this.#deps.hooks.release(this.#stage);
+    } catch (error) {
+      this.#control.fail(error);
     }
   }
 
@@ -229,6 +262,7 @@ export class StageRunner {
     }
     await this.#deps.io.flush(this.#options.shutdownTimeout);
     this.#heartbeat.stop();
+    if (this.#handler !== undefined) await this.#teardown();
     this.#output.end(this.#control.failed ? this.#control.error : undefined);
   }
 }
