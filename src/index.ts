@@ -31,3 +31,11 @@ export type {
   StageOptions,
   TaskClientOptions,
 } from './types.ts';
+export {
+  type MethodFor,
+  type OutputOf,
+  Pipeline,
+  pipeline,
+  type StageTypes,
+  type TypedStageOptions,
+} from './pipeline.ts';

@@ -1,0 +1,156 @@
+import {
+  ListQueuesCommand,
+  ListQueueTagsCommand,
+  QueueDoesNotExist,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import pLimit from 'p-limit';
+import { deadLetterQueueName, inputQueueName, TAG } from '../../queues/naming.ts';
+import { UsageError } from './errors.ts';
+
+/**
+ * One queue of a domain, as its tags describe it. sqspipes tags every queue it creates
+ * (`sqspipes:domain`, `:stage`, `:index`, `:role`, `:level`); the operator CLI trusts the tags,
+ * never a name prefix: domain `app` must not touch `app2`'s queues, nor `app-x`'s.
+ */
+export interface DomainQueue {
+  /** Queue name, `.fifo` included. */
+  readonly name: string;
+  readonly url: string;
+  readonly stage: string;
+  /** Position of the stage in the pipeline (1 for the first stage with an input); undefined when untagged. */
+  readonly index: number | undefined;
+  /** Priority level of an input queue, or `dlq` for the stage's dead-letter queue. */
+  readonly level: number | 'dlq';
+}
+
+/** Tags of queues already read, by URL (tags do not change), so that `status --watch` asks once. */
+export type TagCache = Map<string, Readonly<Record<string, string>> | undefined>;
+
+export interface DiscoverOptions {
+  readonly cache?: TagCache;
+  /** Told about a queue that carries the domain's tag but cannot be one of its queues. */
+  readonly warn?: (text: string) => void;
+}
+
+const CONCURRENCY = 10;
+
+/**
+ * The queues of `domain`, in pipeline order (stage index, then level, the dead-letter queue
+ * last): lists the queues whose name starts with `<domain>-`, then keeps exactly those tagged
+ * with this domain and named as sqspipes names them.
+ */
+export async function discoverQueues(
+  sqs: SQSClient,
+  domain: string,
+  options: DiscoverOptions = {},
+): Promise<DomainQueue[]> {
+  const cache = options.cache ?? new Map();
+  const urls = await listQueueUrls(sqs, `${domain}-`);
+  const limit = pLimit(CONCURRENCY);
+  const found = await Promise.all(
+    urls.map((url) =>
+      limit(async () => {
+        const tags = await tagsOf(sqs, url, cache);
+        return tags === undefined ? undefined : fromTags(domain, url, tags, options.warn);
+      }),
+    ),
+  );
+  return found.filter((q) => q !== undefined).sort(pipelineOrder);
+}
+
+/** Stage names of `queues`, in pipeline order. */
+export function stageNames(queues: readonly DomainQueue[]): string[] {
+  return [...new Set(queues.map((q) => q.stage))];
+}
+
+/** The queues of `stage`; a UsageError naming the domain's stages when it has none. */
+export function queuesOfStage(queues: readonly DomainQueue[], domain: string, stage: string): DomainQueue[] {
+  const mine = queues.filter((q) => q.stage === stage);
+  if (mine.length > 0) return mine;
+  const stages = stageNames(queues);
+  throw new UsageError(
+    stages.length === 0
+      ? `Domain \`${domain}\` has no queues: run the pipeline once to create them (or check --domain, --region, --endpoint)`
+      : `Domain \`${domain}\` has no queues of stage \`${stage}\`: its stages with queues are ${stages.map((s) => `\`${s}\``).join(', ')}`,
+  );
+}
+
+/** The name of a queue, from its URL (`…/<account>/<name>`). */
+export function queueNameOf(url: string): string {
+  return decodeURIComponent(url.slice(url.lastIndexOf('/') + 1));
+}
+
+async function listQueueUrls(sqs: SQSClient, prefix: string): Promise<string[]> {
+  const urls: string[] = [];
+  let token: string | undefined;
+  do {
+    const out = await sqs.send(
+      new ListQueuesCommand({
+        QueueNamePrefix: prefix,
+        MaxResults: 1000,
+        ...(token === undefined ? {} : { NextToken: token }),
+      }),
+    );
+    urls.push(...(out.QueueUrls ?? []));
+    token = out.NextToken;
+  } while (token !== undefined && token !== '');
+  return urls;
+}
+
+async function tagsOf(
+  sqs: SQSClient,
+  url: string,
+  cache: TagCache,
+): Promise<Readonly<Record<string, string>> | undefined> {
+  if (cache.has(url)) return cache.get(url);
+  try {
+    const out = await sqs.send(new ListQueueTagsCommand({ QueueUrl: url }));
+    const tags = out.Tags ?? {};
+    cache.set(url, tags);
+    return tags;
+  } catch (error) {
+    if (error instanceof QueueDoesNotExist) return undefined; // deleted since it was listed
+    throw error;
+  }
+}
+
+function fromTags(
+  domain: string,
+  url: string,
+  tags: Readonly<Record<string, string>>,
+  warn: ((text: string) => void) | undefined,
+): DomainQueue | undefined {
+  if (tags[TAG.domain] !== domain) return undefined;
+  const name = queueNameOf(url);
+  const stage = tags[TAG.stage] ?? '';
+  const role = tags[TAG.role];
+  const rawIndex = tags[TAG.index];
+  const index = rawIndex === undefined || !/^\d+$/.test(rawIndex) ? undefined : Number(rawIndex);
+  let level: number | 'dlq' | undefined;
+  let expected: string | undefined;
+  if (role === 'dlq') {
+    level = 'dlq';
+    expected = deadLetterQueueName(domain, stage);
+  } else if (role === 'input' && /^\d+$/.test(tags[TAG.level] ?? '')) {
+    level = Number(tags[TAG.level]);
+    expected = inputQueueName(domain, stage, level);
+  }
+  if (level === undefined || stage === '' || expected !== name) {
+    warn?.(
+      `Ignoring queue \`${name}\`: tagged with domain \`${domain}\`, but its sqspipes tags do not match its name`,
+    );
+    return undefined;
+  }
+  return { name, url, stage, index, level };
+}
+
+function pipelineOrder(a: DomainQueue, b: DomainQueue): number {
+  const ai = a.index ?? Number.MAX_SAFE_INTEGER;
+  const bi = b.index ?? Number.MAX_SAFE_INTEGER;
+  if (ai !== bi) return ai - bi;
+  if (a.stage !== b.stage) return a.stage < b.stage ? -1 : 1;
+  const al = a.level === 'dlq' ? Number.MAX_SAFE_INTEGER : a.level;
+  const bl = b.level === 'dlq' ? Number.MAX_SAFE_INTEGER : b.level;
+  return al - bl;
+}

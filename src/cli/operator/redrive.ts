@@ -1,0 +1,49 @@
+import { SqsError } from '../../errors.ts';
+import { redriveQueue } from '../../queues/redrive.ts';
+import { SqsIo } from '../../sqs/sqs-io.ts';
+import type { OperatorContext } from './context.ts';
+import { discoverQueues, type DomainQueue, queuesOfStage } from './discover.ts';
+import { printJson, printLines } from './output.ts';
+
+/**
+ * `sqspipes redrive <stage>`: moves every message of the stage's dead-letter queue back to its
+ * input, each to the level recorded in its envelope (capped at the stage's highest existing
+ * level), as `TaskClient.redrive()` does.
+ */
+export async function redriveCommand(ctx: OperatorContext, stage: string): Promise<void> {
+  const queues = queuesOfStage(
+    await discoverQueues(ctx.sqs, ctx.domain, { warn: ctx.note }),
+    ctx.domain,
+    stage,
+  );
+  const dlq = queues.find((q) => q.level === 'dlq');
+  const inputs = queues.filter((q): q is DomainQueue & { level: number } => q.level !== 'dlq');
+  if (dlq === undefined) {
+    throw new SqsError(
+      `Stage \`${stage}\` of domain \`${ctx.domain}\` has no dead-letter queue (the stage has no \`retries\` option)`,
+    );
+  }
+  if (inputs.length === 0) {
+    throw new SqsError(
+      `Stage \`${stage}\` of domain \`${ctx.domain}\` has no input queue to redrive to: run the pipeline once to create its queues`,
+    );
+  }
+  const maxLevel = Math.max(...inputs.map((q) => q.level));
+  // The queue of `level`, or of the highest existing level below it.
+  const target = (level: number) =>
+    Promise.resolve(
+      inputs.filter((q) => q.level <= level).sort((a, b) => b.level - a.level)[0]?.url ??
+        inputs[0]?.url ??
+        '',
+    );
+  const io = new SqsIo(ctx.sqs);
+  let moved: number;
+  try {
+    moved = await redriveQueue(io, dlq.url, target, maxLevel);
+  } finally {
+    await io.flush();
+  }
+  if (ctx.json) await printJson({ stage, from: dlq.name, moved });
+  else
+    await printLines([`moved ${moved} message${moved === 1 ? '' : 's'} from ${dlq.name} to stage ${stage}`]);
+}

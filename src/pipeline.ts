@@ -1,0 +1,110 @@
+import type { BatchItemError, EmptyTaskOutput, FanOut } from './outputs.ts';
+import { TaskClient } from './task-client.ts';
+import type {
+  EnqueueOptions,
+  RunOptions,
+  StageCliDefaults,
+  StageOptions,
+  TaskClientOptions,
+} from './types.ts';
+
+/** The values one call of a method stands for, as `run()` yields them (with `ignoreNone`, the default). */
+export type OutputOf<R> =
+  Awaited<R> extends infer A
+    ? A extends EmptyTaskOutput | BatchItemError | null | undefined
+      ? never
+      : A extends FanOut<infer T>
+        ? OutputOf<T>
+        : A extends AsyncGenerator<infer T, unknown, unknown> | Generator<infer T, unknown, unknown>
+          ? OutputOf<T>
+          : A
+    : never;
+
+/** Input and output types of one stage of a typed pipeline. */
+export interface StageTypes {
+  readonly input: unknown;
+  readonly output: unknown;
+}
+
+/** Stage options of the builder: those of `registerTasks`, with `group` and `teardown` typed. */
+export type TypedStageOptions<In, State> = Omit<
+  StageOptions,
+  'method' | 'name' | 'group' | 'setup' | 'teardown'
+> & {
+  /** Key of an input (first stage: of an output): same key, processed in order. */
+  group?: (input: In) => string;
+  setup?: () => State | Promise<State>;
+  teardown?: (state: State) => unknown;
+};
+
+/** The method a stage may have, given the previous stage's output (`never` for the first stage). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the first stage takes any arguments.
+export type MethodFor<Prev> = [Prev] extends [never]
+  ? (...args: any[]) => unknown
+  : (input: Prev, ...args: never[]) => unknown;
+
+/**
+ * A pipeline whose stage types chain: stage n + 1 takes the awaited output of stage n, and
+ * `run()` and `enqueue()` are typed by stage name. Built with {@link pipeline}.
+ */
+export class Pipeline<Stages extends Record<string, StageTypes>, Last> {
+  /** The untyped client underneath (events, stats, queues, purge, destroy, close, …). */
+  readonly client: TaskClient;
+  readonly #options: TaskClientOptions;
+  readonly #entries: readonly StageOptions[];
+
+  constructor(options: TaskClientOptions, entries: readonly StageOptions[] = []) {
+    this.#options = options;
+    this.#entries = entries;
+    this.client = new TaskClient(options);
+    if (entries.length > 0) this.client.registerTasks(entries);
+  }
+
+  /** Appends a stage; its method takes the previous stage's output (the first stage: any arguments). */
+  stage<Name extends string, M extends MethodFor<Last>, State = undefined>(
+    name: Name,
+    method: M,
+    options: TypedStageOptions<[Last] extends [never] ? OutputOf<ReturnType<M>> : Last, State> = {},
+  ): Pipeline<
+    Stages & Record<Name, { input: Last; output: OutputOf<ReturnType<M>> }>,
+    OutputOf<ReturnType<M>>
+  > {
+    const entry = { ...options, method, name } as StageOptions;
+    return new Pipeline(this.#options, [...this.#entries, entry]);
+  }
+
+  /** Runs a stage in this process, yielding its outputs (see {@link TaskClient.run}). */
+  run<Name extends keyof Stages & string>(
+    name: Name,
+    options?: RunOptions,
+  ): AsyncGenerator<Stages[Name]['output'], void, undefined> {
+    return this.client.run(name, options) as AsyncGenerator<Stages[Name]['output'], void, undefined>;
+  }
+
+  /** Feeds a value into a stage's input (not the first stage's: it has none). */
+  enqueue<Name extends keyof Stages & string>(
+    name: Name,
+    value: Stages[Name]['input'],
+    options?: EnqueueOptions,
+  ): Promise<void> {
+    return this.client.enqueue(name, value, options);
+  }
+
+  /** The stage CLI (see {@link TaskClient.main}). */
+  main(argv?: readonly string[], defaults?: StageCliDefaults): Promise<number> {
+    return this.client.main(argv, defaults);
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+/**
+ * Starts a typed pipeline: `pipeline({ domain }).stage('generate', gen).stage('reduce', reduce)`.
+ * A stage whose method does not take the previous stage's output fails to compile.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no stages yet.
+export function pipeline(options: TaskClientOptions): Pipeline<{}, never> {
+  return new Pipeline(options);
+}
