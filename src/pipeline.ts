@@ -4,6 +4,7 @@ import type {
   EnqueueOptions,
   RunOptions,
   StageCliDefaults,
+  StageMethod,
   StageOptions,
   TaskClientOptions,
 } from './types.ts';
@@ -38,9 +39,8 @@ export type TypedStageOptions<In, State> = Omit<
 };
 
 /** The method a stage may have, given the previous stage's output (`never` for the first stage). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the first stage takes any arguments.
 export type MethodFor<Prev> = [Prev] extends [never]
-  ? (...args: any[]) => unknown
+  ? StageMethod
   : (input: Prev, ...args: never[]) => unknown;
 
 /**
@@ -78,7 +78,7 @@ export class Pipeline<Stages extends Record<string, StageTypes>, Last> {
     name: Name,
     options?: RunOptions,
   ): AsyncGenerator<Stages[Name]['output'], void, undefined> {
-    return this.client.run(name, options) as AsyncGenerator<Stages[Name]['output'], void, undefined>;
+    return this.client.run(name, options);
   }
 
   /** Feeds a value into a stage's input (not the first stage's: it has none). */

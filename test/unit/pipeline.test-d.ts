@@ -21,12 +21,8 @@ describe('typed pipelines', () => {
   });
 
   it('types enqueue() by the stage input', () => {
-    expectTypeOf(words.enqueue<'reduce'>)
-      .parameter(1)
-      .toEqualTypeOf<string>();
-    expectTypeOf(words.enqueue<'count'>)
-      .parameter(1)
-      .toEqualTypeOf<number>();
+    expectTypeOf<Parameters<typeof words.enqueue<'reduce'>>[1]>().toEqualTypeOf<string>();
+    expectTypeOf<Parameters<typeof words.enqueue<'count'>>[1]>().toEqualTypeOf<number>();
   });
 
   it('rejects a stage whose input is not the previous output', () => {
