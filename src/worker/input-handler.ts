@@ -28,6 +28,8 @@ export interface HandlerDeps {
   readonly logger: Logger;
   /** What the stage's `setup()` returned. */
   readonly state: unknown;
+  /** Makes a message in hand visible again (as soon as that is safe). */
+  readonly handBack: (item: InHand) => void;
 }
 
 /**
@@ -127,7 +129,7 @@ export class InputHandler {
         () => item.level,
       );
       if (!emitted.handled) {
-        this.release(item); // the consumer left before seeing them all: SQS delivers it again
+        this.#d.handBack(item); // the consumer left before seeing them all: SQS delivers it again
         return;
       }
       await this.#ack(item);
@@ -137,14 +139,6 @@ export class InputHandler {
         error instanceof SqspipesError ? error : new StageError(this.#d.stage.name, info.messageId, error);
       await this.#failed(item, failure);
     }
-  }
-
-  /** Makes a message in hand visible again at once. */
-  release(item: InHand): void {
-    this.#d.heartbeat.untrack(item.beat);
-    this.#d.io.changeVisibility(item.url, item.message.ReceiptHandle ?? '', 0).catch((error: unknown) => {
-      this.#warn(item, error, 'release failed; the message comes back when its visibility expires');
-    });
   }
 
   /** A message that is not a sqspipes envelope: to the dead-letter queue if there is one, else left and reported. */
@@ -175,8 +169,8 @@ export class InputHandler {
     const info = this.#info(item);
     events.safeEmit('failed', error, info);
     if (stage.retries === undefined) {
-      this.release(item);
-      control.fail(error);
+      control.fail(error); // stop first, so that the hand-back waits for the receives to end
+      this.#d.handBack(item);
       return;
     }
     this.#d.logger.warn({ ...info, err: error.message }, 'call failed');

@@ -44,6 +44,11 @@ export class SourceRunner {
     void Promise.all(this.#loops).then(() => this.#control.requestStop());
   }
 
+  /** Calls running now. */
+  get inHand(): number {
+    return this.#control.runningCount;
+  }
+
   stop(): Promise<void> {
     this.#stopped ??= this.#shutdown();
     return this.#stopped;
@@ -54,7 +59,7 @@ export class SourceRunner {
     while (!stop.aborted && this.#calls < this.#options.limit) {
       this.#calls++;
       const ok = await this.#control.track(this.#call());
-      if (!ok || stop.aborted) return;
+      if (!ok || stop.aborted || this.#calls >= this.#options.limit) return;
       const wait = this.#stage.interval();
       if (wait > 0) await sleep(wait, undefined, { signal: stop }).catch(() => {});
     }

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message } from '@aws-sdk/client-sqs';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { decodeEnvelope } from '../envelope.ts';
@@ -12,6 +11,7 @@ import { Capacity } from './capacity.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Forwarder } from './forwarder.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { LevelPoller, RECEIVE_MAX } from './poller.ts';
 import type { StageHooks } from './hooks.ts';
 import type { InHand } from './in-hand.ts';
 import { InputHandler } from './input-handler.ts';
@@ -27,12 +27,6 @@ export interface RunDeps {
   readonly hooks: StageHooks;
   readonly ignoreNone: boolean;
 }
-
-/** Messages one receive asks for at most (SQS's limit). */
-const RECEIVE_MAX = 10;
-const LONG_POLL_SECONDS = 20;
-/** Pause after a failed receive (SQS unreachable): the stage waits instead of spinning. */
-const RECEIVE_RETRY_MS = 1000;
 
 /**
  * Runs one consuming stage in this process: long-polls its input levels, keeps what it holds
@@ -51,7 +45,9 @@ export class StageRunner {
   readonly #limit: LimitFunction;
   readonly #heartbeat: Heartbeat;
   #handler!: InputHandler;
-  readonly #pollers: Promise<void>[] = [];
+  readonly #pollers = new Map<number, LevelPoller>();
+  readonly #deferred: Pick<InHand, 'level' | 'url' | 'message' | 'beat'>[] = [];
+  #pollersStopped = false;
   #started = 0;
   #receiveFailing = false;
   #idle = false;
@@ -63,7 +59,9 @@ export class StageRunner {
     this.#options = options;
     this.#output = output;
     this.#control = new RunControl(options);
-    this.#capacity = new Capacity(options.workers * (stage.batch ?? 1) + RECEIVE_MAX);
+    // Room for a batch of 10 beyond the workers, and one place per idle level's long poll.
+    const levels = options.maxPriority - options.minPriority + 1;
+    this.#capacity = new Capacity(options.workers * (stage.batch ?? 1) + RECEIVE_MAX + levels);
     this.#limit = pLimit(options.workers);
     this.#heartbeat = new Heartbeat(deps.io, stage.visibilityTimeout, (error) => {
       deps.logger.warn({ stage: stage.name, err: error }, 'heartbeat failed');
@@ -79,8 +77,24 @@ export class StageRunner {
     const state = await this.#deps.hooks.acquire(this.#stage);
     this.#handler = this.#createHandler(state);
     this.#control.begin(() => void this.stop());
+    if (this.#control.stopping) return; // aborted already: receive nothing
     levels.forEach((level, i) => {
-      this.#pollers.push(this.#poll(level, urls[i] as string));
+      const url = urls[i] as string;
+      const poller = new LevelPoller(
+        level,
+        url,
+        this.#deps.io,
+        this.#capacity,
+        this.#stage.visibilityTimeout,
+        {
+          messages: (messages) => this.#accept(level, url, messages),
+          empty: () => this.#maybeIdle(),
+          failed: (error) => this.#receiveFailed(url, error),
+          recovered: () => this.#receiveRecovered(url),
+        },
+      );
+      this.#pollers.set(level, poller);
+      poller.start();
     });
   }
 
@@ -100,7 +114,40 @@ export class StageRunner {
       events: deps.events,
       logger: deps.logger,
       state,
+      handBack: this.#handBack,
     });
+  }
+
+  /**
+   * Makes a message in hand visible again. While stopping, it waits until the receives ended,
+   * and then delays visibility past any long poll SQS still holds open for this queue.
+   */
+  readonly #handBack = (item: Pick<InHand, 'level' | 'url' | 'message' | 'beat'>): void => {
+    this.#heartbeat.untrack(item.beat);
+    if (this.#control.stopping && !this.#pollersStopped) {
+      this.#deferred.push(item);
+      return;
+    }
+    const delay = this.#pollers.get(item.level)?.releaseDelay() ?? 0;
+    this.#deps.io
+      .changeVisibility(item.url, item.message.ReceiptHandle ?? '', delay)
+      .catch((error: unknown) => {
+        const fields = {
+          stage: this.#stage.name,
+          queue: item.url,
+          messageId: item.message.MessageId,
+          err: error,
+        };
+        this.#deps.logger.warn(
+          fields,
+          'hand-back failed; the message comes back when its visibility expires',
+        );
+      });
+  };
+
+  /** Inputs received and not yet finished: waiting for a worker, or running. */
+  get inHand(): number {
+    return this.#dispatcher.waiting + this.#control.runningCount;
   }
 
   /** Stops gracefully (idempotent): see the stop order in `#shutdown`. */
@@ -109,46 +156,17 @@ export class StageRunner {
     return this.#stopped;
   }
 
-  async #poll(level: number, url: string): Promise<void> {
-    const stop = this.#control.stopSignal;
-    while (!stop.aborted) {
-      const room = await this.#capacity.reserve(level, RECEIVE_MAX, stop);
-      if (room === 0) break;
-      let messages: Message[];
-      try {
-        messages = await this.#deps.io.receive(
-          url,
-          room,
-          LONG_POLL_SECONDS,
-          this.#stage.visibilityTimeout,
-          stop,
-        );
-      } catch (error) {
-        this.#capacity.release(room);
-        if (stop.aborted) break;
-        this.#receiveFailed(url, error);
-        await sleep(RECEIVE_RETRY_MS, undefined, { signal: stop }).catch(() => {});
-        continue;
-      }
-      this.#receiveRecovered(url);
-      this.#capacity.release(room - messages.length);
-      if (messages.length > 0) this.#accept(level, url, messages);
-      else this.#maybeIdle();
-    }
-  }
-
   #accept(level: number, url: string, messages: Message[]): void {
     const receivedAt = Date.now();
     if (this.#control.stopping) {
       // Arrived after the stop: hand them straight back.
-      for (const message of messages) {
-        this.#handler.release({
+      for (const message of messages)
+        this.#handBack({
           level,
           url,
           message,
           beat: this.#heartbeat.track(url, message.ReceiptHandle ?? ''),
-        } as InHand);
-      }
+        });
       this.#capacity.release(messages.length);
       return;
     }
@@ -250,11 +268,13 @@ export class StageRunner {
   async #shutdown(): Promise<void> {
     this.#control.requestStop();
     this.#limit.clearQueue();
+    await Promise.all([...this.#pollers.values()].map((poller) => poller.stop()));
+    this.#pollersStopped = true;
     for (const item of this.#dispatcher.drain()) {
-      this.#handler.release(item);
+      this.#handBack(item);
       this.#capacity.release(1);
     }
-    await Promise.allSettled(this.#pollers);
+    for (const item of this.#deferred.splice(0)) this.#handBack(item);
     const abandoned = await this.#control.drain(this.#options.shutdownTimeout);
     if (abandoned > 0) {
       const fields = { stage: this.#stage.name, calls: abandoned };
