@@ -1,10 +1,10 @@
 import { createInterface } from 'node:readline/promises';
-import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, QueueDoesNotExist } from '@aws-sdk/client-sqs';
 import type { OperatorContext } from './context.ts';
 import { discoverQueues } from './discover.ts';
 import { onEachQueue } from './each-queue.ts';
 import { UsageError } from './errors.ts';
-import { printJson, printLines } from './output.ts';
+import { count, printJson, printLines } from './output.ts';
 
 /** Who answers a yes/no question, if anyone. */
 export interface Confirm {
@@ -24,7 +24,7 @@ export async function destroyCommand(ctx: OperatorContext, yes: boolean, confirm
   if (queues.length === 0) {
     ctx.note(`Domain \`${ctx.domain}\` has no queues: nothing to delete`);
   } else if (!yes) {
-    const what = `${queues.length} queues of domain ${ctx.domain}`;
+    const what = `${count(queues.length, 'queue')} of domain ${ctx.domain}`;
     if (!confirm.available) {
       throw new UsageError(
         `Refusing to delete ${what} without confirmation: stdin is not a terminal, pass --yes`,
@@ -37,9 +37,18 @@ export async function destroyCommand(ctx: OperatorContext, yes: boolean, confirm
   await onEachQueue(
     queues,
     'delete',
-    (q) => ctx.sqs.send(new DeleteQueueCommand({ QueueUrl: q.url })),
+    (q) => deleteQueue(ctx, q.url),
     (names) => (ctx.json ? printJson({ deleted: names }) : printLines(names.map((n) => `deleted ${n}`))),
   );
+}
+
+/** Deletes one queue; one deleted meanwhile (by another operator) counts as deleted. */
+async function deleteQueue(ctx: OperatorContext, url: string): Promise<void> {
+  try {
+    await ctx.sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+  } catch (error) {
+    if (!(error instanceof QueueDoesNotExist)) throw error;
+  }
 }
 
 /** The user answered no: exit code 1. */

@@ -45,7 +45,7 @@ export async function discoverQueues(
   domain: string,
   options: DiscoverOptions = {},
 ): Promise<DomainQueue[]> {
-  const cache = options.cache ?? new Map();
+  const cache: TagCache = options.cache ?? new Map<string, Readonly<Record<string, string>> | undefined>();
   const urls = await listQueueUrls(sqs, `${domain}-`);
   const limit = pLimit(CONCURRENCY);
   const found = await Promise.all(

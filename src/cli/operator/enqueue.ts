@@ -7,7 +7,7 @@ import type { OperatorContext } from './context.ts';
 import { discoverQueues, type DomainQueue } from './discover.ts';
 import { UsageError } from './errors.ts';
 import type { InputValue } from './json-input.ts';
-import { printJson, printLines } from './output.ts';
+import { count, printJson, printLines } from './output.ts';
 
 export interface EnqueueArgs {
   readonly stage: string;
@@ -17,7 +17,7 @@ export interface EnqueueArgs {
 }
 
 /**
- * `sqspipes enqueue <stage> <json|-> [--priority P] [--id ID]`: sends each value as a sqspipes
+ * `sqspipes enqueue <stage> <value|-> [--priority P] [--id ID]`: sends each value as a sqspipes
  * envelope to `<domain>-<stage>-p<P>.fifo` (batched), as `TaskClient.enqueue()` would. The queue
  * must exist: the operator CLI does not know the pipeline's queue attributes, so it never creates
  * queues.
@@ -42,7 +42,7 @@ export async function enqueueCommand(
   }
   const ids = messages.map((m) => m.id);
   if (ctx.json) await printJson({ queue: name, sent: ids.length, ids });
-  else await printLines([`sent ${ids.length} message${ids.length === 1 ? '' : 's'} to ${name}`]);
+  else await printLines([`sent ${count(ids.length, 'message')} to ${name}`]);
 }
 
 function encode(input: InputValue, args: EnqueueArgs): { id: string; body: string } {
@@ -51,7 +51,7 @@ function encode(input: InputValue, args: EnqueueArgs): { id: string; body: strin
   const body = encodeEnvelope({ id, value: input.value, level: args.priority });
   const bytes = Buffer.byteLength(body);
   if (bytes > MAX_MESSAGE_BYTES) {
-    const where = input.line === undefined ? 'The <json> argument' : `Stdin line ${input.line}`;
+    const where = input.line === undefined ? 'The <value> argument' : `Stdin line ${input.line}`;
     throw new UsageError(`${where} is ${bytes} bytes as a message, over SQS's limit of ${MAX_MESSAGE_BYTES}`);
   }
   return { id, body };

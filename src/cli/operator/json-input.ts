@@ -7,9 +7,9 @@ export interface InputValue {
   readonly line: number | undefined;
 }
 
-/** Parses the `<json>` argument. */
+/** Parses the `<value>` argument. */
 export function parseJsonArgument(text: string): InputValue {
-  return { value: parseJson(text, 'the <json> argument'), line: undefined };
+  return { value: parseJson(text, 'the <value> argument'), line: undefined };
 }
 
 /**

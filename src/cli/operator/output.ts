@@ -25,3 +25,8 @@ export function printJson(value: unknown): Promise<void> {
 export function note(text: string): void {
   process.stderr.write(`${text}\n`);
 }
+
+/** `1 queue`, `2 queues`. */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

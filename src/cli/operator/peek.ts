@@ -104,7 +104,10 @@ function describeMessage(queue: DomainQueue, message: Message): PeekedMessage {
   };
   const decoded = decodeEnvelope(message.Body);
   if (!decoded.ok) {
-    return { ...common, envelope: false, body: message.Body ?? '', reason: decoded.reason };
+    const reason = decoded.reason.startsWith('not a sqspipes envelope')
+      ? decoded.reason
+      : `not a sqspipes envelope: ${decoded.reason}`;
+    return { ...common, envelope: false, body: message.Body ?? '', reason };
   }
   const { id, level, value } = decoded.envelope;
   return { ...common, envelope: true, id, level: level ?? null, value };
@@ -114,7 +117,7 @@ function formatPeeked(m: PeekedMessage): string {
   const where = m.queueLevel === 'dlq' ? 'dlq' : `p${m.queueLevel}`;
   const receives = `receives=${m.receiveCount ?? '?'}`;
   if (!m.envelope) {
-    return `${where}  message=${m.messageId ?? '?'}  ${receives}  not a sqspipes envelope (${m.reason ?? ''}): ${m.body ?? ''}`;
+    return `${where}  message=${m.messageId ?? '?'}  ${receives}  ${m.reason ?? ''}: ${m.body ?? ''}`;
   }
   const level = m.level === null || m.level === undefined ? '' : `  level=${m.level}`;
   return `${where}  id=${m.id ?? ''}${level}  ${receives}  ${JSON.stringify(m.value) ?? 'null'}`;

@@ -3,7 +3,7 @@ import { redriveQueue } from '../../queues/redrive.ts';
 import { SqsIo } from '../../sqs/sqs-io.ts';
 import type { OperatorContext } from './context.ts';
 import { discoverQueues, type DomainQueue, queuesOfStage } from './discover.ts';
-import { printJson, printLines } from './output.ts';
+import { count, printJson, printLines } from './output.ts';
 
 /**
  * `sqspipes redrive <stage>`: moves every message of the stage's dead-letter queue back to its
@@ -44,6 +44,5 @@ export async function redriveCommand(ctx: OperatorContext, stage: string): Promi
     await io.flush();
   }
   if (ctx.json) await printJson({ stage, from: dlq.name, moved });
-  else
-    await printLines([`moved ${moved} message${moved === 1 ? '' : 's'} from ${dlq.name} to stage ${stage}`]);
+  else await printLines([`moved ${count(moved, 'message')} from ${dlq.name} to stage ${stage}`]);
 }

@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+/**
+ * The operator CLI `sqspipes` (the package's `bin`): status, purge, destroy, enqueue, redrive,
+ * peek and iam-policy for the queues of one domain, talking to SQS only. See `sqspipes --help`.
+ */
+import { runOperatorCli } from './operator/run.ts';
+
+runOperatorCli(process.argv.slice(2))
+  .then((code) => {
+    process.exitCode = code;
+  })
+  .catch((error: unknown) => {
+    process.stderr.write(`sqspipes: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });

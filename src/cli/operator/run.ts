@@ -1,0 +1,77 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createSqsClient } from '../../sqs/connect.ts';
+import { type Command, parseOperatorArgs } from './args.ts';
+import type { OperatorContext } from './context.ts';
+import { destroyCommand, terminalConfirm } from './destroy.ts';
+import { enqueueCommand } from './enqueue.ts';
+import { EXIT, exitCodeOf, failureText } from './errors.ts';
+import { iamPolicyCommand } from './iam-command.ts';
+import { parseJsonArgument, parseJsonLines, readStdin } from './json-input.ts';
+import { note } from './output.ts';
+import { peekCommand } from './peek.ts';
+import { purgeCommand } from './purge.ts';
+import { redriveCommand } from './redrive.ts';
+import { statusCommand } from './status-command.ts';
+
+/** Sockets of the operator CLI's client: it makes at most ~10 requests at a time. */
+const MAX_SOCKETS = 16;
+
+/**
+ * The operator CLI `sqspipes`: parses `argv`, runs the command and resolves with the exit code
+ * (0 done, 1 runtime failure, 2 usage error). Failures are one line on stderr (with stacks when
+ * `--verbose`); it never rejects for a failure of the command.
+ */
+export async function runOperatorCli(argv: readonly string[]): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  let parsed;
+  try {
+    parsed = await parseOperatorArgs(argv);
+  } catch (error) {
+    note(failureText(error, verbose));
+    return exitCodeOf(error);
+  }
+  if (parsed === undefined) return EXIT.ok; // --help
+  const { global, command } = parsed;
+  let sqs: SQSClient | undefined;
+  try {
+    sqs = await createSqsClient({
+      region: global.region,
+      endpoint: global.endpoint,
+      credentials: undefined,
+      maxSockets: MAX_SOCKETS,
+    });
+    const ctx: OperatorContext = { sqs, domain: global.domain, json: global.json, note };
+    await dispatch(ctx, command, sqs);
+    return EXIT.ok;
+  } catch (error) {
+    note(failureText(error, verbose));
+    return exitCodeOf(error);
+  } finally {
+    sqs?.destroy();
+  }
+}
+
+async function dispatch(ctx: OperatorContext, command: Command, sqs: SQSClient): Promise<void> {
+  switch (command.name) {
+    case 'status':
+      return statusCommand(ctx, command);
+    case 'purge':
+      return purgeCommand(ctx, command.stage);
+    case 'destroy':
+      return destroyCommand(ctx, command.yes, terminalConfirm);
+    case 'enqueue': {
+      if (command.value === undefined && process.stdin.isTTY === true) {
+        ctx.note('Reading JSON lines from the terminal: end with Ctrl-D');
+      }
+      const values =
+        command.value === undefined ? parseJsonLines(await readStdin()) : [parseJsonArgument(command.value)];
+      return enqueueCommand(ctx, command, values);
+    }
+    case 'redrive':
+      return redriveCommand(ctx, command.stage);
+    case 'peek':
+      return peekCommand(ctx, command);
+    case 'iam-policy':
+      return iamPolicyCommand(ctx, command, () => sqs.config.region());
+  }
+}

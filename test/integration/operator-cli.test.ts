@@ -1,0 +1,444 @@
+/**
+ * The operator CLI `sqspipes`, driven as a user would: spawned processes against the test
+ * backend. Pipelines (gen → work (2 levels) → sink (retries: 1, so a DLQ)) are run through
+ * TaskClient to create real queues. Every domain starts with one unique prefix `base`; `base`,
+ * `base2` and `base-x` carry the same backlog, so that purge and destroy of `base` prove they
+ * touch only its exact queues (`base-x-work-p0.fifo` is also the name stage `x-work` of `base`
+ * would have: only the tags tell them apart), while the other `base…` domains stand by as well.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  QueueDoesNotExist,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TaskClient } from '../../src/index.ts';
+import { queueDepths } from '../../src/queues/depths.ts';
+import { collect } from '../support/pipeline.ts';
+import { backendEnv, childEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
+
+const OPERATOR = fileURLToPath(new URL('../../src/cli/operator-main.ts', import.meta.url));
+
+interface CliResult {
+  code: number | string;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `sqspipes <args>` with the backend's environment, `stdin` piped in (never a terminal). */
+async function cli(args: readonly string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const child = spawn(process.execPath, [OPERATOR, ...args], {
+    env: options.env ?? childEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.end(options.stdin ?? '');
+  const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
+  return { code: code ?? signal ?? 'unknown', stdout, stderr } satisfies CliResult;
+}
+
+/** `cli` that must succeed; resolves with stdout. */
+async function ok(args: readonly string[], options: { stdin?: string } = {}): Promise<string> {
+  const result = await cli(args, options);
+  expect(result.code, `sqspipes ${args.join(' ')}\n${result.stderr}`).toBe(0);
+  return result.stdout;
+}
+
+function oneLine(text: string): string {
+  const lines = text.trim().split('\n');
+  expect(lines, text).toHaveLength(1);
+  return lines[0] ?? '';
+}
+
+describe('operator CLI', () => {
+  const base = uniquePrefix('op');
+  const domains = {
+    a: base,
+    b: `${base}2`,
+    x: `${base}-x`,
+    stage: `${base}s`,
+    peek: `${base}p`,
+    enq: `${base}e`,
+    redrive: `${base}r`,
+  };
+  const raw = rawClient();
+  const clients: TaskClient[] = [];
+
+  function pipeline(domain: string): TaskClient {
+    const { endpoint, region, credentials } = backendEnv();
+    let n = 0;
+    const client = new TaskClient({ domain, endpoint, region, credentials }).registerTasks([
+      { name: 'gen', method: () => ++n },
+      { name: 'work', method: (x: unknown) => x, priorities: 2 },
+      { name: 'sink', method: (x: unknown) => x, retries: 1 },
+    ]);
+    clients.push(client);
+    return client;
+  }
+
+  async function url(name: string): Promise<string> {
+    const out = await raw.send(new GetQueueUrlCommand({ QueueName: name }));
+    return out.QueueUrl ?? '';
+  }
+
+  async function sendRaw(name: string, body: string): Promise<void> {
+    const id = randomUUID();
+    await raw.send(
+      new SendMessageCommand({
+        QueueUrl: await url(name),
+        MessageBody: body,
+        MessageGroupId: id,
+        MessageDeduplicationId: id,
+      }),
+    );
+  }
+
+  async function visible(name: string): Promise<number> {
+    return (await queueDepths(raw, await url(name))).visible;
+  }
+
+  /** The known backlog: work p0 3 (from a run of gen), work p1 2, sink p0 4, sink DLQ 1. */
+  async function backlog(domain: string): Promise<void> {
+    const client = pipeline(domain);
+    expect(await collect(client.run('gen', { limit: 3 }))).toEqual([1, 2, 3]);
+    await Promise.all([
+      ...['w1', 'w2'].map((v) => client.enqueue('work', v, { priority: 1 })),
+      ...['s1', 's2', 's3', 's4'].map((v) => client.enqueue('sink', v)),
+    ]);
+    await sendRaw(`${domain}-sink-dlq.fifo`, '{"v":1,"id":"dead","p":0,"d":"dead"}');
+  }
+
+  /** Creates every queue of the pipeline by running its stages on nothing. */
+  async function emptyQueues(domain: string): Promise<TaskClient> {
+    const client = pipeline(domain);
+    await Promise.all([
+      collect(client.run('work', { idleTimeout: 100 })),
+      collect(client.run('sink', { idleTimeout: 100 })),
+    ]);
+    return client;
+  }
+
+  const row = (domain: string, stage: string, stageIndex: number, level: number | 'dlq', count: number) => ({
+    stage,
+    stageIndex,
+    level,
+    queue: `${domain}-${stage}-${level === 'dlq' ? 'dlq' : `p${level}`}.fifo`,
+    visible: count,
+    inFlight: 0,
+    delayed: 0,
+    oldestAgeSeconds: null,
+  });
+  const backlogRows = (d: string) => [
+    row(d, 'work', 1, 0, 3),
+    row(d, 'work', 1, 1, 2),
+    row(d, 'sink', 2, 0, 4),
+    row(d, 'sink', 2, 'dlq', 1),
+  ];
+
+  /** Clients of the domains whose queues are created empty, for the tests that fill them. */
+  const empty = new Map<string, TaskClient>();
+
+  beforeAll(async () => {
+    await Promise.all([
+      ...[domains.a, domains.b, domains.x, domains.stage].map(backlog),
+      ...[domains.peek, domains.enq, domains.redrive].map(async (d) => empty.set(d, await emptyQueues(d))),
+    ]);
+  });
+
+  function emptyClient(domain: string): TaskClient {
+    const client = empty.get(domain);
+    if (client === undefined) throw new Error(`no queues were made for ${domain}`);
+    return client;
+  }
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await deleteQueuesWithPrefix(raw, base);
+    raw.destroy();
+  });
+
+  it('status --json gives each queue of the domain, in pipeline order, with its depths', async () => {
+    const rows: unknown = JSON.parse(await ok(['status', '--domain', domains.a, '--json']));
+    expect(rows).toEqual(backlogRows(domains.a));
+  });
+
+  it('status prints a table (here with --endpoint instead of the environment)', async () => {
+    const { endpoint } = backendEnv();
+    const env = childEnv();
+    delete env['AWS_ENDPOINT_URL_SQS'];
+    const result = await cli(['status', '--domain', domains.a, '--endpoint', endpoint], { env });
+    expect(result.code, result.stderr).toBe(0);
+    const [header, ...lines] = result.stdout.trimEnd().split('\n');
+    expect(header?.split(/\s{2,}/)).toEqual([
+      'STAGE',
+      'LEVEL',
+      'VISIBLE',
+      'IN FLIGHT',
+      'DELAYED',
+      'OLDEST',
+      'QUEUE',
+    ]);
+    expect(lines.map((l) => l.trim().split(/\s+/))).toEqual(
+      backlogRows(domains.a).map((r) => [
+        r.stage,
+        String(r.level),
+        String(r.visible),
+        '0',
+        '0',
+        'n/a',
+        r.queue,
+      ]),
+    );
+  });
+
+  it('status --watch --count refreshes, with rates, and stops', async () => {
+    const json = await ok([
+      'status',
+      '--domain',
+      domains.a,
+      '--watch',
+      '--count',
+      '2',
+      '--interval',
+      '100',
+      '--json',
+    ]);
+    const frames = json
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { visibleRate: number | null }[]);
+    expect(frames).toHaveLength(2);
+    expect(frames[0]?.map((r) => r.visibleRate)).toEqual([null, null, null, null]);
+    expect(frames[1]?.map((r) => r.visibleRate)).toEqual([0, 0, 0, 0]);
+    const text = await ok(['status', '--domain', domains.a, '--watch', '--count', '2', '--interval', '100']);
+    expect(text.match(/^# \d{4}-/gm)).toHaveLength(2);
+    expect(text.match(/RATE\/s/g)).toHaveLength(2);
+  });
+
+  it("iam-policy is valid JSON naming exactly the domain's queue ARNs", async () => {
+    const names = backlogRows(domains.a).map((r) => r.queue);
+    const arns = await Promise.all(
+      names.map(async (name) => {
+        const out = await raw.send(
+          new GetQueueAttributesCommand({ QueueUrl: await url(name), AttributeNames: ['QueueArn'] }),
+        );
+        return out.Attributes?.QueueArn ?? '';
+      }),
+    );
+    const policy = JSON.parse(await ok(['iam-policy', '--domain', domains.a])) as {
+      Version: string;
+      Statement: { Action: string[]; Resource: string | string[] }[];
+    };
+    expect(policy.Version).toBe('2012-10-17');
+    const [queues, list] = policy.Statement;
+    expect([...(queues?.Resource ?? [])].sort()).toEqual([...arns].sort());
+    expect(queues?.Action).toEqual(
+      expect.arrayContaining([
+        'sqs:SendMessage',
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:PurgeQueue',
+      ]),
+    );
+    expect(list).toEqual({
+      Sid: 'SqspipesListQueues',
+      Effect: 'Allow',
+      Action: ['sqs:ListQueues'],
+      Resource: '*',
+    });
+    // Computed from the naming scheme, for the same account and region: the same ARNs.
+    const [, partition, , region, account] = (arns[0] ?? '').split(':');
+    const computed = JSON.parse(
+      await ok([
+        'iam-policy',
+        '--domain',
+        domains.a,
+        '--stages',
+        'work:2,sink',
+        '--dlq-stages',
+        'sink',
+        '--account',
+        account ?? '',
+        '--region',
+        region ?? '',
+        '--partition',
+        partition ?? '',
+      ]),
+    ) as typeof policy;
+    expect(computed.Statement[0]?.Resource).toEqual(arns);
+  });
+
+  it('peek shows messages without consuming them', async () => {
+    const client = emptyClient(domains.peek);
+    await Promise.all([
+      client.enqueue('work', 'low-a'),
+      client.enqueue('work', 'low-b'),
+      client.enqueue('work', 'high', { priority: 1 }),
+      client.enqueue('sink', 'to-sink'),
+    ]);
+    await sendRaw(`${domains.peek}-sink-dlq.fifo`, 'not json at all');
+    const peeked = JSON.parse(await ok(['peek', 'work', '--domain', domains.peek, '--json'])) as {
+      queueLevel: number;
+      envelope: boolean;
+      value: unknown;
+      level: number;
+    }[];
+    expect(peeked.map((m) => [m.queueLevel, m.value]).sort()).toEqual([
+      [0, 'low-a'],
+      [0, 'low-b'],
+      [1, 'high'],
+    ]);
+    expect(peeked[0]).toMatchObject({ queueLevel: 1, envelope: true, level: 1, value: 'high' });
+    const text = await ok(['peek', 'work', '--domain', domains.peek, '--level', '0', '--max', '1']);
+    expect(oneLine(text)).toMatch(/^p0 {2}id=\S+ {2}level=0 {2}receives=\d+ {2}"low-[ab]"$/);
+    // Peeking a stage with retries warns that peeks count toward its maxReceiveCount (retries + 1).
+    const sink = await cli(['peek', 'sink', '--domain', domains.peek, '--json']);
+    expect(sink.code).toBe(0);
+    expect(oneLine(sink.stderr)).toMatch(/peeking counts as a receive; .* received more than 2 times moves/);
+    expect(JSON.parse(sink.stdout)).toMatchObject([{ value: 'to-sink', receiveCount: 1 }]);
+    const dlq = await ok(['peek', 'sink', '--dlq', '--domain', domains.peek]);
+    expect(oneLine(dlq)).toMatch(/^dlq .*not a sqspipes envelope: not JSON .*: not json at all$/);
+    // Nothing was consumed: a run still gets all three.
+    const got = await collect(client.run('work', { limit: 3, idleTimeout: 10_000 }));
+    expect(got.sort()).toEqual(['high', 'low-a', 'low-b']);
+  });
+
+  it('enqueue sends the argument and JSON lines from stdin; a run of the stage receives them', async () => {
+    const client = emptyClient(domains.enq);
+    const d = ['--domain', domains.enq];
+    const [arg, lines, keyed, bad, level, stage] = await Promise.all([
+      cli(['enqueue', 'sink', '{"a":1}', ...d]),
+      cli(['enqueue', 'sink', '-', ...d, '--json'], { stdin: '2\n\n"three"\r\n{"four":4}\n' }),
+      // The same --id twice within SQS's deduplication window is one message.
+      ok(['enqueue', 'sink', '"keyed"', '--id', 'k1', ...d]).then(() =>
+        cli(['enqueue', 'sink', '"keyed"', '--id', 'k1', ...d]),
+      ),
+      // A bad line sends nothing, and names the line.
+      cli(['enqueue', 'sink', '-', ...d], { stdin: '5\nnope\n6\n' }),
+      // Levels and stages without a queue: the CLI never creates queues.
+      cli(['enqueue', 'work', '8', '--priority', '2', ...d]),
+      cli(['enqueue', 'nope', '8', ...d]),
+      ok(['enqueue', 'work', '7', '--priority', '1', ...d]),
+    ]);
+    expect([arg, lines, keyed, bad, level, stage].map((r) => r.code)).toEqual([0, 0, 0, 2, 1, 1]);
+    expect(oneLine(arg.stdout)).toBe(`sent 1 message to ${domains.enq}-sink-p0.fifo`);
+    expect(JSON.parse(lines.stdout)).toMatchObject({ queue: `${domains.enq}-sink-p0.fifo`, sent: 3 });
+    expect(oneLine(bad.stderr)).toMatch(/^Invalid JSON in stdin line 2: /);
+    expect(bad.stdout).toBe('');
+    expect(oneLine(level.stderr)).toBe(
+      `Queue ${domains.enq}-work-p2.fifo does not exist: stage \`work\` has priority levels 0, 1`,
+    );
+    expect(oneLine(stage.stderr)).toBe(
+      `Queue ${domains.enq}-nope-p0.fifo does not exist: run the pipeline once to create its queues`,
+    );
+    expect(await visible(`${domains.enq}-sink-p0.fifo`)).toBe(5);
+    expect(await visible(`${domains.enq}-work-p1.fifo`)).toBe(1);
+    const [sink, work] = await Promise.all([
+      collect(client.run('sink', { limit: 5, idleTimeout: 10_000 })),
+      collect(client.run('work', { limit: 1, idleTimeout: 10_000 })),
+    ]);
+    expect(sink).toHaveLength(5);
+    expect(sink).toEqual(expect.arrayContaining([{ a: 1 }, 2, 'three', { four: 4 }, 'keyed']));
+    expect(work).toEqual([7]);
+  });
+
+  it('redrive moves the DLQ back to the stage, which then processes it', async () => {
+    const client = emptyClient(domains.redrive);
+    const d = ['--domain', domains.redrive];
+    await sendRaw(`${domains.redrive}-sink-dlq.fifo`, '{"v":1,"id":"dead-1","p":0,"d":"revived"}');
+    expect(oneLine(await ok(['redrive', 'sink', ...d]))).toBe(
+      `moved 1 message from ${domains.redrive}-sink-dlq.fifo to stage sink`,
+    );
+    const [again, none] = await Promise.all([
+      ok(['redrive', 'sink', ...d, '--json']),
+      cli(['redrive', 'work', ...d]),
+      collect(client.run('sink', { limit: 1, idleTimeout: 10_000 })).then((got) =>
+        expect(got).toEqual(['revived']),
+      ),
+    ]);
+    expect(JSON.parse(again)).toMatchObject({ moved: 0 });
+    expect(none.code).toBe(1);
+    expect(oneLine(none.stderr)).toMatch(/has no dead-letter queue/);
+  });
+
+  it("purge --stage empties only that stage's queues", async () => {
+    const d = domains.stage;
+    expect(
+      oneLine((await ok(['purge', '--stage', 'work', '--domain', d, '--json'])).replace(/\s+/g, '')),
+    ).toBe(JSON.stringify({ purged: [`${d}-work-p0.fifo`, `${d}-work-p1.fifo`] }));
+    expect(JSON.parse(await ok(['status', '--domain', d, '--json']))).toEqual(
+      backlogRows(d).map((r) => (r.stage === 'work' ? { ...r, visible: 0 } : r)),
+    );
+  });
+
+  it("purge and destroy touch only the domain's exact queues; destroy needs --yes without a terminal", async () => {
+    const { a, b } = domains;
+    const purged = await ok(['purge', '--domain', a]);
+    expect(purged.trim().split('\n').sort()).toEqual(
+      backlogRows(a)
+        .map((r) => `purged ${r.queue}`)
+        .sort(),
+    );
+    expect(JSON.parse(await ok(['status', '--domain', a, '--json']))).toEqual(
+      backlogRows(a).map((r) => ({ ...r, visible: 0 })),
+    );
+    const others = async () => {
+      for (const other of [b, domains.x]) {
+        expect(JSON.parse(await ok(['status', '--domain', other, '--json']))).toEqual(backlogRows(other));
+      }
+    };
+    await others();
+
+    const refused = await cli(['destroy', '--domain', a]);
+    expect(refused.code).toBe(2);
+    expect(oneLine(refused.stderr)).toBe(
+      `Refusing to delete 4 queues of domain ${a} without confirmation: stdin is not a terminal, pass --yes`,
+    );
+    expect(JSON.parse(await ok(['status', '--domain', a, '--json']))).toHaveLength(4);
+
+    const deleted = JSON.parse(await ok(['destroy', '--yes', '--domain', a, '--json'])) as {
+      deleted: string[];
+    };
+    expect(deleted.deleted.sort()).toEqual(
+      backlogRows(a)
+        .map((r) => r.queue)
+        .sort(),
+    );
+    for (const r of backlogRows(a)) {
+      await expect(raw.send(new GetQueueUrlCommand({ QueueName: r.queue }))).rejects.toBeInstanceOf(
+        QueueDoesNotExist,
+      );
+    }
+    expect(JSON.parse(await ok(['status', '--domain', a, '--json']))).toEqual([]);
+    await others();
+  });
+
+  it('reports usage errors and SQS failures in one line, with exit codes 2 and 1', async () => {
+    const [missing, badDomain, badOption, both, unreachable, verbose] = await Promise.all([
+      cli(['status']),
+      cli(['status', '--domain', 'a.b']),
+      cli(['enqueue', 'sink', '1', '--domain', base, '--priority', 'high']),
+      cli(['peek', 'work', '--domain', base, '--dlq', '--level', '1']),
+      cli(['status', '--domain', base, '--endpoint', 'http://127.0.0.1:1']),
+      cli(['status', '--domain', base, '--endpoint', 'http://127.0.0.1:1', '--verbose']),
+    ]);
+    expect([missing, badDomain, badOption, both].map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    expect(oneLine(missing.stderr)).toBe('Missing required argument: domain (see --help)');
+    expect(oneLine(badDomain.stderr)).toMatch(/--domain/);
+    expect(oneLine(badOption.stderr)).toBe('Expected --priority to be an integer from 0 to 15, got `high`');
+    expect(oneLine(both.stderr)).toBe('Give --dlq or --level, not both');
+    expect(unreachable.code).toBe(1);
+    expect(oneLine(unreachable.stderr)).toMatch(/ECONNREFUSED/);
+    expect(unreachable.stdout).toBe('');
+    expect(verbose.code).toBe(1);
+    expect(verbose.stderr.trim().split('\n').length).toBeGreaterThan(1);
+  });
+});
