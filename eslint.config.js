@@ -1,6 +1,7 @@
 // Lint: ESLint with typescript-eslint's type-aware rules (no native binaries, so the lockfile
 // installs on every platform). Formatting is Prettier's (`npm run format`).
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -33,4 +34,5 @@ export default tseslint.config(
     rules: { '@typescript-eslint/require-await': 'off', '@typescript-eslint/no-unsafe-member-access': 'off' },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },
 );

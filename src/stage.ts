@@ -103,7 +103,7 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
     throw new ConfigError(`${field('interval')} applies to the first stage only`);
   }
   const interval = resolveInterval(field('interval'), rawInterval ?? 0);
-  checkQueueNamesFit(domain, name, priorities);
+  if (index > 0) checkQueueNamesFit(domain, name, priorities); // the first stage has no queue
   return {
     name,
     index,

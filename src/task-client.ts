@@ -46,6 +46,8 @@ export interface ClientStats {
   readonly failed: number;
   readonly retried: number;
   readonly deadLettered: number;
+  /** Inputs in hand right now in this process's runs: running, or received and waiting. */
+  readonly inHand: number;
 }
 
 /**
@@ -60,6 +62,7 @@ export class TaskClient extends TaskEvents {
   #connection: Promise<Connection> | undefined;
   readonly #requests: RequestCounts = new Map();
   readonly #hooks = new StageHooks();
+  readonly #active = new Set<{ readonly inHand: number }>();
   readonly #counts = { processed: 0, outputs: 0, failed: 0, retried: 0, deadLettered: 0 };
   #closed: Promise<void> | undefined;
 
@@ -117,11 +120,13 @@ export class TaskClient extends TaskEvents {
       stage.index === 0
         ? new SourceRunner(stage, deps, options, output)
         : new StageRunner(stage, deps, options, output);
-    await runner.start();
+    this.#active.add(runner);
     try {
+      await runner.start();
       yield* output;
     } finally {
       await runner.stop();
+      this.#active.delete(runner);
     }
   }
 
@@ -216,7 +221,9 @@ export class TaskClient extends TaskEvents {
 
   /** Counters since this client was made. */
   stats(): ClientStats {
-    return { requests: Object.fromEntries(this.#requests), ...this.#counts };
+    let inHand = 0;
+    for (const runner of this.#active) inHand += runner.inHand;
+    return { requests: Object.fromEntries(this.#requests), ...this.#counts, inHand };
   }
 
   /** Flushes pending requests and closes the SQS client sqspipes made (not one you passed in). Idempotent. */

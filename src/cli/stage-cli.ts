@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { describe as describeError, SqspipesError } from '../errors.ts';
 import type { TaskClient } from '../task-client.ts';
 import type { RunOptions, StageCliDefaults } from '../types.ts';
+import { Progress } from './progress.ts';
 import { onStopSignals } from './signals.ts';
 
 /** Exit codes of the stage CLI. */
@@ -17,6 +18,8 @@ interface StageArgs {
   minPriority: number | undefined;
   maxPriority: number | undefined;
   verbose: boolean;
+  quiet: boolean;
+  progressInterval: number;
 }
 
 /**
@@ -48,6 +51,7 @@ async function runStage(
   }
   if (args === undefined) return EXIT.ok; // --help
   const controller = new AbortController();
+  let progress: Progress | undefined;
   const dispose = onStopSignals(controller, (text) => process.stderr.write(`${text}\n`));
   try {
     const options: RunOptions = { ...defaults.run?.[args.stage], signal: controller.signal };
@@ -57,7 +61,16 @@ async function runStage(
     if (args.priority !== undefined) options.priority = args.priority;
     if (args.minPriority !== undefined) options.minPriority = args.minPriority;
     if (args.maxPriority !== undefined) options.maxPriority = args.maxPriority;
-    for await (const output of client.run(args.stage, options)) {
+    const run = client.run(args.stage, options);
+    progress = args.quiet
+      ? undefined
+      : new Progress(client, {
+          stage: args.stage,
+          stream: process.stderr,
+          logInterval: args.progressInterval,
+        });
+    progress?.start();
+    for await (const output of run) {
       await writeLine(`${JSON.stringify(output) ?? 'null'}\n`);
     }
     return EXIT.ok;
@@ -66,6 +79,7 @@ async function runStage(
     process.stderr.write(`${describeError(error)}${args.verbose ? causeOf(error) : ''}\n`);
     return usage ? EXIT.usage : EXIT.failed;
   } finally {
+    progress?.stop();
     dispose();
   }
 }
@@ -95,6 +109,12 @@ async function parse(client: TaskClient, argv: readonly string[]): Promise<Stage
     .option('priority', { type: 'number', describe: 'first stage: priority level of its outputs' })
     .option('min-priority', { type: 'number', describe: 'consume only levels >= this' })
     .option('max-priority', { type: 'number', describe: 'consume only levels <= this' })
+    .option('quiet', { type: 'boolean', describe: 'no progress line on stderr' })
+    .option('progress-interval', {
+      type: 'number',
+      default: 10_000,
+      describe: 'ms between progress lines when stderr is not a terminal',
+    })
     .option('verbose', { type: 'boolean', describe: 'log more, and print the stack of a failure' })
     .epilogue(`Stages, in pipeline order: ${stages.join(' → ')}`)
     .strict()
@@ -125,6 +145,8 @@ async function parse(client: TaskClient, argv: readonly string[]): Promise<Stage
     minPriority: parsed['min-priority'],
     maxPriority: parsed['max-priority'],
     verbose: parsed['verbose'] === true,
+    quiet: parsed['quiet'] === true,
+    progressInterval: parsed['progress-interval'],
   };
 }
 

@@ -7,12 +7,14 @@ import type { Capacity } from './capacity.ts';
 export const RECEIVE_MAX = 10;
 /** Long poll of an idle level: at most ~3 requests a minute while nothing arrives. */
 const IDLE_WAIT_SECONDS = 20;
-/** Wait of a busy level (its last receive returned messages): short, so that a stop can let it finish. */
-const BUSY_WAIT_SECONDS = 1;
+/** Wait of a busy level: short, so that a stop can let the receive finish before handing back. */
+const BUSY_WAIT_SECONDS = 2;
 /** Pause after a failed receive (SQS unreachable): the stage waits instead of spinning. */
 const RETRY_MS = 1000;
 
 export interface PollerHandlers {
+  /** Messages of this level in hand (waiting or running). */
+  inHand(): number;
   messages(messages: Message[]): void;
   empty(): void;
   failed(error: unknown): void;
@@ -21,14 +23,15 @@ export interface PollerHandlers {
 
 /**
  * Receives from one input queue (one priority level) while there is room in hand. A busy level
- * asks for up to 10 messages with a 1 s wait; an idle one long-polls 20 s for a single message,
- * holding one place, so that an idle higher level never starves a busy lower one.
+ * (its last receive returned messages, or some of its messages are in hand) asks for up to 10
+ * messages with a 2 s wait; an idle one long-polls 20 s for a single message, holding one place,
+ * so that an idle higher level never starves a busy lower one.
  *
  * Stopping lets a short receive finish (its messages are handed back by the caller) and aborts a
  * long one. SQS keeps an aborted long poll open on its side until its wait ends, and gives it
  * any message that becomes visible meanwhile (nobody reads that answer, so the message stays
- * hidden for its visibility timeout). {@link releaseDelay} says how long that dead poll lives,
- * so that messages handed back to this queue become visible only after it.
+ * hidden for its visibility timeout). A long poll starts only when nothing of this level is in
+ * hand, so no message of ours is handed back into one; {@link releaseDelay} guards the rest.
  */
 export class LevelPoller {
   readonly level: number;
@@ -40,7 +43,7 @@ export class LevelPoller {
   readonly #stopped = new AbortController();
   #receive: { readonly aborter: AbortController; readonly until: number; readonly long: boolean } | undefined;
   #deadUntil = 0;
-  #busy = true;
+  #busy = false;
   #loop: Promise<void> | undefined;
 
   constructor(
@@ -82,10 +85,11 @@ export class LevelPoller {
   async #run(): Promise<void> {
     const stopped = this.#stopped.signal;
     while (!stopped.aborted) {
-      const want = this.#busy ? RECEIVE_MAX : 1;
+      const busy = this.#busy || this.#on.inHand() > 0;
+      const want = busy ? RECEIVE_MAX : 1;
       const room = await this.#capacity.reserve(this.level, want, stopped);
       if (room === 0) break;
-      const wait = this.#busy ? BUSY_WAIT_SECONDS : IDLE_WAIT_SECONDS;
+      const wait = busy ? BUSY_WAIT_SECONDS : IDLE_WAIT_SECONDS;
       const aborter = new AbortController();
       this.#receive = { aborter, until: Date.now() + wait * 1000, long: wait > BUSY_WAIT_SECONDS };
       let messages: Message[];

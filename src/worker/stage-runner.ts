@@ -48,6 +48,8 @@ export class StageRunner {
   readonly #pollers = new Map<number, LevelPoller>();
   readonly #deferred: Pick<InHand, 'level' | 'url' | 'message' | 'beat'>[] = [];
   #pollersStopped = false;
+  /** Messages in hand by level, for the pollers' choice of wait. */
+  readonly #levelCounts = new Map<number, number>();
   #started = 0;
   #receiveFailing = false;
   #idle = false;
@@ -87,6 +89,7 @@ export class StageRunner {
         this.#capacity,
         this.#stage.visibilityTimeout,
         {
+          inHand: () => this.#levelCounts.get(level) ?? 0,
           messages: (messages) => this.#accept(level, url, messages),
           empty: () => this.#maybeIdle(),
           failed: (error) => this.#receiveFailed(url, error),
@@ -191,6 +194,7 @@ export class StageRunner {
       this.#capacity.release(1);
       void this.#handler.poison({ level, url, message, beat }, decoded.reason);
     }
+    this.#count(level, items.length);
     this.#dispatcher.push(...items);
     for (const _ of items) this.#schedule();
   }
@@ -211,12 +215,19 @@ export class StageRunner {
     try {
       await this.#control.track(work);
     } finally {
-      for (const item of items) this.#dispatcher.done(item);
+      for (const item of items) {
+        this.#dispatcher.done(item);
+        this.#count(item.level, -1);
+      }
       this.#capacity.release(items.length);
       if (this.#started >= this.#options.limit) this.#control.requestStop();
       if (this.#dispatcher.waiting > this.#limit.pendingCount) this.#schedule();
       this.#maybeIdle();
     }
+  }
+
+  #count(level: number, delta: number): void {
+    this.#levelCounts.set(level, (this.#levelCounts.get(level) ?? 0) + delta);
   }
 
   /** What one worker runs next: one input, or up to `batch` inputs of distinct groups. */

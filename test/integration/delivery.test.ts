@@ -179,3 +179,20 @@ describe('bad outputs and bad input', () => {
     expect(Object.getPrototypeOf(evil)).toBe(Object.prototype);
   });
 });
+
+describe('graceful stop', () => {
+  const slowly = async (n: number) => {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return n;
+  };
+  const client = testClient('handback', [source, { method: slowly, name: 'step', workers: 3 }]);
+
+  // Regression: the poller, finding the queue empty while messages it had prefetched were still
+  // waiting, long-polled; the stop aborted that poll and handed the messages back 20 s late.
+  it('hands prefetched inputs back at once when a run stops at its limit (default visibility)', async () => {
+    for (let n = 1; n <= 6; n++) await client.enqueue('step', n);
+    const first = await collect<number>(client.run('step', { workers: 1, limit: 3 }));
+    const rest = await collect<number>(client.run('step', { limit: 3, idleTimeout: 5000 }));
+    expect([...first, ...rest].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});

@@ -1,0 +1,87 @@
+import type { TaskClient } from '../task-client.ts';
+
+export interface ProgressOptions {
+  readonly stage: string;
+  /** Where the line goes: stderr, so that stdout stays pure JSON lines. */
+  readonly stream: NodeJS.WriteStream;
+  /** Milliseconds between plain log lines when `stream` is not a terminal. @default 10000 */
+  readonly logInterval: number;
+}
+
+/** How often a terminal's live line is redrawn, and how often queue backlogs are asked for. */
+const TTY_REFRESH_MS = 500;
+const BACKLOG_REFRESH_MS = 10_000;
+
+/**
+ * The stage CLI's progress report on stderr: a live line redrawn in place on a terminal, a plain
+ * log line every `logInterval` ms otherwise. Inputs processed, outputs, failures, rate, in hand,
+ * and the backlog of the stage's input queues (asked of SQS every 10 s: one request per level).
+ */
+export class Progress {
+  readonly #client: TaskClient;
+  readonly #options: ProgressOptions;
+  readonly #tty: boolean;
+  readonly #timers: NodeJS.Timeout[] = [];
+  #last = { at: Date.now(), processed: 0 };
+  #rate = 0;
+  #backlog: string = '?';
+
+  constructor(client: TaskClient, options: ProgressOptions) {
+    this.#client = client;
+    this.#options = options;
+    this.#tty = options.stream.isTTY === true;
+  }
+
+  start(): void {
+    const every = this.#tty ? TTY_REFRESH_MS : this.#options.logInterval;
+    this.#timers.push(setInterval(() => this.#draw(), every));
+    void this.#refreshBacklog();
+    this.#timers.push(setInterval(() => void this.#refreshBacklog(), BACKLOG_REFRESH_MS));
+    for (const timer of this.#timers) timer.unref();
+  }
+
+  /** Stops; on a terminal, leaves the final line in place (a log gets no extra line). */
+  stop(): void {
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers.length = 0;
+    if (!this.#tty) return;
+    this.#draw();
+    this.#options.stream.write('\n');
+  }
+
+  /** The text of the line, e.g. `reduce: 120 in, 118 out, 0 failed, 40.2/s, 16 in hand, backlog 300`. */
+  line(): string {
+    const stats = this.#client.stats();
+    const now = Date.now();
+    const seconds = (now - this.#last.at) / 1000;
+    if (seconds >= 0.5) {
+      this.#rate = (stats.processed - this.#last.processed) / seconds;
+      this.#last = { at: now, processed: stats.processed };
+    }
+    return (
+      `${this.#options.stage}: ${stats.processed} in, ${stats.outputs} out, ${stats.failed} failed, ` +
+      `${this.#rate.toFixed(1)}/s, ${stats.inHand} in hand, backlog ${this.#backlog}`
+    );
+  }
+
+  #draw(): void {
+    const text = this.line();
+    if (this.#tty) this.#options.stream.write(`\r\x1b[2K${text}`);
+    else this.#options.stream.write(`${new Date().toISOString()} ${text}\n`);
+  }
+
+  async #refreshBacklog(): Promise<void> {
+    try {
+      const queues = (await this.#client.queues()).filter((q) => q.stage === this.#options.stage);
+      if (queues.length === 0) {
+        this.#backlog = 'n/a';
+        return;
+      }
+      const total = queues.filter((q) => q.level !== 'dlq').reduce((n, q) => n + q.visible, 0);
+      const dlq = queues.find((q) => q.level === 'dlq');
+      this.#backlog = `${total}${dlq === undefined ? '' : `, dlq ${dlq.visible}`}`;
+    } catch {
+      this.#backlog = '?';
+    }
+  }
+}
