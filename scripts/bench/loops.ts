@@ -1,0 +1,279 @@
+/**
+ * Hand-written @aws-sdk/client-sqs loops, one role per OS process, for the two reference points:
+ *   node scripts/bench/loops.ts <raw|naive> <producer|relay|consumer> --concurrency C \
+ *     --limit N --endpoint URL [--in QUEUE_URL] [--out QUEUE_URL] --tag T --report FILE
+ *
+ * raw (the ceiling): the SQS work per message-hop sqspipes does, with nothing else: producers send
+ * batches of 10 (SendMessageBatch), relays and consumers long-poll 10 at a time (ReceiveMessage),
+ * relays send the batch on (SendMessageBatch), both delete it (DeleteMessageBatch). A unique
+ * MessageGroupId per message. C concurrent loops per process.
+ *
+ * naive (the Python original's call pattern, sqspipes/task.py): one receive loop per process
+ * (MaxNumberOfMessages = min(C, 10)), one DeleteMessage per input right after the receive, one
+ * SendMessage per output from a pool of C workers, MessageGroupId "-" for everything. The
+ * original short-polls in a busy loop; here it is given long polling, which only helps it.
+ *
+ * Bounded: --limit messages, --idle-timeout without input, --deadline in all; SIGTERM stops it.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  type Message,
+  MessageSystemAttributeName,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import {
+  announceReady,
+  childArgs,
+  cpuMs,
+  countRequests,
+  errorText,
+  intFlag,
+  peakRssKiB,
+  RssSampler,
+  rawClient,
+  required,
+  writeReport,
+} from './child.ts';
+
+const { values, positionals } = childArgs({
+  concurrency: { type: 'string' },
+  in: { type: 'string' },
+  out: { type: 'string' },
+  tag: { type: 'string' },
+  'idle-timeout': { type: 'string' },
+});
+const [mode = '', role = ''] = positionals;
+if (mode !== 'raw' && mode !== 'naive') throw new Error('mode must be raw or naive');
+if (!['producer', 'relay', 'consumer'].includes(role))
+  throw new Error('role must be producer, relay or consumer');
+const concurrency = Math.max(1, intFlag(values.concurrency, 'concurrency', 1));
+const limit = intFlag(values.limit, 'limit');
+const deadline = intFlag(values.deadline, 'deadline', 600_000);
+const idleTimeout = intFlag(values['idle-timeout'], 'idle-timeout', 30_000);
+const reportFile = required(values.report, 'report');
+const tag = required(values.tag, 'tag');
+const inUrl = role === 'producer' ? '' : required(values.in, 'in');
+const outUrl = role === 'consumer' ? '' : required(values.out, 'out');
+
+const sqs = rawClient(required(values.endpoint, 'endpoint'));
+const counts = new Map<string, number>();
+countRequests(sqs, counts);
+
+/** Aborted when this process must stop: done, deadline, idle timeout or a signal. */
+const controller = new AbortController();
+const stop = controller.signal;
+const hardStop = setTimeout(() => controller.abort(), deadline);
+let signals = 0;
+for (const name of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(name, () => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    controller.abort();
+  });
+}
+let idleTimer: NodeJS.Timeout | undefined;
+function touch(): void {
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => controller.abort(), idleTimeout);
+}
+
+let firstAt: number | null = null;
+let lastAt: number | null = null;
+let count = 0;
+let seq = 0;
+const latencies = role === 'consumer' ? new Float64Array(limit) : undefined;
+const sampler = new RssSampler(() => count);
+
+function stamp(): string {
+  const now = Date.now();
+  firstAt ??= now;
+  return JSON.stringify({ t: now, n: seq });
+}
+
+function handled(messages: readonly Message[]): void {
+  const now = Date.now();
+  firstAt ??= now;
+  for (const m of messages) {
+    if (latencies !== undefined && count < latencies.length) {
+      const body = JSON.parse(m.Body ?? '{}') as { t?: number };
+      latencies[count] = now - Number(body.t);
+    }
+    count++;
+  }
+  lastAt = now;
+  touch();
+  if (count >= limit) controller.abort();
+}
+
+function nextId(): string {
+  seq++;
+  return `${tag}-${seq}`;
+}
+
+async function receive(max: number): Promise<Message[]> {
+  try {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: inUrl,
+        MaxNumberOfMessages: max,
+        WaitTimeSeconds: 20,
+        VisibilityTimeout: 30,
+        MessageSystemAttributeNames: [
+          MessageSystemAttributeName.ApproximateReceiveCount,
+          MessageSystemAttributeName.MessageGroupId,
+          MessageSystemAttributeName.SentTimestamp,
+        ],
+      }),
+      { abortSignal: stop },
+    );
+    return out.Messages ?? [];
+  } catch (error) {
+    if (stop.aborted) return [];
+    throw error;
+  }
+}
+
+function failIfFailed(action: string, out: { Failed?: readonly unknown[] | undefined }): void {
+  const failed = out.Failed ?? [];
+  if (failed.length > 0) throw new Error(`${action}: ${failed.length} entries failed`);
+}
+
+// ---- raw: batches of 10, C loops ----
+
+async function rawProducer(): Promise<void> {
+  let issued = 0;
+  const loop = async () => {
+    while (issued < limit && !stop.aborted) {
+      const k = Math.min(10, limit - issued);
+      issued += k;
+      const entries = Array.from({ length: k }, (_, i) => {
+        const id = nextId();
+        return { Id: String(i), MessageBody: stamp(), MessageGroupId: id, MessageDeduplicationId: id };
+      });
+      const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: outUrl, Entries: entries }));
+      failIfFailed('SendMessageBatch', out);
+      count += k;
+      lastAt = Date.now();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+}
+
+async function rawPoller(): Promise<void> {
+  const loop = async () => {
+    while (!stop.aborted) {
+      const messages = await receive(10);
+      if (messages.length === 0) continue;
+      if (role === 'relay') {
+        const entries = messages.map((m, i) => {
+          const id = nextId();
+          return {
+            Id: String(i),
+            MessageBody: m.Body ?? '',
+            MessageGroupId: id,
+            MessageDeduplicationId: id,
+          };
+        });
+        failIfFailed(
+          'SendMessageBatch',
+          await sqs.send(new SendMessageBatchCommand({ QueueUrl: outUrl, Entries: entries })),
+        );
+      }
+      const handles = messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
+      failIfFailed(
+        'DeleteMessageBatch',
+        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: inUrl, Entries: handles })),
+      );
+      handled(messages);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+}
+
+// ---- naive: one call per message, one group ----
+
+async function naiveProducer(): Promise<void> {
+  let issued = 0;
+  const loop = async () => {
+    while (issued < limit && !stop.aborted) {
+      issued++;
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: outUrl,
+          MessageBody: stamp(),
+          MessageGroupId: '-',
+          MessageDeduplicationId: randomUUID(),
+        }),
+      );
+      count++;
+      lastAt = Date.now();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+}
+
+async function naivePoller(): Promise<void> {
+  const pool = new Set<Promise<void>>();
+  let received = 0;
+  while (!stop.aborted && received < limit) {
+    const messages = await receive(Math.min(concurrency, 10));
+    received += messages.length;
+    for (const m of messages) {
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: inUrl, ReceiptHandle: m.ReceiptHandle }));
+    }
+    for (const m of messages) {
+      while (pool.size >= concurrency) await Promise.race(pool);
+      const task = (async () => {
+        if (role === 'relay') {
+          await sqs.send(
+            new SendMessageCommand({
+              QueueUrl: outUrl,
+              MessageBody: m.Body ?? '',
+              MessageGroupId: '-',
+              MessageDeduplicationId: randomUUID(),
+            }),
+          );
+        }
+        handled([m]);
+      })().finally(() => pool.delete(task));
+      pool.add(task);
+    }
+  }
+  await Promise.all(pool);
+}
+
+let error: string | undefined;
+if (role !== 'producer') touch();
+if (role !== 'producer') {
+  // Ready once polling: the first receive is on its way.
+  setImmediate(announceReady);
+} else announceReady();
+try {
+  if (mode === 'raw') await (role === 'producer' ? rawProducer() : rawPoller());
+  else await (role === 'producer' ? naiveProducer() : naivePoller());
+} catch (caught) {
+  error = errorText(caught);
+}
+clearTimeout(hardStop);
+clearTimeout(idleTimer);
+sampler.stop();
+await sleep(0);
+sqs.destroy();
+writeReport(reportFile, {
+  role: `${mode} ${role}`,
+  count,
+  firstAt,
+  lastAt,
+  requests: Object.fromEntries(counts),
+  maxRssKiB: peakRssKiB(),
+  cpuMs: cpuMs(),
+  samples: sampler.samples,
+  ...(latencies === undefined ? {} : { latencies: Array.from(latencies.subarray(0, count)) }),
+  ...(error === undefined ? {} : { error }),
+});
+process.exitCode = error === undefined && count >= limit ? 0 : 1;

@@ -1,0 +1,487 @@
+/**
+ * The benchmark's scenarios, each on its own queues of the shared endpoint, deleted afterwards:
+ * three-process runs of the raw ceiling, of sqspipes and of the naive baseline, the latency of
+ * one input through idle stages, and the requests an idle stage makes.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateQueueCommand, DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { TaskClient } from 'sqspipes';
+import { type ChildReport, CREDENTIALS, REGION } from './child.ts';
+import { type Child, finish, startChild } from './procs.ts';
+import { percentile, round } from './stats.ts';
+
+const PIPELINE = fileURLToPath(new URL('./pipeline.ts', import.meta.url));
+const LOOPS = fileURLToPath(new URL('./loops.ts', import.meta.url));
+
+/** Actions that move messages; the rest (GetQueueUrl, GetQueueAttributes, …) are set-up. */
+const MESSAGE_ACTIONS = new Set([
+  'SendMessage',
+  'SendMessageBatch',
+  'ReceiveMessage',
+  'DeleteMessage',
+  'DeleteMessageBatch',
+  'ChangeMessageVisibility',
+  'ChangeMessageVisibilityBatch',
+]);
+
+export interface Context {
+  readonly endpoint: string;
+  readonly emulatorPid: number | undefined;
+  readonly sqs: SQSClient;
+  /** Unique prefix of every queue of this benchmark run. */
+  readonly prefix: string;
+  readonly tmpDir: string;
+  /** Deadline of each child process, ms. */
+  readonly childDeadlineMs: number;
+  /** Where sqspipes stage processes write CPU profiles (node --cpu-prof), if at all. */
+  readonly profileDir: string | undefined;
+  /** Watch the receives of sqspipes stage processes (--trace-receives). */
+  readonly traceReceives: boolean;
+}
+
+export interface ProcessResult {
+  readonly role: string;
+  readonly count: number;
+  /** Message requests (send, receive, delete, visibility) by action. */
+  readonly requests: Record<string, number>;
+  /** Set-up requests (queue look-ups, attributes, creation) by action. */
+  readonly setupRequests: Record<string, number>;
+  readonly requestsPerMessage: number;
+  readonly peakRssMiB: number;
+  readonly cpuMs: number;
+  readonly cpuMsPerMessage: number;
+  readonly receiveTrace?: ChildReport['receiveTrace'];
+  readonly error?: string;
+}
+
+export type Kind = 'raw' | 'sqspipes' | 'naive';
+
+export interface RunResult {
+  readonly kind: Kind;
+  /** Concurrent loops (raw, naive) or workers (sqspipes) per stage process. */
+  readonly concurrency: number;
+  readonly messages: number;
+  readonly complete: boolean;
+  readonly seconds: number;
+  readonly messagesPerSecond: number;
+  readonly latencyMs: { p50: number; p99: number; max: number };
+  /** Emulator CPU time during the run, ms (when it is our child process). */
+  readonly emulatorCpuMs: number | undefined;
+  /** Cores' worth of CPU that other programs on the machine used during the run. */
+  readonly otherLoadCores: number | undefined;
+  /** producer/source, relay, consumer/sink. */
+  readonly processes: readonly ProcessResult[];
+  readonly reports: readonly ChildReport[];
+}
+
+let counter = 0;
+function unique(ctx: Context, what: string): string {
+  counter++;
+  return `${ctx.prefix}-${what}${counter}`;
+}
+
+function reportFile(ctx: Context, name: string): string {
+  counter++;
+  return join(ctx.tmpDir, `${ctx.prefix}-${counter}-${name}.json`);
+}
+
+/** CPU time the whole machine spent busy so far (all cores), ms; undefined if not readable. */
+export function machineBusyMs(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    // cpu user nice system idle iowait irq softirq steal …, in ticks of 10 ms.
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    const busy = [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0);
+    return Number.isFinite(busy) ? busy * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (user + system) of a process so far, ms; undefined if not readable. */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the name), in ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+export function processResult(report: ChildReport, messages: number): ProcessResult {
+  const requests: Record<string, number> = {};
+  const setupRequests: Record<string, number> = {};
+  let moving = 0;
+  for (const [action, n] of Object.entries(report.requests)) {
+    if (MESSAGE_ACTIONS.has(action)) {
+      requests[action] = n;
+      moving += n;
+    } else setupRequests[action] = n;
+  }
+  return {
+    role: report.role,
+    count: report.count,
+    requests,
+    setupRequests,
+    requestsPerMessage: round(moving / Math.max(1, messages), 3),
+    peakRssMiB: round(report.maxRssKiB / 1024, 1),
+    cpuMs: report.cpuMs,
+    cpuMsPerMessage: round(report.cpuMs / Math.max(1, messages), 3),
+    ...(report.receiveTrace === undefined ? {} : { receiveTrace: report.receiveTrace }),
+    ...(report.error === undefined ? {} : { error: report.error }),
+  };
+}
+
+/** Starts the three processes (consumer and relay first, the producer once both poll). */
+async function threeProcesses(
+  ctx: Context,
+  kind: Kind,
+  concurrency: number,
+  messages: number,
+  start: (role: 'producer' | 'relay' | 'consumer', report: string) => Child,
+): Promise<RunResult> {
+  const files = {
+    producer: reportFile(ctx, 'producer'),
+    relay: reportFile(ctx, 'relay'),
+    consumer: reportFile(ctx, 'consumer'),
+  };
+  const consumer = start('consumer', files.consumer);
+  const relay = start('relay', files.relay);
+  await Promise.all([consumer.ready, relay.ready]);
+  const cpuBefore = processCpuMs(ctx.emulatorPid);
+  const machineBefore = machineBusyMs();
+  const windowStart = Date.now();
+  const earlier = (processCpuMs(consumer.process.pid) ?? 0) + (processCpuMs(relay.process.pid) ?? 0);
+  const producer = start('producer', files.producer);
+  const waitMs = ctx.childDeadlineMs + 15_000;
+  const reports = await Promise.all([
+    finish(producer, files.producer, waitMs),
+    finish(relay, files.relay, waitMs),
+    finish(consumer, files.consumer, waitMs),
+  ]);
+  const cpuAfter = processCpuMs(ctx.emulatorPid);
+  const machineAfter = machineBusyMs();
+  const windowMs = Date.now() - windowStart;
+  const emulatorCpuMs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
+  // CPU the rest of the machine used meanwhile (other programs): the run was disturbed if high.
+  const ours = reports.reduce((sum, r) => sum + r.cpuMs, 0) - earlier + (emulatorCpuMs ?? 0);
+  const otherCores =
+    machineBefore === undefined || machineAfter === undefined
+      ? undefined
+      : round(Math.max(0, machineAfter - machineBefore - ours) / windowMs, 2);
+  const [first, , last] = reports;
+  const ms = (last.lastAt ?? Number.NaN) - (first.firstAt ?? Number.NaN);
+  const latencies = last.latencies ?? [];
+  const complete = reports.every((r) => r.count === messages && r.error === undefined);
+  return {
+    kind,
+    concurrency,
+    messages,
+    complete,
+    seconds: round(ms / 1000, 2),
+    messagesPerSecond: round((last.count / ms) * 1000),
+    latencyMs: {
+      p50: round(percentile(latencies, 50), 1),
+      p99: round(percentile(latencies, 99), 1),
+      max: round(percentile(latencies, 100), 1),
+    },
+    emulatorCpuMs,
+    otherLoadCores: otherCores,
+    processes: reports.map((r) => processResult(r, messages)),
+    reports,
+  };
+}
+
+/** (a) raw ceiling or (c) naive baseline: hand-written loops over two FIFO queues. */
+export async function runLoops(
+  ctx: Context,
+  mode: 'raw' | 'naive',
+  concurrency: number,
+  messages: number,
+): Promise<RunResult> {
+  const base = unique(ctx, mode);
+  const attributes: Record<string, string> =
+    mode === 'raw'
+      ? {
+          FifoQueue: 'true',
+          ContentBasedDeduplication: 'false',
+          DeduplicationScope: 'messageGroup',
+          FifoThroughputLimit: 'perMessageGroupId',
+        }
+      : // The original creates its queues with these two attributes only.
+        { FifoQueue: 'true', VisibilityTimeout: '120' };
+  const urls: string[] = [];
+  try {
+    for (const name of [`${base}-hop1.fifo`, `${base}-hop2.fifo`]) {
+      const out = await ctx.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+      urls.push(out.QueueUrl ?? '');
+    }
+    const [hop1 = '', hop2 = ''] = urls;
+    const common = [
+      '--concurrency',
+      String(concurrency),
+      '--limit',
+      String(messages),
+      '--endpoint',
+      ctx.endpoint,
+      '--deadline',
+      String(ctx.childDeadlineMs),
+    ];
+    return await threeProcesses(ctx, mode, concurrency, messages, (role, report) => {
+      const queues =
+        role === 'producer'
+          ? ['--out', hop1]
+          : role === 'relay'
+            ? ['--in', hop1, '--out', hop2]
+            : ['--in', hop2];
+      const args = [mode, role, ...common, ...queues, '--tag', `${base}${role[0]}`];
+      return startChild(`${mode} ${role}`, LOOPS, [...args, '--report', report]);
+    });
+  } finally {
+    await Promise.all(
+      urls.map((QueueUrl) => ctx.sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {})),
+    );
+  }
+}
+
+const STAGE_OF = { producer: 'src', relay: 'relay', consumer: 'sink' } as const;
+
+function stageChild(
+  ctx: Context,
+  stage: 'src' | 'relay' | 'sink',
+  workers: number,
+  args: readonly string[],
+  report: string,
+): Child {
+  const nodeArgs =
+    ctx.profileDir === undefined
+      ? []
+      : [
+          '--cpu-prof',
+          `--cpu-prof-dir=${ctx.profileDir}`,
+          `--cpu-prof-name=${stage}-w${workers}-${process.pid}-${counter}.cpuprofile`,
+        ];
+  return startChild(
+    `sqspipes ${stage}`,
+    PIPELINE,
+    [
+      ...[stage, String(workers), '--endpoint', ctx.endpoint, ...args, '--report', report],
+      ...(ctx.traceReceives && stage !== 'src' ? ['--trace-receives'] : []),
+    ],
+    { nodeArgs },
+  );
+}
+
+async function destroyPipeline(ctx: Context, domain: string, priorities: number): Promise<void> {
+  const client = new TaskClient({
+    domain,
+    endpoint: ctx.endpoint,
+    region: REGION,
+    credentials: CREDENTIALS,
+  });
+  const noop = () => undefined;
+  client.registerTasks([
+    { method: noop, name: 'src' },
+    { method: noop, name: 'relay', priorities },
+    { method: noop, name: 'sink' },
+  ]);
+  try {
+    await client.destroy();
+  } finally {
+    await client.close();
+  }
+}
+
+/** (b) sqspipes: src → relay → sink, one process per stage, `workers` each. */
+export async function runPipeline(
+  ctx: Context,
+  workers: number,
+  messages: number,
+  options: { interval?: number; priorities?: number; idleTimeoutMs?: number } = {},
+): Promise<RunResult> {
+  const domain = unique(ctx, 'sp');
+  const priorities = options.priorities ?? 1;
+  const common = [
+    ...['--domain', domain, '--priorities', String(priorities)],
+    ...['--limit', String(messages), '--deadline', String(ctx.childDeadlineMs)],
+    ...(options.idleTimeoutMs === undefined ? [] : ['--idle-timeout', String(options.idleTimeoutMs)]),
+  ];
+  try {
+    return await threeProcesses(ctx, 'sqspipes', workers, messages, (role, report) => {
+      const stage = STAGE_OF[role];
+      const extra =
+        stage === 'src' && options.interval !== undefined ? ['--interval', String(options.interval)] : [];
+      return stageChild(ctx, stage, workers, [...common, ...extra], report);
+    });
+  } finally {
+    await destroyPipeline(ctx, domain, priorities).catch(() => {});
+  }
+}
+
+export interface LatencyResult {
+  readonly trials: number;
+  readonly warmup: number;
+  readonly intervalMs: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly min: number;
+  readonly max: number;
+  readonly mean: number;
+  readonly run: RunResult;
+}
+
+/** One input at a time through three idle stages: the source emits one value every `intervalMs`. */
+export async function runLatency(
+  ctx: Context,
+  trials: number,
+  warmup: number,
+  intervalMs: number,
+): Promise<LatencyResult> {
+  const run = await runPipeline(ctx, 1, trials + warmup, { interval: intervalMs });
+  const sink = run.reports[2];
+  const samples = (sink?.latencies ?? []).slice(warmup);
+  return {
+    trials: samples.length,
+    warmup,
+    intervalMs,
+    p50: round(percentile(samples, 50), 1),
+    p99: round(percentile(samples, 99), 1),
+    min: round(percentile(samples, 0), 1),
+    max: round(percentile(samples, 100), 1),
+    mean: round(samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length), 1),
+    run,
+  };
+}
+
+export interface IdleResult {
+  readonly priorities: number;
+  readonly windowSeconds: number;
+  readonly requests: Record<string, number>;
+  readonly perMinute: number;
+  readonly perMinutePerLevel: number;
+  /** Long polls since the stage started, by queue: a level with none was never polled. */
+  readonly receivesByQueue: Record<string, number>;
+  readonly levelsPolled: number;
+  readonly error?: string;
+}
+
+/** Requests per minute of one idle stage process (relay) with each number of priority levels. */
+export async function runIdle(
+  ctx: Context,
+  levels: readonly number[],
+  windowMs: number,
+): Promise<IdleResult[]> {
+  const runs = levels.map((priorities) => ({ priorities, domain: unique(ctx, 'idle') }));
+  try {
+    const children = runs.map(({ priorities, domain }) => {
+      const report = reportFile(ctx, `idle-p${priorities}`);
+      const child = stageChild(
+        ctx,
+        'relay',
+        1,
+        [
+          '--domain',
+          domain,
+          '--limit',
+          '1',
+          '--priorities',
+          String(priorities),
+          '--idle-window',
+          String(windowMs),
+          '--idle-timeout',
+          String(windowMs + 60_000),
+          '--deadline',
+          String(windowMs + 60_000),
+        ],
+        report,
+      );
+      return { child, report, priorities };
+    });
+    const reports = await Promise.all(
+      children.map(({ child, report }) => finish(child, report, windowMs + 90_000)),
+    );
+    return reports.map((report, i) => {
+      const priorities = runs[i]?.priorities ?? 1;
+      const requests = report.idle?.requests ?? {};
+      const total = Object.values(requests).reduce((a, b) => a + b, 0);
+      const perMinute = (total / windowMs) * 60_000;
+      return {
+        priorities,
+        windowSeconds: windowMs / 1000,
+        requests,
+        perMinute: round(perMinute, 2),
+        perMinutePerLevel: round(perMinute / priorities, 2),
+        receivesByQueue: report.idle?.receivesByQueue ?? {},
+        levelsPolled: Object.values(report.idle?.receivesByQueue ?? {}).filter((n) => n > 0).length,
+        ...(report.error === undefined ? {} : { error: report.error }),
+      };
+    });
+  } finally {
+    await Promise.all(
+      runs.map(({ domain, priorities }) => destroyPipeline(ctx, domain, priorities).catch(() => {})),
+    );
+  }
+}
+
+export interface SoakProcess {
+  readonly role: string;
+  readonly rssAtMarkMiB: number;
+  readonly rssAtEndMiB: number;
+  readonly maxRssAfterMarkMiB: number;
+  /** (end − mark) / mark, percent. */
+  readonly changePercent: number;
+  /** RSS half-way through, and (end − half) / half: a plateau or still growing? */
+  readonly rssAtHalfMiB: number;
+  readonly secondHalfChangePercent: number;
+  readonly flat: boolean;
+  readonly samples: readonly { count: number; rssMiB: number }[];
+}
+
+export interface SoakResult {
+  readonly workers: number;
+  readonly messages: number;
+  readonly mark: number;
+  readonly run: RunResult;
+  readonly processes: readonly SoakProcess[];
+}
+
+/** A long sqspipes run; RSS of each stage process at `mark` messages and at the end. */
+export async function runSoak(
+  ctx: Context,
+  workers: number,
+  messages: number,
+  mark: number,
+): Promise<SoakResult> {
+  const run = await runPipeline(ctx, workers, messages);
+  const mib = (bytes: number) => round(bytes / 1_048_576, 1);
+  const processes = run.reports.map((report) => {
+    const samples = report.samples;
+    const atMark = samples.find((s) => s.count >= mark) ?? samples[0];
+    const atEnd = samples.find((s) => s.count >= messages) ?? samples[samples.length - 1];
+    const atHalf = samples.find((s) => s.count >= messages / 2) ?? samples[0];
+    const halfRss = atHalf?.rss ?? Number.NaN;
+    const markRss = atMark?.rss ?? Number.NaN;
+    const endRss = atEnd?.rss ?? Number.NaN;
+    const after = samples.filter((s) => s.count >= mark && s.count <= messages);
+    const change = ((endRss - markRss) / markRss) * 100;
+    // Down-sampled curve for the JSON (about 50 points).
+    const every = Math.max(1, Math.floor(samples.length / 50));
+    return {
+      role: report.role,
+      rssAtMarkMiB: mib(markRss),
+      rssAtEndMiB: mib(endRss),
+      maxRssAfterMarkMiB: mib(Math.max(...after.map((s) => s.rss))),
+      changePercent: round(change, 1),
+      rssAtHalfMiB: mib(halfRss),
+      secondHalfChangePercent: round(((endRss - halfRss) / halfRss) * 100, 1),
+      flat: Math.abs(change) <= 10,
+      samples: samples.filter((_, i) => i % every === 0).map((s) => ({ count: s.count, rssMiB: mib(s.rss) })),
+    };
+  });
+  return { workers, messages, mark, run, processes };
+}
