@@ -62,6 +62,8 @@ export class TaskClient extends TaskEvents {
   #connection: Promise<Connection> | undefined;
   readonly #requests: RequestCounts = new Map();
   readonly #hooks = new StageHooks();
+  /** Aborts the receives that stopped runs leave to finish in the background. */
+  readonly #closing = new AbortController();
   readonly #active = new Set<{ readonly inHand: number }>();
   readonly #counts = { processed: 0, outputs: 0, failed: 0, retried: 0, deadLettered: 0 };
   #closed: Promise<void> | undefined;
@@ -173,6 +175,21 @@ export class TaskClient extends TaskEvents {
     return redriveQueue(io, dlq, (level) => queues.inputUrl(found, level), found.priorities - 1);
   }
 
+  /**
+   * Creates every queue of the pipeline now (they are otherwise created on first use): a
+   * deployment step, or a way to fail early on missing permissions or attribute drift.
+   */
+  async createQueues(): Promise<void> {
+    const queues = await this.#queues();
+    await Promise.all(
+      queues.topology.stages
+        .slice(1)
+        .flatMap((stage) =>
+          Array.from({ length: stage.priorities }, (_, level) => queues.inputUrl(stage, level)),
+        ),
+    );
+  }
+
   /** This pipeline's queues (inputs by level, dead-letter queues) with approximate depths. */
   async queues(): Promise<QueueInfo[]> {
     const { sqs } = await this.#connect();
@@ -229,6 +246,7 @@ export class TaskClient extends TaskEvents {
   /** Flushes pending requests and closes the SQS client sqspipes made (not one you passed in). Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      this.#closing.abort();
       if (this.#connection === undefined) return;
       const connection = await this.#connection.catch(() => undefined);
       await connection?.io.flush();
@@ -272,6 +290,7 @@ export class TaskClient extends TaskEvents {
       logger: this.#logger,
       events: this,
       hooks: this.#hooks,
+      closeSignal: this.#closing.signal,
       ignoreNone,
     };
   }

@@ -7,6 +7,14 @@ export interface TopologyOptions {
   readonly highThroughput: boolean;
 }
 
+/**
+ * Deliveries SQS allows beyond the stage's attempts before its redrive policy moves a message to
+ * the dead-letter queue. sqspipes itself moves a failed input there after `retries + 1` attempts;
+ * the policy is the safety net for inputs that never report (a call that kills its process), and
+ * the slack keeps a stop's hand-backs (each a delivery) from eating a message's attempts.
+ */
+export const REDRIVE_SLACK = 5;
+
 /** 14 days, SQS's maximum: a pipeline paused over a long weekend loses nothing. */
 const RETENTION_SECONDS = '1209600';
 
@@ -35,7 +43,7 @@ export class Topology {
         : {
             RedrivePolicy: JSON.stringify({
               deadLetterTargetArn: dlqArn,
-              maxReceiveCount: stage.retries + 1,
+              maxReceiveCount: stage.retries + 1 + REDRIVE_SLACK,
             }),
           };
     return {

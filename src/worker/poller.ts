@@ -27,11 +27,11 @@ export interface PollerHandlers {
  * messages with a 2 s wait; an idle one long-polls 20 s for a single message, holding one place,
  * so that an idle higher level never starves a busy lower one.
  *
- * Stopping lets a short receive finish (its messages are handed back by the caller) and aborts a
- * long one. SQS keeps an aborted long poll open on its side until its wait ends, and gives it
- * any message that becomes visible meanwhile (nobody reads that answer, so the message stays
- * hidden for its visibility timeout). A long poll starts only when nothing of this level is in
- * hand, so no message of ours is handed back into one; {@link releaseDelay} guards the rest.
+ * A stop never aborts a receive: SQS would keep an aborted long poll open on its side and give
+ * it whatever becomes visible meanwhile, into an answer nobody reads (hidden for a visibility
+ * timeout). So a stop waits for a short receive, and leaves a long one to finish in the
+ * background: what it brings is handed back at once. Only `closeSignal` (the client closing,
+ * the process about to exit) aborts receives.
  */
 export class LevelPoller {
   readonly level: number;
@@ -40,9 +40,9 @@ export class LevelPoller {
   readonly #capacity: Capacity;
   readonly #visibility: number;
   readonly #on: PollerHandlers;
+  readonly #closeSignal: AbortSignal;
   readonly #stopped = new AbortController();
-  #receive: { readonly aborter: AbortController; readonly until: number; readonly long: boolean } | undefined;
-  #deadUntil = 0;
+  #long = false;
   #busy = false;
   #loop: Promise<void> | undefined;
 
@@ -52,6 +52,7 @@ export class LevelPoller {
     io: SqsIo,
     capacity: Capacity,
     visibility: number,
+    closeSignal: AbortSignal,
     on: PollerHandlers,
   ) {
     this.level = level;
@@ -59,6 +60,7 @@ export class LevelPoller {
     this.#io = io;
     this.#capacity = capacity;
     this.#visibility = visibility;
+    this.#closeSignal = closeSignal;
     this.#on = on;
   }
 
@@ -66,43 +68,34 @@ export class LevelPoller {
     this.#loop ??= this.#run();
   }
 
-  /** Stops receiving; resolves once no receive of this poller is in flight on our side. */
+  /**
+   * Stops receiving. Resolves once no short receive is in flight; a long one (nothing of this
+   * level in hand) goes on in the background and hands back what it brings.
+   */
   async stop(): Promise<void> {
     this.#stopped.abort();
-    const receive = this.#receive;
-    if (receive?.long === true) {
-      this.#deadUntil = receive.until;
-      receive.aborter.abort();
-    }
-    await this.#loop;
-  }
-
-  /** Seconds to keep a message handed back to this queue hidden, to outlive an aborted long poll. */
-  releaseDelay(): number {
-    return Math.max(0, Math.ceil((this.#deadUntil - Date.now()) / 1000));
+    if (!this.#long) await this.#loop;
   }
 
   async #run(): Promise<void> {
     const stopped = this.#stopped.signal;
-    while (!stopped.aborted) {
+    while (!stopped.aborted && !this.#closeSignal.aborted) {
       const busy = this.#busy || this.#on.inHand() > 0;
-      const want = busy ? RECEIVE_MAX : 1;
-      const room = await this.#capacity.reserve(this.level, want, stopped);
+      const room = await this.#capacity.reserve(this.level, busy ? RECEIVE_MAX : 1, stopped);
       if (room === 0) break;
       const wait = busy ? BUSY_WAIT_SECONDS : IDLE_WAIT_SECONDS;
-      const aborter = new AbortController();
-      this.#receive = { aborter, until: Date.now() + wait * 1000, long: wait > BUSY_WAIT_SECONDS };
+      this.#long = !busy;
       let messages: Message[];
       try {
-        messages = await this.#io.receive(this.url, room, wait, this.#visibility, aborter.signal);
+        messages = await this.#io.receive(this.url, room, wait, this.#visibility, this.#closeSignal);
       } catch (error) {
         this.#capacity.release(room);
-        if (stopped.aborted) break;
+        if (stopped.aborted || this.#closeSignal.aborted) break;
         this.#on.failed(error);
         await sleep(RETRY_MS, undefined, { signal: stopped }).catch(() => {});
         continue;
       } finally {
-        this.#receive = undefined;
+        this.#long = false;
       }
       this.#on.recovered();
       this.#capacity.release(room - messages.length);

@@ -25,6 +25,8 @@ export interface RunDeps {
   readonly logger: Logger;
   readonly events: TaskEvents;
   readonly hooks: StageHooks;
+  /** Aborted when the client closes: ends even the receives a stop leaves running. */
+  readonly closeSignal: AbortSignal;
   readonly ignoreNone: boolean;
 }
 
@@ -88,6 +90,7 @@ export class StageRunner {
         this.#deps.io,
         this.#capacity,
         this.#stage.visibilityTimeout,
+        this.#deps.closeSignal,
         {
           inHand: () => this.#levelCounts.get(level) ?? 0,
           messages: (messages) => this.#accept(level, url, messages),
@@ -122,8 +125,8 @@ export class StageRunner {
   }
 
   /**
-   * Makes a message in hand visible again. While stopping, it waits until the receives ended,
-   * and then delays visibility past any long poll SQS still holds open for this queue.
+   * Makes a message in hand visible again at once. While stopping, it waits until the short
+   * receives ended, so that none of them takes it back.
    */
   readonly #handBack = (item: Pick<InHand, 'level' | 'url' | 'message' | 'beat'>): void => {
     this.#heartbeat.untrack(item.beat);
@@ -131,21 +134,15 @@ export class StageRunner {
       this.#deferred.push(item);
       return;
     }
-    const delay = this.#pollers.get(item.level)?.releaseDelay() ?? 0;
-    this.#deps.io
-      .changeVisibility(item.url, item.message.ReceiptHandle ?? '', delay)
-      .catch((error: unknown) => {
-        const fields = {
-          stage: this.#stage.name,
-          queue: item.url,
-          messageId: item.message.MessageId,
-          err: error,
-        };
-        this.#deps.logger.warn(
-          fields,
-          'hand-back failed; the message comes back when its visibility expires',
-        );
-      });
+    this.#deps.io.changeVisibility(item.url, item.message.ReceiptHandle ?? '', 0).catch((error: unknown) => {
+      const fields = {
+        stage: this.#stage.name,
+        queue: item.url,
+        messageId: item.message.MessageId,
+        err: error,
+      };
+      this.#deps.logger.warn(fields, 'hand-back failed; the message comes back when its visibility expires');
+    });
   };
 
   /** Inputs received and not yet finished: waiting for a worker, or running. */

