@@ -215,11 +215,7 @@ function results(
   successful: readonly { Id?: string | undefined }[],
   failed: readonly BatchResultErrorEntry[],
 ): EntryResult<unknown>[] {
-  const out: EntryResult<unknown>[] = Array.from({ length: count }, () => ({
-    ok: false,
-    error: new SqsError(`${action} on ${url} returned no result for an entry`, { queue: url }),
-    retryable: true,
-  }));
+  const out = new Array<EntryResult<unknown> | undefined>(count);
   for (const s of successful) out[Number(s.Id)] = { ok: true, value: s };
   for (const f of failed) {
     out[Number(f.Id)] = {
@@ -234,7 +230,15 @@ function results(
       retryable: f.SenderFault !== true,
     };
   }
-  return out;
+  // An entry SQS said nothing about (never seen, but cheap to guard) is tried again.
+  for (let i = 0; i < count; i++) {
+    out[i] ??= {
+      ok: false,
+      error: new SqsError(`${action} on ${url} returned no result for an entry`, { queue: url }),
+      retryable: true,
+    };
+  }
+  return out as EntryResult<unknown>[];
 }
 
 function stringAttributes(

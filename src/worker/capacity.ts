@@ -1,9 +1,11 @@
 /**
  * Bounds the messages in hand (running and prefetched). Receivers reserve room before they ask
- * SQS for messages; when room frees up, waiting receivers of higher priority levels go first.
+ * SQS for messages: at least `min` places, up to `max`. When room frees up, waiting receivers of
+ * higher priority levels go first (one that needs more room than is free lets others pass).
  */
 interface Waiter {
   readonly level: number;
+  readonly min: number;
   readonly max: number;
   readonly resolve: (granted: number) => void;
 }
@@ -17,11 +19,14 @@ export class Capacity {
     this.#limit = limit;
   }
 
-  /** Waits for room, then reserves up to `max` places (at least 1). Resolves 0 if aborted. */
-  reserve(level: number, max: number, signal: AbortSignal): Promise<number> {
+  /**
+   * Waits until `min` places are free (or `limit`, if smaller), then reserves up to `max`.
+   * Resolves 0 if `signal` aborts first.
+   */
+  reserve(level: number, min: number, max: number, signal: AbortSignal): Promise<number> {
     if (signal.aborted) return Promise.resolve(0);
-    const free = this.#limit - this.#used;
-    if (free > 0 && this.#waiters.length === 0) return Promise.resolve(this.#take(max));
+    const need = Math.max(1, Math.min(min, this.#limit));
+    if (this.#waiters.length === 0 && this.#free >= need) return Promise.resolve(this.#take(max));
     return new Promise<number>((resolve) => {
       const onAbort = () => {
         this.#waiters = this.#waiters.filter((w) => w !== waiter);
@@ -29,6 +34,7 @@ export class Capacity {
       };
       const waiter: Waiter = {
         level,
+        min: need,
         max,
         resolve: (granted) => {
           signal.removeEventListener('abort', onAbort);
@@ -44,8 +50,10 @@ export class Capacity {
   /** Gives back `count` places and lets waiting receivers in. */
   release(count: number): void {
     this.#used = Math.max(0, this.#used - count);
-    while (this.#waiters.length > 0 && this.#used < this.#limit) {
-      const waiter = this.#waiters.shift() as Waiter;
+    for (const waiter of [...this.#waiters]) {
+      if (this.#free <= 0) break;
+      if (waiter.min > this.#free) continue;
+      this.#waiters = this.#waiters.filter((w) => w !== waiter);
       waiter.resolve(this.#take(waiter.max));
     }
   }
@@ -54,8 +62,12 @@ export class Capacity {
     return this.#used;
   }
 
+  get #free(): number {
+    return this.#limit - this.#used;
+  }
+
   #take(max: number): number {
-    const granted = Math.max(1, Math.min(max, this.#limit - this.#used));
+    const granted = Math.max(1, Math.min(max, this.#free));
     this.#used += granted;
     return granted;
   }

@@ -15,6 +15,8 @@ const RETRY_MS = 1000;
 export interface PollerHandlers {
   /** Messages of this level in hand (waiting or running). */
   inHand(): number;
+  /** Messages of any level waiting for a worker. */
+  waiting(): number;
   messages(messages: Message[]): void;
   empty(): void;
   failed(error: unknown): void;
@@ -26,6 +28,9 @@ export interface PollerHandlers {
  * (its last receive returned messages, or some of its messages are in hand) asks for up to 10
  * messages with a 2 s wait; an idle one long-polls 20 s for a single message, holding one place,
  * so that an idle higher level never starves a busy lower one.
+ *
+ * A busy level runs several receives at once (`lanes`, about one per 10 workers), so that one
+ * round trip at a time does not cap intake at 10 messages.
  *
  * A stop never aborts a receive: SQS would keep an aborted long poll open on its side and give
  * it whatever becomes visible meanwhile, into an answer nobody reads (hidden for a visibility
@@ -39,33 +44,37 @@ export class LevelPoller {
   readonly #io: SqsIo;
   readonly #capacity: Capacity;
   readonly #visibility: number;
+  readonly #lanes: number;
   readonly #on: PollerHandlers;
   readonly #closeSignal: AbortSignal;
   readonly #stopped = new AbortController();
+  /** Receives in flight: lanes beyond the first run only while the level is busy. */
+  readonly #loops: Promise<void>[] = [];
   #long = false;
   #busy = false;
-  #loop: Promise<void> | undefined;
+  #wakers: (() => void)[] = [];
 
   constructor(
     level: number,
     url: string,
     io: SqsIo,
     capacity: Capacity,
-    visibility: number,
-    closeSignal: AbortSignal,
+    options: { visibility: number; lanes: number; closeSignal: AbortSignal },
     on: PollerHandlers,
   ) {
     this.level = level;
     this.url = url;
     this.#io = io;
     this.#capacity = capacity;
-    this.#visibility = visibility;
-    this.#closeSignal = closeSignal;
+    this.#visibility = options.visibility;
+    this.#lanes = options.lanes;
+    this.#closeSignal = options.closeSignal;
     this.#on = on;
   }
 
   start(): void {
-    this.#loop ??= this.#run();
+    if (this.#loops.length > 0) return;
+    for (let lane = 0; lane < this.#lanes; lane++) this.#loops.push(this.#run(lane));
   }
 
   /**
@@ -74,17 +83,26 @@ export class LevelPoller {
    */
   async stop(): Promise<void> {
     this.#stopped.abort();
-    if (!this.#long) await this.#loop;
+    this.#wake();
+    const [first, ...others] = this.#loops;
+    await Promise.all(others);
+    if (!this.#long) await first;
   }
 
-  async #run(): Promise<void> {
+  async #run(lane: number): Promise<void> {
     const stopped = this.#stopped.signal;
     while (!stopped.aborted && !this.#closeSignal.aborted) {
       const busy = this.#busy || this.#on.inHand() > 0;
-      const room = await this.#capacity.reserve(this.level, busy ? RECEIVE_MAX : 1, stopped);
+      if (lane > 0 && !busy) {
+        await new Promise<void>((resolve) => this.#wakers.push(resolve));
+        continue;
+      }
+      // With work already waiting, there is no hurry: wait for room for a full batch.
+      const min = busy && this.#on.waiting() > 0 ? RECEIVE_MAX : 1;
+      const room = await this.#capacity.reserve(this.level, min, busy ? RECEIVE_MAX : 1, stopped);
       if (room === 0) break;
       const wait = busy ? BUSY_WAIT_SECONDS : IDLE_WAIT_SECONDS;
-      this.#long = !busy;
+      if (lane === 0) this.#long = !busy;
       let messages: Message[];
       try {
         messages = await this.#io.receive(this.url, room, wait, this.#visibility, this.#closeSignal);
@@ -95,13 +113,21 @@ export class LevelPoller {
         await sleep(RETRY_MS, undefined, { signal: stopped }).catch(() => {});
         continue;
       } finally {
-        this.#long = false;
+        if (lane === 0) this.#long = false;
       }
       this.#on.recovered();
       this.#capacity.release(room - messages.length);
       this.#busy = messages.length > 0;
-      if (messages.length > 0) this.#on.messages(messages);
-      else this.#on.empty();
+      if (messages.length > 0) {
+        this.#wake();
+        this.#on.messages(messages);
+      } else this.#on.empty();
     }
+  }
+
+  #wake(): void {
+    const wakers = this.#wakers;
+    this.#wakers = [];
+    for (const wake of wakers) wake();
   }
 }

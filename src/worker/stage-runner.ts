@@ -12,11 +12,15 @@ import { Dispatcher } from './dispatcher.ts';
 import { Forwarder } from './forwarder.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { LevelPoller, RECEIVE_MAX } from './poller.ts';
+
 import type { StageHooks } from './hooks.ts';
 import type { InHand } from './in-hand.ts';
 import { InputHandler } from './input-handler.ts';
 import type { OutputChannel } from './output-channel.ts';
 import { RunControl } from './run-control.ts';
+
+/** Most receives in flight at once per priority level. */
+const MAX_LANES = 8;
 
 /** What a stage run needs from its client. */
 export interface RunDeps {
@@ -89,10 +93,17 @@ export class StageRunner {
         url,
         this.#deps.io,
         this.#capacity,
-        this.#stage.visibilityTimeout,
-        this.#deps.closeSignal,
+        {
+          visibility: this.#stage.visibilityTimeout,
+          lanes: Math.min(
+            MAX_LANES,
+            Math.ceil((this.#options.workers * (this.#stage.batch ?? 1)) / RECEIVE_MAX),
+          ),
+          closeSignal: this.#deps.closeSignal,
+        },
         {
           inHand: () => this.#levelCounts.get(level) ?? 0,
+          waiting: () => this.#dispatcher.waiting,
           messages: (messages) => this.#accept(level, url, messages),
           empty: () => this.#maybeIdle(),
           failed: (error) => this.#receiveFailed(url, error),
