@@ -13,6 +13,7 @@ export interface ResolvedClientOptions {
   readonly loggerGiven: boolean;
   readonly highThroughput: boolean;
   readonly maxSockets: number;
+  readonly kmsKeyId: string | undefined;
 }
 
 const CLIENT_KEYS = [
@@ -25,6 +26,7 @@ const CLIENT_KEYS = [
   'logger',
   'highThroughput',
   'maxSockets',
+  'kmsKeyId',
 ] as const;
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -53,6 +55,7 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
     loggerGiven: options['logger'] !== undefined,
     highThroughput: checkBoolean('`highThroughput`', options['highThroughput'] ?? true),
     maxSockets: checkInteger('`maxSockets`', options['maxSockets'] ?? 500, 1, 100_000),
+    kmsKeyId: optionalString('`kmsKeyId`', options['kmsKeyId']),
   };
 }
 

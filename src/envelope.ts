@@ -68,7 +68,8 @@ export function decodeEnvelope(body: string | undefined): DecodeResult {
   } catch (error) {
     return {
       ok: false,
-      reason: `not JSON (${error instanceof Error ? error.message : String(error)})`,
+      // The parser's message quotes the body: keep it out of logs and DLQ attributes.
+      reason: `not JSON (${error instanceof Error ? error.name : 'parse error'})`,
     };
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

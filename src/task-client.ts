@@ -97,9 +97,8 @@ export class TaskClient extends TaskEvents {
    */
   registerTasks(entries: readonly StageEntry[]): this {
     const stages = resolveStages(this.#options.domain, entries);
-    this.#topology = new Topology(this.#options.domain, stages, {
-      highThroughput: this.#options.highThroughput,
-    });
+    const { domain, highThroughput, kmsKeyId } = this.#options;
+    this.#topology = new Topology(domain, stages, { highThroughput, kmsKeyId });
     return this;
   }
 

@@ -99,6 +99,11 @@ export interface TaskClientOptions {
   highThroughput?: boolean;
   /** Maximum open sockets of the client sqspipes creates. Long polls hold one each. @default 500 */
   maxSockets?: number;
+  /**
+   * Encrypt queues with this KMS key (id, alias or ARN) instead of SQS-managed keys.
+   * @default undefined: SQS-managed server-side encryption (SqsManagedSseEnabled)
+   */
+  kmsKeyId?: string;
 }
 
 /** Options of {@link TaskClient.run}. */

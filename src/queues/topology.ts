@@ -5,6 +5,8 @@ import type { Provisioner, QueueSpec } from './provisioner.ts';
 export interface TopologyOptions {
   /** High-throughput FIFO: deduplication and throughput limit per message group. */
   readonly highThroughput: boolean;
+  /** KMS key for server-side encryption; undefined: SQS-managed encryption. */
+  readonly kmsKeyId?: string | undefined;
 }
 
 /**
@@ -81,7 +83,9 @@ export class Topology {
       FifoQueue: 'true',
       ContentBasedDeduplication: 'false',
       MessageRetentionPeriod: RETENTION_SECONDS,
-      SqsManagedSseEnabled: 'true',
+      ...(this.#options.kmsKeyId === undefined
+        ? { SqsManagedSseEnabled: 'true' }
+        : { KmsMasterKeyId: this.#options.kmsKeyId }),
       ...(this.#options.highThroughput
         ? { DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' }
         : {}),
