@@ -73,6 +73,19 @@ export class Pipeline<Stages extends Record<string, StageTypes>, Last> {
     return new Pipeline(this.#options, [...this.#entries, entry]);
   }
 
+  /**
+   * Appends a batch-handler stage: `method` gets up to `options.batch` inputs and returns one
+   * result per input (an output, `EmptyTaskOutput`, `fanOut(...)` or `itemError(e)`).
+   */
+  batchStage<Name extends string, R, State = undefined>(
+    name: Name,
+    method: (inputs: Last[], ...args: never[]) => readonly R[] | Promise<readonly R[]>,
+    options: TypedStageOptions<Last, State> & { batch: number },
+  ): Pipeline<Stages & Record<Name, { input: Last; output: OutputOf<R> }>, OutputOf<R>> {
+    const entry = { ...options, method, name } as StageOptions;
+    return new Pipeline(this.#options, [...this.#entries, entry]);
+  }
+
   /** Runs a stage in this process, yielding its outputs (see {@link TaskClient.run}). */
   run<Name extends keyof Stages & string>(
     name: Name,

@@ -1,7 +1,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { InputInfo, Logger } from '../../src/index.ts';
-import { collect, testClient } from '../support/pipeline.ts';
+import { testClient } from '../support/pipeline.ts';
 import { backendEnv, rawClient } from '../support/sqs.ts';
 
 const SECRET = 'sk-test-Zq9vX2-do-not-log';

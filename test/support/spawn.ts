@@ -22,8 +22,9 @@ export function startStage(
   script: string,
   args: readonly string[],
   env: Record<string, string>,
+  nodeOptions: readonly string[] = [],
 ): StageProcess {
-  const child = spawn(process.execPath, [script, ...args], {
+  const child = spawn(process.execPath, [...nodeOptions, script, ...args], {
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
