@@ -1,20 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { chaosClient } from '../fixtures/chaos-pipeline.ts';
-import { backendEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
+import { backendEnv, testDomain } from '../support/sqs.ts';
 import { type StageProcess, startStage } from '../support/spawn.ts';
 
 const SCRIPT = fileURLToPath(new URL('../fixtures/chaos-pipeline.ts', import.meta.url));
 const INPUTS = 2000;
 
 describe('chaos: stage processes killed with SIGKILL at random moments', () => {
-  const domain = uniquePrefix('chaos');
-  afterAll(async () => {
-    const raw = rawClient();
-    await deleteQueuesWithPrefix(raw, domain);
-    raw.destroy();
-  });
+  const domain = testDomain('chaos');
 
   it(`delivers each of ${INPUTS} inputs to the last stage exactly once`, { timeout: 180_000 }, async () => {
     const { endpoint, region, credentials } = backendEnv();

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
+import { describe, expect, it } from 'vitest';
+import { testDomain } from '../support/sqs.ts';
 import { startStage } from '../support/spawn.ts';
 
 // The examples import 'sqspipes'; the `sqspipes-source` export condition resolves that to
@@ -9,12 +9,7 @@ const SOURCE = ['--conditions=sqspipes-source'];
 const ACCESS_LOGS = fileURLToPath(new URL('../../examples/access-logs.ts', import.meta.url));
 
 describe('examples/access-logs.ts', () => {
-  const domain = uniquePrefix('logs');
-  afterAll(async () => {
-    const raw = rawClient();
-    await deleteQueuesWithPrefix(raw, domain);
-    raw.destroy();
-  });
+  const domain = testDomain('logs');
 
   it(
     'turns the sample logs into hourly totals, one stage per process, the bad lines to the DLQ',

@@ -1,15 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TaskClient } from '../../src/index.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
-import { backendEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
+import { backendEnv, testDomain } from '../support/sqs.ts';
 
 describe('faults: ~10% of SQS requests throttled, failed or reset', () => {
-  const domain = uniquePrefix('faults');
-  afterAll(async () => {
-    const raw = rawClient();
-    await deleteQueuesWithPrefix(raw, domain);
-    raw.destroy();
-  });
+  const domain = testDomain('faults');
 
   it('completes a three-stage pipeline with every output exactly once', { timeout: 120_000 }, async () => {
     const { endpoint, region, credentials } = backendEnv();

@@ -1,14 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NUMBERS_SCRIPT, startStage } from '../support/spawn.ts';
-import { deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
+import { testDomain } from '../support/sqs.ts';
 
 describe('three stages in three OS processes', () => {
-  const domain = uniquePrefix('procs');
-  afterAll(async () => {
-    const raw = rawClient();
-    await deleteQueuesWithPrefix(raw, domain);
-    raw.destroy();
-  });
+  const domain = testDomain('procs');
 
   it('carries 1000 inputs through, every output correct and exactly once', async () => {
     const env = { SQSPIPES_DOMAIN: domain };

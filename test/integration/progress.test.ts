@@ -1,8 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TaskClient } from '../../src/index.ts';
-import { backendEnv, childEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
+import { backendEnv, childEnv, testDomain } from '../support/sqs.ts';
 import { NUMBERS_SCRIPT, startStage } from '../support/spawn.ts';
 
 /** util-linux `script` gives the child a pseudo-terminal, as a user's shell would. */
@@ -16,12 +16,7 @@ const hasScript = (() => {
 })();
 
 describe('stage CLI progress', () => {
-  const domain = uniquePrefix('progress');
-  afterAll(async () => {
-    const raw = rawClient();
-    await deleteQueuesWithPrefix(raw, domain);
-    raw.destroy();
-  });
+  const domain = testDomain('progress');
 
   async function backlog(count: number): Promise<void> {
     const { endpoint, region, credentials } = backendEnv();

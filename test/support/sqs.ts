@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
 
 /** Connection settings of the backend the global setup started, for clients and child processes. */
 export function backendEnv(): {
@@ -44,4 +44,15 @@ export async function deleteQueuesWithPrefix(client: SQSClient, prefix: string):
   await Promise.all(
     (listed.QueueUrls ?? []).map((QueueUrl) => client.send(new DeleteQueueCommand({ QueueUrl }))),
   );
+}
+
+/** A unique queue-name prefix whose queues are all deleted after the current test file. */
+export function testDomain(label: string): string {
+  const prefix = uniquePrefix(label);
+  afterAll(async () => {
+    const raw = rawClient();
+    await deleteQueuesWithPrefix(raw, prefix);
+    raw.destroy();
+  });
+  return prefix;
 }
