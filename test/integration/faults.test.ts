@@ -32,6 +32,49 @@ describe('faults: ~10% of SQS requests throttled, failed or reset', () => {
       proxy.counts.throttled + proxy.counts.serverError + proxy.counts.resetBefore + proxy.counts.resetAfter,
     ).toBeGreaterThan(10);
   });
+
+  it(
+    'pauses through a 3 s outage (every request failing) and resumes, losing and doubling nothing',
+    { timeout: 120_000 },
+    async () => {
+      const { endpoint, region, credentials } = backendEnv();
+      const proxy = await startFaultProxy(endpoint, 0);
+      const total = 200;
+      let next = 0;
+      const client = new TaskClient({
+        domain: `${domain}o`,
+        endpoint: proxy.url,
+        region,
+        credentials,
+      }).registerTasks([
+        { method: () => (next < total ? ++next : null), name: 'numbers', interval: 5 },
+        { method: (n: number) => n * 2, name: 'double', workers: 8, visibilityTimeout: 3 },
+      ]);
+      const doubled: number[] = [];
+      const consume = async () => {
+        for await (const n of client.run('double', { limit: total, idleTimeout: 20_000 })) {
+          doubled.push(n as number);
+          if (doubled.length === 50) {
+            proxy.setRate(1); // SQS unreachable for 3 s
+            setTimeout(() => proxy.setRate(0), 3000);
+          }
+        }
+      };
+      await Promise.all([collect(client.run('numbers', { limit: total })), consume()]);
+      await client.close();
+      await proxy.stop();
+      const failed =
+        proxy.counts.throttled +
+        proxy.counts.serverError +
+        proxy.counts.resetBefore +
+        proxy.counts.resetAfter;
+      console.log(`outage: ${failed} requests failed while SQS was unreachable`);
+      expect(failed).toBeGreaterThan(5);
+      expect([...doubled].sort((a, b) => a - b)).toEqual(
+        Array.from({ length: total }, (_, i) => 2 * (i + 1)),
+      );
+    },
+  );
 });
 
 async function collect(run: AsyncIterable<unknown>): Promise<unknown[]> {

@@ -17,8 +17,9 @@ export interface FaultCounts {
  */
 export async function startFaultProxy(
   target: string,
-  rate: number,
-): Promise<{ url: string; counts: FaultCounts; stop(): Promise<void> }> {
+  initialRate: number,
+): Promise<{ url: string; counts: FaultCounts; setRate(rate: number): void; stop(): Promise<void> }> {
+  let rate = initialRate;
   const upstream = new URL(target);
   const counts: FaultCounts = { forwarded: 0, throttled: 0, serverError: 0, resetBefore: 0, resetAfter: 0 };
   const server: Server = createServer((req, res) => {
@@ -68,6 +69,9 @@ export async function startFaultProxy(
   return {
     url: `http://127.0.0.1:${port}`,
     counts,
+    setRate: (next: number) => {
+      rate = next;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
