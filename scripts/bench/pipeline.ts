@@ -121,8 +121,12 @@ const client = new TaskClient({
   credentials: CREDENTIALS,
   ...(ownClient === undefined ? {} : { sqs: ownClient }),
 });
+// SQSPIPES_BENCH_KEYS=K orders the messages by K keys (the `group` option) instead of none.
+const keys = Number(process.env['SQSPIPES_BENCH_KEYS'] ?? 0);
+let keyed = 0;
+const group = keys > 0 ? { group: () => `k${keyed++ % keys}` } : {};
 client.registerTasks([
-  { method: src, name: 'src', interval },
+  { method: src, name: 'src', interval, ...group },
   { method: relay, name: 'relay', priorities },
   { method: sink, name: 'sink' },
 ]);
