@@ -117,7 +117,8 @@ export class StageRunner {
 
   #createHandler(state: unknown): InputHandler {
     const stage = this.#stage;
-    const { deps, options } = { deps: this.#deps, options: this.#options };
+    const deps = this.#deps;
+    const options = this.#options;
     return new InputHandler({
       stage,
       args: options.args,
