@@ -258,10 +258,13 @@ function stageChild(
   args: readonly string[],
   report: string,
 ): Child {
+  // SQSPIPES_BENCH_STAGE_NODE_ARGS: extra Node flags for the stage processes only (e.g. V8 heap flags).
+  const extra = (process.env['SQSPIPES_BENCH_STAGE_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
   const nodeArgs =
     ctx.profileDir === undefined
-      ? []
+      ? extra
       : [
+          ...extra,
           '--cpu-prof',
           `--cpu-prof-dir=${ctx.profileDir}`,
           `--cpu-prof-name=${stage}-w${workers}-${process.pid}-${counter}.cpuprofile`,
