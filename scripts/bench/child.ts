@@ -84,17 +84,8 @@ export function required(value: string | undefined, name: string): string {
   return value;
 }
 
-/** Counts every HTTP attempt of every command sent through `client`, by action. */
-export function countRequests(client: SQSClient, counts: Map<string, number>): void {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const action = (context.commandName ?? 'unknown').replace(/Command$/, '');
-      counts.set(action, (counts.get(action) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'finalizeRequest', priority: 'low', name: 'benchRequestCounter', override: true },
-  );
-}
+/** The same request counter sqspipes uses, so that (a), (b) and (c) are counted alike. */
+export { countRequests } from '../../src/sqs/connect.ts';
 
 /** A raw SQS client set up like the one sqspipes makes (keep-alive, 500 sockets). */
 export function rawClient(endpoint: string): SQSClient {
