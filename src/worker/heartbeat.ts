@@ -6,8 +6,9 @@ const MAX_TOTAL_MS = 12 * 60 * 60 * 1000;
 /** One message kept invisible while in hand. */
 export interface Beat {
   readonly url: string;
-  readonly receiptHandle: string;
-  readonly receivedAt: number;
+  /** The latest receipt handle (SQS accepts only the latest after a message is received again). */
+  receiptHandle: string;
+  receivedAt: number;
   /** When its visibility expires, as far as we know (ms since epoch). */
   deadline: number;
 }
@@ -35,6 +36,13 @@ export class Heartbeat {
     this.#beats.add(beat);
     this.#timer ??= setInterval(() => this.#tick(), Math.max(250, (this.#seconds * 1000) / 3));
     return beat;
+  }
+
+  /** The message was received again: keep it with its new handle and a fresh deadline. */
+  renew(beat: Beat, receiptHandle: string, receivedAt = Date.now()): void {
+    beat.receiptHandle = receiptHandle;
+    beat.receivedAt = receivedAt;
+    beat.deadline = receivedAt + this.#seconds * 1000;
   }
 
   untrack(beat: Beat): void {

@@ -30,6 +30,8 @@ export interface HandlerDeps {
   readonly state: unknown;
   /** Makes a message in hand visible again (as soon as that is safe). */
   readonly handBack: (item: InHand) => void;
+  /** Records that an input's outputs were all forwarded and handed over (before its delete). */
+  readonly completed: (envelopeId: string) => void;
 }
 
 /**
@@ -132,6 +134,7 @@ export class InputHandler {
         this.#d.handBack(item); // the consumer left before seeing them all: SQS delivers it again
         return;
       }
+      this.#d.completed(envelope.id);
       await this.#ack(item);
       this.#d.events.safeEmit('processed', { ...info, outputs: emitted.count });
     } catch (error) {
@@ -217,6 +220,11 @@ export class InputHandler {
     await this.#ack(item);
     this.#d.logger.error({ ...info, queue: item.url, reason }, 'message moved to the dead-letter queue');
     this.#d.events.safeEmit('deadLettered', { ...info, reason });
+  }
+
+  /** Deletes an input whose work is done (also one delivered again after its delete was lost). */
+  acknowledge(item: Omit<InHand, 'envelope' | 'group'>): Promise<void> {
+    return this.#ack(item);
   }
 
   async #ack(item: Omit<InHand, 'envelope' | 'group'>): Promise<void> {

@@ -17,7 +17,11 @@ import type { StageHooks } from './hooks.ts';
 import type { InHand } from './in-hand.ts';
 import { InputHandler } from './input-handler.ts';
 import type { OutputChannel } from './output-channel.ts';
+import { RecentIds } from './recent-ids.ts';
 import { RunControl } from './run-control.ts';
+
+/** How many completed inputs a run remembers, to acknowledge (not redo) one delivered again. */
+const COMPLETED_MEMORY = 10_000;
 
 /** Most receives in flight at once per priority level. */
 const MAX_LANES = 8;
@@ -54,6 +58,10 @@ export class StageRunner {
   readonly #pollers = new Map<number, LevelPoller>();
   readonly #deferred: Pick<InHand, 'level' | 'url' | 'message' | 'beat'>[] = [];
   #pollersStopped = false;
+  /** Messages in hand by SQS message id, to recognise one that SQS delivers again meanwhile. */
+  readonly #byMessageId = new Map<string, InHand>();
+  /** Envelope ids completed in this run (outputs forwarded and handed over), lest a lost delete redo one. */
+  readonly #completed = new RecentIds(COMPLETED_MEMORY);
   /** Messages in hand by level, for the pollers' choice of wait. */
   readonly #levelCounts = new Map<number, number>();
   #started = 0;
@@ -133,6 +141,7 @@ export class StageRunner {
       logger: deps.logger,
       state,
       handBack: this.#handBack,
+      completed: (id) => this.#completed.add(id),
     });
   }
 
@@ -186,10 +195,17 @@ export class StageRunner {
     this.#idle = false;
     const items: InHand[] = [];
     for (const message of messages) {
+      if (this.#seenAgain(url, message, receivedAt)) continue;
       const beat = this.#heartbeat.track(url, message.ReceiptHandle ?? '', receivedAt);
       const decoded = decodeEnvelope(message.Body);
       if (decoded.ok) {
         const { envelope } = decoded;
+        if (this.#completed.has(envelope.id)) {
+          // Its outputs were forwarded and handed over already; only its delete was lost.
+          this.#capacity.release(1);
+          void this.#handler.acknowledge({ level, url, message, beat });
+          continue;
+        }
         items.push({
           level,
           url,
@@ -204,6 +220,7 @@ export class StageRunner {
       void this.#handler.poison({ level, url, message, beat }, decoded.reason);
     }
     this.#count(level, items.length);
+    for (const item of items) this.#byMessageId.set(item.message.MessageId ?? '', item);
     this.#dispatcher.push(...items);
     for (const _ of items) this.#schedule();
   }
@@ -227,12 +244,27 @@ export class StageRunner {
       for (const item of items) {
         this.#dispatcher.done(item);
         this.#count(item.level, -1);
+        this.#byMessageId.delete(item.message.MessageId ?? '');
       }
       this.#capacity.release(items.length);
       if (this.#started >= this.#options.limit) this.#control.requestStop();
       if (this.#dispatcher.waiting > this.#limit.pendingCount) this.#schedule();
       this.#maybeIdle();
     }
+  }
+
+  /**
+   * A message already in hand came again (its visibility expired while SQS was unreachable and the
+   * heartbeat could not extend it): keep the one in hand, with the new receipt handle, which is
+   * the only one SQS still accepts.
+   */
+  #seenAgain(url: string, message: Message, receivedAt: number): boolean {
+    const held = this.#byMessageId.get(message.MessageId ?? '');
+    if (held === undefined || held.url !== url) return false;
+    held.message.ReceiptHandle = message.ReceiptHandle;
+    this.#heartbeat.renew(held.beat, message.ReceiptHandle ?? '', receivedAt);
+    this.#capacity.release(1);
+    return true;
   }
 
   #count(level: number, delta: number): void {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { TaskClient } from '../../src/index.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
@@ -73,6 +74,57 @@ describe('faults: ~10% of SQS requests throttled, failed or reset', () => {
       expect([...doubled].sort((a, b) => a - b)).toEqual(
         Array.from({ length: total }, (_, i) => 2 * (i + 1)),
       );
+    },
+  );
+
+  // Regression: during an outage the heartbeat cannot extend a running call's input; when SQS is
+  // back it delivers that input again to the same process, which used to run it a second time.
+  it(
+    'does not run an input twice when SQS delivers it again while its call still runs',
+    { timeout: 60_000 },
+    async () => {
+      const { endpoint, region, credentials } = backendEnv();
+      const proxy = await startFaultProxy(endpoint, 0);
+      let calls = 0;
+      let release = () => {};
+      let markStarted = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const started = new Promise<void>((resolve) => (markStarted = resolve));
+      const client = new TaskClient({
+        domain: `${domain}r`,
+        endpoint: proxy.url,
+        region,
+        credentials,
+      }).registerTasks([
+        { method: () => null, name: 'source' },
+        {
+          method: async (n: number) => {
+            calls++;
+            markStarted();
+            await gate;
+            return n;
+          },
+          name: 'slow',
+          visibilityTimeout: 1,
+          workers: 2,
+        },
+      ]);
+      await client.enqueue('slow', 7);
+      const run = collect(client.run('slow', { limit: 1, idleTimeout: 15_000 }));
+      await started;
+      proxy.setRate(1); // the heartbeat fails: the input's visibility (1 s) expires
+      await sleep(2500);
+      proxy.setRate(0);
+      const receives = () => proxy.counts.byAction['ReceiveMessage'] ?? 0;
+      const before = receives();
+      while (receives() < before + 2) await sleep(50); // SQS has delivered it again by now
+      release();
+      expect(await run).toEqual([7]);
+      expect(calls).toBe(1);
+      const depth = (await client.queues()).find((q) => q.stage === 'slow');
+      expect((depth?.visible ?? 0) + (depth?.inFlight ?? 0)).toBe(0);
+      await client.close();
+      await proxy.stop();
     },
   );
 });

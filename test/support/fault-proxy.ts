@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 /** What the proxy did, by kind. */
 export interface FaultCounts {
   forwarded: number;
+  /** Forwarded requests by SQS action (from the X-Amz-Target header). */
+  byAction: Record<string, number>;
   throttled: number;
   serverError: number;
   resetBefore: number;
@@ -21,7 +23,14 @@ export async function startFaultProxy(
 ): Promise<{ url: string; counts: FaultCounts; setRate(rate: number): void; stop(): Promise<void> }> {
   let rate = initialRate;
   const upstream = new URL(target);
-  const counts: FaultCounts = { forwarded: 0, throttled: 0, serverError: 0, resetBefore: 0, resetAfter: 0 };
+  const counts: FaultCounts = {
+    forwarded: 0,
+    byAction: {},
+    throttled: 0,
+    serverError: 0,
+    resetBefore: 0,
+    resetAfter: 0,
+  };
   const server: Server = createServer((req, res) => {
     const roll = Math.random();
     const quarter = rate / 4;
@@ -57,6 +66,8 @@ export async function startFaultProxy(
           return;
         }
         counts.forwarded++;
+        const action = String(req.headers['x-amz-target'] ?? '').replace('AmazonSQS.', '');
+        counts.byAction[action] = (counts.byAction[action] ?? 0) + 1;
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },
