@@ -8,7 +8,8 @@
  *   c        naive baseline: the Python original's call pattern, 3 processes
  *   latency  one input at a time through 3 idle stages
  *   idle     requests per minute of one idle stage with 1 and 4 priority levels
- *   soak     a long sqspipes run (100 000 messages): is RSS flat?
+ *   soak     a long sqspipes run (100 000 messages): is RSS flat? Twice: stage processes with the
+ *            NODE_OPTIONS the README recommends (the target), then with Node's defaults.
  * Prints tables, writes bench-results/latest.json and bench-results/throughput.svg.
  *
  * Flags: --messages N, --quick, --only a,b,c,latency,idle,soak, --workers 1,4,16,64,
@@ -38,6 +39,7 @@ import {
   runPipeline,
   runSoak,
   type SoakResult,
+  STAGE_NODE_OPTIONS,
 } from './bench/scenarios.ts';
 import { fmt, markdownTable, round, table } from './bench/stats.ts';
 import { lineChart } from './bench/svg.ts';
@@ -222,7 +224,8 @@ const runs: { raw: RunResult[]; sqspipes: RunResult[]; naive: RunResult[] } = {
 };
 let latency: LatencyResult | undefined;
 let idle: IdleResult[] | undefined;
-let soak: SoakResult | undefined;
+/** The soak with the recommended NODE_OPTIONS, then with Node's defaults. */
+const soaks: SoakResult[] = [];
 
 try {
   if (only.has('a') || only.has('b')) {
@@ -284,10 +287,14 @@ try {
       best(runs.sqspipes)?.concurrency ?? 16,
     );
     const mark = Math.min(10_000, Math.round(soakMessages / 10));
-    log(`soak: ${soakMessages} messages through sqspipes at ${workers} workers/stage…`);
-    await waitForQuiet();
-    soak = await runSoak(ctx, workers, soakMessages, mark);
-    log(`soak: ${describe(soak.run)}`);
+    for (const nodeOptions of [STAGE_NODE_OPTIONS, undefined]) {
+      const how = nodeOptions === undefined ? "Node's defaults" : `NODE_OPTIONS="${nodeOptions}"`;
+      log(`soak: ${soakMessages} messages through sqspipes at ${workers} workers/stage, ${how}…`);
+      await waitForQuiet();
+      const soak = await runSoak(ctx, workers, soakMessages, mark, nodeOptions);
+      log(`soak: ${describe(soak.run)}`);
+      soaks.push(soak);
+    }
   }
 } finally {
   sqs.destroy();
@@ -371,16 +378,19 @@ if (idle !== undefined) {
     met: worst <= 3,
   });
 }
-if (soak !== undefined) {
+for (const soak of soaks) {
+  const reference = soak.nodeOptions === null;
   targets.push({
-    target: `RSS flat (±10%) from ${soak.mark} to ${soak.messages} messages`,
+    target: reference
+      ? "(reference, not the target) the same with Node's default heap sizes"
+      : `RSS flat (±10%) from ${soak.mark} to ${soak.messages} messages, NODE_OPTIONS as the README recommends`,
     measured: soak.processes
       .map(
         (p) =>
           `${p.role.replace('sqspipes ', '')} ${p.rssAtMarkMiB}→${p.rssAtEndMiB} MiB (${p.changePercent >= 0 ? '+' : ''}${p.changePercent}%)`,
       )
       .join(', '),
-    met: soak.processes.every((p) => p.flat),
+    met: reference ? null : soak.processes.every((p) => p.flat),
   });
 }
 
@@ -404,10 +414,10 @@ if (idle !== undefined)
     out.push(
       `Idle stage, ${r.priorities} priority level(s), ${r.windowSeconds} s: ${r.perMinute} requests/min (${r.perMinutePerLevel} per level) ${JSON.stringify(r.requests)}; levels long-polled at all: ${r.levelsPolled} of ${r.priorities} ${JSON.stringify(r.receivesByQueue)}`,
     );
-if (soak !== undefined) {
+for (const soak of soaks) {
   out.push(
     '',
-    `Soak: ${soak.messages} messages at ${soak.workers} workers/stage, ${fmt(soak.run.messagesPerSecond)} msg/s`,
+    `Soak: ${soak.messages} messages at ${soak.workers} workers/stage, ${fmt(soak.run.messagesPerSecond)} msg/s, ${soak.nodeOptions === null ? "Node's defaults" : `NODE_OPTIONS="${soak.nodeOptions}"`}`,
   );
   out.push(
     table(
@@ -440,7 +450,7 @@ if (targets.length > 0) {
     'Targets:',
     table(
       ['target', 'measured', 'met'],
-      targets.map((t) => [t.target, t.measured, t.met === true ? 'yes' : 'NO']),
+      targets.map((t) => [t.target, t.measured, t.met === null ? 'info' : t.met ? 'yes' : 'NO']),
     ),
   );
 }
@@ -478,7 +488,7 @@ const result = {
   runs: { raw: runs.raw.map(strip), sqspipes: runs.sqspipes.map(strip), naive: runs.naive.map(strip) },
   latency: latency === undefined ? undefined : { ...latency, run: strip(latency.run) },
   idle,
-  soak: soak === undefined ? undefined : { ...soak, run: strip(soak.run) },
+  soak: soaks.length === 0 ? undefined : soaks.map((soak) => ({ ...soak, run: strip(soak.run) })),
   targets,
   markdown: mainRows.length > 0 ? markdownTable(header, mainRows) : undefined,
 };

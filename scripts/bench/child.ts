@@ -16,6 +16,10 @@ export interface Sample {
   readonly t: number;
   readonly count: number;
   readonly rss: number;
+  /** V8 heap reserved and in use, and memory outside it (Buffers etc.), bytes. */
+  readonly heapTotal: number;
+  readonly heapUsed: number;
+  readonly external: number;
 }
 
 /** What a child writes to its `--report` file when it ends. */
@@ -119,7 +123,8 @@ export class RssSampler {
   }
 
   sample(): void {
-    this.samples.push({ t: Date.now(), count: this.#count(), rss: process.memoryUsage.rss() });
+    const { rss, heapTotal, heapUsed, external } = process.memoryUsage();
+    this.samples.push({ t: Date.now(), count: this.#count(), rss, heapTotal, heapUsed, external });
   }
 
   stop(): void {

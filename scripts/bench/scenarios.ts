@@ -251,12 +251,22 @@ export async function runLoops(
 
 const STAGE_OF = { producer: 'src', relay: 'relay', consumer: 'sink' } as const;
 
+/**
+ * The Node options the README recommends for stage processes (Deployment, Memory): a 16 MiB
+ * young-generation semi-space and a 1 GiB old space. With Node's defaults on a large machine
+ * (a 4 GiB heap limit here) V8 keeps growing both while a stage runs at full speed: its
+ * semi-spaces to 64 MiB, its old-space limit to several times the live heap. Nothing leaks, but
+ * RSS climbs for the first tens of thousands of messages before it levels off.
+ */
+export const STAGE_NODE_OPTIONS = '--max-semi-space-size=16 --max-old-space-size=1024';
+
 function stageChild(
   ctx: Context,
   stage: 'src' | 'relay' | 'sink',
   workers: number,
   args: readonly string[],
   report: string,
+  nodeOptions?: string,
 ): Child {
   // SQSPIPES_BENCH_STAGE_NODE_ARGS: extra Node flags for the stage processes only (e.g. V8 heap flags).
   const extra = (process.env['SQSPIPES_BENCH_STAGE_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
@@ -276,7 +286,18 @@ function stageChild(
       ...[stage, String(workers), '--endpoint', ctx.endpoint, ...args, '--report', report],
       ...(ctx.traceReceives && stage !== 'src' ? ['--trace-receives'] : []),
     ],
-    { nodeArgs },
+    {
+      nodeArgs,
+      // As users set them: NODE_OPTIONS in the stage process's environment.
+      ...(nodeOptions === undefined
+        ? {}
+        : {
+            env: {
+              ...process.env,
+              NODE_OPTIONS: [process.env['NODE_OPTIONS'], nodeOptions].filter(Boolean).join(' '),
+            },
+          }),
+    },
   );
 }
 
@@ -305,7 +326,7 @@ export async function runPipeline(
   ctx: Context,
   workers: number,
   messages: number,
-  options: { interval?: number; priorities?: number; idleTimeoutMs?: number } = {},
+  options: { interval?: number; priorities?: number; idleTimeoutMs?: number; nodeOptions?: string } = {},
 ): Promise<RunResult> {
   const domain = unique(ctx, 'sp');
   const priorities = options.priorities ?? 1;
@@ -319,7 +340,7 @@ export async function runPipeline(
       const stage = STAGE_OF[role];
       const extra =
         stage === 'src' && options.interval !== undefined ? ['--interval', String(options.interval)] : [];
-      return stageChild(ctx, stage, workers, [...common, ...extra], report);
+      return stageChild(ctx, stage, workers, [...common, ...extra], report, options.nodeOptions);
     });
   } finally {
     await destroyPipeline(ctx, domain, priorities).catch(() => {});
@@ -442,10 +463,18 @@ export interface SoakProcess {
   readonly rssAtHalfMiB: number;
   readonly secondHalfChangePercent: number;
   readonly flat: boolean;
-  readonly samples: readonly { count: number; rssMiB: number }[];
+  readonly samples: readonly {
+    count: number;
+    rssMiB: number;
+    heapTotalMiB: number;
+    heapUsedMiB: number;
+    externalMiB: number;
+  }[];
 }
 
 export interface SoakResult {
+  /** NODE_OPTIONS of the stage processes, or null for Node's defaults. */
+  readonly nodeOptions: string | null;
   readonly workers: number;
   readonly messages: number;
   readonly mark: number;
@@ -453,14 +482,18 @@ export interface SoakResult {
   readonly processes: readonly SoakProcess[];
 }
 
-/** A long sqspipes run; RSS of each stage process at `mark` messages and at the end. */
+/**
+ * A long sqspipes run; RSS of each stage process at `mark` messages and at the end. `nodeOptions`:
+ * NODE_OPTIONS for the stage processes (undefined: Node's defaults).
+ */
 export async function runSoak(
   ctx: Context,
   workers: number,
   messages: number,
   mark: number,
+  nodeOptions?: string,
 ): Promise<SoakResult> {
-  const run = await runPipeline(ctx, workers, messages);
+  const run = await runPipeline(ctx, workers, messages, nodeOptions === undefined ? {} : { nodeOptions });
   const mib = (bytes: number) => round(bytes / 1_048_576, 1);
   const processes = run.reports.map((report) => {
     const samples = report.samples;
@@ -483,8 +516,16 @@ export async function runSoak(
       rssAtHalfMiB: mib(halfRss),
       secondHalfChangePercent: round(((endRss - halfRss) / halfRss) * 100, 1),
       flat: Math.abs(change) <= 10,
-      samples: samples.filter((_, i) => i % every === 0).map((s) => ({ count: s.count, rssMiB: mib(s.rss) })),
+      samples: samples
+        .filter((_, i) => i % every === 0)
+        .map((s) => ({
+          count: s.count,
+          rssMiB: mib(s.rss),
+          heapTotalMiB: mib(s.heapTotal),
+          heapUsedMiB: mib(s.heapUsed),
+          externalMiB: mib(s.external),
+        })),
     };
   });
-  return { workers, messages, mark, run, processes };
+  return { nodeOptions: nodeOptions ?? null, workers, messages, mark, run, processes };
 }
