@@ -252,13 +252,12 @@ export async function runLoops(
 const STAGE_OF = { producer: 'src', relay: 'relay', consumer: 'sink' } as const;
 
 /**
- * The Node options the README recommends for stage processes (Deployment, Memory): a 16 MiB
- * young-generation semi-space and a 1 GiB old space. With Node's defaults on a large machine
- * (a 4 GiB heap limit here) V8 keeps growing both while a stage runs at full speed: its
- * semi-spaces to 64 MiB, its old-space limit to several times the live heap. Nothing leaks, but
- * RSS climbs for the first tens of thousands of messages before it levels off.
+ * The Node options the README recommends for stage processes (Deployment, Memory), as the stage
+ * CLI's --help prints them. With Node's defaults on a large machine (a 4 GiB heap limit here) V8
+ * keeps growing its young generation and old-space limit while a stage runs at full speed: nothing
+ * leaks, but RSS climbs for the first tens of thousands of messages before it levels off.
  */
-export const STAGE_NODE_OPTIONS = '--max-semi-space-size=16 --max-old-space-size=1024';
+export { STAGE_NODE_OPTIONS } from '../../src/cli/stage-cli.ts';
 
 function stageChild(
   ctx: Context,

@@ -9,6 +9,9 @@ import { onStopSignals } from './signals.ts';
 /** Exit codes of the stage CLI. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
+/** Node options recommended for stage processes (README: Deployment, Memory; the benchmark's soak). */
+export const STAGE_NODE_OPTIONS = '--max-semi-space-size=16 --max-old-space-size=1024';
+
 interface StageArgs {
   stage: string;
   workers: number | undefined;
@@ -116,7 +119,11 @@ async function parse(client: TaskClient, argv: readonly string[]): Promise<Stage
       describe: 'ms between progress lines when stderr is not a terminal',
     })
     .option('verbose', { type: 'boolean', describe: 'log more, and print the stack of a failure' })
-    .epilogue(`Stages, in pipeline order: ${stages.join(' → ')}`)
+    .epilogue(
+      `Stages, in pipeline order: ${stages.join(' → ')}\n\n` +
+        `Memory: with NODE_OPTIONS="${STAGE_NODE_OPTIONS}" a stage that runs flat out keeps its ` +
+        'RSS flat (about 150 MiB) instead of letting V8 grow its heap (README: Memory).',
+    )
     .strict()
     .exitProcess(false)
     .showHelpOnFail(false)

@@ -42,10 +42,11 @@ describe('stage CLI', () => {
     }
   });
 
-  it('lists the stages in --help', async () => {
+  it('lists the stages in --help, and the Node options that keep the memory of a long run flat', async () => {
     const p = startStage(NUMBERS_SCRIPT, ['--help'], { SQSPIPES_DOMAIN: domain() });
     expect(await p.exited).toBe(0);
     expect(p.lines.join('\n')).toContain('numbers → square → label');
+    expect(p.lines.join('\n')).toContain('NODE_OPTIONS="--max-semi-space-size=16 --max-old-space-size=1024"');
   });
 
   it('exits 1 with a one-line reason when the stage throws, and keeps its input', async () => {
