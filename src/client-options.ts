@@ -14,6 +14,7 @@ export interface ResolvedClientOptions {
   readonly highThroughput: boolean;
   readonly maxSockets: number;
   readonly kmsKeyId: string | undefined;
+  readonly pollWaitSeconds: number;
 }
 
 const CLIENT_KEYS = [
@@ -27,6 +28,7 @@ const CLIENT_KEYS = [
   'highThroughput',
   'maxSockets',
   'kmsKeyId',
+  'pollWaitSeconds',
 ] as const;
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -56,6 +58,7 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
     highThroughput: checkBoolean('`highThroughput`', options['highThroughput'] ?? true),
     maxSockets: checkInteger('`maxSockets`', options['maxSockets'] ?? 500, 1, 100_000),
     kmsKeyId: optionalString('`kmsKeyId`', options['kmsKeyId']),
+    pollWaitSeconds: checkInteger('`pollWaitSeconds`', options['pollWaitSeconds'] ?? 20, 1, 20),
   };
 }
 

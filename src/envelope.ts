@@ -37,6 +37,19 @@ export function encodeEnvelope(envelope: Envelope): string {
   return JSON.stringify(body, strictReplacer);
 }
 
+/** JSON of an output value (`null` for undefined), refusing what JSON would drop or mangle. */
+export function encodeValue(value: unknown): string {
+  // Encoded as an envelope's `d` so that errors name "the output" as encodeEnvelope's do.
+  return JSON.stringify({ v: 0, d: value ?? null }, strictReplacer).slice('{"v":0,"d":'.length, -1);
+}
+
+/** An envelope around a value already encoded by {@link encodeValue}: the same JSON as {@link encodeEnvelope}. */
+export function wrapEncoded(envelope: Omit<Envelope, 'value'>, valueJson: string): string {
+  const level = envelope.level === undefined ? '' : `,"p":${envelope.level}`;
+  const key = envelope.key === undefined ? '' : `,"k":${JSON.stringify(envelope.key)}`;
+  return `{"v":${ENVELOPE_VERSION},"id":${JSON.stringify(envelope.id)}${level}${key},"d":${valueJson}}`;
+}
+
 function strictReplacer(this: unknown, key: string, value: unknown): unknown {
   const where =
     key === 'd' && this !== null && typeof this === 'object' && 'v' in this ? 'the output' : `key \`${key}\``;

@@ -7,8 +7,10 @@ export interface InputInfo {
   readonly messageId: string | undefined;
   /** Priority level of the input. */
   readonly priority: number;
-  /** Deliveries so far, this one included. */
+  /** SQS's deliveries so far, this one included (hand-backs count too). */
   readonly receiveCount: number;
+  /** Attempts on this input in this process, the current one included: 1, then 2, … on retries. */
+  readonly attempt: number;
 }
 
 /**
@@ -20,10 +22,15 @@ export interface TaskClientEvents {
   processed: [info: InputInfo & { readonly outputs: number }];
   /** A call failed (threw, timed out, or produced an output that cannot be sent). */
   failed: [error: Error, info: InputInfo];
-  /** A failed input will be tried again after `delaySeconds`. */
+  /** A failed input will be tried again after `delaySeconds` (in hand, or by SQS if the run is stopping). */
   retried: [info: InputInfo & { readonly delaySeconds: number }];
   /** An input moved to the stage's dead-letter queue: it failed too often, or was not a sqspipes message. */
   deadLettered: [info: InputInfo & { readonly reason: string }];
+  /**
+   * An input reached SQS's 12-hour visibility limit while in hand: its call's signal is aborted,
+   * and SQS makes it visible again in `secondsLeft` seconds whatever happens.
+   */
+  visibilityLimit: [info: InputInfo & { readonly secondsLeft: number }];
   /** A stage run has nothing in hand and nothing arrived: it is waiting on a long poll. */
   idle: [info: { readonly stage: string }];
   /** An error the runner handled (a failed delete or heartbeat, a listener that threw). */

@@ -1,13 +1,27 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 /**
- * Deterministic ids. An output's id is a hash of the input's id, the stage and the output's
- * index, so processing a redelivered input again yields the same ids, and SQS drops the copies
- * as duplicates (deduplication window: 5 minutes). 43 characters of base64url: valid as
- * MessageDeduplicationId and MessageGroupId (<= 128).
+ * Deterministic ids, 43 characters of base64url: valid as MessageDeduplicationId and
+ * MessageGroupId (<= 128).
+ *
+ * An output's id is a hash of its input's id, the stage, its content (the JSON of its value) and
+ * how many outputs of the same content the call produced before it. Processing an input again
+ * (a retry, a redelivery) yields the same ids for the same outputs, whatever their order, so SQS
+ * drops the copies as duplicates (deduplication window: 5 minutes); an output that differs gets
+ * a new id and is never dropped for one it does not repeat.
  */
-export function outputId(inputId: string, stage: string, index: number): string {
-  return hash(`out\0${inputId}\0${stage}\0${index}`);
+export function outputId(inputId: string, stage: string, contentJson: string, occurrence: number): string {
+  return hash(`out\0${inputId}\0${stage}\0${hash(contentJson)}\0${occurrence}`);
+}
+
+/** Id of an output whose identity the stage gave with `withId(id, value)`. */
+export function givenOutputId(stage: string, id: string): string {
+  return hash(`given\0${stage}\0${id}`);
+}
+
+/** A message derived from another one by an operation (`deadletter`, `redrive`, …): one id per pair. */
+export function derivedId(messageId: string, operation: string): string {
+  return hash(`${operation}\0${messageId}`);
 }
 
 /** Id of a value fed in by `enqueue`: from the caller's idempotency key, or random. */

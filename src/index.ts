@@ -6,10 +6,11 @@
  * forward → acknowledge). The glossary is at the top of `types.ts`.
  */
 
-export { type TaskContext, taskContext } from './context.ts';
+export { type TaskContext, type TaskInput, taskContext } from './context.ts';
 export { type InputInfo, type TaskClientEvents, TaskEvents } from './events.ts';
 export { CallTimeoutError } from './worker/call.ts';
-export { BatchItemError, EmptyTaskOutput, FanOut, fanOut, itemError } from './outputs.ts';
+export { BatchItemError, EmptyTaskOutput, FanOut, fanOut, Identified, itemError, withId } from './outputs.ts';
+export type { IdentifiedOutput } from './worker/emit.ts';
 export {
   ConfigError,
   OutputError,

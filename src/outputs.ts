@@ -25,6 +25,29 @@ export function fanOut<T>(values: Iterable<T>): FanOut<T> {
   return new FanOut(values);
 }
 
+/** An output with an identity the stage chose: see {@link withId}. */
+export class Identified<T> {
+  readonly id: string;
+  readonly value: T;
+  constructor(id: string, value: T) {
+    this.id = id;
+    this.value = value;
+  }
+}
+
+/**
+ * Gives an output its own identity: outputs of a stage with the same `id` are one message for
+ * SQS's deduplication (5 minutes), wherever and however often they are produced. Use it where an
+ * output has a natural key (a file name, an order id), in any stage, the source included, and
+ * anywhere an output can stand: returned, yielded or inside `fanOut(...)`.
+ */
+export function withId<T>(id: string, value: T): Identified<T> {
+  if (typeof id !== 'string' || id === '') {
+    throw new TypeError(`withId() expects a non-empty string id, got ${JSON.stringify(id) ?? String(id)}`);
+  }
+  return new Identified(id, value);
+}
+
 /** In a batch handler's result: this item failed (the others go on). */
 export class BatchItemError {
   readonly error: unknown;
@@ -58,8 +81,9 @@ export async function* outputsOf(
 
 function* single(value: unknown, ignoreNone: boolean): Generator<unknown, void, undefined> {
   if (value instanceof EmptyTaskOutput) return;
-  if (value === undefined || value === null) {
-    if (!ignoreNone) yield null;
+  const inner = value instanceof Identified ? (value as Identified<unknown>).value : value;
+  if (inner === undefined || inner === null) {
+    if (!ignoreNone) yield value instanceof Identified ? value : null;
     return;
   }
   yield value;

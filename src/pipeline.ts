@@ -1,4 +1,4 @@
-import type { BatchItemError, EmptyTaskOutput, FanOut } from './outputs.ts';
+import type { BatchItemError, EmptyTaskOutput, FanOut, Identified } from './outputs.ts';
 import { TaskClient } from './task-client.ts';
 import type {
   EnqueueOptions,
@@ -14,7 +14,7 @@ export type OutputOf<R> =
   Awaited<R> extends infer A
     ? A extends EmptyTaskOutput | BatchItemError | null | undefined
       ? never
-      : A extends FanOut<infer T>
+      : A extends FanOut<infer T> | Identified<infer T>
         ? OutputOf<T>
         : A extends AsyncGenerator<infer T, unknown, unknown> | Generator<infer T, unknown, unknown>
           ? OutputOf<T>

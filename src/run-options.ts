@@ -1,7 +1,7 @@
 import { ConfigError } from './errors.ts';
 import type { Stage } from './stage.ts';
 import { MAX_WORKERS } from './stage.ts';
-import { checkInteger, checkKeys, checkNumber, fail, isPlainObject } from './validate.ts';
+import { checkBoolean, checkInteger, checkKeys, checkNumber, fail, isPlainObject } from './validate.ts';
 
 /** `run()` options, validated against the stage and with defaults filled in. */
 export interface ResolvedRunOptions {
@@ -15,6 +15,8 @@ export interface ResolvedRunOptions {
   readonly idleTimeout: number | undefined;
   readonly signal: AbortSignal | undefined;
   readonly shutdownTimeout: number;
+  readonly failFast: boolean;
+  readonly withIds: boolean;
 }
 
 const RUN_KEYS = [
@@ -27,6 +29,8 @@ const RUN_KEYS = [
   'idleTimeout',
   'signal',
   'shutdownTimeout',
+  'failFast',
+  'withIds',
 ] as const;
 
 export function resolveRunOptions(stage: Stage, next: Stage | undefined, given: unknown): ResolvedRunOptions {
@@ -65,6 +69,8 @@ export function resolveRunOptions(stage: Stage, next: Stage | undefined, given: 
     idleTimeout,
     signal,
     shutdownTimeout,
+    failFast: checkBoolean(field('failFast'), options['failFast'] ?? false),
+    withIds: checkBoolean(field('withIds'), options['withIds'] ?? false),
   };
 }
 

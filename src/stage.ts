@@ -21,9 +21,9 @@ export interface Stage {
   readonly priorities: number;
   readonly interval: () => number;
   readonly visibilityTimeout: number;
-  /** Retries before the dead-letter queue; undefined: a failure stops the run. */
-  readonly retries: number | undefined;
-  /** Seconds to wait before attempt `attempt + 1`. */
+  /** Retries (in hand, after `retryDelay`) before an input moves to the dead-letter queue. */
+  readonly retries: number;
+  /** Milliseconds to wait before attempt `attempt + 1` (at most 12 hours). */
   readonly retryDelay: (attempt: number) => number;
   readonly timeout: number | undefined;
   /** Key of an input of this stage (first stage: of its outputs); undefined: no ordering. */
@@ -90,9 +90,8 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
     1,
     MAX_VISIBILITY_SECONDS,
   );
-  const retries =
-    spec['retries'] === undefined ? undefined : checkInteger(field('retries'), spec['retries'], 0, 999);
-  if (index === 0 && (retries !== undefined || spec['retryDelay'] !== undefined)) {
+  const retries = checkInteger(field('retries'), spec['retries'] ?? DEFAULT_RETRIES, 0, 999);
+  if (index === 0 && (spec['retries'] !== undefined || spec['retryDelay'] !== undefined)) {
     throw new ConfigError(`${field('retries')} applies to stages with an input queue, not the first stage`);
   }
   const retryDelay = resolveRetryDelay(field('retryDelay'), spec['retryDelay']);
@@ -136,19 +135,25 @@ function resolveBatch(field: string, index: number, value: unknown): number | un
   return checkInteger(field, value, 1, MAX_BATCH);
 }
 
-/** Default retry delay: 1 s, 2 s, 4 s, … at most 5 minutes. */
-const defaultRetryDelay = (attempt: number) => Math.min(300, 2 ** (attempt - 1));
+/**
+ * Retries of an input before it moves to the dead-letter queue, by default: like AWS Lambda's
+ * asynchronous invocations, two, so that a passing failure heals and a bad input is set aside.
+ */
+export const DEFAULT_RETRIES = 2;
 
-/** Retry delays as whole seconds (what ChangeMessageVisibility takes), at most 12 hours. */
+/** Default retry delay: 1 s, 2 s, 4 s, … at most 5 minutes. */
+const defaultRetryDelay = (attempt: number) => Math.min(300_000, 1000 * 2 ** (attempt - 1));
+
+/** Retry delays in ms, at most 12 hours (SQS's visibility limit). A bad returned value throws. */
 function resolveRetryDelay(field: string, value: unknown): (attempt: number) => number {
-  const seconds = (ms: number) => Math.min(MAX_VISIBILITY_SECONDS, Math.ceil(ms / 1000));
+  const clamp = (ms: number) => Math.min(MAX_VISIBILITY_SECONDS * 1000, ms);
   if (value === undefined) return defaultRetryDelay;
   if (typeof value === 'function') {
     const fn = value as (attempt: number) => unknown;
-    return (attempt) => seconds(checkNumber(`the value returned by ${field}`, fn(attempt), 0));
+    return (attempt) => clamp(checkNumber(`the value returned by ${field}`, fn(attempt), 0));
   }
   const ms = checkNumber(field, value, 0);
-  return () => seconds(ms);
+  return () => clamp(ms);
 }
 
 function resolveInterval(field: string, value: unknown): () => number {

@@ -24,8 +24,9 @@ import type {
 import { OutputChannel } from './worker/output-channel.ts';
 import { groupIdOf } from './worker/forwarder.ts';
 import { StageHooks } from './worker/hooks.ts';
+import type { RunDeps } from './worker/run-deps.ts';
 import { SourceRunner } from './worker/source-runner.ts';
-import { type RunDeps, StageRunner } from './worker/stage-runner.ts';
+import { StageRunner } from './worker/stage-runner.ts';
 
 /** Connection state, made on first use. */
 interface Connection {
@@ -62,9 +63,7 @@ export class TaskClient extends TaskEvents {
   #connection: Promise<Connection> | undefined;
   readonly #requests: RequestCounts = new Map();
   readonly #hooks = new StageHooks();
-  /** Aborts the receives that stopped runs leave to finish in the background. */
-  readonly #closing = new AbortController();
-  readonly #active = new Set<{ readonly inHand: number }>();
+  readonly #active = new Set<{ readonly inHand: number; stop(): Promise<void> }>();
   readonly #counts = { processed: 0, outputs: 0, failed: 0, retried: 0, deadLettered: 0 };
   #closed: Promise<void> | undefined;
 
@@ -104,9 +103,10 @@ export class TaskClient extends TaskEvents {
 
   /**
    * Runs `stage` in this process and yields each output it produces here. Stops on `limit`,
-   * `idleTimeout`, `signal` or when the loop is left, gracefully: nothing received is lost.
-   * Rejects with a StageError when the stage throws and has no `retries` (that input is kept).
-   * An unknown stage or a bad option throws here, before anything is iterated.
+   * `idleTimeout`, `signal`, `close()` or when the loop is left, gracefully: nothing received is
+   * lost. An input that fails its last attempt goes to the dead-letter queue and the run goes on;
+   * with `failFast` the run then rejects with its StageError. An unknown stage or a bad option
+   * throws here, before anything is iterated.
    */
   run(stage: string, options?: RunOptions): AsyncGenerator<unknown, void, undefined> {
     const found = this.#stage(stage);
@@ -164,13 +164,12 @@ export class TaskClient extends TaskEvents {
    */
   async redrive(stage: string): Promise<number> {
     const found = this.#stage(stage);
-    if (found.retries === undefined) {
-      throw new ConfigError(`Stage \`${stage}\` has no dead-letter queue: set its \`retries\` option`);
+    if (found.index === 0) {
+      throw new ConfigError(`Stage \`${stage}\` is the first stage: it has no dead-letter queue`);
     }
     const { io } = await this.#connect();
     const queues = await this.#queues();
     const dlq = await queues.deadLetterUrl(found);
-    if (dlq === undefined) return 0;
     return redriveQueue(io, dlq, (level) => queues.inputUrl(found, level), found.priorities - 1);
   }
 
@@ -242,10 +241,13 @@ export class TaskClient extends TaskEvents {
     return { requests: Object.fromEntries(this.#requests), ...this.#counts, inHand };
   }
 
-  /** Flushes pending requests and closes the SQS client sqspipes made (not one you passed in). Idempotent. */
+  /**
+   * Stops this client's active runs gracefully and waits for them (see `run()`), flushes pending
+   * requests and closes the SQS client sqspipes made (not one you passed in). Idempotent.
+   */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#closing.abort();
+      await Promise.allSettled([...this.#active].map((runner) => runner.stop()));
       if (this.#connection === undefined) return;
       const connection = await this.#connection.catch(() => undefined);
       await connection?.io.flush();
@@ -282,15 +284,15 @@ export class TaskClient extends TaskEvents {
 
   async #deps(): Promise<RunDeps> {
     const { io } = await this.#connect();
-    const { ignoreNone } = this.#options;
+    const { ignoreNone, pollWaitSeconds } = this.#options;
     return {
       queues: await this.#queues(),
       io,
       logger: this.#logger,
       events: this,
       hooks: this.#hooks,
-      closeSignal: this.#closing.signal,
       ignoreNone,
+      pollWaitSeconds,
     };
   }
 

@@ -43,9 +43,10 @@ export interface StageOptions {
    */
   visibilityTimeout?: number;
   /**
-   * Times a failed input is tried again before it moves to the stage's dead-letter queue
-   * (`<domain>-<stage>-dlq.fifo`, created with the stage's queues). When set, a failure is
-   * reported (`failed` event) and the run goes on. @default undefined: a failure stops the run
+   * Times a failed input is tried again (in hand, after `retryDelay`; later inputs of its group
+   * wait) before it moves to the stage's dead-letter queue (`<domain>-<stage>-dlq.fifo`) with
+   * the reason. Every failure is reported (`failed` event, a log line) and the run goes on; see
+   * the run option `failFast` to stop instead. @default 2
    */
   retries?: number;
   /** Delay before a failed input is tried again, in ms, from the attempt number (1, 2, …). @default 1 s doubling, at most 5 min */
@@ -104,6 +105,13 @@ export interface TaskClientOptions {
    * @default undefined: SQS-managed server-side encryption (SqsManagedSseEnabled)
    */
   kmsKeyId?: string;
+  /**
+   * Seconds an idle priority level long-polls SQS for (1-20). Each idle level costs 60 / this
+   * requests a minute, and a stop waits up to this long for the receives in flight (a receive is
+   * never abandoned: SQS would hide what it takes for a visibility timeout). A run with an
+   * `idleTimeout` never polls past it. @default 20
+   */
+  pollWaitSeconds?: number;
 }
 
 /** Options of {@link TaskClient.run}. */
@@ -120,12 +128,24 @@ export interface RunOptions {
   maxPriority?: number;
   /** Stop after this many inputs processed (source: calls made) in this run. @default no limit */
   limit?: number;
-  /** Stop when no input has arrived for this many milliseconds. @default no timeout */
+  /** Stop when nothing was in hand and no input arrived for this many milliseconds. @default no timeout */
   idleTimeout?: number;
   /** Stop gracefully when aborted. */
   signal?: AbortSignal;
   /** Milliseconds running calls get to finish on stop before they are aborted. @default 30000 */
   shutdownTimeout?: number;
+  /**
+   * Stop the run (rejecting with the StageError) once an input has failed its last attempt. The
+   * input is kept in the dead-letter queue first, so the next process does not fail on it again.
+   * @default false: the input goes to the dead-letter queue and the run goes on
+   */
+  failFast?: boolean;
+  /**
+   * Yield each output as `{ id, value }`, where `id` is the output's identity (the deduplication
+   * id it travels with): a consumer can deduplicate what a retry or a redelivery yields again.
+   * @default false: yield the values
+   */
+  withIds?: boolean;
 }
 
 /** Second argument of {@link TaskClient.main}. */

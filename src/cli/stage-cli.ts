@@ -20,6 +20,7 @@ interface StageArgs {
   priority: number | undefined;
   minPriority: number | undefined;
   maxPriority: number | undefined;
+  failFast: boolean;
   verbose: boolean;
   quiet: boolean;
   progressInterval: number;
@@ -64,6 +65,7 @@ async function runStage(
     if (args.priority !== undefined) options.priority = args.priority;
     if (args.minPriority !== undefined) options.minPriority = args.minPriority;
     if (args.maxPriority !== undefined) options.maxPriority = args.maxPriority;
+    if (args.failFast) options.failFast = true;
     const run = client.run(args.stage, options);
     progress = args.quiet
       ? undefined
@@ -107,7 +109,13 @@ async function parse(client: TaskClient, argv: readonly string[]): Promise<Stage
     })
     .option('idle-timeout', {
       type: 'number',
-      describe: 'stop when no input arrived for this many ms',
+      describe: 'stop when nothing was in hand and no input arrived for this many ms',
+    })
+    .option('fail-fast', {
+      type: 'boolean',
+      describe:
+        'exit 1 when an input fails its last attempt (it waits in the dead-letter queue); ' +
+        'by default it goes there with its reason and the stage goes on',
     })
     .option('priority', { type: 'number', describe: 'first stage: priority level of its outputs' })
     .option('min-priority', { type: 'number', describe: 'consume only levels >= this' })
@@ -151,6 +159,7 @@ async function parse(client: TaskClient, argv: readonly string[]): Promise<Stage
     priority: parsed['priority'],
     minPriority: parsed['min-priority'],
     maxPriority: parsed['max-priority'],
+    failFast: parsed['fail-fast'] === true,
     verbose: parsed['verbose'] === true,
     quiet: parsed['quiet'] === true,
     progressInterval: parsed['progress-interval'],

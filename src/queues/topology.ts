@@ -11,11 +11,11 @@ export interface TopologyOptions {
 
 /**
  * Deliveries SQS allows beyond the stage's attempts before its redrive policy moves a message to
- * the dead-letter queue. sqspipes itself moves a failed input there after `retries + 1` attempts;
- * the policy is the safety net for inputs that never report (a call that kills its process), and
- * the slack keeps a stop's hand-backs (each a delivery) from eating a message's attempts.
+ * the dead-letter queue. sqspipes itself counts attempts in hand and moves a failed input there
+ * after `retries + 1` of them; the policy is the safety net for inputs that never report (a call
+ * that kills its process), and the slack keeps hand-backs (stops, each a delivery) from reaching it.
  */
-export const REDRIVE_SLACK = 5;
+export const REDRIVE_SLACK = 9;
 
 /** 14 days, SQS's maximum: a pipeline paused over a long weekend loses nothing. */
 const RETENTION_SECONDS = '1209600';
@@ -37,10 +37,10 @@ export class Topology {
     return this.stages[stage.index + 1];
   }
 
-  /** Input queue of `stage` at `level`; with retries, it redrives to the dead-letter queue `dlqArn`. */
+  /** Input queue of `stage` at `level`; it redrives to the dead-letter queue `dlqArn`. */
   inputQueue(stage: Stage, level: number, dlqArn?: string): QueueSpec {
     const redrive =
-      stage.retries === undefined || dlqArn === undefined
+      dlqArn === undefined
         ? {}
         : {
             RedrivePolicy: JSON.stringify({
@@ -55,7 +55,7 @@ export class Topology {
     };
   }
 
-  /** Dead-letter queue of `stage` (it has one only when `retries` is set). */
+  /** Dead-letter queue of `stage` (every stage but the first has one). */
   deadLetterQueue(stage: Stage): QueueSpec {
     return {
       name: deadLetterQueueName(this.domain, stage.name),
@@ -72,9 +72,7 @@ export class Topology {
         level,
         spec: this.inputQueue(stage, level),
       })),
-      ...(stage.retries === undefined
-        ? []
-        : [{ stage, level: 'dlq' as const, spec: this.deadLetterQueue(stage) }]),
+      { stage, level: 'dlq' as const, spec: this.deadLetterQueue(stage) },
     ]);
   }
 
@@ -104,13 +102,13 @@ export class PipelineQueues {
   }
 
   async inputUrl(stage: Stage, level: number): Promise<string> {
-    const dlq = stage.retries === undefined ? undefined : await this.#deadLetter(stage);
-    return this.#provisioner.ensure(this.topology.inputQueue(stage, level, dlq?.arn));
+    const dlq = await this.#deadLetter(stage);
+    return this.#provisioner.ensure(this.topology.inputQueue(stage, level, dlq.arn));
   }
 
-  /** URL of the stage's dead-letter queue, or undefined when the stage has no `retries`. */
-  async deadLetterUrl(stage: Stage): Promise<string | undefined> {
-    return stage.retries === undefined ? undefined : (await this.#deadLetter(stage)).url;
+  /** URL of the stage's dead-letter queue (created if needed). */
+  async deadLetterUrl(stage: Stage): Promise<string> {
+    return (await this.#deadLetter(stage)).url;
   }
 
   async #deadLetter(stage: Stage): Promise<{ url: string; arn: string }> {

@@ -31,6 +31,8 @@ interface Pending<E, R> {
   attempt: number;
   resolve: (value: R) => void;
   reject: (error: Error) => void;
+  /** Withdraws the entry while it is not on the wire (its run gave up on it). */
+  signal: AbortSignal | undefined;
 }
 
 export class Batcher<E, R> {
@@ -53,12 +55,50 @@ export class Batcher<E, R> {
     };
   }
 
-  /** Adds one entry; resolves with its result once the batch call that carries it succeeded. */
-  add(entry: E): Promise<R> {
+  /**
+   * Adds one entry; resolves with its result once the batch call that carries it succeeded.
+   * Aborting `signal` withdraws it (rejecting with the signal's reason) unless it is on the wire.
+   */
+  add(entry: E, signal?: AbortSignal): Promise<R> {
     if (this.#aborted) return Promise.reject(new Error('batcher aborted'));
+    if (signal?.aborted === true) return Promise.reject(toError(signal.reason));
     return new Promise<R>((resolve, reject) => {
-      this.#enqueue({ entry, size: this.#options.sizeOf(entry), attempt: 1, resolve, reject });
+      const item: Pending<E, R> = {
+        entry,
+        size: this.#options.sizeOf(entry),
+        attempt: 1,
+        resolve,
+        reject,
+        signal,
+      };
+      if (signal !== undefined) {
+        const withdraw = () => this.#withdraw(item, toError(signal.reason));
+        signal.addEventListener('abort', withdraw, { once: true });
+        const forget = () => signal.removeEventListener('abort', withdraw);
+        item.resolve = (value) => (forget(), resolve(value));
+        item.reject = (error) => (forget(), reject(error));
+      }
+      this.#enqueue(item);
     });
+  }
+
+  /** Removes `item` from the pending batch or from its retry wait, and rejects it. */
+  #withdraw(item: Pending<E, R>, error: Error): void {
+    const index = this.#pending.indexOf(item);
+    if (index >= 0) {
+      this.#pending.splice(index, 1);
+      this.#bytes -= item.size;
+      if (this.#pending.length === 0) this.#clearTimer();
+      item.reject(error);
+      return;
+    }
+    for (const [timer, waiting] of this.#retrying) {
+      if (waiting !== item) continue;
+      clearTimeout(timer);
+      this.#retrying.delete(timer);
+      item.reject(error);
+      return;
+    }
   }
 
   /** Sends what is pending now and waits for every call in flight, retries included. */
@@ -127,7 +167,8 @@ export class Batcher<E, R> {
     const delay = Math.min(5000, 25 * 2 ** item.attempt) * (0.5 + Math.random() / 2);
     const timer = setTimeout(() => {
       this.#retrying.delete(timer);
-      this.#enqueue({ ...item, attempt: item.attempt + 1 });
+      item.attempt++;
+      this.#enqueue(item);
     }, delay);
     this.#retrying.set(timer, item);
   }

@@ -24,6 +24,23 @@ export interface OutgoingMessage {
   readonly attributes?: Readonly<Record<string, string>>;
 }
 
+/**
+ * Whatever holds a received message's receipt handle. SQS accepts only the latest handle of a
+ * message, so batched deletes and visibility changes read it when the batch is built.
+ */
+export interface ReceiptSource {
+  readonly receiptHandle: string;
+}
+
+/** A visibility change: the message and its new timeout in seconds (0 releases it at once). */
+interface VisibilityChange {
+  readonly source: ReceiptSource;
+  readonly seconds: number;
+}
+
+/** Per-entry error codes of a batch that mean "not now" rather than "never". */
+const THROTTLED = /thrott|RequestThrottled|TooManyRequests|ServiceUnavailable|InternalError/i;
+
 export interface SqsIoOptions {
   /** How long a lone send waits for company in a batch, in ms. @default 2 */
   sendLingerMs?: number;
@@ -39,8 +56,8 @@ export class SqsIo {
   readonly #client: SQSClient;
   readonly #options: Required<SqsIoOptions>;
   readonly #senders = new Map<string, Batcher<OutgoingMessage, unknown>>();
-  readonly #deleters = new Map<string, Batcher<string, unknown>>();
-  readonly #hiders = new Map<string, Batcher<string, unknown>>();
+  readonly #deleters = new Map<string, Batcher<ReceiptSource, unknown>>();
+  readonly #hiders = new Map<string, Batcher<VisibilityChange, unknown>>();
 
   constructor(client: SQSClient, options: SqsIoOptions = {}) {
     this.#client = client;
@@ -74,8 +91,11 @@ export class SqsIo {
     return out.Messages ?? [];
   }
 
-  /** Sends one message (batched); resolves once SQS accepted it (or dropped it as a duplicate). */
-  send(url: string, message: OutgoingMessage): Promise<unknown> {
+  /**
+   * Sends one message (batched); resolves once SQS accepted it (or dropped it as a duplicate).
+   * Aborting `signal` withdraws it unless it is already on the wire.
+   */
+  send(url: string, message: OutgoingMessage, signal?: AbortSignal): Promise<unknown> {
     const batcher = getOrCreate(
       this.#senders,
       url,
@@ -88,37 +108,42 @@ export class SqsIo {
           retryCall: isTransient,
         }),
     );
-    return batcher.add(message);
+    return batcher.add(message, signal);
   }
 
-  /** Deletes one message (batched): the acknowledgement. */
-  delete(url: string, receiptHandle: string): Promise<unknown> {
+  /** Deletes one message (batched): the acknowledgement. Its latest handle is read at send time. */
+  delete(url: string, message: ReceiptSource, signal?: AbortSignal): Promise<unknown> {
     const batcher = getOrCreate(
       this.#deleters,
       url,
       () =>
         new Batcher({
           lingerMs: this.#options.ackLingerMs,
-          call: (handles: readonly string[]) => this.#deleteBatch(url, handles),
+          call: (messages: readonly ReceiptSource[]) => this.#deleteBatch(url, messages),
           retryCall: isTransient,
         }),
     );
-    return batcher.add(receiptHandle);
+    return batcher.add(message, signal);
   }
 
   /** Changes the visibility timeout of one message (batched); 0 releases it at once. */
-  changeVisibility(url: string, receiptHandle: string, seconds: number): Promise<unknown> {
+  changeVisibility(
+    url: string,
+    message: ReceiptSource,
+    seconds: number,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     const batcher = getOrCreate(
       this.#hiders,
-      `${seconds} ${url}`,
+      url,
       () =>
         new Batcher({
           lingerMs: this.#options.ackLingerMs,
-          call: (handles: readonly string[]) => this.#visibilityBatch(url, handles, seconds),
+          call: (changes: readonly VisibilityChange[]) => this.#visibilityBatch(url, changes),
           retryCall: isTransient,
         }),
     );
-    return batcher.add(receiptHandle);
+    return batcher.add({ source: message, seconds }, signal);
   }
 
   /**
@@ -163,35 +188,31 @@ export class SqsIo {
     return results(url, 'SendMessageBatch', entries.length, out.Successful ?? [], out.Failed ?? []);
   }
 
-  async #deleteBatch(url: string, handles: readonly string[]): Promise<EntryResult<unknown>[]> {
+  async #deleteBatch(url: string, messages: readonly ReceiptSource[]): Promise<EntryResult<unknown>[]> {
     const out = await this.#client.send(
       new DeleteMessageBatchCommand({
         QueueUrl: url,
-        Entries: handles.map((ReceiptHandle, i) => ({ Id: String(i), ReceiptHandle })),
+        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receiptHandle })),
       }),
     );
-    return results(url, 'DeleteMessageBatch', handles.length, out.Successful ?? [], out.Failed ?? []);
+    return results(url, 'DeleteMessageBatch', messages.length, out.Successful ?? [], out.Failed ?? []);
   }
 
-  async #visibilityBatch(
-    url: string,
-    handles: readonly string[],
-    seconds: number,
-  ): Promise<EntryResult<unknown>[]> {
+  async #visibilityBatch(url: string, changes: readonly VisibilityChange[]): Promise<EntryResult<unknown>[]> {
     const out = await this.#client.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl: url,
-        Entries: handles.map((ReceiptHandle, i) => ({
+        Entries: changes.map((c, i) => ({
           Id: String(i),
-          ReceiptHandle,
-          VisibilityTimeout: seconds,
+          ReceiptHandle: c.source.receiptHandle,
+          VisibilityTimeout: c.seconds,
         })),
       }),
     );
     return results(
       url,
       'ChangeMessageVisibilityBatch',
-      handles.length,
+      changes.length,
       out.Successful ?? [],
       out.Failed ?? [],
     );
@@ -227,7 +248,8 @@ function results(
           ...(f.Code === undefined ? {} : { code: f.Code }),
         },
       ),
-      retryable: f.SenderFault !== true,
+      // Throttling is reported per entry too, sometimes as the sender's fault: try it again.
+      retryable: f.SenderFault !== true || THROTTLED.test(f.Code ?? ''),
     };
   }
   // An entry SQS said nothing about (never seen, but cheap to guard) is tried again.

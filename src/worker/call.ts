@@ -5,19 +5,37 @@ export class CallTimeoutError extends Error {
   override name = 'CallTimeoutError';
 }
 
+/** A call in progress. */
+export interface Call<T> {
+  /** The outcome: what `work` resolved with, or its error, or a {@link CallTimeoutError}. */
+  readonly result: Promise<T>;
+  /** Settles when `work` itself has returned, even long after a timeout. */
+  readonly settled: Promise<unknown>;
+}
+
 /**
- * Calls a stage method inside its {@link TaskContext}. With `timeout`, the context's signal
- * aborts after that many ms and the call counts as failed at once (its late result is dropped).
+ * Runs `work` inside its {@link TaskContext}, whose signal aborts when any of `signals` does.
+ * `work` is the stage method AND the iteration of what it returns: a generator's body runs when
+ * it is iterated, and must see its context too. `work` gets the signal, to produce no output once
+ * the call was given up (its late outputs are dropped). With `timeout`, the call
+ * counts as failed after that many ms and its signal aborts; `settled` tells when it really ends,
+ * so that the caller can hold the worker slot (and the input's retry) until then.
  */
-export async function callStage(
+export function callStage<T>(
   context: Omit<TaskContext, 'signal'>,
-  runSignal: AbortSignal,
+  signals: readonly AbortSignal[],
   timeout: number | undefined,
-  fn: () => unknown,
-): Promise<unknown> {
-  if (timeout === undefined) return await runInContext({ ...context, signal: runSignal }, fn);
+  work: (signal: AbortSignal) => Promise<T> | T,
+): Call<T> {
   const timer = new AbortController();
-  const signal = AbortSignal.any([runSignal, timer.signal]);
+  const signal = AbortSignal.any([...signals, timer.signal]);
+  const full: TaskContext = { ...context, signal };
+  const call = Promise.resolve().then(() => runInContext(full, () => work(signal)));
+  const settled = call.then(
+    () => undefined,
+    () => undefined,
+  );
+  if (timeout === undefined) return { result: call, settled };
   let handle: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     handle = setTimeout(() => {
@@ -26,11 +44,7 @@ export async function callStage(
       reject(error);
     }, timeout);
   });
-  try {
-    const call = Promise.resolve().then(() => runInContext({ ...context, signal }, fn));
-    call.catch(() => {}); // a call that fails after its timeout is already counted as failed
-    return await Promise.race([call, late]);
-  } finally {
-    clearTimeout(handle);
-  }
+  late.catch(() => {});
+  void settled.then(() => clearTimeout(handle));
+  return { result: Promise.race([call, late]), settled };
 }

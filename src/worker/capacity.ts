@@ -12,11 +12,14 @@ interface Waiter {
 
 export class Capacity {
   readonly #limit: number;
+  readonly #quota: () => number;
   #used = 0;
   #waiters: Waiter[] = [];
 
-  constructor(limit: number) {
+  /** `quota`: how many more messages may be taken at all (a run's `limit`), checked with the room. */
+  constructor(limit: number, quota: () => number = () => Number.POSITIVE_INFINITY) {
     this.#limit = limit;
+    this.#quota = quota;
   }
 
   /**
@@ -26,7 +29,9 @@ export class Capacity {
   reserve(level: number, min: number, max: number, signal: AbortSignal): Promise<number> {
     if (signal.aborted) return Promise.resolve(0);
     const need = Math.max(1, Math.min(min, this.#limit));
-    if (this.#waiters.length === 0 && this.#free >= need) return Promise.resolve(this.#take(max));
+    if (this.#waiters.length === 0 && this.#free >= this.#needNow(need)) {
+      return Promise.resolve(this.#take(max));
+    }
     return new Promise<number>((resolve) => {
       const onAbort = () => {
         this.#waiters = this.#waiters.filter((w) => w !== waiter);
@@ -52,7 +57,7 @@ export class Capacity {
     this.#used = Math.max(0, this.#used - count);
     for (const waiter of [...this.#waiters]) {
       if (this.#free <= 0) break;
-      if (waiter.min > this.#free) continue;
+      if (this.#needNow(waiter.min) > this.#free) continue;
       this.#waiters = this.#waiters.filter((w) => w !== waiter);
       waiter.resolve(this.#take(waiter.max));
     }
@@ -62,8 +67,13 @@ export class Capacity {
     return this.#used;
   }
 
+  /** A waiter's need, lowered to what the quota still allows (never below one place). */
+  #needNow(need: number): number {
+    return Math.max(1, Math.min(need, this.#quota()));
+  }
+
   get #free(): number {
-    return this.#limit - this.#used;
+    return Math.min(this.#limit - this.#used, this.#quota());
   }
 
   #take(max: number): number {

@@ -1,7 +1,8 @@
 /**
  * Decides which message in hand runs next: the highest priority level first, in receive order
  * within a level, and never two messages of one group at once (nor one overtaking an earlier one
- * of its group). Pure bookkeeping, no I/O.
+ * of its group). A taken item keeps its group busy until {@link Dispatcher.done} (also while it
+ * waits for a retry). Pure bookkeeping, no I/O.
  */
 export interface Dispatchable {
   readonly level: number;
@@ -27,15 +28,18 @@ export class Dispatcher<T extends Dispatchable> {
     }
   }
 
-  /** The next item that may run now, marking its group busy; undefined when none may. */
-  take(): T | undefined {
+  /**
+   * The next item that may run now, marking its group busy; undefined when none may. Items that
+   * `allowed` refuses are skipped, and hold back the rest of their group.
+   */
+  take(allowed: (item: T) => boolean = () => true): T | undefined {
     const levels = [...this.#waiting.keys()].sort((a, b) => b - a);
     for (const level of levels) {
       const queue = this.#waiting.get(level) ?? [];
       const passed = new Set<string>();
       for (let i = 0; i < queue.length; i++) {
         const item = queue[i] as T;
-        if (!this.#busyGroups.has(item.group) && !passed.has(item.group)) {
+        if (!this.#busyGroups.has(item.group) && !passed.has(item.group) && allowed(item)) {
           queue.splice(i, 1);
           if (queue.length === 0) this.#waiting.delete(level);
           this.#count--;
@@ -48,9 +52,35 @@ export class Dispatcher<T extends Dispatchable> {
     return undefined;
   }
 
+  /**
+   * Puts a taken item back in front of its level (its retry is due): it runs before anything
+   * else of its group, which waited behind it.
+   */
+  resume(item: T): void {
+    this.#busyGroups.delete(item.group);
+    const queue = this.#waiting.get(item.level);
+    if (queue === undefined) this.#waiting.set(item.level, [item]);
+    else queue.unshift(item);
+    this.#count++;
+  }
+
   /** Marks a taken item finished: the next item of its group may run. */
   done(item: T): void {
     this.#busyGroups.delete(item.group);
+  }
+
+  /** Removes and returns the waiting items of `group`, in order (to release them with it). */
+  takeGroup(group: string): T[] {
+    const taken: T[] = [];
+    for (const [level, queue] of this.#waiting) {
+      const kept = queue.filter((item) => item.group !== group);
+      if (kept.length === queue.length) continue;
+      taken.push(...queue.filter((item) => item.group === group));
+      if (kept.length === 0) this.#waiting.delete(level);
+      else this.#waiting.set(level, kept);
+    }
+    this.#count -= taken.length;
+    return taken;
   }
 
   /** Removes and returns every waiting item (to release them on stop). */

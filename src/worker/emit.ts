@@ -1,45 +1,73 @@
-import { outputsOf } from '../outputs.ts';
+import { Identified, outputsOf } from '../outputs.ts';
 import type { Forwarder, Lineage } from './forwarder.ts';
 import type { OutputChannel } from './output-channel.ts';
 
-/** What became of a call's outputs. */
-export interface Emitted {
-  /** Outputs produced. */
+/** What `run()` yields for an output with `withIds`. */
+export interface IdentifiedOutput {
+  readonly id: string;
+  readonly value: unknown;
+}
+
+/** Where a call's outputs go, and how the consumer wants them. */
+export interface EmitTarget {
+  readonly forwarder: Forwarder;
+  readonly output: OutputChannel<unknown>;
+  readonly ignoreNone: boolean;
+  /** Yield `{ id, value }` to the consumer instead of the value. */
+  readonly withIds: boolean;
+}
+
+/** The outputs of one call, once produced. */
+export interface Emission {
   readonly count: number;
-  /** True when the consumer of `run()` received every one (else the input must not be acknowledged). */
-  readonly handled: boolean;
+  /**
+   * Resolves once SQS accepted every output and each was handed to the consumer: `true`, or
+   * `false` when the consumer left before seeing them all (the input must then not be
+   * acknowledged). Rejects with the first send failure.
+   */
+  readonly delivered: Promise<boolean>;
 }
 
 /**
- * Streams the outputs of one call: each is sent to the next stage as soon as it is produced
- * (one after another when ordered by key, else concurrently) and then handed to the consumer.
- * Resolves once SQS accepted them all; rejects with the first failure (after the rest settled).
+ * Produces the outputs of one call's `result` (iterating a generator here, so call this inside the
+ * call's context and timeout): each is named, encoded and sent to the next stage as soon as it is
+ * produced (one after another when ordered by key, else concurrently), then handed to the
+ * consumer. Throws the first production error (a generator that throws, a value SQS cannot
+ * carry, the call's `signal` aborted) once the sends already started have settled.
  */
-export async function emitOutputs(
+export async function produceOutputs(
   result: unknown,
-  ignoreNone: boolean,
-  forwarder: Forwarder,
-  output: OutputChannel<unknown>,
+  target: EmitTarget,
   lineage: Lineage,
   levelOf: (value: unknown) => number,
-): Promise<Emitted> {
+  signal: AbortSignal,
+): Promise<Emission> {
+  const { forwarder, output, withIds } = target;
   const ordered = forwarder.ordered(lineage);
+  const seen = new Map<string, number>();
   const pending: Promise<boolean>[] = [];
-  let count = 0;
-  let failure: { error: unknown } | undefined;
   try {
-    for await (const value of outputsOf(result, ignoreNone)) {
-      const sent = forwarder.send(value, count++, lineage, levelOf(value));
+    for await (const item of outputsOf(result, target.ignoreNone)) {
+      signal.throwIfAborted(); // the call timed out or was given up: its outputs are dropped
+      const value = item instanceof Identified ? (item as Identified<unknown>).value : item;
+      const prepared = forwarder.prepare(item, lineage, levelOf(value), seen);
+      const sent = forwarder.send(prepared);
       if (ordered) await sent;
-      const handled = sent.then(() => output.push(value));
-      handled.catch(() => {}); // inspected below, once all settled
-      pending.push(handled);
+      const handed = sent.then(() =>
+        output.push(withIds ? { id: prepared.id, value: prepared.value } : prepared.value),
+      );
+      handed.catch(() => {}); // inspected by `delivered`
+      pending.push(handed);
     }
   } catch (error) {
-    failure = { error };
+    await Promise.allSettled(pending);
+    throw error;
   }
+  return { count: pending.length, delivered: allHanded(pending) };
+}
+
+async function allHanded(pending: readonly Promise<boolean>[]): Promise<boolean> {
   const settled = await Promise.allSettled(pending);
-  if (failure !== undefined) throw failure.error;
   for (const s of settled) if (s.status === 'rejected') throw s.reason;
-  return { count, handled: settled.every((s) => s.status === 'fulfilled' && s.value) };
+  return settled.every((s) => s.status === 'fulfilled' && s.value);
 }

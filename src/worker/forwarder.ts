@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { encodeEnvelope, MAX_MESSAGE_BYTES } from '../envelope.ts';
+import { encodeValue, MAX_MESSAGE_BYTES, wrapEncoded } from '../envelope.ts';
 import { OutputError } from '../errors.ts';
-import { outputId } from '../ids.ts';
+import { givenOutputId, outputId } from '../ids.ts';
+import { Identified } from '../outputs.ts';
 import type { PipelineQueues } from '../queues/topology.ts';
-import type { SqsIo } from '../sqs/sqs-io.ts';
+import type { OutgoingMessage } from '../sqs/sqs-io.ts';
 import type { Stage } from '../stage.ts';
 
 /** Where the outputs of one input (or one source call) come from. */
@@ -17,23 +18,51 @@ export interface Lineage {
 /** What SQS accepts as a MessageGroupId: 1-128 printable ASCII characters. */
 const GROUP_ID = /^[\x21-\x7e]{1,128}$/;
 
+/** One output, encoded and named, ready to send. */
+export interface PreparedOutput {
+  /** Its id (deduplication id), also what `run({ withIds: true })` yields it with. */
+  readonly id: string;
+  /** The value, as the stage produced it (unwrapped from `withId`). */
+  readonly value: unknown;
+  /** The envelope to send; undefined on the last stage (nothing to send to). */
+  readonly body: string | undefined;
+  readonly groupId: string;
+  readonly level: number;
+}
+
 /**
- * Sends a stage's outputs, one by one as they are produced, to the next stage's input queues:
- * output `index` of an input gets the id `outputId(input, stage, index)` (its deduplication id),
- * its group key (from the next stage's `group`, else the source's, else the input's), and the
- * input's priority level (capped by the next stage's levels). Resolves once SQS accepted it.
+ * Sends a stage's outputs, one by one as they are produced, to the next stage's input queues.
+ * Each output gets its id from its input, the stage and its content (see `outputId`), or the id
+ * the stage gave it with `withId`; its group key (from the next stage's `group`, else the
+ * source's, else the input's); and the input's priority level (capped by the next stage's levels).
  */
 export class Forwarder {
   readonly #stage: Stage;
   readonly #next: Stage | undefined;
   readonly #queues: PipelineQueues;
-  readonly #io: SqsIo;
+  readonly #io: { send(url: string, message: OutgoingMessage): Promise<unknown> };
 
-  constructor(stage: Stage, queues: PipelineQueues, io: SqsIo) {
+  constructor(
+    stage: Stage,
+    queues: PipelineQueues,
+    io: { send(url: string, message: OutgoingMessage): Promise<unknown> },
+  ) {
     this.#stage = stage;
     this.#next = queues.topology.next(stage);
     this.#queues = queues;
     this.#io = io;
+  }
+
+  /**
+   * Creates the next stage's input queues now (a run does this as it starts): a missing
+   * permission or an attribute drift shows at once, and no output waits for a queue to be made.
+   */
+  async createQueues(): Promise<void> {
+    const next = this.#next;
+    if (next === undefined) return;
+    await Promise.all(
+      Array.from({ length: next.priorities }, (_, level) => this.#queues.inputUrl(next, level)),
+    );
   }
 
   /** True when outputs of this lineage carry a key: they must reach SQS one after another. */
@@ -41,16 +70,49 @@ export class Forwarder {
     return lineage.key !== undefined || this.#next?.group !== undefined || this.#stage.group !== undefined;
   }
 
-  /** Sends output `index` of `lineage` at priority `level` (capped by the next stage's levels). */
-  async send(value: unknown, index: number, lineage: Lineage, level: number): Promise<void> {
+  /**
+   * Names and encodes one output. `seen` counts the contents this call produced so far (for the
+   * occurrence part of the id). Throws an OutputError for a value SQS cannot carry.
+   */
+  prepare(output: unknown, lineage: Lineage, level: number, seen: Map<string, number>): PreparedOutput {
+    const given = output instanceof Identified ? (output as Identified<unknown>) : undefined;
+    const value = given === undefined ? output : given.value;
     const next = this.#next;
-    if (next === undefined) return;
-    const id = outputId(lineage.inputId, this.#stage.name, index);
+    const json = next === undefined ? lenientJson(value) : this.#encodeValue(value);
+    const occurrence = seen.get(json) ?? 0;
+    seen.set(json, occurrence + 1);
+    const id =
+      given === undefined
+        ? outputId(lineage.inputId, this.#stage.name, json, occurrence)
+        : givenOutputId(this.#stage.name, given.id);
+    if (next === undefined) return { id, value, body: undefined, groupId: id, level };
     const key = this.#keyOf(value, lineage.key);
-    level = Math.min(level, next.priorities - 1);
-    const body = this.#encode(id, value, key, level);
-    const url = await this.#queues.inputUrl(next, level);
-    await this.#io.send(url, { body, groupId: key === undefined ? id : groupIdOf(key), deduplicationId: id });
+    const capped = Math.min(level, next.priorities - 1);
+    const body = wrapEncoded({ id, key, level: capped }, json);
+    const bytes = Buffer.byteLength(body);
+    if (bytes > MAX_MESSAGE_BYTES) {
+      throw new OutputError(
+        this.#stage.name,
+        `it is ${bytes} bytes as JSON, over SQS's limit of ${MAX_MESSAGE_BYTES} bytes (1 MiB)`,
+      );
+    }
+    return { id, value, body, groupId: key === undefined ? id : groupIdOf(key), level: capped };
+  }
+
+  /** Sends a prepared output; resolves once SQS accepted it (at once on the last stage). */
+  async send(output: PreparedOutput): Promise<void> {
+    const next = this.#next;
+    if (next === undefined || output.body === undefined) return;
+    const url = await this.#queues.inputUrl(next, output.level);
+    await this.#io.send(url, { body: output.body, groupId: output.groupId, deduplicationId: output.id });
+  }
+
+  #encodeValue(value: unknown): string {
+    try {
+      return encodeValue(value);
+    } catch (error) {
+      throw new OutputError(this.#stage.name, error instanceof Error ? error.message : String(error), error);
+    }
   }
 
   #keyOf(value: unknown, inherited: string | undefined): string | undefined {
@@ -70,26 +132,18 @@ export class Forwarder {
     }
     return key;
   }
-
-  #encode(id: string, value: unknown, key: string | undefined, level: number): string {
-    let body: string;
-    try {
-      body = encodeEnvelope({ id, value, key, level });
-    } catch (error) {
-      throw new OutputError(this.#stage.name, error instanceof Error ? error.message : String(error), error);
-    }
-    const bytes = Buffer.byteLength(body);
-    if (bytes > MAX_MESSAGE_BYTES) {
-      throw new OutputError(
-        this.#stage.name,
-        `it is ${bytes} bytes as JSON, over SQS's limit of ${MAX_MESSAGE_BYTES} bytes (1 MiB)`,
-      );
-    }
-    return body;
-  }
 }
 
 /** The key itself when SQS accepts it as a group id, else a hash of it (same key, same group). */
 export function groupIdOf(key: string): string {
   return GROUP_ID.test(key) ? key : `h:${createHash('sha256').update(key).digest('base64url')}`;
+}
+
+/** JSON for a last-stage output's id: it is never sent, so anything goes (it is the consumer's). */
+function lenientJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'undefined';
+  } catch {
+    return '(not JSON)';
+  }
 }

@@ -1,53 +1,64 @@
-import type { SqsIo } from '../sqs/sqs-io.ts';
+import type { ReceiptSource } from '../sqs/sqs-io.ts';
 
 /** SQS's limit: a message stays invisible at most 12 hours from its receive. */
-const MAX_TOTAL_MS = 12 * 60 * 60 * 1000;
+export const MAX_LEASE_MS = 12 * 60 * 60 * 1000;
 
-/** One message kept invisible while in hand. */
-export interface Beat {
+/** Margin kept before SQS's 12-hour limit, so that the last extension is not refused. */
+const CAP_MARGIN_MS = 1000;
+
+/** A message kept invisible while in hand. */
+export interface Lease extends ReceiptSource {
   readonly url: string;
-  /** The latest receipt handle (SQS accepts only the latest after a message is received again). */
-  receiptHandle: string;
-  receivedAt: number;
+  /** When SQS handed out the current receipt handle (ms since epoch): the 12-hour clock starts there. */
+  readonly receivedAt: number;
   /** When its visibility expires, as far as we know (ms since epoch). */
-  deadline: number;
+  leaseUntil: number;
+  /** The lease reached SQS's 12-hour limit: it ends at `leaseUntil` and cannot be extended. */
+  capped(): void;
+}
+
+/** Seconds a lease may still be extended by, from `now`, within SQS's 12-hour limit. */
+export function leaseBudgetSeconds(lease: Pick<Lease, 'receivedAt'>, now = Date.now()): number {
+  return Math.max(0, Math.floor((MAX_LEASE_MS - CAP_MARGIN_MS - (now - lease.receivedAt)) / 1000));
+}
+
+/** What the heartbeat changes visibility through (the run's I/O). */
+export interface VisibilityIo {
+  changeVisibility(url: string, message: ReceiptSource, seconds: number): Promise<unknown>;
 }
 
 /**
- * Keeps every message in hand (running or prefetched) invisible to other workers: every third of
- * the visibility timeout, those with less than half of it left are extended by a whole timeout,
- * in batches, up to SQS's 12-hour limit.
+ * Keeps every message in hand (running, waiting or between retries) invisible to other workers:
+ * every third of the visibility timeout, those with less than half of it left are extended by a
+ * whole timeout, in batches. At SQS's 12-hour limit the last extension ends exactly there and the
+ * lease is told (`capped`), so that its call can be aborted before the message reappears.
  */
 export class Heartbeat {
-  readonly #io: SqsIo;
+  readonly #io: VisibilityIo;
   readonly #seconds: number;
   readonly #onError: (error: unknown) => void;
-  readonly #beats = new Set<Beat>();
+  readonly #leases = new Set<Lease>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(io: SqsIo, visibilitySeconds: number, onError: (error: unknown) => void) {
+  constructor(io: VisibilityIo, visibilitySeconds: number, onError: (error: unknown) => void) {
     this.#io = io;
     this.#seconds = visibilitySeconds;
     this.#onError = onError;
   }
 
-  track(url: string, receiptHandle: string, receivedAt = Date.now()): Beat {
-    const beat = { url, receiptHandle, receivedAt, deadline: receivedAt + this.#seconds * 1000 };
-    this.#beats.add(beat);
+  /** The visibility timeout a receive gives, in seconds. */
+  get visibilitySeconds(): number {
+    return this.#seconds;
+  }
+
+  track(lease: Lease): void {
+    this.#leases.add(lease);
     this.#timer ??= setInterval(() => this.#tick(), Math.max(250, (this.#seconds * 1000) / 3));
-    return beat;
   }
 
-  /** The message was received again: keep it with its new handle and a fresh deadline. */
-  renew(beat: Beat, receiptHandle: string, receivedAt = Date.now()): void {
-    beat.receiptHandle = receiptHandle;
-    beat.receivedAt = receivedAt;
-    beat.deadline = receivedAt + this.#seconds * 1000;
-  }
-
-  untrack(beat: Beat): void {
-    this.#beats.delete(beat);
-    if (this.#beats.size === 0) this.stop();
+  untrack(lease: Lease): void {
+    this.#leases.delete(lease);
+    if (this.#leases.size === 0) this.stop();
   }
 
   stop(): void {
@@ -58,15 +69,16 @@ export class Heartbeat {
   #tick(): void {
     const now = Date.now();
     const half = (this.#seconds * 1000) / 2;
-    for (const beat of this.#beats) {
-      if (beat.deadline - now > half) continue;
-      const leftMs = MAX_TOTAL_MS - (now - beat.receivedAt) - 1000;
-      const seconds = Math.min(this.#seconds, Math.floor(leftMs / 1000));
-      if (seconds <= 0) continue;
-      beat.deadline = now + seconds * 1000;
-      this.#io.changeVisibility(beat.url, beat.receiptHandle, seconds).catch((error: unknown) => {
-        if (this.#beats.has(beat)) this.#onError(error);
+    for (const lease of this.#leases) {
+      if (lease.leaseUntil - now > half) continue;
+      const budget = leaseBudgetSeconds(lease, now);
+      const seconds = Math.min(this.#seconds, budget);
+      if (seconds <= 0) continue; // already capped: it ends at leaseUntil
+      lease.leaseUntil = now + seconds * 1000;
+      this.#io.changeVisibility(lease.url, lease, seconds).catch((error: unknown) => {
+        if (this.#leases.has(lease)) this.#onError(error);
       });
+      if (seconds < this.#seconds) lease.capped();
     }
   }
 }

@@ -18,7 +18,12 @@ export class StageHooks {
     let entry = this.#entries.get(stage.name);
     if (entry === undefined) {
       const setup = stage.setup;
-      entry = { state: Promise.resolve().then(() => setup?.()), runs: 0 };
+      const created: Entry = { state: Promise.resolve().then(() => setup?.()), runs: 0 };
+      // A failed setup is not kept: the next run tries again.
+      created.state.catch(() => {
+        if (this.#entries.get(stage.name) === created) this.#entries.delete(stage.name);
+      });
+      entry = created;
       this.#entries.set(stage.name, entry);
     }
     entry.runs++;

@@ -1,14 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message } from '@aws-sdk/client-sqs';
-import type { SqsIo } from '../sqs/sqs-io.ts';
 import type { Capacity } from './capacity.ts';
 
 /** Messages one receive asks for at most (SQS's limit). */
 export const RECEIVE_MAX = 10;
-/** Long poll of an idle level: at most ~3 requests a minute while nothing arrives. */
-const IDLE_WAIT_SECONDS = 20;
 /** Wait of a busy level: short, so that a stop can let the receive finish before handing back. */
-const BUSY_WAIT_SECONDS = 2;
+export const BUSY_WAIT_SECONDS = 2;
 /** Pause after a failed receive (SQS unreachable): the stage waits instead of spinning. */
 const RETRY_MS = 1000;
 
@@ -23,43 +20,46 @@ export interface PollerHandlers {
   recovered(): void;
 }
 
+/** What a poller receives through. */
+export interface ReceiveIo {
+  receive(url: string, max: number, waitSeconds: number, visibility: number): Promise<Message[]>;
+}
+
 /**
  * Receives from one input queue (one priority level) while there is room in hand. A busy level
  * (its last receive returned messages, or some of its messages are in hand) asks for up to 10
- * messages with a 2 s wait; an idle one long-polls 20 s for a single message, holding one place,
- * so that an idle higher level never starves a busy lower one.
+ * messages with a 2 s wait; an idle one long-polls (`waitSeconds(false)`, 20 s by default) for a
+ * single message, holding one place, so that an idle higher level never starves a busy lower one.
  *
  * A busy level runs several receives at once (`lanes`, about one per 10 workers), so that one
  * round trip at a time does not cap intake at 10 messages.
  *
- * A stop never aborts a receive: SQS would keep an aborted long poll open on its side and give
- * it whatever becomes visible meanwhile, into an answer nobody reads (hidden for a visibility
- * timeout). So a stop waits for a short receive, and leaves a long one to finish in the
- * background: what it brings is handed back at once. Only `closeSignal` (the client closing,
- * the process about to exit) aborts receives.
+ * A receive is never aborted: SQS keeps an abandoned long poll open on its side and gives it
+ * whatever becomes visible meanwhile, into an answer nobody reads (hidden for a visibility
+ * timeout). So a stop waits for the receives in flight to end (at most their wait) and the run
+ * hands back what they bring.
  */
 export class LevelPoller {
   readonly level: number;
   readonly url: string;
-  readonly #io: SqsIo;
+  readonly #io: ReceiveIo;
   readonly #capacity: Capacity;
   readonly #visibility: number;
   readonly #lanes: number;
+  readonly #waitSeconds: (busy: boolean) => number;
   readonly #on: PollerHandlers;
-  readonly #closeSignal: AbortSignal;
   readonly #stopped = new AbortController();
-  /** Receives in flight: lanes beyond the first run only while the level is busy. */
+  /** Receive loops: lanes beyond the first run only while the level is busy. */
   readonly #loops: Promise<void>[] = [];
-  #long = false;
   #busy = false;
   #wakers: (() => void)[] = [];
 
   constructor(
     level: number,
     url: string,
-    io: SqsIo,
+    io: ReceiveIo,
     capacity: Capacity,
-    options: { visibility: number; lanes: number; closeSignal: AbortSignal },
+    options: { visibility: number; lanes: number; waitSeconds: (busy: boolean) => number },
     on: PollerHandlers,
   ) {
     this.level = level;
@@ -68,7 +68,7 @@ export class LevelPoller {
     this.#capacity = capacity;
     this.#visibility = options.visibility;
     this.#lanes = options.lanes;
-    this.#closeSignal = options.closeSignal;
+    this.#waitSeconds = options.waitSeconds;
     this.#on = on;
   }
 
@@ -77,21 +77,16 @@ export class LevelPoller {
     for (let lane = 0; lane < this.#lanes; lane++) this.#loops.push(this.#run(lane));
   }
 
-  /**
-   * Stops receiving. Resolves once no short receive is in flight; a long one (nothing of this
-   * level in hand) goes on in the background and hands back what it brings.
-   */
+  /** Stops receiving. Resolves once no receive of this level is in flight. */
   async stop(): Promise<void> {
     this.#stopped.abort();
     this.#wake();
-    const [first, ...others] = this.#loops;
-    await Promise.all(others);
-    if (!this.#long) await first;
+    await Promise.all(this.#loops);
   }
 
   async #run(lane: number): Promise<void> {
     const stopped = this.#stopped.signal;
-    while (!stopped.aborted && !this.#closeSignal.aborted) {
+    while (!stopped.aborted) {
       const busy = this.#busy || this.#on.inHand() > 0;
       if (lane > 0 && !busy) {
         await new Promise<void>((resolve) => this.#wakers.push(resolve));
@@ -101,19 +96,15 @@ export class LevelPoller {
       const min = busy && this.#on.waiting() > 0 ? RECEIVE_MAX : 1;
       const room = await this.#capacity.reserve(this.level, min, busy ? RECEIVE_MAX : 1, stopped);
       if (room === 0) break;
-      const wait = busy ? BUSY_WAIT_SECONDS : IDLE_WAIT_SECONDS;
-      if (lane === 0) this.#long = !busy;
       let messages: Message[];
       try {
-        messages = await this.#io.receive(this.url, room, wait, this.#visibility, this.#closeSignal);
+        messages = await this.#io.receive(this.url, room, this.#waitSeconds(busy), this.#visibility);
       } catch (error) {
         this.#capacity.release(room);
-        if (stopped.aborted || this.#closeSignal.aborted) break;
+        if (stopped.aborted) break;
         this.#on.failed(error);
         await sleep(RETRY_MS, undefined, { signal: stopped }).catch(() => {});
         continue;
-      } finally {
-        if (lane === 0) this.#long = false;
       }
       this.#on.recovered();
       this.#capacity.release(room - messages.length);

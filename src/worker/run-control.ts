@@ -16,6 +16,8 @@ export class RunControl {
   readonly #idleTimeout: number | undefined;
   readonly #signal: AbortSignal | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
+  #idleDeadline = Number.POSITIVE_INFINITY;
+  #busy: () => boolean = () => false;
   #error: unknown;
   #failed = false;
 
@@ -26,9 +28,11 @@ export class RunControl {
 
   /**
    * Starts watching: `onStop` runs once a stop is requested, which happens when the user's
-   * `signal` aborts or when {@link touch} was not called for `idleTimeout` ms.
+   * `signal` aborts or when {@link touch} was not called for `idleTimeout` ms while `busy()` was
+   * false (the run calls `touch` again when it stops being busy).
    */
-  begin(onStop: () => void): void {
+  begin(onStop: () => void, busy: () => boolean = () => false): void {
+    this.#busy = busy;
     this.#stopping.signal.addEventListener('abort', onStop, { once: true });
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     if (this.#signal?.aborted === true) this.requestStop();
@@ -37,11 +41,19 @@ export class RunControl {
 
   readonly #onAbort = (): void => this.requestStop();
 
-  /** Input arrived: restart the idle countdown. */
+  /** Input arrived, or the run has nothing in hand any more: restart the idle countdown. */
   touch(): void {
     if (this.#idleTimeout === undefined || this.stopping) return;
     clearTimeout(this.#idleTimer);
-    this.#idleTimer = setTimeout(() => this.requestStop(), this.#idleTimeout);
+    this.#idleDeadline = Date.now() + this.#idleTimeout;
+    this.#idleTimer = setTimeout(() => {
+      if (!this.#busy()) this.requestStop();
+    }, this.#idleTimeout);
+  }
+
+  /** Milliseconds until the idle timeout stops the run (infinite without one). */
+  get idleRemainingMs(): number {
+    return Math.max(0, this.#idleDeadline - Date.now());
   }
 
   get stopSignal(): AbortSignal {

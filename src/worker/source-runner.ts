@@ -2,13 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SqspipesError, StageError } from '../errors.ts';
 import { sourceCallId } from '../ids.ts';
 import type { ResolvedRunOptions } from '../run-options.ts';
+import { RunIo } from '../sqs/run-io.ts';
 import type { Stage } from '../stage.ts';
 import { callStage } from './call.ts';
-import { emitOutputs } from './emit.ts';
+import { type EmitTarget, produceOutputs } from './emit.ts';
 import { Forwarder } from './forwarder.ts';
 import type { OutputChannel } from './output-channel.ts';
 import { RunControl } from './run-control.ts';
-import type { RunDeps } from './stage-runner.ts';
+import type { RunDeps } from './run-deps.ts';
 
 /**
  * Runs the source (first) stage: `workers` loops, each calling `method(...args)`, forwarding
@@ -19,7 +20,8 @@ export class SourceRunner {
   readonly #deps: RunDeps;
   readonly #options: ResolvedRunOptions;
   readonly #output: OutputChannel<unknown>;
-  readonly #forwarder: Forwarder;
+  readonly #io: RunIo;
+  readonly #target: EmitTarget;
   readonly #control: RunControl;
   readonly #loops: Promise<void>[] = [];
   #calls = 0;
@@ -32,11 +34,18 @@ export class SourceRunner {
     this.#deps = deps;
     this.#options = options;
     this.#output = output;
-    this.#forwarder = new Forwarder(stage, deps.queues, deps.io);
+    this.#io = new RunIo(deps.io);
+    this.#target = {
+      forwarder: new Forwarder(stage, deps.queues, this.#io),
+      output,
+      ignoreNone: deps.ignoreNone,
+      withIds: options.withIds,
+    };
     this.#control = new RunControl(options);
   }
 
   async start(): Promise<void> {
+    await this.#target.forwarder.createQueues();
     this.#state = await this.#deps.hooks.acquire(this.#stage);
     this.#started = true;
     this.#control.begin(() => void this.stop());
@@ -72,36 +81,29 @@ export class SourceRunner {
       priority: 0,
       messageId: undefined,
       receiveCount: 1,
+      attempt: 1,
+      inputs: [],
       state: this.#state,
     };
-    const info = { stage: stage.name, messageId: undefined, priority: 0, receiveCount: 1 };
+    const info = { stage: stage.name, messageId: undefined, priority: 0, receiveCount: 1, attempt: 1 };
+    const lineage = { inputId: sourceCallId() };
+    const call = callStage(context, [this.#control.callSignal], stage.timeout, async (signal) => {
+      const result: unknown = await stage.method(...this.#options.args);
+      return produceOutputs(result, this.#target, lineage, this.#options.priority, signal);
+    });
     try {
-      let result: unknown;
-      try {
-        result = await callStage(context, this.#control.callSignal, stage.timeout, () =>
-          stage.method(...this.#options.args),
-        );
-      } catch (error) {
-        throw new StageError(stage.name, undefined, error);
-      }
-      const { ignoreNone } = this.#deps;
-      const lineage = { inputId: sourceCallId() };
-      const emitted = await emitOutputs(
-        result,
-        ignoreNone,
-        this.#forwarder,
-        this.#output,
-        lineage,
-        this.#options.priority,
-      );
-      if (emitted.count > 0) this.#control.touch();
-      this.#deps.events.safeEmit('processed', { ...info, outputs: emitted.count });
+      const emission = await call.result;
+      await emission.delivered;
+      if (emission.count > 0) this.#control.touch();
+      this.#deps.events.safeEmit('processed', { ...info, outputs: emission.count });
       return true;
     } catch (error) {
       const failure = error instanceof SqspipesError ? error : new StageError(stage.name, undefined, error);
       this.#deps.events.safeEmit('failed', failure, info);
       this.#control.fail(failure);
       return false;
+    } finally {
+      await call.settled; // a timed-out call keeps its worker until it returns
     }
   }
 
@@ -112,7 +114,7 @@ export class SourceRunner {
       const fields = { stage: this.#stage.name, calls: abandoned };
       this.#deps.logger.warn(fields, 'calls still running past shutdownTimeout were abandoned');
     }
-    await this.#deps.io.flush(this.#options.shutdownTimeout);
+    await this.#io.flush(this.#options.shutdownTimeout);
     if (this.#started)
       await this.#deps.hooks.release(this.#stage).catch((error: unknown) => this.#control.fail(error));
     this.#output.end(this.#control.failed ? this.#control.error : undefined);

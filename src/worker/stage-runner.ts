@@ -1,48 +1,30 @@
 import type { Message } from '@aws-sdk/client-sqs';
-import pLimit, { type LimitFunction } from 'p-limit';
-import { decodeEnvelope } from '../envelope.ts';
-import type { TaskEvents } from '../events.ts';
-import type { PipelineQueues } from '../queues/topology.ts';
+import type { Envelope } from '../envelope.ts';
 import type { ResolvedRunOptions } from '../run-options.ts';
-import type { SqsIo } from '../sqs/sqs-io.ts';
+import { RunIo } from '../sqs/run-io.ts';
 import type { Stage } from '../stage.ts';
-import type { Logger } from '../types.ts';
 import { Capacity } from './capacity.ts';
-import { Dispatcher } from './dispatcher.ts';
+import { Delivery, type DeliveryDeps, type Outcome } from './delivery.ts';
 import { Forwarder } from './forwarder.ts';
 import { Heartbeat } from './heartbeat.ts';
-import { LevelPoller, RECEIVE_MAX } from './poller.ts';
-
-import type { StageHooks } from './hooks.ts';
-import type { InHand } from './in-hand.ts';
-import { InputHandler } from './input-handler.ts';
+import { Intake } from './intake.ts';
 import type { OutputChannel } from './output-channel.ts';
-import { RecentIds } from './recent-ids.ts';
+import { BUSY_WAIT_SECONDS, RECEIVE_MAX } from './poller.ts';
+import { Processor } from './processor.ts';
 import { RunControl } from './run-control.ts';
-
-/** How many completed inputs a run remembers, to acknowledge (not redo) one delivered again. */
-const COMPLETED_MEMORY = 10_000;
+import type { RunDeps } from './run-deps.ts';
+import { Scheduler } from './scheduler.ts';
 
 /** Most receives in flight at once per priority level. */
 const MAX_LANES = 8;
 
-/** What a stage run needs from its client. */
-export interface RunDeps {
-  readonly queues: PipelineQueues;
-  readonly io: SqsIo;
-  readonly logger: Logger;
-  readonly events: TaskEvents;
-  readonly hooks: StageHooks;
-  /** Aborted when the client closes: ends even the receives a stop leaves running. */
-  readonly closeSignal: AbortSignal;
-  readonly ignoreNone: boolean;
-}
-
 /**
- * Runs one consuming stage in this process: long-polls its input levels, keeps what it holds
- * invisible (heartbeat), dispatches messages to `workers` concurrent calls (highest level first,
- * one at a time per group), and lets the {@link InputHandler} call, forward and acknowledge.
- * Stops gracefully, losing nothing.
+ * Runs one consuming stage in this process. The parts, each with one job:
+ * - {@link Intake}: receives from the input levels and makes one {@link Delivery} per message;
+ * - {@link Scheduler}: gives deliveries to worker slots (highest level first, groups serial);
+ * - {@link Processor}: calls the stage and gives each delivery its verdict;
+ * - {@link Delivery}: carries out that verdict (acknowledge, retry, dead-letter, release), once.
+ * This class wires them and owns the stop, which loses nothing (see {@link StageRunner.stop}).
  */
 export class StageRunner {
   readonly #stage: Stage;
@@ -50,21 +32,12 @@ export class StageRunner {
   readonly #options: ResolvedRunOptions;
   readonly #output: OutputChannel<unknown>;
   readonly #control: RunControl;
-  readonly #dispatcher = new Dispatcher<InHand>();
-  readonly #capacity: Capacity;
-  readonly #limit: LimitFunction;
+  readonly #io: RunIo;
   readonly #heartbeat: Heartbeat;
-  #handler!: InputHandler;
-  readonly #pollers = new Map<number, LevelPoller>();
-  readonly #deferred: Pick<InHand, 'level' | 'url' | 'message' | 'beat'>[] = [];
-  #pollersStopped = false;
-  /** Messages in hand by SQS message id, to recognise one that SQS delivers again meanwhile. */
-  readonly #byMessageId = new Map<string, InHand>();
-  /** Envelope ids completed in this run (outputs forwarded and handed over), lest a lost delete redo one. */
-  readonly #completed = new RecentIds(COMPLETED_MEMORY);
-  /** Messages in hand by level, for the pollers' choice of wait. */
-  readonly #levelCounts = new Map<number, number>();
-  #started = 0;
+  #capacity: Capacity | undefined;
+  #scheduler: Scheduler | undefined;
+  #intake: Intake | undefined;
+  #acquired = false;
   #receiveFailing = false;
   #idle = false;
   #stopped: Promise<void> | undefined;
@@ -75,11 +48,8 @@ export class StageRunner {
     this.#options = options;
     this.#output = output;
     this.#control = new RunControl(options);
-    // Room for a batch of 10 beyond the workers, and one place per idle level's long poll.
-    const levels = options.maxPriority - options.minPriority + 1;
-    this.#capacity = new Capacity(options.workers * (stage.batch ?? 1) + RECEIVE_MAX + levels);
-    this.#limit = pLimit(options.workers);
-    this.#heartbeat = new Heartbeat(deps.io, stage.visibilityTimeout, (error) => {
+    this.#io = new RunIo(deps.io);
+    this.#heartbeat = new Heartbeat(this.#io, stage.visibilityTimeout, (error) => {
       deps.logger.warn({ stage: stage.name, err: error }, 'heartbeat failed');
       deps.events.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
     });
@@ -87,254 +57,152 @@ export class StageRunner {
 
   /** Creates the input queues (and dead-letter queue) if needed and starts receiving. */
   async start(): Promise<void> {
-    const { minPriority, maxPriority } = this.#options;
+    const { minPriority, maxPriority, workers } = this.#options;
+    const stage = this.#stage;
     const levels = Array.from({ length: maxPriority - minPriority + 1 }, (_, i) => maxPriority - i);
-    const urls = await Promise.all(levels.map((level) => this.#deps.queues.inputUrl(this.#stage, level)));
-    const state = await this.#deps.hooks.acquire(this.#stage);
-    this.#handler = this.#createHandler(state);
-    this.#control.begin(() => void this.stop());
-    if (this.#control.stopping) return; // aborted already: receive nothing
-    levels.forEach((level, i) => {
-      const url = urls[i] as string;
-      const poller = new LevelPoller(
-        level,
-        url,
-        this.#deps.io,
-        this.#capacity,
-        {
-          visibility: this.#stage.visibilityTimeout,
-          lanes: Math.min(
-            MAX_LANES,
-            Math.ceil((this.#options.workers * (this.#stage.batch ?? 1)) / RECEIVE_MAX),
-          ),
-          closeSignal: this.#deps.closeSignal,
-        },
-        {
-          inHand: () => this.#levelCounts.get(level) ?? 0,
-          waiting: () => this.#dispatcher.waiting,
-          messages: (messages) => this.#accept(level, url, messages),
-          empty: () => this.#maybeIdle(),
-          failed: (error) => this.#receiveFailed(url, error),
-          recovered: () => this.#receiveRecovered(url),
-        },
-      );
-      this.#pollers.set(level, poller);
-      poller.start();
+    const forwarder = new Forwarder(stage, this.#deps.queues, this.#io);
+    const [urls] = await Promise.all([
+      Promise.all(levels.map((level) => this.#deps.queues.inputUrl(stage, level))),
+      forwarder.createQueues(),
+    ]);
+    const state = await this.#deps.hooks.acquire(stage);
+    this.#acquired = true;
+    const batch = stage.batch ?? 1;
+    const processor = new Processor({
+      stage,
+      args: this.#options.args,
+      state,
+      target: {
+        forwarder,
+        output: this.#output,
+        ignoreNone: this.#deps.ignoreNone,
+        withIds: this.#options.withIds,
+      },
+      callSignal: this.#control.callSignal,
     });
+    const scheduler = new Scheduler({ workers, batch, limit: this.#options.limit }, processor, this.#control);
+    // Room for a batch of 10 beyond the workers, and one place per idle level's long poll.
+    const capacity = new Capacity(workers * batch + RECEIVE_MAX + levels.length, () => scheduler.quota);
+    const deliveryDeps = this.#deliveryDeps(scheduler);
+    this.#scheduler = scheduler;
+    this.#capacity = capacity;
+    this.#intake = new Intake({
+      io: this.#io,
+      capacity,
+      queues: levels.map((level, i) => ({ level, url: urls[i] as string })),
+      visibility: stage.visibilityTimeout,
+      lanes: Math.min(MAX_LANES, Math.ceil((workers * batch) / RECEIVE_MAX)),
+      waitSeconds: (busy) => this.#waitSeconds(busy),
+      deliver: (url: string, level: number, message: Message, envelope: Envelope | undefined) =>
+        new Delivery(url, level, message, envelope, deliveryDeps),
+      schedule: (deliveries) => scheduler.push(deliveries),
+      stopping: () => this.#control.stopping,
+      quota: () => scheduler.quota,
+      waiting: () => scheduler.waiting,
+      on: {
+        received: () => {
+          this.#control.touch();
+          this.#idle = false;
+        },
+        empty: () => this.#maybeIdle(),
+        failed: (error) => this.#receiveFailed(error),
+        recovered: () => this.#receiveRecovered(),
+      },
+    });
+    // Idle: nothing received for `idleTimeout` while nothing was in hand (running, retrying, …).
+    this.#control.begin(
+      () => void this.stop(),
+      () => this.inHand > 0,
+    );
+    if (this.#control.stopping) return; // aborted already: receive nothing
+    this.#intake.start();
   }
 
-  #createHandler(state: unknown): InputHandler {
-    const stage = this.#stage;
-    const deps = this.#deps;
-    const options = this.#options;
-    return new InputHandler({
+  #deliveryDeps(scheduler: Scheduler): DeliveryDeps {
+    const { stage, deps } = { stage: this.#stage, deps: this.#deps };
+    return {
       stage,
-      args: options.args,
-      ignoreNone: deps.ignoreNone,
-      queues: deps.queues,
-      io: deps.io,
-      forwarder: new Forwarder(stage, deps.queues, deps.io),
+      io: this.#io,
       heartbeat: this.#heartbeat,
-      output: this.#output,
-      control: this.#control,
       events: deps.events,
       logger: deps.logger,
-      state,
-      handBack: this.#handBack,
-      completed: (id) => this.#completed.add(id),
-    });
+      stopping: () => this.#control.stopping,
+      failFast: this.#options.failFast ? (error) => this.#control.fail(error) : undefined,
+      deadLetterUrl: () => deps.queues.deadLetterUrl(stage),
+      ended: (delivery, outcome) => this.#ended(delivery, outcome),
+      retry: (delivery) => scheduler.resume(delivery),
+    };
+  }
+
+  /** A delivery ended: free its place and its group (releasing the rest of a released group). */
+  #ended(delivery: Delivery, outcome: Outcome): void {
+    this.#capacity?.release(1);
+    this.#intake?.ended(delivery, outcome);
+    if (this.inHand === 0) this.#control.touch();
+    for (const later of this.#scheduler?.ended(delivery, outcome) ?? []) later.release();
+    if (this.#scheduler?.limitDone === true) this.#control.requestStop();
+    this.#maybeIdle();
+  }
+
+  /** A busy level's short wait; an idle level's long poll, never past the run's idle timeout. */
+  #waitSeconds(busy: boolean): number {
+    if (busy) return BUSY_WAIT_SECONDS;
+    const idleSeconds = Math.ceil(this.#control.idleRemainingMs / 1000);
+    return Math.max(1, Math.min(this.#deps.pollWaitSeconds, idleSeconds));
+  }
+
+  /** Inputs received and not yet ended: waiting for a worker, running, or between retries. */
+  get inHand(): number {
+    return this.#intake?.live ?? 0;
   }
 
   /**
-   * Makes a message in hand visible again at once. While stopping, it waits until the short
-   * receives ended, so that none of them takes it back.
+   * Stops gracefully (idempotent): no new receives, and those in flight are waited out (at most
+   * their wait: a busy level's 2 s, an idle level's long poll) → what waits for a worker or for a
+   * retry is handed back → running calls finish (`shutdownTimeout`, then their signal aborts) →
+   * every delivery's verdict is carried out and this run's requests flushed → the output ends.
    */
-  readonly #handBack = (item: Pick<InHand, 'level' | 'url' | 'message' | 'beat'>): void => {
-    this.#heartbeat.untrack(item.beat);
-    if (this.#control.stopping && !this.#pollersStopped) {
-      this.#deferred.push(item);
-      return;
-    }
-    this.#deps.io.changeVisibility(item.url, item.message.ReceiptHandle ?? '', 0).catch((error: unknown) => {
-      const fields = {
-        stage: this.#stage.name,
-        queue: item.url,
-        messageId: item.message.MessageId,
-        err: error,
-      };
-      this.#deps.logger.warn(fields, 'hand-back failed; the message comes back when its visibility expires');
-    });
-  };
-
-  /** Inputs received and not yet finished: waiting for a worker, or running. */
-  get inHand(): number {
-    return this.#dispatcher.waiting + this.#control.runningCount;
-  }
-
-  /** Stops gracefully (idempotent): see the stop order in `#shutdown`. */
   stop(): Promise<void> {
     this.#stopped ??= this.#shutdown();
     return this.#stopped;
   }
 
-  #accept(level: number, url: string, messages: Message[]): void {
-    const receivedAt = Date.now();
-    if (this.#control.stopping) {
-      // Arrived after the stop: hand them straight back.
-      for (const message of messages)
-        this.#handBack({
-          level,
-          url,
-          message,
-          beat: this.#heartbeat.track(url, message.ReceiptHandle ?? ''),
-        });
-      this.#capacity.release(messages.length);
-      return;
-    }
-    this.#control.touch();
-    this.#idle = false;
-    const items: InHand[] = [];
-    for (const message of messages) {
-      if (this.#seenAgain(url, message, receivedAt)) continue;
-      const beat = this.#heartbeat.track(url, message.ReceiptHandle ?? '', receivedAt);
-      const decoded = decodeEnvelope(message.Body);
-      if (decoded.ok) {
-        const { envelope } = decoded;
-        if (this.#completed.has(envelope.id)) {
-          // Its outputs were forwarded and handed over already; only its delete was lost.
-          this.#capacity.release(1);
-          void this.#handler.acknowledge({ level, url, message, beat });
-          continue;
-        }
-        items.push({
-          level,
-          url,
-          message,
-          envelope,
-          beat,
-          group: envelope.key ?? message.MessageId ?? envelope.id,
-        });
-        continue;
-      }
-      this.#capacity.release(1);
-      void this.#handler.poison({ level, url, message, beat }, decoded.reason);
-    }
-    this.#count(level, items.length);
-    for (const item of items) this.#byMessageId.set(item.message.MessageId ?? '', item);
-    this.#dispatcher.push(...items);
-    for (const _ of items) this.#schedule();
-  }
-
-  /** One slot ticket: when a worker is free it takes whichever message should run next. */
-  #schedule(): void {
-    void this.#limit(() => this.#runNext());
-  }
-
-  async #runNext(): Promise<void> {
-    const items = this.#takeWork();
-    if (items.length === 0) return;
-    this.#started += items.length;
-    const work =
-      items.length === 1 && this.#stage.batch === undefined
-        ? this.#handler.process(items[0] as InHand)
-        : this.#handler.processBatch(items);
-    try {
-      await this.#control.track(work);
-    } finally {
-      for (const item of items) {
-        this.#dispatcher.done(item);
-        this.#count(item.level, -1);
-        this.#byMessageId.delete(item.message.MessageId ?? '');
-      }
-      this.#capacity.release(items.length);
-      if (this.#started >= this.#options.limit) this.#control.requestStop();
-      if (this.#dispatcher.waiting > this.#limit.pendingCount) this.#schedule();
-      this.#maybeIdle();
-    }
-  }
-
-  /**
-   * A message already in hand came again (its visibility expired while SQS was unreachable and the
-   * heartbeat could not extend it): keep the one in hand, with the new receipt handle, which is
-   * the only one SQS still accepts.
-   */
-  #seenAgain(url: string, message: Message, receivedAt: number): boolean {
-    const held = this.#byMessageId.get(message.MessageId ?? '');
-    if (held === undefined || held.url !== url) return false;
-    held.message.ReceiptHandle = message.ReceiptHandle;
-    this.#heartbeat.renew(held.beat, message.ReceiptHandle ?? '', receivedAt);
-    this.#capacity.release(1);
-    return true;
-  }
-
-  #count(level: number, delta: number): void {
-    this.#levelCounts.set(level, (this.#levelCounts.get(level) ?? 0) + delta);
-  }
-
-  /** What one worker runs next: one input, or up to `batch` inputs of distinct groups. */
-  #takeWork(): InHand[] {
-    const items: InHand[] = [];
-    const want = Math.min(this.#stage.batch ?? 1, this.#options.limit - this.#started);
-    while (!this.#control.stopping && items.length < want) {
-      const item = this.#dispatcher.take();
-      if (item === undefined) break;
-      items.push(item);
-    }
-    return items;
-  }
-
-  async #teardown(): Promise<void> {
-    try {
-      await this.#deps.hooks.release(this.#stage);
-    } catch (error) {
-      this.#control.fail(error);
-    }
-  }
-
-  #maybeIdle(): void {
-    if (this.#idle || this.#capacity.used > 0 || this.#control.stopping) return;
-    this.#idle = true;
-    this.#deps.events.safeEmit('idle', { stage: this.#stage.name });
-  }
-
-  #receiveFailed(url: string, error: unknown): void {
-    if (this.#receiveFailing) return;
-    this.#receiveFailing = true;
-    this.#deps.logger.warn(
-      { stage: this.#stage.name, queue: url, err: error },
-      'receive failing; retrying every second',
-    );
-    this.#deps.events.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
-  }
-
-  #receiveRecovered(url: string): void {
-    if (!this.#receiveFailing) return;
-    this.#receiveFailing = false;
-    this.#deps.logger.info({ stage: this.#stage.name, queue: url }, 'receive works again');
-  }
-
-  /**
-   * Stop order: take no new work (end long polls, drop queued tickets) → release what waits →
-   * let running calls finish (bounded) → flush pending sends, deletes and releases → end output.
-   */
   async #shutdown(): Promise<void> {
     this.#control.requestStop();
-    this.#limit.clearQueue();
-    await Promise.all([...this.#pollers.values()].map((poller) => poller.stop()));
-    this.#pollersStopped = true;
-    for (const item of this.#dispatcher.drain()) {
-      this.#handBack(item);
-      this.#capacity.release(1);
-    }
-    for (const item of this.#deferred.splice(0)) this.#handBack(item);
-    const abandoned = await this.#control.drain(this.#options.shutdownTimeout);
+    const waiting = this.#scheduler?.drain() ?? [];
+    await this.#intake?.stop();
+    for (const delivery of [...waiting, ...(this.#intake?.inBackoff() ?? [])]) delivery.release();
+    const timeout = this.#options.shutdownTimeout;
+    const abandoned = await this.#control.drain(timeout);
     if (abandoned > 0) {
       const fields = { stage: this.#stage.name, calls: abandoned };
       this.#deps.logger.warn(fields, 'calls still running past shutdownTimeout were abandoned');
     }
-    await this.#deps.io.flush(this.#options.shutdownTimeout);
+    await this.#intake?.allEnded(timeout);
+    await this.#io.flush(timeout);
     this.#heartbeat.stop();
-    if (this.#handler !== undefined) await this.#teardown();
+    if (this.#acquired) {
+      await this.#deps.hooks.release(this.#stage).catch((error: unknown) => this.#control.fail(error));
+    }
     this.#output.end(this.#control.failed ? this.#control.error : undefined);
+  }
+
+  #maybeIdle(): void {
+    if (this.#idle || (this.#capacity?.used ?? 0) > 0 || this.#control.stopping) return;
+    this.#idle = true;
+    this.#deps.events.safeEmit('idle', { stage: this.#stage.name });
+  }
+
+  #receiveFailed(error: unknown): void {
+    if (this.#receiveFailing) return;
+    this.#receiveFailing = true;
+    this.#deps.logger.warn({ stage: this.#stage.name, err: error }, 'receive failing; retrying every second');
+    this.#deps.events.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
+  }
+
+  #receiveRecovered(): void {
+    if (!this.#receiveFailing) return;
+    this.#receiveFailing = false;
+    this.#deps.logger.info({ stage: this.#stage.name }, 'receive works again');
   }
 }

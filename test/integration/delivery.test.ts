@@ -1,4 +1,4 @@
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { CallTimeoutError, type InputInfo, OutputError, StageError, taskContext } from '../../src/index.ts';
 import { collect, testClient } from '../support/pipeline.ts';
@@ -36,7 +36,9 @@ describe('retries and the dead-letter queue', () => {
     }
     expect(done.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 16, 17, 18, 19]);
     expect(dead).toHaveLength(4);
-    expect(dead.map((d) => d.receiveCount)).toEqual([3, 3, 3, 3]);
+    // Retried in hand: three attempts, one delivery by SQS.
+    expect(dead.map((d) => d.attempt)).toEqual([3, 3, 3, 3]);
+    expect(dead.map((d) => d.receiveCount)).toEqual([1, 1, 1, 1]);
     expect(failed).toHaveLength(12);
     const dlq = (await client.queues()).find((q) => q.level === 'dlq');
     expect(dlq?.visible).toBe(4);
@@ -139,21 +141,54 @@ describe('bad outputs and bad input', () => {
     { method: (x: unknown) => x, name: 'keep' },
   ]);
 
-  it('rejects a BigInt output naming the stage, and keeps the input', async () => {
+  /** Takes the `make` inputs out of its dead-letter queue, with the reason they were put there. */
+  async function deadLettered(): Promise<{ count: number; reason: string | undefined }> {
+    const dlq = (await client.queues()).find((q) => q.stage === 'make' && q.level === 'dlq');
+    const raw = rawClient();
+    const out = await raw.send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlq?.url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    const messages = out.Messages ?? [];
+    for (const m of messages) {
+      await raw.send(new DeleteMessageCommand({ QueueUrl: dlq?.url, ReceiptHandle: m.ReceiptHandle }));
+    }
+    raw.destroy();
+    return {
+      count: messages.length,
+      reason: messages[0]?.MessageAttributes?.['sqspipes-reason']?.StringValue,
+    };
+  }
+
+  it('fails a BigInt output naming the stage, keeps the input in the DLQ; failFast rejects the run', async () => {
     await client.enqueue('make', 'bigint');
-    const error = await collect(client.run('make', { idleTimeout: 3000 })).catch((e: unknown) => e);
+    const failures: Error[] = [];
+    client.on('failed', (error) => failures.push(error));
+    const error = await collect(client.run('make', { idleTimeout: 3000, failFast: true })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(OutputError);
     expect((error as OutputError).stage).toBe('make');
     expect((error as Error).message).toMatch(/BigInt/);
-    await client.purge();
+    expect(failures).toHaveLength(3); // 1 + the default 2 retries
+    const { count, reason } = await deadLettered();
+    expect(count).toBe(1);
+    expect(reason).toMatch(/Stage `make`.*BigInt/);
   });
 
-  it('rejects an output over 1 MiB naming the stage and the size', async () => {
+  it('fails an output over 1 MiB naming the stage and the size; without failFast the run goes on', async () => {
     await client.enqueue('make', 'huge');
-    const error = await collect(client.run('make', { idleTimeout: 3000 })).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OutputError);
-    expect((error as Error).message).toMatch(/Stage `make`.*1100\d{3} bytes.*1048576/);
-    await client.purge();
+    const dead = new Promise<InputInfo>((resolve) => client.once('deadLettered', resolve));
+    // Not rejected: the run ends on its idle timeout, once the input has left its hands.
+    expect(await collect(client.run('make', { idleTimeout: 1000 }))).toEqual([]);
+    expect((await dead).attempt).toBe(3);
+    const { count, reason } = await deadLettered();
+    expect(count).toBe(1);
+    expect(reason).toMatch(/Stage `make`.*1100\d{3} bytes.*1048576/);
   });
 
   it('decodes bodies safely: a __proto__ key pollutes nothing', async () => {

@@ -110,7 +110,11 @@ describe('faults: ~10% of SQS requests throttled, failed or reset', () => {
         },
       ]);
       await client.enqueue('slow', 7);
-      const run = collect(client.run('slow', { limit: 1, idleTimeout: 15_000 }));
+      // No `limit`: a run that reached it receives no more, and SQS could not give it the input again.
+      const run = (async () => {
+        for await (const value of client.run('slow', { idleTimeout: 15_000 })) return [value];
+        return [];
+      })();
       await started;
       proxy.setRate(1); // the heartbeat fails: the input's visibility (1 s) expires
       await sleep(2500);

@@ -252,7 +252,7 @@ describe('interval', () => {
 /** A client with `source → step`; `step` runs `behaviour` (identity by default). */
 function stepClient(
   label: string,
-  stage: { workers?: number; visibilityTimeout?: number } = {},
+  stage: { workers?: number; visibilityTimeout?: number; retries?: number } = {},
   behaviour: (x: unknown) => unknown = (x) => x,
 ): TaskClient {
   return testClient(label, [source, { method: (x: unknown) => behaviour(x), name: 'step', ...stage }]);
@@ -402,7 +402,7 @@ describe('stopping a run: AbortSignal', () => {
   });
 });
 
-describe('a throwing stage', () => {
+describe('a throwing stage with failFast', () => {
   const boom = new Error('boom on 5');
   let failing = true;
   const throwOn5 = (x: unknown) => {
@@ -410,12 +410,13 @@ describe('a throwing stage', () => {
     return x;
   };
 
-  /** Runs `step` until it fails; returns what it yielded and the error. */
+  /** Runs `step` with failFast until it fails; returns what it yielded and the error. */
   async function runUntilFailure(client: TaskClient, workers: number) {
     const yielded: unknown[] = [];
     let error: unknown;
     try {
-      for await (const x of client.run('step', { workers, idleTimeout: 5000 })) yielded.push(x);
+      for await (const x of client.run('step', { workers, idleTimeout: 5000, failFast: true }))
+        yielded.push(x);
     } catch (caught) {
       error = caught;
     }
@@ -431,34 +432,43 @@ describe('a throwing stage', () => {
     expect((error as Error).message).toContain('boom on 5');
   }
 
-  // Regression, as for break: the failing input is handed back once the receives ended.
-  const strict = stepClient('throw', { workers: 1 }, throwOn5);
-  it('rejects with StageError; the failing input and the rest are at once available again', async () => {
+  // The failing input waits in the dead-letter queue (the next process does not fail on it
+  // again); the rest are at once available; a redrive brings it back.
+  const strict = stepClient('throw', { workers: 1, retries: 0 }, throwOn5);
+  it('rejects with StageError; the failing input is in the DLQ and the rest at once available', async () => {
     failing = true;
     await feed(strict, 10);
     const { yielded, error } = await runUntilFailure(strict, 1);
     expectStageError(error);
     expect(yielded).not.toContain(5);
     expect(await inFlight(strict)).toBe(0);
+    const dlq = (await strict.queues()).find((q) => q.stage === 'step' && q.level === 'dlq');
+    expect(dlq?.visible).toBe(1);
     failing = false;
+    expect(await strict.redrive('step')).toBe(1);
     const second = await collect(strict.run('step', { limit: 10 - yielded.length, idleTimeout: DRAIN_IDLE }));
     expect(second).toContain(5);
     await expectEachOnce(strict, yielded, second, 10);
   });
 
-  const quick = stepClient('throwq', { workers: 2, ...QUICK }, throwOn5);
-  it('rejects with StageError naming the stage with the cause; no input is lost', async () => {
+  const quick = stepClient('throwq', { workers: 2, retries: 1, ...QUICK }, throwOn5);
+  it('rejects with StageError naming the stage with the cause after its retries; no input is lost', async () => {
     failing = true;
+    const failures: number[] = [];
+    quick.on('failed', (_e, info) => failures.push(info.attempt));
     await feed(quick, 10);
     const { yielded, error } = await runUntilFailure(quick, 2);
     expectStageError(error);
+    expect(failures).toEqual([1, 2]);
     expect(yielded).not.toContain(5);
     failing = false;
+    expect(await quick.redrive('step')).toBe(1);
     const second = await collect(quick.run('step', { limit: 10 - yielded.length, idleTimeout: 5000 }));
     expect(second).toContain(5);
     await expectEachOnce(quick, yielded, second, 10);
   });
 
+  // A source has no input to keep: a throwing source stops its run (the process restarts it).
   function explode(): never {
     throw boom;
   }
@@ -531,11 +541,12 @@ describe('purge and destroy act on exact names', () => {
     expect(await depths(app, 'mid')).toEqual([0, 0]);
     expect(await depths(app2, 'mid')).toEqual([1, 2]);
 
-    const names = (domain: string) => [`${domain}-mid-p0.fifo`, `${domain}-mid-p1.fifo`];
+    const names = (domain: string) =>
+      [`${domain}-mid-dlq.fifo`, `${domain}-mid-p0.fifo`, `${domain}-mid-p1.fifo`].sort();
     expect(await listed()).toEqual([...names(`${prefix}app`), ...names(`${prefix}app2`)].sort());
     await app.destroy();
     expect(await listed()).toEqual(names(`${prefix}app2`));
-    expect((await app.queues()).map((q) => q.exists)).toEqual([false, false]);
+    expect((await app.queues()).map((q) => q.exists)).toEqual([false, false, false]);
     expect(await depths(app2, 'mid')).toEqual([1, 2]);
   });
 });

@@ -49,19 +49,41 @@ describe('stage CLI', () => {
     expect(p.lines.join('\n')).toContain('NODE_OPTIONS="--max-semi-space-size=16 --max-old-space-size=1024"');
   });
 
-  it('exits 1 with a one-line reason when the stage throws, and keeps its input', async () => {
+  it('by default sets a failing input aside in the DLQ, says so on stderr, and goes on', async () => {
     const name = domain();
     const client = fixtureClient(name);
     await client.enqueue('square', 7);
-    const p = startStage(NUMBERS_SCRIPT, ['square', '2', '--idle-timeout', '20000'], {
+    await client.enqueue('square', 8);
+    const p = startStage(NUMBERS_SCRIPT, ['square', '2', '--idle-timeout', '1000', '--quiet'], {
       SQSPIPES_DOMAIN: name,
       SQSPIPES_FAIL_ON: '7',
     });
-    expect(await p.exited).toBe(1);
-    expect(p.stderr().trim()).toBe(
-      'Stage `square` failed on message ' + p.stderr().split('on message ')[1]?.trim(),
+    expect(await p.exited).toBe(0);
+    expect(p.lines).toEqual([{ n: 8, sq: 64 }]);
+    const moved = p
+      .stderr()
+      .split('\n')
+      .find((line) => line.includes('dead-letter queue'));
+    expect(moved).toMatch(/square/);
+    expect(moved).toMatch(/square refuses 7/);
+    expect(moved).toMatch(/messageId/);
+    expect((await client.queues()).find((q) => q.level === 'dlq')?.visible).toBe(1);
+    await client.close();
+  });
+
+  it('with --fail-fast exits 1 with a one-line reason; the input waits in the DLQ', async () => {
+    const name = domain();
+    const client = fixtureClient(name);
+    await client.enqueue('square', 7);
+    const p = startStage(
+      NUMBERS_SCRIPT,
+      ['square', '2', '--idle-timeout', '20000', '--fail-fast', '--quiet'],
+      { SQSPIPES_DOMAIN: name, SQSPIPES_FAIL_ON: '7' },
     );
-    expect(p.stderr()).toMatch(/square refuses 7/);
+    expect(await p.exited).toBe(1);
+    const last = p.stderr().trim().split('\n').at(-1) ?? '';
+    expect(last).toMatch(/^Stage `square` failed on message \S+: .*square refuses 7$/);
+    expect(await client.redrive('square')).toBe(1);
     const again = startStage(NUMBERS_SCRIPT, ['square', '--limit', '1', '--idle-timeout', '20000'], {
       SQSPIPES_DOMAIN: name,
     });

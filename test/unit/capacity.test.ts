@@ -45,4 +45,20 @@ describe('Capacity', () => {
     stop.abort();
     expect(await waiting).toBe(0);
   });
+
+  it('never grants more than the quota (a run near its limit prefetches no more than it will start)', async () => {
+    let quota = 3;
+    const c = new Capacity(20, () => quota);
+    expect(await c.reserve(0, 10, 10, never)).toBe(3);
+    quota = 0;
+    const stop = new AbortController();
+    let granted: number | undefined;
+    const waiting = c.reserve(0, 1, 10, stop.signal).then((n) => (granted = n));
+    c.release(3);
+    await Promise.resolve();
+    expect(granted).toBeUndefined(); // room, but no quota
+    quota = 2;
+    c.release(0);
+    expect(await waiting).toBe(2);
+  });
 });

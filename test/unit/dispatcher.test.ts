@@ -40,4 +40,23 @@ describe('Dispatcher', () => {
     expect(d.take()).toBeUndefined();
     expect(d.waiting).toBe(0);
   });
+
+  it('runs a resumed item (its retry is due) before the rest of its group', () => {
+    const d = new Dispatcher<ReturnType<typeof item>>();
+    d.push(item('g1', 0, 'g'), item('g2', 0, 'g'), item('x', 0));
+    const failed = d.take() as ReturnType<typeof item>;
+    expect(d.take()?.id).toBe('x');
+    expect(d.take()).toBeUndefined(); // g2 waits while g1 waits for its retry
+    d.resume(failed);
+    expect(d.take()?.id).toBe('g1');
+    expect(d.take()).toBeUndefined();
+  });
+
+  it('takes the waiting items of one group, in order, leaving the others', () => {
+    const d = new Dispatcher<ReturnType<typeof item>>();
+    d.push(item('g1', 0, 'g'), item('a', 0), item('g2', 0, 'g'), item('g3', 1, 'g'), item('b', 1));
+    expect(d.takeGroup('g').map((i) => i.id)).toEqual(['g1', 'g2', 'g3']);
+    expect(d.waiting).toBe(2);
+    expect([d.take()?.id, d.take()?.id, d.take()]).toEqual(['b', 'a', undefined]);
+  });
 });

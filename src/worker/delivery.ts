@@ -1,0 +1,299 @@
+import type { Message } from '@aws-sdk/client-sqs';
+import type { Envelope } from '../envelope.ts';
+import { describe, type SqspipesError } from '../errors.ts';
+import type { InputInfo, TaskEvents } from '../events.ts';
+import { derivedId } from '../ids.ts';
+import type { RunIo } from '../sqs/run-io.ts';
+import type { Stage } from '../stage.ts';
+import type { Logger } from '../types.ts';
+import { type Heartbeat, type Lease, leaseBudgetSeconds } from './heartbeat.ts';
+
+/**
+ * Where a delivery is in its life:
+ * - `waiting`: received, waiting for a worker (prefetched);
+ * - `running`: a call on it is running;
+ * - `backoff`: its call failed; it stays in hand, invisible, until its retry delay has passed;
+ * - `ending`: its verdict is being carried out (dead-letter send in flight);
+ * - `ended`: acknowledged, released or dead-lettered: nothing more happens to it here.
+ */
+export type DeliveryState = 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
+
+/** How a delivery ended. `released`: made visible again without a verdict (not an attempt). */
+export type Outcome = 'acked' | 'released' | 'dead-lettered';
+
+/** What a delivery needs from its run to carry out its verdicts. */
+export interface DeliveryDeps {
+  readonly stage: Stage;
+  readonly io: RunIo;
+  readonly heartbeat: Heartbeat;
+  readonly events: TaskEvents;
+  readonly logger: Logger;
+  /** The run is stopping: a failed input is handed back (with its delay), not retried here. */
+  readonly stopping: () => boolean;
+  /** Stop the run with this error (fail-fast runs, after the input was dead-lettered). */
+  readonly failFast: ((error: SqspipesError) => void) | undefined;
+  readonly deadLetterUrl: () => Promise<string>;
+  /** The run's bookkeeping when a delivery ends: capacity, group, maps. Called exactly once. */
+  readonly ended: (delivery: Delivery, outcome: Outcome) => void;
+  /** Puts a delivery whose retry delay has passed back in front of its group. */
+  readonly retry: (delivery: Delivery) => void;
+}
+
+/**
+ * One received message, from its receive to its end: the one owner of its latest receipt handle,
+ * its lease (kept by the heartbeat), its attempts, and its place in hand and in its group. Every
+ * way a message can end is a method here, and each ends it exactly once:
+ * {@link acknowledge}, {@link release}, {@link fail} (retry here later, or dead-letter), and
+ * {@link deadLetter}.
+ *
+ * Attempts are counted here, by the process that makes them: a failed input is retried in hand
+ * (its group waits behind it), so SQS's receive count grows only when a message changes hands.
+ * A hand-back (stop, consumer gone) is therefore never an attempt.
+ */
+export class Delivery implements Lease {
+  readonly url: string;
+  readonly level: number;
+  readonly messageId: string;
+  /** The decoded envelope; undefined for a body that is not one (poison). */
+  readonly envelope: Envelope | undefined;
+  /** Serialisation key: the envelope's key, else the message id (unique: no serialisation). */
+  readonly group: string;
+  readonly #message: Message;
+  readonly #deps: DeliveryDeps;
+  receiptHandle: string;
+  receivedAt: number;
+  leaseUntil: number;
+  /** SQS's ApproximateReceiveCount of the latest receive. */
+  receiveCount: number;
+  /** Calls made on this input in this process (the running one included). */
+  attempts = 0;
+  #state: DeliveryState = 'waiting';
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryAt = 0;
+  /** Settles when the latest call on it has returned (a timed-out call may run on). */
+  #callSettled: Promise<unknown> = Promise.resolve();
+  readonly #capped = new AbortController();
+
+  constructor(
+    url: string,
+    level: number,
+    message: Message,
+    envelope: Envelope | undefined,
+    deps: DeliveryDeps,
+  ) {
+    this.url = url;
+    this.level = level;
+    this.#message = message;
+    this.messageId = message.MessageId ?? '';
+    this.envelope = envelope;
+    this.group = envelope?.key ?? this.messageId;
+    this.#deps = deps;
+    this.receiptHandle = message.ReceiptHandle ?? '';
+    this.receivedAt = Date.now();
+    this.leaseUntil = this.receivedAt + deps.heartbeat.visibilitySeconds * 1000;
+    this.receiveCount = receiveCountOf(message);
+    deps.heartbeat.track(this);
+  }
+
+  get state(): DeliveryState {
+    return this.#state;
+  }
+
+  /** Aborted when SQS's 12-hour limit is about to end the lease: the call must stop. */
+  get cappedSignal(): AbortSignal {
+    return this.#capped.signal;
+  }
+
+  /** What events and logs say about it. */
+  get info(): InputInfo {
+    return {
+      stage: this.#deps.stage.name,
+      messageId: this.messageId,
+      priority: this.level,
+      receiveCount: this.receiveCount,
+      attempt: Math.max(1, this.attempts),
+    };
+  }
+
+  /** SQS delivered it again while in hand (its visibility lapsed): keep it, with the new handle. */
+  renew(message: Message): void {
+    this.receiptHandle = message.ReceiptHandle ?? this.receiptHandle;
+    this.receivedAt = Date.now();
+    this.leaseUntil = this.receivedAt + this.#deps.heartbeat.visibilitySeconds * 1000;
+    this.receiveCount = receiveCountOf(message);
+  }
+
+  /** A worker starts a call on it (one more attempt). */
+  begin(): void {
+    this.#expect('begin', 'waiting');
+    this.#state = 'running';
+    this.attempts++;
+  }
+
+  /** The running call settles with `settled` (a timed-out call may run on): a retry waits for it. */
+  runsUntil(settled: Promise<unknown>): void {
+    this.#callSettled = settled;
+  }
+
+  /**
+   * Its outputs were accepted by SQS and handed to the consumer: delete it (batched, in the
+   * background). `processed` is emitted once SQS confirmed the delete.
+   */
+  acknowledge(outputs: number): void {
+    if (!this.#end('acked')) return;
+    this.#deps.io.delete(this.url, this).then(
+      () => this.#deps.events.safeEmit('processed', { ...this.info, outputs }),
+      (error: unknown) =>
+        this.#warn(error, 'delete failed; SQS will deliver the input again (its outputs are deduplicated)'),
+    );
+  }
+
+  /** A copy of an input completed earlier in this run (its delete was lost): only delete it. */
+  discard(): void {
+    if (!this.#end('acked')) return;
+    this.#deps.io.delete(this.url, this).catch((error: unknown) => this.#warn(error, 'delete failed'));
+  }
+
+  /**
+   * Hands it back without a verdict (not an attempt): visible again at once, or, for an input
+   * between retries, when its retry delay ends. Later messages of its group in hand go back too.
+   */
+  release(): void {
+    const delay = this.#state === 'backoff' ? Math.ceil((this.#retryAt - Date.now()) / 1000) : 0;
+    this.#handBack(delay);
+  }
+
+  /**
+   * Its call failed. Before the last attempt it is retried here after the stage's retry delay
+   * (its group waits); after the last it goes to the dead-letter queue. A stopping run hands it
+   * back with its delay instead.
+   */
+  fail(error: SqspipesError): void {
+    this.#expect('fail', 'running');
+    const { stage, events, logger } = this.#deps;
+    events.safeEmit('failed', error, this.info);
+    if (this.attempts > stage.retries) {
+      this.deadLetter(describe(error), error);
+      return;
+    }
+    logger.warn({ ...this.info, err: error.message }, 'call failed; it will be tried again');
+    const delayMs = this.#retryDelayMs();
+    events.safeEmit('retried', { ...this.info, delaySeconds: delayMs / 1000 });
+    const budgetMs = (leaseBudgetSeconds(this) - this.#deps.heartbeat.visibilitySeconds) * 1000;
+    if (this.#deps.stopping() || delayMs > budgetMs) {
+      this.#handBack(Math.ceil(delayMs / 1000)); // the retry happens wherever SQS delivers it next
+      return;
+    }
+    this.#state = 'backoff';
+    this.#retryAt = Date.now() + delayMs;
+    const settled = this.#callSettled;
+    this.#retryTimer = setTimeout(() => {
+      // A timed-out call may still run: its retry must not overlap it.
+      void settled.then(() => {
+        if (this.#state !== 'backoff') return;
+        this.#state = 'waiting';
+        this.#deps.retry(this);
+      });
+    }, delayMs);
+  }
+
+  /**
+   * Moves it, body untouched, to the stage's dead-letter queue with `reason`, then deletes it.
+   * Its group waits until the dead-letter queue has it; if that send fails, it is handed back.
+   */
+  deadLetter(reason: string, error?: SqspipesError): void {
+    if (this.#state === 'ending' || this.#state === 'ended') return;
+    this.#state = 'ending';
+    void this.#moveToDeadLetterQueue(reason).then((moved) => {
+      if (moved && error !== undefined) this.#deps.failFast?.(error);
+    });
+  }
+
+  async #moveToDeadLetterQueue(reason: string): Promise<boolean> {
+    const { stage, io, events, logger } = this.#deps;
+    const message = this.#message;
+    try {
+      const url = await this.#deps.deadLetterUrl();
+      const id = derivedId(this.messageId, `dead-letter\0${stage.name}`);
+      await io.send(url, {
+        body: message.Body ?? '',
+        groupId: message.Attributes?.MessageGroupId ?? id,
+        deduplicationId: id,
+        attributes: {
+          'sqspipes-reason': reason.slice(0, 1000),
+          'sqspipes-stage': stage.name,
+          'sqspipes-level': String(this.level),
+        },
+      });
+    } catch (error) {
+      this.#warn(error, 'could not move the message to the dead-letter queue; handing it back');
+      this.#state = 'waiting';
+      this.#handBack(0);
+      return false;
+    }
+    const info = this.info;
+    this.#end('dead-lettered');
+    logger.error({ ...info, queue: this.url, reason }, 'message moved to the dead-letter queue');
+    events.safeEmit('deadLettered', { ...info, reason });
+    await io.delete(this.url, this).catch((error: unknown) => this.#warn(error, 'delete failed'));
+    return true;
+  }
+
+  /** Called by the heartbeat when the lease can no longer be extended. */
+  capped(): void {
+    if (this.#capped.signal.aborted) return;
+    const seconds = Math.max(0, Math.round((this.leaseUntil - Date.now()) / 1000));
+    this.#capped.abort(new Error("the input reached SQS's 12-hour visibility limit"));
+    this.#deps.logger.warn(
+      { ...this.info, seconds },
+      "input reached SQS's 12-hour visibility limit; its call is aborted and it becomes visible again",
+    );
+    this.#deps.events.safeEmit('visibilityLimit', { ...this.info, secondsLeft: seconds });
+  }
+
+  #handBack(delaySeconds: number): void {
+    if (!this.#end('released')) return;
+    const seconds = Math.max(0, Math.min(delaySeconds, leaseBudgetSeconds(this)));
+    this.#deps.io.changeVisibility(this.url, this, seconds).catch((error: unknown) => {
+      this.#deps.logger.warn(
+        { ...this.info, queue: this.url, err: error },
+        'hand-back failed; the message comes back when its visibility expires',
+      );
+    });
+  }
+
+  /** Ends it once: stops its lease and its retry timer and frees its place. False if already ended. */
+  #end(outcome: Outcome): boolean {
+    if (this.#state === 'ended') return false;
+    this.#state = 'ended';
+    clearTimeout(this.#retryTimer);
+    this.#deps.heartbeat.untrack(this);
+    this.#deps.ended(this, outcome);
+    return true;
+  }
+
+  #retryDelayMs(): number {
+    try {
+      return this.#deps.stage.retryDelay(this.attempts);
+    } catch (error) {
+      this.#warn(error, 'retryDelay failed; retrying after 1 second');
+      return 1000;
+    }
+  }
+
+  #expect(action: string, state: DeliveryState): void {
+    if (this.#state !== state) {
+      throw new Error(`sqspipes bug: ${action}() on a delivery that is ${this.#state}, not ${state}`);
+    }
+  }
+
+  #warn(error: unknown, text: string): void {
+    this.#deps.logger.warn({ ...this.info, queue: this.url, err: error }, text);
+    this.#deps.events.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+/** Deliveries of a message so far, this one included. */
+export function receiveCountOf(message: Message): number {
+  return Number(message.Attributes?.ApproximateReceiveCount ?? 1);
+}

@@ -1,0 +1,133 @@
+import type { TaskContext } from '../context.ts';
+import { SqspipesError, StageError } from '../errors.ts';
+import { BatchItemError } from '../outputs.ts';
+import type { Stage } from '../stage.ts';
+import { callStage } from './call.ts';
+import type { Delivery } from './delivery.ts';
+import { type Emission, type EmitTarget, produceOutputs } from './emit.ts';
+
+/** What the processor needs from its run. */
+export interface ProcessorDeps {
+  readonly stage: Stage;
+  readonly args: readonly unknown[];
+  /** What the stage's `setup()` returned. */
+  readonly state: unknown;
+  readonly target: EmitTarget;
+  /** Aborted when the run gives up on its calls (shutdown timeout). */
+  readonly callSignal: AbortSignal;
+}
+
+/** One input's share of a call: its outputs, or why it failed. */
+type Share = { readonly emission: Emission } | { readonly error: unknown };
+
+/**
+ * Runs the stage's method on deliveries (one, or a batch of distinct groups) and gives each its
+ * verdict: once its outputs were accepted by SQS and handed to the consumer, it is acknowledged;
+ * if the consumer left first, released; if the call (or its item, or a send) failed, failed.
+ * The promise it returns resolves when the call itself has returned: the worker slot is held
+ * that long, and no longer (accepting outputs and deleting inputs go on in the background).
+ */
+export class Processor {
+  readonly #d: ProcessorDeps;
+
+  constructor(deps: ProcessorDeps) {
+    this.#d = deps;
+  }
+
+  async run(deliveries: readonly Delivery[]): Promise<void> {
+    const { stage, args } = this.#d;
+    for (const delivery of deliveries) delivery.begin();
+    const batch = stage.batch !== undefined;
+    const call = callStage(
+      this.#context(deliveries, batch),
+      [this.#d.callSignal, ...deliveries.map((d) => d.cappedSignal)],
+      stage.timeout,
+      async (signal): Promise<Share[]> => {
+        if (!batch) {
+          const [only] = deliveries as [Delivery];
+          return [await this.#produce(only, await stage.method(only.envelope?.value, ...args), signal)];
+        }
+        const results: unknown = await stage.method(
+          deliveries.map((d) => d.envelope?.value),
+          ...args,
+        );
+        if (!Array.isArray(results) || results.length !== deliveries.length) {
+          const got = Array.isArray(results) ? `${results.length} results` : typeof results;
+          throw new TypeError(
+            `a batch handler must return an array of ${deliveries.length} results (one per input), got ${got}`,
+          );
+        }
+        const shares: Share[] = [];
+        for (const [i, delivery] of deliveries.entries()) {
+          const result: unknown = results[i];
+          shares.push(
+            result instanceof BatchItemError
+              ? { error: result.error }
+              : await this.#produce(delivery, result, signal),
+          );
+        }
+        return shares;
+      },
+    );
+    for (const delivery of deliveries) delivery.runsUntil(call.settled);
+    let shares: Share[];
+    try {
+      shares = await call.result;
+    } catch (error) {
+      shares = deliveries.map(() => ({ error }));
+    }
+    deliveries.forEach((delivery, i) => this.#settle(delivery, shares[i] ?? { error: 'no result' }));
+    await call.settled;
+  }
+
+  /** Produces one input's outputs; a failure is that input's alone. */
+  async #produce(delivery: Delivery, result: unknown, signal: AbortSignal): Promise<Share> {
+    const lineage = { inputId: delivery.envelope?.id ?? delivery.messageId, key: delivery.envelope?.key };
+    try {
+      const levelOf = () => delivery.level;
+      return { emission: await produceOutputs(result, this.#d.target, lineage, levelOf, signal) };
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  #settle(delivery: Delivery, share: Share): void {
+    if ('error' in share) {
+      delivery.fail(this.#failure(delivery, share.error));
+      return;
+    }
+    share.emission.delivered.then(
+      (handled) => {
+        // The consumer left before seeing them all: SQS delivers the input again.
+        if (handled) delivery.acknowledge(share.emission.count);
+        else delivery.release();
+      },
+      (error: unknown) => delivery.fail(this.#failure(delivery, error)),
+    );
+  }
+
+  #failure(delivery: Delivery, error: unknown): SqspipesError {
+    return error instanceof SqspipesError
+      ? error
+      : new StageError(this.#d.stage.name, delivery.messageId, error);
+  }
+
+  #context(deliveries: readonly Delivery[], batch: boolean): Omit<TaskContext, 'signal'> {
+    const inputs = deliveries.map((d) => ({
+      messageId: d.messageId,
+      priority: d.level,
+      receiveCount: d.receiveCount,
+      attempt: d.attempts,
+    }));
+    const first = inputs[0];
+    return {
+      stage: this.#d.stage.name,
+      priority: first?.priority ?? 0,
+      messageId: batch ? undefined : first?.messageId,
+      receiveCount: Math.max(1, ...inputs.map((i) => i.receiveCount)),
+      attempt: Math.max(1, ...inputs.map((i) => i.attempt)),
+      inputs,
+      state: this.#d.state,
+    };
+  }
+}

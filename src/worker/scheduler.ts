@@ -1,0 +1,117 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Delivery, Outcome } from './delivery.ts';
+import { Dispatcher } from './dispatcher.ts';
+import type { Processor } from './processor.ts';
+import type { RunControl } from './run-control.ts';
+
+export interface SchedulerOptions {
+  /** Concurrent calls (worker slots). */
+  readonly workers: number;
+  /** Inputs per call: a batch handler's `batch`, else 1. */
+  readonly batch: number;
+  /** Inputs this run may start in all (`limit`). */
+  readonly limit: number;
+}
+
+/**
+ * Gives deliveries to worker slots: the highest level first, one call at a time per group (a
+ * retried input keeps its group until it ends), at most `limit` inputs started in the run. A slot
+ * is held while the call runs, not while its outputs travel.
+ */
+export class Scheduler {
+  readonly #options: SchedulerOptions;
+  readonly #processor: Processor;
+  readonly #control: RunControl;
+  readonly #dispatcher = new Dispatcher<Delivery>();
+  readonly #slots: LimitFunction;
+  /** Deliveries taken by a worker at least once and not ended: they hold their group. */
+  readonly #taken = new Set<Delivery>();
+  #started = 0;
+
+  constructor(options: SchedulerOptions, processor: Processor, control: RunControl) {
+    this.#options = options;
+    this.#processor = processor;
+    this.#control = control;
+    this.#slots = pLimit(options.workers);
+  }
+
+  /** Received deliveries, in receive order. */
+  push(deliveries: readonly Delivery[]): void {
+    this.#dispatcher.push(...deliveries);
+    this.#pump();
+  }
+
+  /** A delivery whose retry is due: it runs before the rest of its group. */
+  resume(delivery: Delivery): void {
+    this.#dispatcher.resume(delivery);
+    this.#pump();
+  }
+
+  /**
+   * A delivery ended: its group may go on. A released one takes the rest of its group in hand
+   * with it (returned, to be released too), so that nothing overtakes it: SQS gives them again in order.
+   */
+  ended(delivery: Delivery, outcome: Outcome): Delivery[] {
+    if (!this.#taken.delete(delivery)) return [];
+    this.#dispatcher.done(delivery);
+    const later = outcome === 'released' ? this.#dispatcher.takeGroup(delivery.group) : [];
+    this.#pump();
+    return later;
+  }
+
+  /** Removes and returns every delivery waiting for a worker (to release them on stop). */
+  drain(): Delivery[] {
+    this.#slots.clearQueue();
+    return this.#dispatcher.drain();
+  }
+
+  /** Deliveries waiting for a worker. */
+  get waiting(): number {
+    return this.#dispatcher.waiting;
+  }
+
+  /**
+   * How many more inputs the run may take within its `limit`: a run with a limit prefetches no
+   * more than it will start. (An idle level's long poll may still bring one more: the intake sets
+   * such an input aside, to hand it back when the run stops, which it is about to.)
+   */
+  get quota(): number {
+    return this.#options.limit - this.#started - this.#dispatcher.waiting;
+  }
+
+  /** True once `limit` inputs were started and every one of them has ended. */
+  get limitDone(): boolean {
+    return this.#started >= this.#options.limit && this.#taken.size === 0;
+  }
+
+  #pump(): void {
+    if (this.#control.stopping) return;
+    while (this.#dispatcher.waiting > this.#slots.pendingCount) {
+      void this.#slots(() => this.#runNext());
+    }
+  }
+
+  async #runNext(): Promise<void> {
+    const deliveries = this.#take();
+    if (deliveries.length === 0) return;
+    try {
+      await this.#control.track(this.#processor.run(deliveries));
+    } finally {
+      this.#pump();
+    }
+  }
+
+  /** What one worker runs next: one input, or up to `batch` inputs of distinct groups. */
+  #take(): Delivery[] {
+    const taken: Delivery[] = [];
+    while (!this.#control.stopping && taken.length < this.#options.batch) {
+      // Past `limit`, only inputs already started (retries) may run.
+      const delivery = this.#dispatcher.take((d) => d.attempts > 0 || this.#started < this.#options.limit);
+      if (delivery === undefined) break;
+      if (delivery.attempts === 0) this.#started++;
+      this.#taken.add(delivery);
+      taken.push(delivery);
+    }
+    return taken;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * A run's life at its edges: a stop leaves no receive behind, `close()` stops runs and waits for
+ * them, a failed setup can be retried, a re-enqueued input is not taken for a done one, and a
+ * timed-out call keeps its worker. Each test failed on the engine before the rewrite.
+ */
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import { enqueueId } from '../../src/ids.ts';
+import { TaskClient } from '../../src/index.ts';
+import { collect, testClient } from '../support/pipeline.ts';
+import { backendEnv, rawClient } from '../support/sqs.ts';
+
+const source = { method: () => null, name: 'source' };
+const echo = (x: unknown) => x;
+
+describe('a stop leaves no receive behind', () => {
+  // The default visibility timeout (30 s): a message taken by a receive of a stopped run would
+  // stay hidden far longer than the next run waits for it.
+  const stages = [source, { method: echo, name: 'step' }];
+  const client = testClient('noreceive', stages);
+
+  it('an input enqueued right after a process stopped idle goes to the next process at once', async () => {
+    const { endpoint, region, credentials } = backendEnv();
+    for (let round = 0; round < 2; round++) {
+      const before = new TaskClient({ domain: client.domain, endpoint, region, credentials });
+      before.registerTasks(stages);
+      const started = Date.now();
+      expect(await collect(before.run('step', { idleTimeout: 1000 }))).toEqual([]);
+      // The idle long poll was sized to end with the idle timeout: the stop is quick.
+      expect(Date.now() - started).toBeLessThan(5000);
+      await before.close(); // the process exits
+      await client.enqueue('step', `after stop ${round}`);
+      const after = new TaskClient({ domain: client.domain, endpoint, region, credentials });
+      after.registerTasks(stages);
+      expect(await collect(after.run('step', { limit: 1, idleTimeout: 5000 }))).toEqual([
+        `after stop ${round}`,
+      ]);
+      await after.close();
+    }
+  });
+});
+
+describe('close()', () => {
+  const client = testClient('close', [source, { method: echo, name: 'step' }]);
+
+  it('stops the active runs gracefully and resolves once they are done', async () => {
+    await client.enqueue('step', 'one');
+    const out: unknown[] = [];
+    const first = new Promise<void>((resolve) => client.once('processed', () => resolve()));
+    const run = (async () => {
+      for await (const value of client.run('step')) out.push(value); // no limit, no idle timeout
+    })();
+    await first;
+    await client.close();
+    await run;
+    expect(out).toEqual(['one']);
+    expect(client.stats().inHand).toBe(0);
+  });
+});
+
+describe('setup', () => {
+  let setups = 0;
+  const client = testClient('setup', [
+    source,
+    {
+      method: echo,
+      name: 'step',
+      setup: () => {
+        setups++;
+        if (setups === 1) throw new Error('database not ready');
+        return 'ready';
+      },
+    },
+  ]);
+
+  it('a failed setup is tried again by the next run', async () => {
+    await expect(collect(client.run('step', { idleTimeout: 1000 }))).rejects.toThrow('database not ready');
+    await client.enqueue('step', 'x');
+    expect(await collect(client.run('step', { limit: 1, idleTimeout: 3000 }))).toEqual(['x']);
+    expect(setups).toBe(2);
+  });
+});
+
+describe('an input sent again with the id of one already done in this run', () => {
+  const client = testClient('reused', [source, { method: echo, name: 'step' }]);
+
+  it('is run again, not taken for a lost delete of the first', async () => {
+    await client.enqueue('step', 'again', { id: 'order-7' });
+    const url = (await client.queues()).find((q) => q.level === 0)?.url;
+    const out: unknown[] = [];
+    const raw = rawClient();
+    for await (const value of client.run('step', { idleTimeout: 3000 })) {
+      out.push(value);
+      if (out.length === 1) {
+        // The same envelope (same sqspipes id), as if enqueued again past SQS's 5-minute window.
+        const body = JSON.stringify({ v: 1, id: enqueueId('order-7'), p: 0, d: 'again' });
+        await raw.send(
+          new SendMessageCommand({
+            QueueUrl: url,
+            MessageBody: body,
+            MessageGroupId: 'g',
+            MessageDeduplicationId: 'later',
+          }),
+        );
+      }
+      if (out.length === 2) break;
+    }
+    raw.destroy();
+    expect(out).toEqual(['again', 'again']);
+  });
+});
+
+describe('a call past its timeout', () => {
+  let running = 0;
+  let most = 0;
+  const slow = async () => {
+    running++;
+    most = Math.max(most, running);
+    await new Promise((resolve) => setTimeout(resolve, 600)); // ignores its signal
+    running--;
+    return 'late';
+  };
+  const client = testClient('timeout', [
+    source,
+    { method: slow, name: 'step', timeout: 100, retries: 1, retryDelay: 0, workers: 1 },
+  ]);
+
+  it('keeps its worker until it returns: never two calls at once with one worker, retry included', async () => {
+    await Promise.all([client.enqueue('step', 1), client.enqueue('step', 2)]);
+    const dead = new Promise<void>((resolve) => {
+      let n = 0;
+      client.on('deadLettered', () => ++n === 2 && resolve());
+    });
+    const run = collect(client.run('step', { idleTimeout: 1500 }));
+    await dead;
+    expect(await run).toEqual([]);
+    expect(most).toBe(1);
+  });
+});

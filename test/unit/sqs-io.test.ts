@@ -1,0 +1,111 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import { RunIo } from '../../src/sqs/run-io.ts';
+import { SqsIo } from '../../src/sqs/sqs-io.ts';
+
+/**
+ * What SqsIo puts in its batch requests is our logic, not SQS's: a client that records the
+ * requests (and answers as scripted) shows it without a server.
+ */
+class RecordingClient {
+  readonly requests: { name: string; input: Record<string, unknown> }[] = [];
+  /** Per request: the entry ids to fail, with their error code. */
+  failures: { ids: string[]; code: string; senderFault: boolean }[] = [];
+
+  send(command: { constructor: { name: string }; input: Record<string, unknown> }): Promise<unknown> {
+    this.requests.push({ name: command.constructor.name, input: command.input });
+    const entries = (command.input['Entries'] as { Id: string }[] | undefined) ?? [];
+    const failure = this.failures.shift();
+    const failed = entries.filter((e) => failure?.ids.includes(e.Id) === true);
+    return Promise.resolve({
+      Successful: entries.filter((e) => !failed.includes(e)).map((e) => ({ Id: e.Id })),
+      Failed: failed.map((e) => ({ Id: e.Id, Code: failure?.code, SenderFault: failure?.senderFault })),
+    });
+  }
+}
+
+function io(client: RecordingClient): SqsIo {
+  return new SqsIo(client as unknown as SQSClient, { ackLingerMs: 5, sendLingerMs: 2 });
+}
+
+describe('SqsIo', () => {
+  it('reads each receipt handle when the batch is built, not when the delete was asked for', async () => {
+    const client = new RecordingClient();
+    const message = { receiptHandle: 'old' };
+    const done = io(client).delete('q', message);
+    message.receiptHandle = 'new'; // SQS delivered it again before the batch went out
+    await done;
+    expect(client.requests[0]?.input['Entries']).toEqual([{ Id: '0', ReceiptHandle: 'new' }]);
+  });
+
+  it('puts visibility changes of one queue in one batch, whatever their timeouts', async () => {
+    const client = new RecordingClient();
+    const sqs = io(client);
+    await Promise.all([
+      sqs.changeVisibility('q', { receiptHandle: 'a' }, 0),
+      sqs.changeVisibility('q', { receiptHandle: 'b' }, 30),
+      sqs.changeVisibility('q', { receiptHandle: 'c' }, 7),
+    ]);
+    expect(client.requests).toHaveLength(1);
+    expect(client.requests[0]?.input['Entries']).toEqual([
+      { Id: '0', ReceiptHandle: 'a', VisibilityTimeout: 0 },
+      { Id: '1', ReceiptHandle: 'b', VisibilityTimeout: 30 },
+      { Id: '2', ReceiptHandle: 'c', VisibilityTimeout: 7 },
+    ]);
+  });
+
+  it('tries an entry that SQS throttled again, even when it is flagged as the sender\u2019s fault', async () => {
+    const client = new RecordingClient();
+    client.failures = [{ ids: ['1'], code: 'ThrottlingException', senderFault: true }];
+    const sqs = io(client);
+    const message = { body: '{}', groupId: 'g', deduplicationId: 'd' };
+    await Promise.all([sqs.send('q', message), sqs.send('q', { ...message, deduplicationId: 'e' })]);
+    expect(client.requests).toHaveLength(2);
+    expect((client.requests[1]?.input['Entries'] as { MessageDeduplicationId: string }[])[0]).toMatchObject({
+      MessageDeduplicationId: 'e',
+    });
+  });
+
+  it('fails an entry SQS refused for good', async () => {
+    const client = new RecordingClient();
+    client.failures = [{ ids: ['0'], code: 'InvalidParameterValue', senderFault: true }];
+    await expect(io(client).send('q', { body: '{}', groupId: 'g', deduplicationId: 'd' })).rejects.toThrow(
+      /InvalidParameterValue/,
+    );
+    expect(client.requests).toHaveLength(1);
+  });
+
+  it('withdraws an entry whose run gave up on it before it went out', async () => {
+    const client = new RecordingClient();
+    const giveUp = new AbortController();
+    const sent = io(client).delete('q', { receiptHandle: 'h' }, giveUp.signal);
+    giveUp.abort(new Error('run gave up'));
+    await expect(sent).rejects.toThrow('run gave up');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(client.requests).toHaveLength(0);
+  });
+});
+
+describe('RunIo', () => {
+  it('gives up on its own run\u2019s requests only, never on another run\u2019s', async () => {
+    // Queue `a` never answers (SQS unreachable for it); queue `b` fails once, transiently.
+    let bCalls = 0;
+    const client = {
+      send(command: { input: { QueueUrl?: string; Entries?: { Id: string }[] } }): Promise<unknown> {
+        if (command.input.QueueUrl === 'a') return new Promise(() => {});
+        bCalls++;
+        if (bCalls === 1) return Promise.reject(Object.assign(new Error('reset'), { code: 'ECONNRESET' }));
+        return Promise.resolve({ Successful: command.input.Entries?.map((e) => ({ Id: e.Id })) });
+      },
+    };
+    const shared = new SqsIo(client as unknown as SQSClient, { ackLingerMs: 1, sendLingerMs: 1 });
+    const runA = new RunIo(shared);
+    const runB = new RunIo(shared);
+    const aSent = runA.send('a', { body: '{}', groupId: 'g', deduplicationId: 'a1' });
+    aSent.catch(() => {});
+    const bDeleted = runB.delete('b', { receiptHandle: 'h' });
+    expect(await runA.flush(50)).toBe(1); // run A stops and gives up on its request in flight
+    await expect(bDeleted).resolves.toBeDefined(); // run B's retried delete still goes through
+    expect(bCalls).toBe(2);
+  });
+});
