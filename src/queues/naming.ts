@@ -36,11 +36,18 @@ export const TAG = {
   index: 'sqspipes:index',
   role: 'sqspipes:role',
   level: 'sqspipes:level',
+  /**
+   * `true` when the stage orders its inputs by key (it has a `group` function), else `false`, as
+   * it was when the queue was created: sqspipes sets tags only then (a queue made before this
+   * tag existed has none). The operator CLI refuses to enqueue into a keyed stage without a key.
+   */
+  keyed: 'sqspipes:keyed',
 } as const;
 
+/** The tags of a stage's queue. */
 export function queueTags(
   domain: string,
-  stage: { name: string; index: number },
+  stage: { readonly name: string; readonly index: number; readonly group: unknown },
   role: 'input' | 'dlq',
   level?: number,
 ): Record<string, string> {
@@ -50,5 +57,6 @@ export function queueTags(
     [TAG.index]: String(stage.index),
     [TAG.role]: role,
     ...(level === undefined ? {} : { [TAG.level]: String(level) }),
+    [TAG.keyed]: String(stage.group !== undefined),
   };
 }

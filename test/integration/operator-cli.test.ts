@@ -1,7 +1,7 @@
 /**
  * The operator CLI `sqspipes`, driven as a user would: spawned processes against the test
- * backend. Pipelines (gen → work (2 levels) → sink (retries: 1, so a DLQ)) are run through
- * TaskClient to create real queues. Every domain starts with one unique prefix `base`; `base`,
+ * backend. Pipelines (gen → work (2 levels) → sink (retries: 1)) are run through TaskClient to
+ * create real queues: work and sink each have a DLQ (every stage but the first has one). Every domain starts with one unique prefix `base`; `base`,
  * `base2` and `base-x` carry the same backlog, so that purge and destroy of `base` prove they
  * touch only its exact queues (`base-x-work-p0.fifo` is also the name stage `x-work` of `base`
  * would have: only the tags tell them apart), while the other `base…` domains stand by as well.
@@ -11,15 +11,17 @@ import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
+  DeleteMessageCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   QueueDoesNotExist,
+  ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskClient } from '../../src/index.ts';
 import { queueDepths } from '../../src/queues/depths.ts';
-import { collect } from '../support/pipeline.ts';
+import { collect, testClient } from '../support/pipeline.ts';
 import { backendEnv, childEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
 
 const OPERATOR = fileURLToPath(new URL('../../src/cli/operator-main.ts', import.meta.url));
@@ -105,7 +107,7 @@ describe('operator CLI', () => {
     return (await queueDepths(raw, await url(name))).visible;
   }
 
-  /** The known backlog: work p0 3 (from a run of gen), work p1 2, sink p0 4, sink DLQ 1. */
+  /** The known backlog: work p0 3 (from a run of gen), work p1 2, work DLQ 0, sink p0 4, sink DLQ 1. */
   async function backlog(domain: string): Promise<void> {
     const client = pipeline(domain);
     expect(await collect(client.run('gen', { limit: 3 }))).toEqual([1, 2, 3]);
@@ -136,6 +138,7 @@ describe('operator CLI', () => {
   const backlogRows = (d: string) => [
     row(d, 'work', 1, 0, 3),
     row(d, 'work', 1, 1, 2),
+    row(d, 'work', 1, 'dlq', 0),
     row(d, 'sink', 2, 0, 4),
     row(d, 'sink', 2, 'dlq', 1),
   ];
@@ -213,8 +216,8 @@ describe('operator CLI', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { visibleRate: number | null }[]);
     expect(frames).toHaveLength(2);
-    expect(frames[0]?.map((r) => r.visibleRate)).toEqual([null, null, null, null]);
-    expect(frames[1]?.map((r) => r.visibleRate)).toEqual([0, 0, 0, 0]);
+    expect(frames[0]?.map((r) => r.visibleRate)).toEqual([null, null, null, null, null]);
+    expect(frames[1]?.map((r) => r.visibleRate)).toEqual([0, 0, 0, 0, 0]);
     const text = await ok(['status', '--domain', domains.a, '--watch', '--count', '2', '--interval', '100']);
     expect(text.match(/^# \d{4}-/gm)).toHaveLength(2);
     expect(text.match(/RATE\/s/g)).toHaveLength(2);
@@ -251,26 +254,26 @@ describe('operator CLI', () => {
       Action: ['sqs:ListQueues'],
       Resource: '*',
     });
-    // Computed from the naming scheme, for the same account and region: the same ARNs.
+    // Computed from the naming scheme, for the same account and region: the same ARNs, each
+    // stage's DLQ included by default; --dlq-stages names fewer (queues made before every stage had one).
     const [, partition, , region, account] = (arns[0] ?? '').split(':');
-    const computed = JSON.parse(
-      await ok([
-        'iam-policy',
-        '--domain',
-        domains.a,
-        '--stages',
-        'work:2,sink',
-        '--dlq-stages',
-        'sink',
-        '--account',
-        account ?? '',
-        '--region',
-        region ?? '',
-        '--partition',
-        partition ?? '',
-      ]),
-    ) as typeof policy;
+    const computedArgs = [
+      'iam-policy',
+      '--domain',
+      domains.a,
+      '--stages',
+      'work:2,sink',
+      '--account',
+      account ?? '',
+      '--region',
+      region ?? '',
+      '--partition',
+      partition ?? '',
+    ];
+    const computed = JSON.parse(await ok(computedArgs)) as typeof policy;
     expect(computed.Statement[0]?.Resource).toEqual(arns);
+    const fewer = JSON.parse(await ok([...computedArgs, '--dlq-stages', 'sink'])) as typeof policy;
+    expect(fewer.Statement[0]?.Resource).toEqual(arns.filter((arn) => !arn.endsWith('-work-dlq.fifo')));
   });
 
   it('peek shows messages without consuming them', async () => {
@@ -294,12 +297,19 @@ describe('operator CLI', () => {
       [1, 'high'],
     ]);
     expect(peeked[0]).toMatchObject({ queueLevel: 1, envelope: true, level: 1, value: 'high' });
-    const text = await ok(['peek', 'work', '--domain', domains.peek, '--level', '0', '--max', '1']);
-    expect(oneLine(text)).toMatch(/^p0 {2}id=\S+ {2}level=0 {2}receives=\d+ {2}"low-[ab]"$/);
-    // Peeking a stage with retries warns that peeks count toward its maxReceiveCount (retries + 1).
+    // Peeking an input queue notes its maxReceiveCount, SQS's redrive safety net, which peeks count
+    // toward: retries + 10, so 12 for work (retries 2 by default) and 11 for sink (retries 1).
+    const text = await cli(['peek', 'work', '--domain', domains.peek, '--level', '0', '--max', '1']);
+    expect(text.code).toBe(0);
+    expect(oneLine(text.stdout)).toMatch(/^p0 {2}id=\S+ {2}level=0 {2}receives=\d+ {2}"low-[ab]"$/);
+    expect(oneLine(text.stderr)).toMatch(
+      /peeking counts as a receive .*work-p0\.fifo received more than 12 times moves to the dead-letter queue/,
+    );
     const sink = await cli(['peek', 'sink', '--domain', domains.peek, '--json']);
     expect(sink.code).toBe(0);
-    expect(oneLine(sink.stderr)).toMatch(/peeking counts as a receive; .* received more than 7 times moves/);
+    expect(oneLine(sink.stderr)).toMatch(
+      /peeking counts as a receive .*sink-p0\.fifo received more than 11 times moves to the dead-letter queue/,
+    );
     expect(JSON.parse(sink.stdout)).toMatchObject([{ value: 'to-sink', receiveCount: 1 }]);
     const dlq = await ok(['peek', 'sink', '--dlq', '--domain', domains.peek]);
     expect(oneLine(dlq)).toMatch(/^dlq .*not a sqspipes envelope: not JSON .*: not json at all$/);
@@ -347,7 +357,7 @@ describe('operator CLI', () => {
     expect(work).toEqual([7]);
   });
 
-  it('redrive moves the DLQ back to the stage, which then processes it', async () => {
+  it('redrive moves the DLQ back to the stage, which then processes it; the first stage has none', async () => {
     const client = emptyClient(domains.redrive);
     const d = ['--domain', domains.redrive];
     await sendRaw(`${domains.redrive}-sink-dlq.fifo`, '{"v":1,"id":"dead-1","p":0,"d":"revived"}');
@@ -356,21 +366,24 @@ describe('operator CLI', () => {
     );
     const [again, none] = await Promise.all([
       ok(['redrive', 'sink', ...d, '--json']),
-      cli(['redrive', 'work', ...d]),
+      cli(['redrive', 'gen', ...d]),
       collect(client.run('sink', { limit: 1, idleTimeout: 10_000 })).then((got) =>
         expect(got).toEqual(['revived']),
       ),
     ]);
     expect(JSON.parse(again)).toMatchObject({ moved: 0 });
-    expect(none.code).toBe(1);
-    expect(oneLine(none.stderr)).toMatch(/has no dead-letter queue/);
+    // The first stage (the source) has no queues, so no DLQ: a usage error, naming the stages that have one.
+    expect(none.code).toBe(2);
+    expect(oneLine(none.stderr)).toBe(
+      `Stage \`gen\` of domain \`${domains.redrive}\` has no queues, so no dead-letter queue to redrive (a pipeline's first stage has none): its stages with queues are \`work\`, \`sink\``,
+    );
   });
 
   it("purge --stage empties only that stage's queues", async () => {
     const d = domains.stage;
     expect(
       oneLine((await ok(['purge', '--stage', 'work', '--domain', d, '--json'])).replace(/\s+/g, '')),
-    ).toBe(JSON.stringify({ purged: [`${d}-work-p0.fifo`, `${d}-work-p1.fifo`] }));
+    ).toBe(JSON.stringify({ purged: [`${d}-work-p0.fifo`, `${d}-work-p1.fifo`, `${d}-work-dlq.fifo`] }));
     expect(JSON.parse(await ok(['status', '--domain', d, '--json']))).toEqual(
       backlogRows(d).map((r) => (r.stage === 'work' ? { ...r, visible: 0 } : r)),
     );
@@ -397,9 +410,9 @@ describe('operator CLI', () => {
     const refused = await cli(['destroy', '--domain', a]);
     expect(refused.code).toBe(2);
     expect(oneLine(refused.stderr)).toBe(
-      `Refusing to delete 4 queues of domain ${a} without confirmation: stdin is not a terminal, pass --yes`,
+      `Refusing to delete 5 queues of domain ${a} without confirmation: stdin is not a terminal, pass --yes`,
     );
-    expect(JSON.parse(await ok(['status', '--domain', a, '--json']))).toHaveLength(4);
+    expect(JSON.parse(await ok(['status', '--domain', a, '--json']))).toHaveLength(5);
 
     const deleted = JSON.parse(await ok(['destroy', '--yes', '--domain', a, '--json'])) as {
       deleted: string[];
@@ -437,5 +450,83 @@ describe('operator CLI', () => {
     expect(unreachable.stdout).toBe('');
     expect(verbose.code).toBe(1);
     expect(verbose.stderr.trim().split('\n').length).toBeGreaterThan(1);
+  });
+});
+
+describe('operator CLI: enqueue into a stage ordered by key', () => {
+  const client = testClient('opkey', [
+    { name: 'gen', method: () => null },
+    { name: 'ordered', method: (x: unknown) => x, group: (x: { user: string }) => x.user },
+  ]);
+  const raw = rawClient();
+  const d = ['--domain', client.domain];
+  const queue = `${client.domain}-ordered-p0.fifo`;
+
+  beforeAll(() => client.createQueues());
+  afterAll(() => raw.destroy());
+
+  const queueUrl = async () => (await raw.send(new GetQueueUrlCommand({ QueueName: queue }))).QueueUrl ?? '';
+
+  /** Receives and deletes `count` messages of `queue`: each message group's, in its order. */
+  async function receive(count: number): Promise<{ group: string; key: unknown; value: unknown }[]> {
+    const QueueUrl = await queueUrl();
+    const got: { group: string; key: unknown; value: unknown }[] = [];
+    for (let tries = 0; got.length < count && tries < 20; tries++) {
+      const out = await raw.send(
+        new ReceiveMessageCommand({
+          QueueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageSystemAttributeNames: ['MessageGroupId'],
+        }),
+      );
+      for (const m of out.Messages ?? []) {
+        const body = JSON.parse(m.Body ?? '') as { k?: unknown; d: unknown };
+        got.push({ group: m.Attributes?.MessageGroupId ?? '', key: body.k, value: body.d });
+        // Deleted one by one, so that the group's next message can be received.
+        await raw.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle }));
+      }
+    }
+    return got;
+  }
+
+  it("refuses without --key; with it, each value joins the key's group in order, as TaskClient.enqueue() does", async () => {
+    const [refused, empty] = await Promise.all([
+      cli(['enqueue', 'ordered', '{"user":"ann","n":0}', ...d]),
+      cli(['enqueue', 'ordered', '{"user":"ann","n":0}', '--key', '', ...d]),
+    ]);
+    expect([refused.code, empty.code]).toEqual([2, 2]);
+    expect(oneLine(refused.stderr)).toBe(
+      'Stage `ordered` orders its inputs by key (its `group` option): give --key with the key its group function returns for these values',
+    );
+    expect(oneLine(empty.stderr)).toBe('Expected --key to be a non-empty string, got an empty one');
+    expect((await queueDepths(raw, await queueUrl())).visible).toBe(0);
+
+    const lines = Array.from({ length: 12 }, (_, i) => JSON.stringify({ user: 'ann', n: i + 1 }));
+    const sent: unknown = JSON.parse(
+      await ok(['enqueue', 'ordered', '-', '--key', 'ann', '--json', ...d], { stdin: lines.join('\n') }),
+    );
+    expect(sent).toMatchObject({ queue, sent: 12, key: 'ann' });
+    // A key SQS does not take as a group id (a space, non-ASCII) goes by its hash, as in the library.
+    expect(oneLine(await ok(['enqueue', 'ordered', '{"user":"bé b","n":1}', '--key', 'bé b', ...d]))).toBe(
+      `sent 1 message to ${queue} with key "bé b"`,
+    );
+    await client.enqueue('ordered', { user: 'ann', n: 13 });
+    await client.enqueue('ordered', { user: 'bé b', n: 2 });
+
+    const got = await receive(15);
+    const groups = [...new Set(got.map((m) => m.group))].sort();
+    expect(groups).toHaveLength(2);
+    expect(groups).toContain('ann');
+    const of = (group: string) => got.filter((m) => m.group === group);
+    expect(of('ann')).toEqual(
+      Array.from({ length: 13 }, (_, i) => ({ group: 'ann', key: 'ann', value: { user: 'ann', n: i + 1 } })),
+    );
+    const other = groups.find((g) => g !== 'ann') ?? '';
+    expect(other).toMatch(/^h:/);
+    expect(of(other).map((m) => [m.key, m.value])).toEqual([
+      ['bé b', { user: 'bé b', n: 1 }],
+      ['bé b', { user: 'bé b', n: 2 }],
+    ]);
   });
 });

@@ -29,6 +29,8 @@ export type Command =
       readonly value: string | undefined;
       readonly priority: number;
       readonly id: string | undefined;
+      /** Group key of every value (`--key`), for a stage that orders its inputs by key. */
+      readonly key: string | undefined;
     }
   | { readonly name: 'redrive'; readonly stage: string }
   | {
@@ -57,7 +59,7 @@ type Parsed = Record<string, unknown> & { _: (string | number)[] };
 const PEEK_LIMITS = `Peek receives with a visibility timeout of 0, so the messages stay available. Its limits:
 - on FIFO queues a receive locks the message's group until its visibility timeout expires; with 0 that is at once, so workers are not held up, but a worker receiving at the same moment can still get the same messages;
 - at most 10 messages, one receive per queue; on FIFO queues SQS returns messages of few message groups, so this is a sample, not a listing;
-- each peek adds 1 to the receive count of every message it shows, and the receive count counts toward the dead-letter queue's maxReceiveCount (retries + 6): peeking a stage with retries can send messages to its DLQ.`;
+- each peek adds 1 to the receive count of every message it shows. That uses up none of a stage's attempts (sqspipes counts them itself); the receive count matters only to the input queues' redrive policy, SQS's safety net for inputs whose process died, which moves a message to the stage's dead-letter queue once it was received more than retries + 10 times (its maxReceiveCount), peeks included: only a message peeked that often goes there.`;
 
 /**
  * Parses the operator CLI's command line. Resolves undefined when help was printed; rejects with
@@ -147,15 +149,20 @@ function build(y: Argv): Argv {
           describe:
             'idempotency key: the same key within 5 minutes is dropped by SQS (stdin line n uses <id>#<n>)',
         })
+        .option('key', {
+          type: 'string',
+          describe:
+            'group key of the values, for a stage with a `group` option: what its group function returns for them (required there)',
+        })
         .epilogue(
-          "Sends each value as a sqspipes envelope to <domain>-<stage>-p<priority>.fifo, as TaskClient.enqueue() does. The queue must exist: this CLI does not know the pipeline's queue attributes, so it never creates queues (run the pipeline once). With -, every non-empty line of stdin is one JSON value; all lines are checked before anything is sent, so a bad line (named in the error) sends nothing.",
+          "Sends each value as a sqspipes envelope to <domain>-<stage>-p<priority>.fifo, as TaskClient.enqueue() does. The queue must exist: this CLI does not know the pipeline's queue attributes, so it never creates queues (run the pipeline once). With -, every non-empty line of stdin is one JSON value; all lines are checked before anything is sent, so a bad line (named in the error) sends nothing.\n\nA stage with a `group` option processes the inputs of one key one at a time, in order. This CLI cannot call the group function, so give the key with --key: every value goes to that key's message group, after the key's earlier inputs, and the values are sent one after another, in order. It refuses to enqueue into such a stage without --key (queues created before sqspipes tagged keyed stages cannot tell: then a note asks for --key).",
         ),
     )
     .command('redrive <stage>', "move the stage's dead-letter messages back to its input queues", (c) =>
       c
         .positional('stage', { type: 'string' })
         .epilogue(
-          "Each message goes back to the priority level it was sent at (capped at the stage's highest existing level), with a fresh deduplication id. Prints how many were moved.",
+          "Every stage but the first has a dead-letter queue (the first has no queues): redriving the first is a usage error. Moves the messages that were in the dead-letter queue when it started: one that arrives meanwhile (a redriven input that fails again) stays for the next redrive. Each goes back to the priority level it was sent at (capped at the stage's highest existing level), with a new deduplication id. Prints how many were moved.",
         ),
     )
     .command('peek <stage>', "show messages of a stage's queues without consuming them", (c) =>
@@ -174,7 +181,7 @@ function build(y: Argv): Argv {
         .option('stages', {
           type: 'string',
           describe:
-            'compute the ARNs for these stages instead of listing existing queues: name[:priorities],…',
+            'compute the ARNs for these stages instead of listing existing queues: name[:priorities],… (the stages with input queues: every stage but the first)',
         })
         .option('priorities', {
           type: 'string',
@@ -182,12 +189,13 @@ function build(y: Argv): Argv {
         })
         .option('dlq-stages', {
           type: 'string',
-          describe: 'with --stages: the stages that have a dead-letter queue (retries set)',
+          describe:
+            'with --stages: the stages that have a dead-letter queue (default: all of --stages, as sqspipes gives one to every stage but the first; name fewer only for queues made before that)',
         })
         .option('account', { type: 'string', describe: 'with --stages: the 12-digit AWS account id' })
         .option('partition', { type: 'string', describe: 'with --stages: the AWS partition (default aws)' })
         .epilogue(
-          "By default the policy names exactly the domain's existing queues (their QueueArn attributes). With --stages it computes arn:<partition>:sqs:<region>:<account>:<domain>-<stage>-p<level>.fifo (and -dlq.fifo for --dlq-stages) without calling SQS, for queues not created yet. Actions on those ARNs: CreateQueue, TagQueue, GetQueueUrl, GetQueueAttributes, ListQueueTags, SendMessage, ReceiveMessage, DeleteMessage, ChangeMessageVisibility, PurgeQueue, DeleteQueue; plus ListQueues on * (it has no queue resource).",
+          "By default the policy names exactly the domain's existing queues (their QueueArn attributes). With --stages it computes arn:<partition>:sqs:<region>:<account>:<domain>-<stage>-p<level>.fifo (and <domain>-<stage>-dlq.fifo for each stage, or for --dlq-stages only) without calling SQS, for queues not created yet. Actions on those ARNs: CreateQueue, TagQueue, GetQueueUrl, GetQueueAttributes, ListQueueTags, SendMessage, ReceiveMessage, DeleteMessage, ChangeMessageVisibility, PurgeQueue, DeleteQueue; plus ListQueues on * (it has no queue resource).",
         ),
     )
     .demandCommand(1, 'Give a command (see --help)')
@@ -250,6 +258,7 @@ function command(parsed: Parsed, argv: readonly string[]): Command {
         value: stdin ? undefined : value,
         priority: integer(parsed, 'priority', 0, MAX_PRIORITIES - 1) ?? 0,
         id: optionalString(parsed, 'id'),
+        key: groupKey(parsed),
       };
     }
     case 'redrive':
@@ -279,6 +288,12 @@ function stageName(value: string): string {
     throw new UsageError(`Expected a stage name (letters, digits, _ and -), got \`${value}\``);
   }
   return value;
+}
+
+function groupKey(parsed: Parsed): string | undefined {
+  const key = optionalString(parsed, 'key');
+  if (key === '') throw new UsageError('Expected --key to be a non-empty string, got an empty one');
+  return key;
 }
 
 function optionalString(parsed: Parsed, key: string): string | undefined {

@@ -10,8 +10,8 @@ import { UsageError } from './errors.ts';
 
 /**
  * One queue of a domain, as its tags describe it. sqspipes tags every queue it creates
- * (`sqspipes:domain`, `:stage`, `:index`, `:role`, `:level`); the operator CLI trusts the tags,
- * never a name prefix: domain `app` must not touch `app2`'s queues, nor `app-x`'s.
+ * (`sqspipes:domain`, `:stage`, `:index`, `:role`, `:level`, `:keyed`); the operator CLI trusts
+ * the tags, never a name prefix: domain `app` must not touch `app2`'s queues, nor `app-x`'s.
  */
 export interface DomainQueue {
   /** Queue name, `.fifo` included. */
@@ -22,6 +22,11 @@ export interface DomainQueue {
   readonly index: number | undefined;
   /** Priority level of an input queue, or `dlq` for the stage's dead-letter queue. */
   readonly level: number | 'dlq';
+  /**
+   * Whether the stage orders its inputs by key (its `group` option) when the queue was created;
+   * undefined for a queue made before sqspipes tagged it.
+   */
+  readonly keyed: boolean | undefined;
 }
 
 /** Tags of queues already read, by URL (tags do not change), so that `status --watch` asks once. */
@@ -142,7 +147,9 @@ function fromTags(
     );
     return undefined;
   }
-  return { name, url, stage, index, level };
+  const keyedTag = tags[TAG.keyed];
+  const keyed = keyedTag === 'true' ? true : keyedTag === 'false' ? false : undefined;
+  return { name, url, stage, index, level, keyed };
 }
 
 function pipelineOrder(a: DomainQueue, b: DomainQueue): number {

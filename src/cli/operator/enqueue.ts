@@ -1,8 +1,9 @@
 import { encodeEnvelope, MAX_MESSAGE_BYTES } from '../../envelope.ts';
 import { SqsError } from '../../errors.ts';
 import { enqueueId } from '../../ids.ts';
-import { inputQueueName } from '../../queues/naming.ts';
-import { SqsIo } from '../../sqs/sqs-io.ts';
+import { inputQueueName, TAG } from '../../queues/naming.ts';
+import { type OutgoingMessage, SqsIo } from '../../sqs/sqs-io.ts';
+import { groupIdOf } from '../../worker/forwarder.ts';
 import type { OperatorContext } from './context.ts';
 import { discoverQueues, type DomainQueue } from './discover.ts';
 import { UsageError } from './errors.ts';
@@ -14,13 +15,17 @@ export interface EnqueueArgs {
   readonly priority: number;
   /** Idempotency key; for stdin, line n uses `<id>#<n>`. */
   readonly id: string | undefined;
+  /** Group key of every value, for a stage that orders its inputs by key (its `group` option). */
+  readonly key: string | undefined;
 }
 
 /**
- * `sqspipes enqueue <stage> <value|-> [--priority P] [--id ID]`: sends each value as a sqspipes
- * envelope to `<domain>-<stage>-p<P>.fifo` (batched), as `TaskClient.enqueue()` would. The queue
+ * `sqspipes enqueue <stage> <value|-> [--priority P] [--id ID] [--key KEY]`: sends each value as
+ * a sqspipes envelope to `<domain>-<stage>-p<P>.fifo`, as `TaskClient.enqueue()` would. The queue
  * must exist: the operator CLI does not know the pipeline's queue attributes, so it never creates
- * queues.
+ * queues. With `--key`, every value carries that group key (envelope `k`, MessageGroupId) and they
+ * are sent one after another, so that the stage takes them in order; a stage whose queues are
+ * tagged keyed gets nothing without it.
  */
 export async function enqueueCommand(
   ctx: OperatorContext,
@@ -32,29 +37,53 @@ export async function enqueueCommand(
   const queues = await discoverQueues(ctx.sqs, ctx.domain, { warn: ctx.note });
   const queue = queues.find((q) => q.stage === args.stage && q.level === args.priority);
   if (queue === undefined) throw missingQueue(name, args.stage, queues);
+  checkKey(ctx, queue, args);
   const io = new SqsIo(ctx.sqs);
   try {
-    await Promise.all(
-      messages.map((m) => io.send(queue.url, { body: m.body, groupId: m.id, deduplicationId: m.id })),
-    );
+    if (args.key === undefined) {
+      await Promise.all(messages.map((m) => io.send(queue.url, m)));
+    } else {
+      // One message group: SQS keeps the order of sends only when each waits for the one before.
+      for (const m of messages) await io.send(queue.url, m);
+    }
   } finally {
     await io.flush();
   }
-  const ids = messages.map((m) => m.id);
-  if (ctx.json) await printJson({ queue: name, sent: ids.length, ids });
-  else await printLines([`sent ${count(ids.length, 'message')} to ${name}`]);
+  const ids = messages.map((m) => m.deduplicationId);
+  const key = args.key === undefined ? {} : { key: args.key };
+  if (ctx.json) await printJson({ queue: name, sent: ids.length, ids, ...key });
+  else {
+    const keyed = args.key === undefined ? '' : ` with key ${JSON.stringify(args.key)}`;
+    await printLines([`sent ${count(ids.length, 'message')} to ${name}${keyed}`]);
+  }
 }
 
-function encode(input: InputValue, args: EnqueueArgs): { id: string; body: string } {
-  const key = args.id === undefined || input.line === undefined ? args.id : `${args.id}#${input.line}`;
-  const id = enqueueId(key);
-  const body = encodeEnvelope({ id, value: input.value, level: args.priority });
+/** Refuses a keyed stage without `--key`; notes that a queue from before the tag cannot tell. */
+function checkKey(ctx: OperatorContext, queue: DomainQueue, args: EnqueueArgs): void {
+  if (args.key !== undefined || queue.keyed === false) return;
+  if (queue.keyed === true) {
+    throw new UsageError(
+      `Stage \`${args.stage}\` orders its inputs by key (its \`group\` option): give --key with the key its group function returns for these values`,
+    );
+  }
+  ctx.note(
+    `Queue ${queue.name} does not say whether stage \`${args.stage}\` orders its inputs by key (it predates the ${TAG.keyed} tag): if the stage has a \`group\` option, give --key`,
+  );
+}
+
+/** The message of one value: its id (also its deduplication id) and, with `--key`, its group. */
+function encode(input: InputValue, args: EnqueueArgs): OutgoingMessage {
+  const idKey = args.id === undefined || input.line === undefined ? args.id : `${args.id}#${input.line}`;
+  const id = enqueueId(idKey);
+  const body = encodeEnvelope({ id, value: input.value, level: args.priority, key: args.key });
   const bytes = Buffer.byteLength(body);
   if (bytes > MAX_MESSAGE_BYTES) {
     const where = input.line === undefined ? 'The <value> argument' : `Stdin line ${input.line}`;
     throw new UsageError(`${where} is ${bytes} bytes as a message, over SQS's limit of ${MAX_MESSAGE_BYTES}`);
   }
-  return { id, body };
+  // As TaskClient.enqueue(): a keyed value joins its key's group, any other is a group of its own.
+  const groupId = args.key === undefined ? id : groupIdOf(args.key);
+  return { body, groupId, deduplicationId: id };
 }
 
 function missingQueue(name: string, stage: string, queues: readonly DomainQueue[]): SqsError {

@@ -11,6 +11,7 @@ export interface IamArgs {
   /** `--stages a:2,b`: compute the ARNs instead of discovering the queues. */
   readonly stages: string | undefined;
   readonly priorities: number;
+  /** `--dlq-stages b`: the stages with a dead-letter queue; undefined: every stage of `--stages`. */
   readonly dlqStages: string | undefined;
   readonly account: string | undefined;
   readonly partition: string | undefined;
@@ -21,7 +22,8 @@ const CONCURRENCY = 10;
 /**
  * `sqspipes iam-policy`: prints the least-privilege policy of the domain's queues. By default
  * it names the queues that exist (their QueueArn attributes); with `--stages` (and `--account`)
- * it computes the ARNs from the naming scheme without calling SQS, for queues not created yet.
+ * it computes the ARNs from the naming scheme without calling SQS, for queues not created yet:
+ * each stage's input levels and its dead-letter queue (only `--dlq-stages`' when given).
  */
 export async function iamPolicyCommand(
   ctx: OperatorContext,
@@ -68,7 +70,9 @@ async function computedArns(
   args: IamArgs,
   region: () => Promise<string | undefined>,
 ): Promise<string[]> {
-  const stages = parseStages(args.stages ?? '', args.priorities, args.dlqStages);
+  const specs = parseStages(args.stages ?? '', args.priorities, args.dlqStages);
+  // Every stage with input queues has a dead-letter queue; --dlq-stages names fewer (older queues).
+  const stages = args.dlqStages === undefined ? specs.map((s) => ({ ...s, deadLetter: true })) : specs;
   if (args.account === undefined)
     throw new UsageError('--stages needs --account (the 12-digit AWS account id)');
   const resolved = await region().catch(() => undefined);

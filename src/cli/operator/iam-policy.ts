@@ -59,13 +59,17 @@ export function iamPolicy(arns: readonly string[]): IamPolicy {
 export interface StageSpec {
   readonly name: string;
   readonly priorities: number;
-  /** Whether it has a dead-letter queue (a stage with `retries`). */
+  /**
+   * Whether it has a dead-letter queue: sqspipes gives one to every stage with input queues (all
+   * but the first); false only for queues made before that.
+   */
   readonly deadLetter: boolean;
 }
 
 /**
  * Parses `--stages a:2,b` (name, then optionally `:` and its number of priority levels, else
- * `defaultPriorities`) and `--dlq-stages b` (the stages that have a dead-letter queue).
+ * `defaultPriorities`) and `--dlq-stages b` (the stages that have a dead-letter queue; without
+ * `--dlq-stages` the operator CLI gives every stage one, see {@link StageSpec.deadLetter}).
  */
 export function parseStages(stages: string, defaultPriorities: number, dlqStages = ''): StageSpec[] {
   const dead = new Set(list(dlqStages));

@@ -39,7 +39,9 @@ const WAIT_SECONDS = 1;
  * 0, so the messages stay available. Its limits (also in `--help`): a worker receiving at the
  * same moment may get the same messages; at most 10 messages, one receive per queue, and on FIFO
  * queues SQS returns messages of few groups; and each peek adds one to the messages' receive
- * counts, which count toward the dead-letter queue's maxReceiveCount.
+ * counts. sqspipes counts a stage's attempts itself, so peeks use none of them up; the receive
+ * count matters only to the input queues' redrive policy (maxReceiveCount `retries + 10`), SQS's
+ * safety net for inputs whose process died: a message peeked that often moves to the DLQ.
  */
 export async function peekCommand(ctx: OperatorContext, args: PeekArgs): Promise<void> {
   const queues = queuesOfStage(
@@ -81,6 +83,7 @@ function choose(queues: readonly DomainQueue[], args: PeekArgs, domain: string):
   return one;
 }
 
+/** Notes the queue's maxReceiveCount (SQS's, which peeks count toward), if it has a redrive policy. */
 async function warnAboutRedrive(ctx: OperatorContext, queue: DomainQueue): Promise<void> {
   if (queue.level === 'dlq') return;
   const out = await ctx.sqs.send(
@@ -90,7 +93,7 @@ async function warnAboutRedrive(ctx: OperatorContext, queue: DomainQueue): Promi
   if (policy === undefined) return;
   const max = /"maxReceiveCount"\s*:\s*"?(\d+)/.exec(policy)?.[1] ?? '?';
   ctx.note(
-    `Note: peeking counts as a receive; a message of ${queue.name} received more than ${max} times moves to the dead-letter queue`,
+    `Note: peeking counts as a receive (not as an attempt); a message of ${queue.name} received more than ${max} times moves to the dead-letter queue (SQS's redrive safety net)`,
   );
 }
 

@@ -1,26 +1,33 @@
 import { SqsError } from '../../errors.ts';
+import { deadLetterQueueName } from '../../queues/naming.ts';
 import { redriveQueue } from '../../queues/redrive.ts';
 import { SqsIo } from '../../sqs/sqs-io.ts';
 import type { OperatorContext } from './context.ts';
-import { discoverQueues, type DomainQueue, queuesOfStage } from './discover.ts';
+import { discoverQueues, type DomainQueue, queuesOfStage, stageNames } from './discover.ts';
+import { UsageError } from './errors.ts';
 import { count, printJson, printLines } from './output.ts';
 
 /**
- * `sqspipes redrive <stage>`: moves every message of the stage's dead-letter queue back to its
- * input, each to the level recorded in its envelope (capped at the stage's highest existing
- * level), as `TaskClient.redrive()` does.
+ * `sqspipes redrive <stage>`: moves the messages that were in the stage's dead-letter queue when
+ * it started back to its input, each to the level recorded in its envelope (capped at the stage's
+ * highest existing level), as `TaskClient.redrive()` does. What arrives meanwhile stays.
+ * Every stage but the first has a dead-letter queue; the first (the source) has no queues at all.
  */
 export async function redriveCommand(ctx: OperatorContext, stage: string): Promise<void> {
-  const queues = queuesOfStage(
-    await discoverQueues(ctx.sqs, ctx.domain, { warn: ctx.note }),
-    ctx.domain,
-    stage,
-  );
+  const all = await discoverQueues(ctx.sqs, ctx.domain, { warn: ctx.note });
+  const stages = stageNames(all);
+  if (stages.length > 0 && !stages.includes(stage)) {
+    // The first stage, or a name that is not a stage: the CLI cannot tell which (it has no pipeline).
+    throw new UsageError(
+      `Stage \`${stage}\` of domain \`${ctx.domain}\` has no queues, so no dead-letter queue to redrive (a pipeline's first stage has none): its stages with queues are ${stages.map((s) => `\`${s}\``).join(', ')}`,
+    );
+  }
+  const queues = queuesOfStage(all, ctx.domain, stage);
   const dlq = queues.find((q) => q.level === 'dlq');
   const inputs = queues.filter((q): q is DomainQueue & { level: number } => q.level !== 'dlq');
   if (dlq === undefined) {
     throw new SqsError(
-      `Stage \`${stage}\` of domain \`${ctx.domain}\` has no dead-letter queue (the stage has no \`retries\` option)`,
+      `Stage \`${stage}\` of domain \`${ctx.domain}\` has no dead-letter queue ${deadLetterQueueName(ctx.domain, stage)}: sqspipes creates one with the stage's input queues, so it was deleted, or these queues predate that`,
     );
   }
   if (inputs.length === 0) {
