@@ -1,6 +1,7 @@
 import { Identified, outputsOf } from '../outputs.ts';
 import type { Forwarder, Lineage } from './forwarder.ts';
 import type { OutputChannel } from './output-channel.ts';
+import type { OutputWindow } from './output-window.ts';
 
 /** What `run()` yields for an output with `withIds`. */
 export interface IdentifiedOutput {
@@ -15,6 +16,8 @@ export interface EmitTarget {
   readonly ignoreNone: boolean;
   /** Yield `{ id, value }` to the consumer instead of the value. */
   readonly withIds: boolean;
+  /** The run's bound on outputs produced and not yet sent and handed over. */
+  readonly window: OutputWindow;
 }
 
 /** The outputs of one call, once produced. */
@@ -31,9 +34,11 @@ export interface Emission {
 /**
  * Produces the outputs of one call's `result` (iterating a generator here, so call this inside the
  * call's context and timeout): each is named, encoded and sent to the next stage as soon as it is
- * produced (one after another when ordered by key, else concurrently), then handed to the
- * consumer. Throws the first production error (a generator that throws, a value SQS cannot
- * carry, the call's `signal` aborted) once the sends already started have settled.
+ * produced, then handed to the consumer. Production waits for room in the run's output window
+ * (backpressure), never for SQS: the outputs of a keyed call are chained so that each is sent
+ * once the one before it was accepted, in order, while the worker goes on. Throws the first
+ * production error (a generator that throws, a value SQS cannot carry, the call's `signal`
+ * aborted) once the sends already started have settled.
  */
 export async function produceOutputs(
   result: unknown,
@@ -42,21 +47,26 @@ export async function produceOutputs(
   levelOf: (value: unknown) => number,
   signal: AbortSignal,
 ): Promise<Emission> {
-  const { forwarder, output, withIds } = target;
+  const { forwarder, output, withIds, window } = target;
   const ordered = forwarder.ordered(lineage);
   const seen = new Map<string, number>();
   const pending: Promise<boolean>[] = [];
+  let previous: Promise<unknown> = Promise.resolve();
   try {
     for await (const item of outputsOf(result, target.ignoreNone)) {
       signal.throwIfAborted(); // the call timed out or was given up: its outputs are dropped
       const value = item instanceof Identified ? (item as Identified<unknown>).value : item;
       const prepared = forwarder.prepare(item, lineage, levelOf(value), seen);
-      const sent = forwarder.send(prepared);
-      if (ordered) await sent;
+      await window.admit();
+      const sent = ordered ? previous.then(() => forwarder.send(prepared)) : forwarder.send(prepared);
+      previous = sent;
       const handed = sent.then(() =>
         output.push(withIds ? { id: prepared.id, value: prepared.value } : prepared.value),
       );
-      handed.catch(() => {}); // inspected by `delivered`
+      handed.then(
+        () => window.done(),
+        () => window.done(),
+      );
       pending.push(handed);
     }
   } catch (error) {

@@ -8,6 +8,7 @@ import { callStage } from './call.ts';
 import { type EmitTarget, produceOutputs } from './emit.ts';
 import { Forwarder } from './forwarder.ts';
 import type { OutputChannel } from './output-channel.ts';
+import { OUTPUT_WINDOW, OutputWindow } from './output-window.ts';
 import { RunControl } from './run-control.ts';
 import type { RunDeps } from './run-deps.ts';
 
@@ -25,6 +26,8 @@ export class SourceRunner {
   readonly #control: RunControl;
   readonly #loops: Promise<void>[] = [];
   #calls = 0;
+  /** Outputs of finished calls still on their way to SQS and the consumer. */
+  readonly #delivering = new Set<Promise<void>>();
   #state: unknown;
   #started = false;
   #stopped: Promise<void> | undefined;
@@ -40,6 +43,7 @@ export class SourceRunner {
       output,
       ignoreNone: deps.ignoreNone,
       withIds: options.withIds,
+      window: new OutputWindow(OUTPUT_WINDOW),
     };
     this.#control = new RunControl(options);
   }
@@ -91,16 +95,24 @@ export class SourceRunner {
       const result: unknown = await stage.method(...this.#options.args);
       return produceOutputs(result, this.#target, lineage, this.#options.priority, signal);
     });
-    try {
-      const emission = await call.result;
-      await emission.delivered;
-      if (emission.count > 0) this.#control.touch();
-      this.#deps.events.safeEmit('processed', { ...info, outputs: emission.count });
-      return true;
-    } catch (error) {
+    const failed = (error: unknown) => {
       const failure = error instanceof SqspipesError ? error : new StageError(stage.name, undefined, error);
       this.#deps.events.safeEmit('failed', failure, info);
       this.#control.fail(failure);
+    };
+    try {
+      const emission = await call.result;
+      if (emission.count > 0) this.#control.touch();
+      // The worker goes on; the outputs travel (the output window bounds how many).
+      const delivered = emission.delivered.then(
+        () => this.#deps.events.safeEmit('processed', { ...info, outputs: emission.count }),
+        failed,
+      );
+      this.#delivering.add(delivered);
+      void delivered.then(() => this.#delivering.delete(delivered));
+      return true;
+    } catch (error) {
+      failed(error);
       return false;
     } finally {
       await call.settled; // a timed-out call keeps its worker until it returns
@@ -114,6 +126,10 @@ export class SourceRunner {
       const fields = { stage: this.#stage.name, calls: abandoned };
       this.#deps.logger.warn(fields, 'calls still running past shutdownTimeout were abandoned');
     }
+    const timer = new AbortController();
+    const late = sleep(this.#options.shutdownTimeout, undefined, { signal: timer.signal }).catch(() => {});
+    await Promise.race([Promise.allSettled([...this.#delivering]), late]);
+    timer.abort();
     await this.#io.flush(this.#options.shutdownTimeout);
     if (this.#started)
       await this.#deps.hooks.release(this.#stage).catch((error: unknown) => this.#control.fail(error));

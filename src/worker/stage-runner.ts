@@ -10,6 +10,7 @@ import { Heartbeat } from './heartbeat.ts';
 import { Intake } from './intake.ts';
 import type { OutputChannel } from './output-channel.ts';
 import { BUSY_WAIT_SECONDS, RECEIVE_MAX } from './poller.ts';
+import { OUTPUT_WINDOW, OutputWindow } from './output-window.ts';
 import { Processor } from './processor.ts';
 import { RunControl } from './run-control.ts';
 import type { RunDeps } from './run-deps.ts';
@@ -77,12 +78,17 @@ export class StageRunner {
         output: this.#output,
         ignoreNone: this.#deps.ignoreNone,
         withIds: this.#options.withIds,
+        window: new OutputWindow(OUTPUT_WINDOW),
       },
       callSignal: this.#control.callSignal,
     });
     const scheduler = new Scheduler({ workers, batch, limit: this.#options.limit }, processor, this.#control);
-    // Room for a batch of 10 beyond the workers, and one place per idle level's long poll.
-    const capacity = new Capacity(workers * batch + RECEIVE_MAX + levels.length, () => scheduler.quota);
+    // A worker is free as soon as its call returns, while its input waits for its outputs to be
+    // accepted (a round trip): room in hand for the workers, plus two batches of 10 per receive
+    // lane (one arriving while the one before completes), plus one place per idle level's long poll.
+    const lanes = Math.min(MAX_LANES, Math.max(2, Math.ceil((workers * batch) / RECEIVE_MAX)));
+    const room = workers * batch + 2 * RECEIVE_MAX * lanes + levels.length;
+    const capacity = new Capacity(room, () => scheduler.quota);
     const deliveryDeps = this.#deliveryDeps(scheduler);
     this.#scheduler = scheduler;
     this.#capacity = capacity;
@@ -91,7 +97,7 @@ export class StageRunner {
       capacity,
       queues: levels.map((level, i) => ({ level, url: urls[i] as string })),
       visibility: stage.visibilityTimeout,
-      lanes: Math.min(MAX_LANES, Math.ceil((workers * batch) / RECEIVE_MAX)),
+      lanes,
       waitSeconds: (busy) => this.#waitSeconds(busy),
       deliver: (url: string, level: number, message: Message, envelope: Envelope | undefined) =>
         new Delivery(url, level, message, envelope, deliveryDeps),
