@@ -16,6 +16,14 @@
  * --concurrency 1,4,16,64 (raw loops), --naive-concurrency 4, --idle-seconds 60, --trials 100,
  * --repeat R (rounds; each point is the best), --soak-workers W, --out DIR,
  * --profile (node --cpu-prof on the sqspipes stage processes), --trace (time their receives).
+ *
+ * The network model (both 0 by default, which is the plain loopback benchmark):
+ *   --rtt MS      every scenario talks to SQS through a proxy on 127.0.0.1 (its own process) that
+ *                 adds MS ms to every request, half on the way there and half on the way back;
+ *                 the tables then name the raw loop's best concurrency and set sqspipes' worker
+ *                 counts beside it at the same delay.
+ *   --call-ms MS  in (b), the relay waits MS ms in each call (a slow stage); the tables then give
+ *                 that stage's ideal rate, workers / MS × 1000 msg/s, next to the measured one.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,6 +34,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { rawClient } from './bench/child.ts';
 import { type Endpoint, startEndpoint } from './bench/emulator.ts';
+import { modelRows, modelTable } from './bench/model-table.ts';
+import { type DelayProxy, meanAddedMs, type ProxyCounts, startDelayProxy } from './bench/network.ts';
 import { installCleanup, killAll } from './bench/procs.ts';
 import {
   type Context,
@@ -63,6 +73,8 @@ const { values: flags } = parseArgs({
     out: { type: 'string' },
     profile: { type: 'boolean', default: false },
     trace: { type: 'boolean', default: false },
+    rtt: { type: 'string' },
+    'call-ms': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -77,6 +89,12 @@ function positiveInt(text: string | undefined, name: string, fallback: number): 
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+}
+function nonNegativeInt(text: string | undefined, name: string): number {
+  if (text === undefined) return 0;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be an integer >= 0 (ms)`);
   return n;
 }
 function intList(text: string | undefined, name: string, fallback: number[]): number[] {
@@ -103,6 +121,13 @@ const naiveLevels = intList(flags['naive-concurrency'], 'naive-concurrency', [4]
 const idleSeconds = positiveInt(flags['idle-seconds'], 'idle-seconds', quick ? 5 : 60);
 const trials = positiveInt(flags.trials, 'trials', quick ? 20 : 100);
 const soakMessages = flags.messages === undefined ? (quick ? 20_000 : 100_000) : messages;
+const rttMs = nonNegativeInt(flags.rtt, 'rtt');
+const callMs = nonNegativeInt(flags['call-ms'], 'call-ms');
+/** What the run models, for titles: "" on plain loopback. */
+const model = [
+  ...(rttMs > 0 ? [`rtt ${rttMs} ms`] : []),
+  ...(callMs > 0 ? [`relay call ${callMs} ms`] : []),
+].join(', ');
 const outDir = flags.out ?? join(ROOT, 'bench-results', quick ? 'tmp' : '');
 const tmpDir = join(ROOT, 'bench-results', 'tmp');
 mkdirSync(outDir, { recursive: true });
@@ -111,6 +136,14 @@ mkdirSync(tmpDir, { recursive: true });
 /** Fewer messages for low concurrency, so that every point takes a few seconds, not minutes. */
 function messagesFor(concurrency: number): number {
   return Math.min(messages, Math.max(300, Math.round((messages * concurrency) / 64)));
+}
+/**
+ * (b) with a slow relay: as many, but at most a minute's worth at the relay's ideal rate, so that
+ * a long --call-ms stays within the children's deadline.
+ */
+function pipelineMessagesFor(workers: number): number {
+  const n = messagesFor(workers);
+  return callMs === 0 ? n : Math.min(n, Math.max(50, Math.round((workers / callMs) * 60_000)));
 }
 /** The naive baseline runs one message at a time: an eighth of the messages gives its rate. */
 const naiveMessages = Math.max(200, Math.round(messages / 8));
@@ -153,7 +186,15 @@ function describe(run: RunResult): string {
       return `\n    ${p.role}: ${t?.receives} receives, ${fmt(t?.messagesPerReceive, 1)} msgs each, ${fmt(t?.meanMs, 1)} ms each, up to ${t?.maxInFlight} at once, one in flight ${fmt((t?.busyShare ?? 0) * 100)}% of the time`;
     })
     .join('');
-  return `${fmt(run.messagesPerSecond)} msg/s (${run.messages} msgs in ${fmt(run.seconds, 2)} s; p50 ${fmt(run.latencyMs.p50, 1)} ms; req/msg ${run.processes.map((p) => fmt(p.requestsPerMessage, 2)).join('/')})${status}${errors}${traces}`;
+  const ideal =
+    run.idealMessagesPerSecond === undefined
+      ? ''
+      : `; ideal for the relay ${fmt(run.idealMessagesPerSecond)} msg/s, measured ${fmt((run.messagesPerSecond / run.idealMessagesPerSecond) * 100)} % of it`;
+  const proxied =
+    run.proxy === undefined
+      ? ''
+      : `\n    proxy: ${run.proxy.requests} requests, +${fmt(run.proxy.meanAddedMs, 1)} ms each on average, ${run.proxy.cpuUsPerRequest} µs CPU each${run.proxy.failed > 0 ? `, ${run.proxy.failed} FAILED upstream` : ''}`;
+  return `${fmt(run.messagesPerSecond)} msg/s${ideal} (${run.messages} msgs in ${fmt(run.seconds, 2)} s; p50 ${fmt(run.latencyMs.p50, 1)} ms; req/msg ${run.processes.map((p) => fmt(p.requestsPerMessage, 2)).join('/')})${status}${errors}${traces}${proxied}`;
 }
 
 /** The best run of each concurrency level, in level order. */
@@ -201,9 +242,12 @@ installCleanup(() => killAll());
 
 const started = Date.now();
 const endpoint: Endpoint = await startEndpoint();
-const sqs = rawClient(endpoint.url);
+// --rtt: every scenario (and the queue set-up here) goes through the delay proxy.
+const proxy: DelayProxy | undefined = rttMs > 0 ? await startDelayProxy(endpoint.url, rttMs) : undefined;
+const url = proxy?.url ?? endpoint.url;
+const sqs = rawClient(url);
 const ctx: Context = {
-  endpoint: endpoint.url,
+  endpoint: url,
   emulatorPid: endpoint.pid,
   sqs,
   prefix: `sqspb${process.pid}`,
@@ -211,11 +255,16 @@ const ctx: Context = {
   childDeadlineMs: 240_000,
   profileDir: flags.profile ? join(tmpDir, 'profiles') : undefined,
   traceReceives: flags.trace,
+  proxy,
 };
 if (ctx.profileDir !== undefined) mkdirSync(ctx.profileDir, { recursive: true });
 const info = machine();
 log(`sqspipes benchmark on ${info.cpu} (${info.cores} cores, ${info.memoryGiB} GiB), node ${info.node}`);
-log(`SQS: ${endpoint.name} at ${endpoint.url}; scenarios ${[...only].join(',')}; ${messages} messages\n`);
+log(`SQS: ${endpoint.name} at ${endpoint.url}; scenarios ${[...only].join(',')}; ${messages} messages`);
+if (proxy !== undefined)
+  log(`Network: through a delay proxy at ${proxy.url} (pid ${proxy.pid}), +${rttMs} ms per request`);
+if (callMs > 0) log(`Slow stage: the relay of (b) waits ${callMs} ms per call`);
+log('');
 
 const runs: { raw: RunResult[]; sqspipes: RunResult[]; naive: RunResult[] } = {
   raw: [],
@@ -226,6 +275,8 @@ let latency: LatencyResult | undefined;
 let idle: IdleResult[] | undefined;
 /** The soak with the recommended NODE_OPTIONS, then with Node's defaults. */
 const soaks: SoakResult[] = [];
+/** The delay proxy's counters at the end (--rtt > 0). */
+let proxyTotals: ProxyCounts | undefined;
 
 try {
   if (only.has('a') || only.has('b')) {
@@ -247,7 +298,7 @@ try {
     if (only.has('b')) {
       for (const w of sweep) {
         await waitForQuiet();
-        const run = await runPipeline(ctx, w, messagesFor(w));
+        const run = await runPipeline(ctx, w, pipelineMessagesFor(w), { callMs });
         runs.sqspipes.push(run);
         log(`(b) sqspipes, ${w} workers/stage${tag}: ${describe(run)}`);
       }
@@ -298,6 +349,8 @@ try {
   }
 } finally {
   sqs.destroy();
+  proxyTotals = await proxy?.counts().catch(() => undefined);
+  await proxy?.stop();
   await killAll();
   await endpoint.stop();
 }
@@ -337,8 +390,10 @@ function row(label: string, run: RunResult): string[] {
     run.processes.map((x) => fmt(x.peakRssMiB)).join(' / '),
   ];
 }
+// With a round trip the best concurrency of the raw loop moves: the table names it.
+const rawLabel = rttMs > 0 ? `(a) raw, best of ${rawLevels.join('/')}` : '(a) raw ceiling';
 const mainRows = [
-  ...(a === undefined ? [] : [row('(a) raw ceiling', a)]),
+  ...(a === undefined ? [] : [row(rawLabel, a)]),
   ...(b === undefined ? [] : [row('(b) sqspipes', b)]),
   ...(c === undefined ? [] : [row('(c) naive', c)]),
 ];
@@ -350,8 +405,14 @@ const sweepRows = [
 
 type Target = { target: string; measured: string; met: boolean | null };
 const targets: Target[] = [];
+// The targets are set for the loopback run: with a slow relay (b) measures the stage function,
+// and a round trip adds to every latency, so those two are information only then.
 if (ratioBA !== undefined)
-  targets.push({ target: '(b)/(a) >= 0.8', measured: String(ratioBA), met: ratioBA >= 0.8 });
+  targets.push({
+    target: callMs > 0 ? '(b)/(a) >= 0.8 (info: the relay is slowed by --call-ms)' : '(b)/(a) >= 0.8',
+    measured: String(ratioBA),
+    met: callMs > 0 ? null : ratioBA >= 0.8,
+  });
 if (ratioBC !== undefined)
   targets.push({ target: '(b)/(c) >= 5', measured: String(ratioBC), met: ratioBC >= 5 });
 if (b !== undefined) {
@@ -366,9 +427,12 @@ if (b !== undefined) {
 }
 if (latency !== undefined)
   targets.push({
-    target: 'idle 3-stage latency p50 <= 50 ms',
+    target:
+      rttMs > 0
+        ? 'idle 3-stage latency p50 <= 50 ms (info: set for rtt 0)'
+        : 'idle 3-stage latency p50 <= 50 ms',
     measured: `p50 ${latency.p50} ms, p99 ${latency.p99} ms`,
-    met: latency.p50 <= 50,
+    met: rttMs > 0 ? null : latency.p50 <= 50,
   });
 if (idle !== undefined) {
   const worst = Math.max(...idle.map((r) => r.perMinutePerLevel));
@@ -394,11 +458,28 @@ for (const soak of soaks) {
   });
 }
 
-const out: string[] = ['', `Results (${endpoint.name}; ${info.cpu}, ${info.cores} cores):`, ''];
+const modelled = model === '' ? undefined : modelTable(modelRows(bestPerLevel(runs.sqspipes), a));
+const modelTitle =
+  a === undefined
+    ? `sqspipes by workers per stage at ${model}:`
+    : `sqspipes by workers per stage at ${model}, beside the raw batched SDK loop at its best concurrency at the same delay (${a.concurrency} loops/process: ${fmt(a.messagesPerSecond)} msg/s):`;
+
+const out: string[] = [
+  '',
+  `Results (${endpoint.name}; ${info.cpu}, ${info.cores} cores${model === '' ? '' : `; ${model}`}):`,
+  '',
+];
 if (mainRows.length > 0) {
   out.push(table(header, mainRows), '');
   out.push(`(b)/(a) = ${fmt(ratioBA, 2)}    (b)/(c) = ${fmt(ratioBC, 1)}`, '');
 }
+if (modelled !== undefined && modelled.cells.length > 0)
+  out.push(modelTitle, table(modelled.header, modelled.cells), '');
+if (proxyTotals !== undefined)
+  out.push(
+    `Delay proxy, whole benchmark: ${proxyTotals.requests} requests over ${proxyTotals.connections} connections (up to ${proxyTotals.maxConnections} open, ${proxyTotals.failed} reset because the endpoint failed), +${fmt(meanAddedMs(proxyTotals), 1)} ms per round trip on average (timers at most ${fmt(proxyTotals.maxLateMs, 1)} ms late), ${proxyTotals.cpuMs} ms CPU (${fmt((proxyTotals.cpuMs * 1000) / Math.max(1, proxyTotals.requests))} µs per request)`,
+    '',
+  );
 if (sweepRows.length > 0)
   out.push(
     `Every level, best of ${repeat} round(s) (conc. = loops or workers per stage process):`,
@@ -478,6 +559,17 @@ const result = {
     idleSeconds,
     trials,
     soakMessages,
+    rttMs,
+    callMs,
+  },
+  network: {
+    rttMs,
+    callMs,
+    /** How the round trip is made: the delay proxy's totals over the whole benchmark. */
+    proxy: proxyTotals,
+    /** sqspipes by workers beside the raw loop's best at the same delay (and the ideal, --call-ms). */
+    comparison: model === '' ? undefined : modelRows(bestPerLevel(runs.sqspipes), a),
+    rawBestConcurrency: a?.concurrency,
   },
   summary: {
     raw: a === undefined ? undefined : strip(a),
@@ -491,6 +583,10 @@ const result = {
   soak: soaks.length === 0 ? undefined : soaks.map((soak) => ({ ...soak, run: strip(soak.run) })),
   targets,
   markdown: mainRows.length > 0 ? markdownTable(header, mainRows) : undefined,
+  modelMarkdown:
+    modelled !== undefined && modelled.cells.length > 0
+      ? markdownTable(modelled.header, modelled.cells)
+      : undefined,
 };
 const jsonFile = join(outDir, 'latest.json');
 writeFileSync(jsonFile, `${JSON.stringify(result, null, 2)}\n`);
@@ -500,7 +596,7 @@ if (runs.sqspipes.length + runs.raw.length + runs.naive.length > 0) {
     bestPerLevel(list).map((r) => ({ x: r.concurrency, y: r.messagesPerSecond }));
   const svg = lineChart(
     'Throughput vs workers per stage (3 processes, 2 FIFO hops)',
-    `${endpoint.name.replace(/ \(separate process.*\)/, '')} as a separate process; ${info.cores} cores; ${messages} messages per point from 64 workers up, fewer below`,
+    `${endpoint.name.replace(/ \(separate process.*\)/, '')} as a separate process; ${info.cores} cores; ${messages} messages per point from 64 workers up, fewer below${model === '' ? '' : `; ${model}`}`,
     [
       { label: '(a) raw SDK loops', color: '#2b7bba', points: points(runs.raw) },
       { label: '(b) sqspipes', color: '#d9480f', points: points(runs.sqspipes) },

@@ -2,10 +2,11 @@
  * One stage of the benchmark's sqspipes pipeline, in its own OS process, as users run stages:
  *   node scripts/bench/pipeline.ts <src|relay|sink> <workers> --limit N --domain D \
  *     --endpoint URL --report FILE [--priorities P] [--interval MS] [--idle-timeout MS] \
- *     [--idle-window MS] [--deadline MS]
+ *     [--idle-window MS] [--deadline MS] [--call-ms MS]
  * src → relay → sink, trivial functions: the source returns Date.now(), the others pass it on, and
  * the sink's consumer records Date.now() minus it (end-to-end latency). Prints `{"event":"ready"}`
  * once the stage polls, and writes a ChildReport (client.stats() included) to --report at the end.
+ * --call-ms MS: the relay waits MS ms in each call (an async sleep), a slow stage.
  * Bounded: --limit inputs, --idle-timeout without input, --deadline in all; SIGTERM stops it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,6 +34,7 @@ const { values, positionals } = childArgs({
   'idle-timeout': { type: 'string' },
   'idle-window': { type: 'string' },
   'trace-receives': { type: 'boolean' },
+  'call-ms': { type: 'string' },
 });
 const [stage = '', workersText] = positionals;
 if (!['src', 'relay', 'sink'].includes(stage)) throw new Error('stage must be src, relay or sink');
@@ -43,6 +45,7 @@ const deadline = intFlag(values.deadline, 'deadline', 600_000);
 const idleTimeout = intFlag(values['idle-timeout'], 'idle-timeout', 30_000);
 const interval = intFlag(values.interval, 'interval', 0);
 const priorities = intFlag(values.priorities, 'priorities', 1);
+const callMs = intFlag(values['call-ms'], 'call-ms', 0);
 const reportFile = required(values.report, 'report');
 
 let firstAt: number | null = null;
@@ -57,9 +60,14 @@ function src(): number {
   firstAt ??= now;
   return now;
 }
-function relay(stamp: number): number {
+function fastRelay(stamp: number): number {
   return stamp;
 }
+async function slowRelay(stamp: number): Promise<number> {
+  await sleep(callMs);
+  return stamp;
+}
+const relay = callMs > 0 ? slowRelay : fastRelay;
 function sink(stamp: number): number {
   return stamp;
 }

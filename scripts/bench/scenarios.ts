@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateQueueCommand, DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { TaskClient } from 'sqspipes';
 import { type ChildReport, CREDENTIALS, REGION } from './child.ts';
+import { type DelayProxy, type ProxyWindow, proxyWindow } from './network.ts';
 import { type Child, finish, startChild } from './procs.ts';
 import { percentile, round } from './stats.ts';
 
@@ -39,6 +40,8 @@ export interface Context {
   readonly profileDir: string | undefined;
   /** Watch the receives of sqspipes stage processes (--trace-receives). */
   readonly traceReceives: boolean;
+  /** The delay proxy `endpoint` points at (--rtt > 0), for its counts during each run. */
+  readonly proxy: Pick<DelayProxy, 'counts'> | undefined;
 }
 
 export interface ProcessResult {
@@ -73,6 +76,11 @@ export interface RunResult {
   readonly otherLoadCores: number | undefined;
   /** producer/source, relay, consumer/sink. */
   readonly processes: readonly ProcessResult[];
+  /** What the delay proxy did during the run (--rtt > 0). */
+  readonly proxy?: ProxyWindow;
+  /** sqspipes with --call-ms: the relay's time per call, ms, and its ideal rate, workers / call. */
+  readonly relayCallMs?: number;
+  readonly idealMessagesPerSecond?: number;
   readonly reports: readonly ChildReport[];
 }
 
@@ -153,6 +161,7 @@ async function threeProcesses(
   const consumer = start('consumer', files.consumer);
   const relay = start('relay', files.relay);
   await Promise.all([consumer.ready, relay.ready]);
+  const proxyBefore = await ctx.proxy?.counts();
   const cpuBefore = processCpuMs(ctx.emulatorPid);
   const machineBefore = machineBusyMs();
   const windowStart = Date.now();
@@ -167,9 +176,13 @@ async function threeProcesses(
   const cpuAfter = processCpuMs(ctx.emulatorPid);
   const machineAfter = machineBusyMs();
   const windowMs = Date.now() - windowStart;
+  const proxyAfter = await ctx.proxy?.counts();
+  const proxy =
+    proxyBefore === undefined || proxyAfter === undefined ? undefined : proxyWindow(proxyBefore, proxyAfter);
   const emulatorCpuMs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
   // CPU the rest of the machine used meanwhile (other programs): the run was disturbed if high.
-  const ours = reports.reduce((sum, r) => sum + r.cpuMs, 0) - earlier + (emulatorCpuMs ?? 0);
+  const ours =
+    reports.reduce((sum, r) => sum + r.cpuMs, 0) - earlier + (emulatorCpuMs ?? 0) + (proxy?.cpuMs ?? 0);
   const otherCores =
     machineBefore === undefined || machineAfter === undefined
       ? undefined
@@ -193,6 +206,7 @@ async function threeProcesses(
     emulatorCpuMs,
     otherLoadCores: otherCores,
     processes: reports.map((r) => processResult(r, messages)),
+    ...(proxy === undefined ? {} : { proxy }),
     reports,
   };
 }
@@ -320,12 +334,21 @@ async function destroyPipeline(ctx: Context, domain: string, priorities: number)
   }
 }
 
-/** (b) sqspipes: src → relay → sink, one process per stage, `workers` each. */
+/**
+ * (b) sqspipes: src → relay → sink, one process per stage, `workers` each. `callMs`: the relay
+ * waits that long in each call (a slow stage), which bounds it at `workers / callMs` calls a second.
+ */
 export async function runPipeline(
   ctx: Context,
   workers: number,
   messages: number,
-  options: { interval?: number; priorities?: number; idleTimeoutMs?: number; nodeOptions?: string } = {},
+  options: {
+    interval?: number;
+    priorities?: number;
+    idleTimeoutMs?: number;
+    nodeOptions?: string;
+    callMs?: number;
+  } = {},
 ): Promise<RunResult> {
   const domain = unique(ctx, 'sp');
   const priorities = options.priorities ?? 1;
@@ -334,13 +357,20 @@ export async function runPipeline(
     ...['--limit', String(messages), '--deadline', String(ctx.childDeadlineMs)],
     ...(options.idleTimeoutMs === undefined ? [] : ['--idle-timeout', String(options.idleTimeoutMs)]),
   ];
+  const callMs = options.callMs ?? 0;
   try {
-    return await threeProcesses(ctx, 'sqspipes', workers, messages, (role, report) => {
+    const run = await threeProcesses(ctx, 'sqspipes', workers, messages, (role, report) => {
       const stage = STAGE_OF[role];
       const extra =
-        stage === 'src' && options.interval !== undefined ? ['--interval', String(options.interval)] : [];
+        stage === 'src' && options.interval !== undefined
+          ? ['--interval', String(options.interval)]
+          : stage === 'relay' && callMs > 0
+            ? ['--call-ms', String(callMs)]
+            : [];
       return stageChild(ctx, stage, workers, [...common, ...extra], report, options.nodeOptions);
     });
+    if (callMs === 0) return run;
+    return { ...run, relayCallMs: callMs, idealMessagesPerSecond: round((workers / callMs) * 1000, 1) };
   } finally {
     await destroyPipeline(ctx, domain, priorities).catch(() => {});
   }
