@@ -77,6 +77,11 @@ export class Intake {
     for (const poller of this.#pollers) poller.start();
   }
 
+  /** Fewer inputs wait for a worker: lanes that were not needed may be now. */
+  wake(): void {
+    for (const poller of this.#pollers) poller.wake();
+  }
+
   /** Deliveries in hand, not ended. */
   get live(): number {
     return this.#live.size;

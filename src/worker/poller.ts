@@ -31,8 +31,8 @@ export interface ReceiveIo {
  * messages with a 2 s wait; an idle one long-polls (`waitSeconds(false)`, 20 s by default) for a
  * single message, holding one place, so that an idle higher level never starves a busy lower one.
  *
- * A busy level runs several receives at once (`lanes`, about one per 10 workers), so that one
- * round trip at a time does not cap intake at 10 messages.
+ * A busy level runs several receives at once (up to `lanes`) while its workers are short of
+ * work, so that one round trip at a time does not cap intake at 10 messages.
  *
  * A receive is never aborted: SQS keeps an abandoned long poll open on its side and gives it
  * whatever becomes visible meanwhile, into an answer nobody reads (hidden for a visibility
@@ -88,7 +88,11 @@ export class LevelPoller {
     const stopped = this.#stopped.signal;
     while (!stopped.aborted) {
       const busy = this.#busy || this.#on.inHand() > 0;
-      if (lane > 0 && !busy) {
+      // A busy level's lane k receives only while fewer than 10·(k+1) inputs wait for a worker:
+      // intake follows the workers' demand. Fast stages get many receives in flight; slow ones keep
+      // a small prefetch and leave the rest to other processes. An idle level's first lane always
+      // long-polls for one message (a higher level is never kept waiting by a lower backlog).
+      if (busy ? this.#on.waiting() >= RECEIVE_MAX * (lane + 1) : lane > 0) {
         await new Promise<void>((resolve) => this.#wakers.push(resolve));
         continue;
       }
@@ -114,6 +118,11 @@ export class LevelPoller {
         this.#on.messages(messages);
       } else this.#on.empty();
     }
+  }
+
+  /** Fewer inputs wait for a worker: sleeping lanes look again. */
+  wake(): void {
+    this.#wake();
   }
 
   #wake(): void {

@@ -4,11 +4,16 @@ import { Dispatcher } from './dispatcher.ts';
 import type { Processor } from './processor.ts';
 import type { RunControl } from './run-control.ts';
 
+/** Steps of the waiting count at which intake is told (SQS's batch of 10). */
+const DRAIN_STEP = 10;
+
 export interface SchedulerOptions {
   /** Concurrent calls (worker slots). */
   readonly workers: number;
   /** Inputs per call: a batch handler's `batch`, else 1. */
   readonly batch: number;
+  /** Called when the inputs waiting for a worker drop below a multiple of 10 (intake may need to speed up). */
+  readonly drained: () => void;
   /** Inputs this run may start in all (`limit`). */
   readonly limit: number;
 }
@@ -92,7 +97,10 @@ export class Scheduler {
   }
 
   async #runNext(): Promise<void> {
+    const before = this.#dispatcher.waiting;
     const deliveries = this.#take();
+    const after = this.#dispatcher.waiting;
+    if (Math.floor(after / DRAIN_STEP) < Math.floor(before / DRAIN_STEP)) this.#options.drained();
     if (deliveries.length === 0) return;
     try {
       await this.#control.track(this.#processor.run(deliveries));

@@ -82,11 +82,13 @@ export class StageRunner {
       },
       callSignal: this.#control.callSignal,
     });
-    const scheduler = new Scheduler({ workers, batch, limit: this.#options.limit }, processor, this.#control);
+    const limit = this.#options.limit;
+    const drained = () => this.#intake?.wake();
+    const scheduler = new Scheduler({ workers, batch, limit, drained }, processor, this.#control);
     // A worker is free as soon as its call returns, while its input waits for its outputs to be
     // accepted (a round trip): room in hand for the workers, plus two batches of 10 per receive
     // lane (one arriving while the one before completes), plus one place per idle level's long poll.
-    const lanes = Math.min(MAX_LANES, Math.max(2, Math.ceil((workers * batch) / RECEIVE_MAX)));
+    const lanes = MAX_LANES;
     const room = workers * batch + 2 * RECEIVE_MAX * lanes + levels.length;
     const capacity = new Capacity(room, () => scheduler.quota);
     const deliveryDeps = this.#deliveryDeps(scheduler);
@@ -194,7 +196,7 @@ export class StageRunner {
   }
 
   #maybeIdle(): void {
-    if (this.#idle || (this.#capacity?.used ?? 0) > 0 || this.#control.stopping) return;
+    if (this.#idle || this.inHand > 0 || this.#control.stopping) return;
     this.#idle = true;
     this.#deps.events.safeEmit('idle', { stage: this.#stage.name });
   }
