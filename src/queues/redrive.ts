@@ -19,8 +19,9 @@ const VISIBILITY_SECONDS = 60;
  *
  * A message sent to the dead-letter queue after the start (by SQS's clock, `SentTimestamp`), such
  * as a redriven input that failed again, is not moved: it stays hidden while redrive goes on and
- * is handed back (visibility 0) at the end, for the next redrive. Redrive stops at the first
- * receive that brings nothing older than its start, so it ends even while inputs keep failing.
+ * is handed back (visibility 0) at the end, for the next redrive. Redrive stops at an empty
+ * receive, or at the second receive in a row that brings nothing older than its start, so it
+ * ends even while inputs keep failing.
  * The start is read on this machine's clock: one ahead of SQS's by some seconds may move a message
  * that came back within those seconds once more; one behind leaves what arrived just before.
  */
@@ -38,12 +39,17 @@ export async function redriveQueue(
     left.set(message.MessageId ?? randomUUID(), { receiptHandle });
   };
   let moved = 0;
+  let withoutOld = 0;
   try {
     while (true) {
       const messages = await io.receive(dlqUrl, 10, EMPTY_WAIT_SECONDS, VISIBILITY_SECONDS);
       const old = messages.filter((m) => sentBefore(m, start));
       for (const m of messages) if (!old.includes(m)) leave(m);
-      if (old.length === 0) return moved;
+      // SQS chooses which groups a receive returns: one answer with only newer messages does not
+      // prove that none older is left, two in a row (the newer ones hidden meanwhile) do.
+      withoutOld = old.length === 0 ? withoutOld + 1 : 0;
+      if (messages.length === 0 || withoutOld === 2) return moved;
+      if (old.length === 0) continue;
       const results = await Promise.allSettled(
         old.map((m) => moveMessage(io, dlqUrl, m, targetUrl, maxLevel)),
       );
