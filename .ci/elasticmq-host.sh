@@ -12,6 +12,9 @@
 # (Maven's own downloads stay in its local repository, ~/.m2 by default); later runs need neither Maven
 # nor the network. The server keeps everything in memory and talks to nothing but loopback.
 
+# shellcheck source=.ci/process-group.sh
+source "$(dirname "${BASH_SOURCE[0]}")/process-group.sh"
+
 EMQ_VERSION=1.7.1
 EMQ_ARTIFACT="org.elasticmq:elasticmq-server_2.13:$EMQ_VERSION"
 EMQ_MAIN_CLASS=org.elasticmq.server.Main
@@ -233,18 +236,9 @@ JS
 
 # Stops the server started by emq_start (SIGTERM to its group, SIGKILL after 15 s). Idempotent.
 emq_stop() {
-  local pid="${EMQ_PID:-}" i
-  [[ -n "$pid" ]] || return 0
+  local pid="${EMQ_PID:-}"
   EMQ_PID=""
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 60; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  stop_process_group "$pid"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

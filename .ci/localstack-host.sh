@@ -9,6 +9,9 @@
 # under ${SQSPIPES_CI_CACHE:-~/.cache/sqspipes-ci}, keyed by Python version and the pinned requirements.
 # The server talks to nothing but loopback: no analytics, no certificate download, no DNS server.
 
+# shellcheck source=.ci/process-group.sh
+source "$(dirname "${BASH_SOURCE[0]}")/process-group.sh"
+
 LS_VERSION=4.14.0
 LS_CI_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LS_REQUIREMENTS="$LS_CI_DIR/localstack-requirements.txt"
@@ -138,18 +141,9 @@ PY
 
 # Stops the server started by ls_start (SIGTERM to its group, SIGKILL after 15 s). Idempotent.
 ls_stop() {
-  local pid="${LS_PID:-}" i
-  [[ -n "$pid" ]] || return 0
+  local pid="${LS_PID:-}"
   LS_PID=""
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 60; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  stop_process_group "$pid"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
