@@ -133,11 +133,13 @@ export class Intake {
       }
       const decoded = decodeEnvelope(message.Body);
       const delivery = this.#o.deliver(url, level, message, decoded.ok ? decoded.envelope : undefined);
-      if (this.#o.stopping() || (decoded.ok && this.#o.quota() - fresh.length <= 0)) {
+      if (this.#completed.has(id)) {
+        // Done in this run already (even if it is stopping): its delete was lost, or raced this
+        // receive. Only delete it, with this latest handle; never hand it back.
+        delivery.discard();
+      } else if (this.#o.stopping() || (decoded.ok && this.#o.quota() - fresh.length <= 0)) {
         this.#track(delivery);
         this.#setAside.push(delivery);
-      } else if (this.#completed.has(id)) {
-        delivery.discard(); // done in this run already; only its delete was lost
       } else if (!decoded.ok) {
         this.#track(delivery);
         delivery.deadLetter(`not a sqspipes envelope: ${decoded.reason}`);
