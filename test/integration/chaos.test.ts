@@ -26,9 +26,14 @@ describe('chaos: stage processes killed with SIGKILL at random moments', () => {
     const seen: string[] = [];
     let kills = 0;
     let done = false;
+    // Each kill waits for some progress since the one before (a random number of outputs, then a
+    // random moment): killing on a clock alone would, on a slow server or a busy machine, kill
+    // processes faster than they start, and what they held would pass its receive limit.
     const chaos = (async () => {
       while (!done && (kills < 6 || seen.length < INPUTS * 0.6)) {
-        await sleep(300 + Math.random() * 600);
+        const after = seen.length + 20 + Math.floor(Math.random() * 60);
+        while (!done && seen.length < after) await sleep(50);
+        await sleep(Math.random() * 400);
         if (done) break;
         const victim = Math.random() < 0.5 ? 'square' : 'label';
         running[victim].child.kill('SIGKILL');
@@ -53,11 +58,14 @@ describe('chaos: stage processes killed with SIGKILL at random moments', () => {
     console.log(
       `chaos: ${kills} SIGKILLs; the last stage received ${seen.length} outputs, ${new Set(seen).size} distinct`,
     );
+    console.log(late.map((q) => `${q.name}: ${q.visible} visible, ${q.inFlight} in flight`).join('\n'));
     const expected = Array.from({ length: INPUTS }, (_, i) => `${i + 1}:${(i + 1) ** 2}`);
     expect(new Set(seen).size).toBe(INPUTS);
     expect([...seen].sort()).toEqual(expected.sort());
     const sink = late.filter((q) => q.stage === 'sink');
     expect(sink.reduce((n, q) => n + q.visible + q.inFlight, 0)).toBe(0);
+    // Nothing reached a dead-letter queue: each input's kills stayed within its receive limit.
+    expect(late.filter((q) => q.level === 'dlq' && q.visible > 0).map((q) => q.name)).toEqual([]);
     expect(kills).toBeGreaterThanOrEqual(6);
   });
 });
