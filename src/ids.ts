@@ -10,8 +10,17 @@ import { createHash, randomUUID } from 'node:crypto';
  * drops the copies as duplicates (deduplication window: 5 minutes); an output that differs gets
  * a new id and is never dropped for one it does not repeat.
  */
-export function outputId(inputId: string, stage: string, contentJson: string, occurrence: number): string {
-  return hash(`out\0${inputId}\0${stage}\0${hash(contentJson)}\0${occurrence}`);
+export function outputId(inputId: string, stage: string, contentHash: string, occurrence: number): string {
+  return hash(`out\0${inputId}\0${stage}\0${contentHash}\0${occurrence}`);
+}
+
+/**
+ * The hash of an output's JSON: what {@link outputId} takes, and what a call's count of outputs
+ * of the same content is keyed by (a call fanning out 100 000 outputs keeps 100 000 short hashes,
+ * not their JSON).
+ */
+export function contentHash(contentJson: string): string {
+  return hash(contentJson);
 }
 
 /** Id of an output whose identity the stage gave with `withId(id, value)`. */

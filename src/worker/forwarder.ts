@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { encodeValue, MAX_MESSAGE_BYTES, wrapEncoded } from '../envelope.ts';
 import { OutputError } from '../errors.ts';
-import { givenOutputId, outputId } from '../ids.ts';
+import { contentHash, givenOutputId, outputId } from '../ids.ts';
 import { Identified } from '../outputs.ts';
 import type { PipelineQueues } from '../queues/topology.ts';
 import type { OutgoingMessage } from '../sqs/sqs-io.ts';
@@ -71,19 +71,20 @@ export class Forwarder {
   }
 
   /**
-   * Names and encodes one output. `seen` counts the contents this call produced so far (for the
-   * occurrence part of the id). Throws an OutputError for a value SQS cannot carry.
+   * Names and encodes one output. `seen` counts the contents this call produced so far, by their
+   * hash (for the occurrence part of the id). Throws an OutputError for a value SQS cannot carry.
    */
   prepare(output: unknown, lineage: Lineage, level: number, seen: Map<string, number>): PreparedOutput {
     const given = output instanceof Identified ? (output as Identified<unknown>) : undefined;
     const value = given === undefined ? output : given.value;
     const next = this.#next;
     const json = next === undefined ? lenientJson(value) : this.#encodeValue(value);
-    const occurrence = seen.get(json) ?? 0;
-    seen.set(json, occurrence + 1);
+    const content = contentHash(json);
+    const occurrence = seen.get(content) ?? 0;
+    seen.set(content, occurrence + 1);
     const id =
       given === undefined
-        ? outputId(lineage.inputId, this.#stage.name, json, occurrence)
+        ? outputId(lineage.inputId, this.#stage.name, content, occurrence)
         : givenOutputId(this.#stage.name, given.id);
     if (next === undefined) return { id, value, body: undefined, groupId: id, level };
     const key = this.#keyOf(value, lineage.key);
