@@ -10,9 +10,11 @@
  *   idle     requests per minute of one idle stage with 1 and 4 priority levels
  *   soak     a long sqspipes run (100 000 messages): is RSS flat? Twice: stage processes with the
  *            NODE_OPTIONS the README recommends (the target), then with Node's defaults.
+ *   fanout   one input fanned out by a generator stage into 100 000 outputs of 10 KB: the peak RSS
+ *            of that stage's process (--fanout-outputs N, --fanout-bytes B).
  * Prints tables, writes bench-results/latest.json and bench-results/throughput.svg.
  *
- * Flags: --messages N, --quick, --only a,b,c,latency,idle,soak, --workers 1,4,16,64,
+ * Flags: --messages N, --quick, --only a,b,c,latency,idle,soak,fanout, --workers 1,4,16,64,
  * --concurrency 1,4,16,64 (raw loops), --naive-concurrency 4, --idle-seconds 60, --trials 100,
  * --repeat R (rounds; each point is the best), --soak-workers W, --out DIR,
  * --profile (node --cpu-prof on the sqspipes stage processes), --trace (time their receives).
@@ -49,13 +51,15 @@ import {
   runPipeline,
   runSoak,
   type SoakResult,
+  type FanoutResult,
+  runFanout,
   STAGE_NODE_OPTIONS,
 } from './bench/scenarios.ts';
 import { fmt, markdownTable, round, table } from './bench/stats.ts';
 import { lineChart } from './bench/svg.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCENARIOS = ['a', 'b', 'c', 'latency', 'idle', 'soak'] as const;
+const SCENARIOS = ['a', 'b', 'c', 'latency', 'idle', 'soak', 'fanout'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: flags } = parseArgs({
@@ -75,6 +79,8 @@ const { values: flags } = parseArgs({
     trace: { type: 'boolean', default: false },
     rtt: { type: 'string' },
     'call-ms': { type: 'string' },
+    'fanout-outputs': { type: 'string' },
+    'fanout-bytes': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -122,6 +128,8 @@ const idleSeconds = positiveInt(flags['idle-seconds'], 'idle-seconds', quick ? 5
 const trials = positiveInt(flags.trials, 'trials', quick ? 20 : 100);
 const soakMessages = flags.messages === undefined ? (quick ? 20_000 : 100_000) : messages;
 const rttMs = nonNegativeInt(flags.rtt, 'rtt');
+const fanoutOutputs = positiveInt(flags['fanout-outputs'], 'fanout-outputs', quick ? 10_000 : 100_000);
+const fanoutBytes = positiveInt(flags['fanout-bytes'], 'fanout-bytes', 10_240);
 const callMs = nonNegativeInt(flags['call-ms'], 'call-ms');
 /** What the run models, for titles: "" on plain loopback. */
 const model = [
@@ -133,9 +141,13 @@ const tmpDir = join(ROOT, 'bench-results', 'tmp');
 mkdirSync(outDir, { recursive: true });
 mkdirSync(tmpDir, { recursive: true });
 
-/** Fewer messages for low concurrency, so that every point takes a few seconds, not minutes. */
+/**
+ * Fewer messages for low concurrency, so that every point takes a few seconds, not minutes; but at
+ * least 10 000 (or --messages if fewer), so that filling and draining the pipeline (a few round
+ * trips) stays a small part of the measured time.
+ */
 function messagesFor(concurrency: number): number {
-  return Math.min(messages, Math.max(300, Math.round((messages * concurrency) / 64)));
+  return Math.min(messages, Math.max(10_000, Math.round((messages * concurrency) / 64)));
 }
 /**
  * (b) with a slow relay: as many, but at most a minute's worth at the relay's ideal rate, so that
@@ -275,6 +287,7 @@ let latency: LatencyResult | undefined;
 let idle: IdleResult[] | undefined;
 /** The soak with the recommended NODE_OPTIONS, then with Node's defaults. */
 const soaks: SoakResult[] = [];
+let fanout: FanoutResult | undefined;
 /** The delay proxy's counters at the end (--rtt > 0). */
 let proxyTotals: ProxyCounts | undefined;
 
@@ -346,6 +359,14 @@ try {
       log(`soak: ${describe(soak.run)}`);
       soaks.push(soak);
     }
+  }
+  if (only.has('fanout')) {
+    log(
+      `fanout: one input into ${fanoutOutputs} outputs of ${fanoutBytes} bytes (a generator stage, 8 workers)…`,
+    );
+    await waitForQuiet();
+    fanout = await runFanout(ctx, fanoutOutputs, fanoutBytes);
+    log(`fanout: peak RSS of the fanning process ${fanout.fanPeakRssMiB} MiB; ${describe(fanout.run)}`);
   }
 } finally {
   sqs.destroy();
@@ -455,6 +476,15 @@ for (const soak of soaks) {
       )
       .join(', '),
     met: reference ? null : soak.processes.every((p) => p.flat),
+  });
+}
+
+if (fanout !== undefined) {
+  const mb = Math.round(fanout.bytes / 1024);
+  targets.push({
+    target: `a generator fanning 1 input into ${fanout.outputs} outputs of ${mb} KB: RSS <= 300 MiB`,
+    measured: `${fanout.fanPeakRssMiB} MiB peak${fanout.complete ? '' : ' (INCOMPLETE)'}`,
+    met: fanout.complete && fanout.fanPeakRssMiB <= 300,
   });
 }
 
@@ -581,6 +611,7 @@ const result = {
   latency: latency === undefined ? undefined : { ...latency, run: strip(latency.run) },
   idle,
   soak: soaks.length === 0 ? undefined : soaks.map((soak) => ({ ...soak, run: strip(soak.run) })),
+  fanout: fanout === undefined ? undefined : { ...fanout, run: strip(fanout.run) },
   targets,
   markdown: mainRows.length > 0 ? markdownTable(header, mainRows) : undefined,
   modelMarkdown:

@@ -7,6 +7,7 @@
  * the sink's consumer records Date.now() minus it (end-to-end latency). Prints `{"event":"ready"}`
  * once the stage polls, and writes a ChildReport (client.stats() included) to --report at the end.
  * --call-ms MS: the relay waits MS ms in each call (an async sleep), a slow stage.
+ * --fanout N --bytes B: the relay yields N outputs of about B bytes for each input (a generator).
  * Bounded: --limit inputs, --idle-timeout without input, --deadline in all; SIGTERM stops it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,6 +36,8 @@ const { values, positionals } = childArgs({
   'idle-window': { type: 'string' },
   'trace-receives': { type: 'boolean' },
   'call-ms': { type: 'string' },
+  fanout: { type: 'string' },
+  bytes: { type: 'string' },
 });
 const [stage = '', workersText] = positionals;
 if (!['src', 'relay', 'sink'].includes(stage)) throw new Error('stage must be src, relay or sink');
@@ -46,6 +49,8 @@ const idleTimeout = intFlag(values['idle-timeout'], 'idle-timeout', 30_000);
 const interval = intFlag(values.interval, 'interval', 0);
 const priorities = intFlag(values.priorities, 'priorities', 1);
 const callMs = intFlag(values['call-ms'], 'call-ms', 0);
+const fanout = intFlag(values.fanout, 'fanout', 0);
+const padding = 'x'.repeat(intFlag(values.bytes, 'bytes', 0));
 const reportFile = required(values.report, 'report');
 
 let firstAt: number | null = null;
@@ -67,9 +72,12 @@ async function slowRelay(stamp: number): Promise<number> {
   await sleep(callMs);
   return stamp;
 }
-const relay = callMs > 0 ? slowRelay : fastRelay;
-function sink(stamp: number): number {
-  return stamp;
+function* fanRelay(stamp: number): Generator<{ stamp: number; i: number; padding: string }> {
+  for (let i = 0; i < fanout; i++) yield { stamp, i, padding };
+}
+const relay = fanout > 0 ? fanRelay : callMs > 0 ? slowRelay : fastRelay;
+function sink(value: number | { stamp: number }): number {
+  return typeof value === 'number' ? value : value.stamp;
 }
 
 const endpoint = required(values.endpoint, 'endpoint');

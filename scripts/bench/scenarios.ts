@@ -558,3 +558,49 @@ export async function runSoak(
   });
   return { nodeOptions: nodeOptions ?? null, workers, messages, mark, run, processes };
 }
+
+export interface FanoutResult {
+  readonly outputs: number;
+  readonly bytes: number;
+  /** Every output reached the last stage. */
+  readonly complete: boolean;
+  /** Peak RSS of the process that fans one input out. */
+  readonly fanPeakRssMiB: number;
+  readonly seconds: number;
+  readonly messagesPerSecond: number;
+  readonly run: RunResult;
+}
+
+/**
+ * One input fanned out into `outputs` outputs of about `bytes` bytes each by a generator stage
+ * (the relay, 8 workers): its peak RSS shows whether the outputs are paused while SQS accepts
+ * them or buffered without limit.
+ */
+export async function runFanout(ctx: Context, outputs: number, bytes: number): Promise<FanoutResult> {
+  const domain = unique(ctx, 'fan');
+  const common = ['--domain', domain, '--priorities', '1', '--deadline', String(ctx.childDeadlineMs)];
+  try {
+    const run = await threeProcesses(ctx, 'sqspipes', 8, outputs, (role, report) => {
+      const stage = STAGE_OF[role];
+      const extra =
+        stage === 'relay'
+          ? ['--limit', '1', '--fanout', String(outputs), '--bytes', String(bytes)]
+          : ['--limit', stage === 'src' ? '1' : String(outputs)];
+      return stageChild(ctx, stage, 8, [...common, ...extra], report);
+    });
+    const [, relay, sink] = run.reports;
+    const complete =
+      relay?.count === outputs && sink?.count === outputs && run.reports.every((r) => r.error === undefined);
+    return {
+      outputs,
+      bytes,
+      complete,
+      fanPeakRssMiB: round((relay?.maxRssKiB ?? 0) / 1024, 1),
+      seconds: run.seconds,
+      messagesPerSecond: run.messagesPerSecond,
+      run: { ...run, complete },
+    };
+  } finally {
+    await destroyPipeline(ctx, domain, 1).catch(() => {});
+  }
+}
