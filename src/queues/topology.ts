@@ -95,20 +95,26 @@ export class Topology {
 export class PipelineQueues {
   readonly topology: Topology;
   readonly #provisioner: Provisioner;
+  /** URLs by stage and level (or `dlq`). */
+  readonly #urls = new Map<string, Promise<string>>();
 
   constructor(topology: Topology, provisioner: Provisioner) {
     this.topology = topology;
     this.#provisioner = provisioner;
   }
 
-  async inputUrl(stage: Stage, level: number): Promise<string> {
-    const dlq = await this.#deadLetter(stage);
-    return this.#provisioner.ensure(this.topology.inputQueue(stage, level, dlq.arn));
+  /** URL of one of the stage's input queues (created if needed); asked once, then remembered. */
+  inputUrl(stage: Stage, level: number): Promise<string> {
+    // Every output sent asks for its queue: answer from memory, without rebuilding the spec.
+    return this.#remember(`${stage.name}\0${level}`, async () => {
+      const dlq = await this.#deadLetter(stage);
+      return this.#provisioner.ensure(this.topology.inputQueue(stage, level, dlq.arn));
+    });
   }
 
   /** URL of the stage's dead-letter queue (created if needed). */
-  async deadLetterUrl(stage: Stage): Promise<string> {
-    return (await this.#deadLetter(stage)).url;
+  deadLetterUrl(stage: Stage): Promise<string> {
+    return this.#remember(`${stage.name}\0dlq`, async () => (await this.#deadLetter(stage)).url);
   }
 
   async #deadLetter(stage: Stage): Promise<{ url: string; arn: string }> {
@@ -117,12 +123,23 @@ export class PipelineQueues {
     return { url, arn: await this.#provisioner.arn(spec.name, url) };
   }
 
+  #remember(key: string, make: () => Promise<string>): Promise<string> {
+    let url = this.#urls.get(key);
+    if (url === undefined) {
+      url = make();
+      this.#urls.set(key, url);
+      url.catch(() => this.#urls.delete(key));
+    }
+    return url;
+  }
+
   /** URL of an existing queue, or undefined; never creates. */
   find(name: string): Promise<string | undefined> {
     return this.#provisioner.find(name);
   }
 
   forget(names: Iterable<string>): void {
+    this.#urls.clear();
     this.#provisioner.forget(names);
   }
 }

@@ -42,6 +42,8 @@ export class Batcher<E, R> {
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #retrying = new Map<NodeJS.Timeout, Pending<E, R>>();
+  /** Entries that an abort signal withdraws, by signal. */
+  readonly #watched = new Map<AbortSignal, { entries: Set<Pending<E, R>>; stop: () => void }>();
   #aborted = false;
 
   constructor(options: BatcherOptions<E, R>) {
@@ -72,14 +74,39 @@ export class Batcher<E, R> {
         signal,
       };
       if (signal !== undefined) {
-        const withdraw = () => this.#withdraw(item, toError(signal.reason));
-        signal.addEventListener('abort', withdraw, { once: true });
-        const forget = () => signal.removeEventListener('abort', withdraw);
+        const forget = this.#watch(signal, item);
         item.resolve = (value) => (forget(), resolve(value));
         item.reject = (error) => (forget(), reject(error));
       }
       this.#enqueue(item);
     });
+  }
+
+  /**
+   * Withdraws `item` if `signal` aborts; returns what stops watching. One listener per signal, for
+   * all its entries: a run's signal carries thousands of entries, and every addEventListener on a
+   * signal walks the listeners it has.
+   */
+  #watch(signal: AbortSignal, item: Pending<E, R>): () => void {
+    let items = this.#watched.get(signal);
+    if (items === undefined) {
+      const watched = new Set<Pending<E, R>>();
+      const onAbort = () => {
+        this.#watched.delete(signal);
+        for (const waiting of [...watched]) this.#withdraw(waiting, toError(signal.reason));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      items = { entries: watched, stop: () => signal.removeEventListener('abort', onAbort) };
+      this.#watched.set(signal, items);
+    }
+    const watching = items;
+    watching.entries.add(item);
+    return () => {
+      watching.entries.delete(item);
+      if (watching.entries.size > 0 || this.#watched.get(signal) !== watching) return;
+      this.#watched.delete(signal);
+      watching.stop();
+    };
   }
 
   /** Removes `item` from the pending batch or from its retry wait, and rejects it. */
