@@ -560,6 +560,8 @@ export async function runSoak(
 }
 
 export interface FanoutResult {
+  /** NODE_OPTIONS of the stage processes, or null for Node's defaults. */
+  readonly nodeOptions: string | null;
   readonly outputs: number;
   readonly bytes: number;
   /** Every output reached the last stage. */
@@ -576,7 +578,12 @@ export interface FanoutResult {
  * (the relay, 8 workers): its peak RSS shows whether the outputs are paused while SQS accepts
  * them or buffered without limit.
  */
-export async function runFanout(ctx: Context, outputs: number, bytes: number): Promise<FanoutResult> {
+export async function runFanout(
+  ctx: Context,
+  outputs: number,
+  bytes: number,
+  nodeOptions?: string,
+): Promise<FanoutResult> {
   const domain = unique(ctx, 'fan');
   const common = ['--domain', domain, '--priorities', '1', '--deadline', String(ctx.childDeadlineMs)];
   try {
@@ -586,12 +593,13 @@ export async function runFanout(ctx: Context, outputs: number, bytes: number): P
         stage === 'relay'
           ? ['--limit', '1', '--fanout', String(outputs), '--bytes', String(bytes)]
           : ['--limit', stage === 'src' ? '1' : String(outputs)];
-      return stageChild(ctx, stage, 8, [...common, ...extra], report);
+      return stageChild(ctx, stage, 8, [...common, ...extra], report, nodeOptions);
     });
     const [, relay, sink] = run.reports;
     const complete =
       relay?.count === outputs && sink?.count === outputs && run.reports.every((r) => r.error === undefined);
     return {
+      nodeOptions: nodeOptions ?? null,
       outputs,
       bytes,
       complete,

@@ -57,15 +57,16 @@ export async function produceOutputs(
       signal.throwIfAborted(); // the call timed out or was given up: its outputs are dropped
       const value = item instanceof Identified ? (item as Identified<unknown>).value : item;
       const prepared = forwarder.prepare(item, lineage, levelOf(value), seen);
-      await window.admit();
+      const bytes = prepared.body?.length ?? 0; // UTF-16 units: bytes for the ASCII of most JSON
+      await window.admit(bytes);
       const sent = ordered ? previous.then(() => forwarder.send(prepared)) : forwarder.send(prepared);
       previous = sent;
       const handed = sent.then(() =>
         output.push(withIds ? { id: prepared.id, value: prepared.value } : prepared.value),
       );
       handed.then(
-        () => window.done(),
-        () => window.done(),
+        () => window.done(bytes),
+        () => window.done(bytes),
       );
       pending.push(handed);
     }
