@@ -1,4 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { checkEndpointUrl } from './sqs/connect.ts';
 import type { Logger, TaskClientOptions } from './types.ts';
 import { checkBoolean, checkInteger, checkKeys, checkName, fail, isPlainObject } from './validate.ts';
 
@@ -38,9 +39,8 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
   checkKeys('TaskClient options', options, CLIENT_KEYS);
   const domain = checkName('`domain`', options['domain']);
   const region = optionalString('`region`', options['region']);
-  const endpoint = optionalString('`endpoint`', options['endpoint']);
-  if (endpoint !== undefined && !URL.canParse(endpoint))
-    fail('`endpoint`', 'a URL such as http://localhost:4566', endpoint);
+  const endpoint =
+    options['endpoint'] === undefined ? undefined : checkEndpointUrl('`endpoint`', options['endpoint']);
   const sqs = options['sqs'];
   if (sqs !== undefined && !(sqs instanceof SQSClient))
     fail('`sqs`', 'an SQSClient from @aws-sdk/client-sqs', sqs);

@@ -74,6 +74,63 @@ export class SqsError extends SqspipesError {
   }
 }
 
+/**
+ * Where the SQS endpoint of a client comes from: the `endpoint` option, the environment variable
+ * `AWS_ENDPOINT_URL_SQS` or `AWS_ENDPOINT_URL`, the SQSClient passed as `sqs`, or none (AWS's
+ * default endpoint for the region).
+ */
+export type EndpointSource = 'option' | 'AWS_ENDPOINT_URL_SQS' | 'AWS_ENDPOINT_URL' | 'client' | 'default';
+
+/** Why SQS cannot be used as configured (see {@link ConnectionError}). */
+export type ConnectionProblem =
+  'unreachable' | 'not-sqs' | 'no-region' | 'no-credentials' | 'bad-credentials' | 'access-denied';
+
+/** The context a {@link ConnectionError} carries. */
+export interface ConnectionDetails {
+  readonly problem: ConnectionProblem;
+  /** The endpoint URL, or undefined for AWS's default endpoint of the region. */
+  readonly endpoint: string | undefined;
+  readonly endpointSource: EndpointSource;
+  readonly region: string | undefined;
+  /** What sqspipes was doing, e.g. `creating queues`, `receiving`, `sending`, `deleting`. */
+  readonly step: string;
+  /** The SQS action that failed, e.g. `CreateQueue`. */
+  readonly action: string;
+  /** Name or URL of the queue the call was for, if any. */
+  readonly queue: string | undefined;
+  /** The underlying error code, e.g. `ECONNREFUSED` or `InvalidClientTokenId`. */
+  readonly code: string | undefined;
+}
+
+/**
+ * SQS cannot be used as configured: it cannot be reached, something other than SQS answers at the
+ * endpoint, no region is set, credentials are missing or rejected, or a permission is denied. A
+ * setup problem, never a stage failure: the message names the endpoint and where it came from,
+ * the region, what sqspipes was doing and what to check. `cause` is the SDK's error.
+ */
+export class ConnectionError extends SqsError {
+  override name = 'ConnectionError';
+  readonly problem: ConnectionProblem;
+  readonly endpoint: string | undefined;
+  readonly endpointSource: EndpointSource;
+  readonly region: string | undefined;
+  readonly step: string;
+  readonly action: string;
+  constructor(message: string, details: ConnectionDetails, cause: unknown) {
+    super(message, {
+      cause,
+      ...(details.queue === undefined ? {} : { queue: details.queue }),
+      ...(details.code === undefined ? {} : { code: details.code }),
+    });
+    this.problem = details.problem;
+    this.endpoint = details.endpoint;
+    this.endpointSource = details.endpointSource;
+    this.region = details.region;
+    this.step = details.step;
+    this.action = details.action;
+  }
+}
+
 /** A short one-line description of anything thrown. */
 export function describe(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;

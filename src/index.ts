@@ -13,6 +13,10 @@ export { BatchItemError, EmptyTaskOutput, FanOut, fanOut, Identified, itemError,
 export type { IdentifiedOutput } from './worker/emit.ts';
 export {
   ConfigError,
+  type ConnectionDetails,
+  ConnectionError,
+  type ConnectionProblem,
+  type EndpointSource,
   OutputError,
   QueueConfigError,
   SqsError,

@@ -9,7 +9,14 @@ import { Provisioner } from './queues/provisioner.ts';
 import { redriveQueue } from './queues/redrive.ts';
 import { PipelineQueues, Topology } from './queues/topology.ts';
 import { type ResolvedRunOptions, resolveEnqueueOptions, resolveRunOptions } from './run-options.ts';
-import { countRequests, createSqsClient, type RequestCounts } from './sqs/connect.ts';
+import {
+  countRequests,
+  createSqsClient,
+  type RequestCounts,
+  type SqsTarget,
+  targetOf,
+} from './sqs/connect.ts';
+import { type Diagnose, diagnoser } from './sqs/diagnose.ts';
 import { SqsIo } from './sqs/sqs-io.ts';
 import { resolveStages, type Stage } from './stage.ts';
 import type {
@@ -32,6 +39,8 @@ import { StageRunner } from './worker/stage-runner.ts';
 interface Connection {
   readonly sqs: SQSClient;
   readonly owned: boolean;
+  /** Turns a setup problem (endpoint, region, credentials) into a ConnectionError saying so. */
+  readonly diagnose: Diagnose;
   readonly io: SqsIo;
   readonly provisioner: Provisioner;
 }
@@ -190,13 +199,16 @@ export class TaskClient extends TaskEvents {
 
   /** This pipeline's queues (inputs by level, dead-letter queues) with approximate depths. */
   async queues(): Promise<QueueInfo[]> {
-    const { sqs } = await this.#connect();
+    const { sqs, diagnose } = await this.#connect();
     const queues = await this.#queues();
+    const depthsOf = (url: string) =>
+      queueDepths(sqs, url).catch((error: unknown) => {
+        throw diagnose(error, { step: 'reading queue depths', action: 'GetQueueAttributes', queue: url });
+      });
     return Promise.all(
       queues.topology.queues().map(async ({ stage, level, spec }): Promise<QueueInfo> => {
         const url = await queues.find(spec.name);
-        const depths =
-          url === undefined ? { visible: 0, inFlight: 0, delayed: 0 } : await queueDepths(sqs, url);
+        const depths = url === undefined ? { visible: 0, inFlight: 0, delayed: 0 } : await depthsOf(url);
         return { stage: stage.name, level, name: spec.name, url, exists: url !== undefined, ...depths };
       }),
     );
@@ -204,16 +216,28 @@ export class TaskClient extends TaskEvents {
 
   /** Deletes every message in this pipeline's queues (exact names; never by prefix). */
   async purge(): Promise<void> {
-    const { sqs } = await this.#connect();
+    const { sqs, diagnose } = await this.#connect();
     const existing = (await this.queues()).filter((q) => q.url !== undefined);
-    await Promise.all(existing.map((q) => sqs.send(new PurgeQueueCommand({ QueueUrl: q.url }))));
+    await Promise.all(
+      existing.map((q) =>
+        sqs.send(new PurgeQueueCommand({ QueueUrl: q.url })).catch((error: unknown) => {
+          throw diagnose(error, { step: 'purging queues', action: 'PurgeQueue', queue: q.name });
+        }),
+      ),
+    );
   }
 
   /** Deletes this pipeline's queues (exact names; never by prefix). */
   async destroy(): Promise<void> {
-    const { sqs } = await this.#connect();
+    const { sqs, diagnose } = await this.#connect();
     const existing = (await this.queues()).filter((q) => q.url !== undefined);
-    await Promise.all(existing.map((q) => sqs.send(new DeleteQueueCommand({ QueueUrl: q.url }))));
+    await Promise.all(
+      existing.map((q) =>
+        sqs.send(new DeleteQueueCommand({ QueueUrl: q.url })).catch((error: unknown) => {
+          throw diagnose(error, { step: 'deleting queues', action: 'DeleteQueue', queue: q.name });
+        }),
+      ),
+    );
     (await this.#queues()).forget(existing.map((q) => q.name));
   }
 
@@ -301,9 +325,30 @@ export class TaskClient extends TaskEvents {
     this.#connection ??= (async () => {
       const { sqs: given, region, endpoint, credentials, maxSockets } = this.#options;
       const sqs = given ?? (await createSqsClient({ region, endpoint, credentials, maxSockets }));
+      const target = await targetOf(sqs, endpoint, given !== undefined);
+      if (given === undefined) this.#logConnection(target);
       countRequests(sqs, this.#requests);
-      return { sqs, owned: given === undefined, io: new SqsIo(sqs), provisioner: new Provisioner(sqs) };
+      const diagnose = diagnoser(target);
+      return {
+        sqs,
+        owned: given === undefined,
+        diagnose,
+        io: new SqsIo(sqs, { diagnose }),
+        provisioner: new Provisioner(sqs, { diagnose }),
+      };
     })();
     return this.#connection;
+  }
+
+  /** Says where the client connects, once, when it is made (never its credentials): `--verbose`. */
+  #logConnection({ endpoint, source, region }: SqsTarget): void {
+    this.#logger.debug(
+      {
+        endpoint: endpoint ?? 'AWS default for the region',
+        endpointSource: source,
+        region: region ?? 'not set',
+      },
+      'SQS client created',
+    );
   }
 }

@@ -9,6 +9,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { QueueConfigError, SqsError } from '../errors.ts';
+import { type Diagnose, passThrough, type SqsCall } from '../sqs/diagnose.ts';
 
 /** A queue this pipeline needs: its name, attributes and tags. */
 export interface QueueSpec {
@@ -17,20 +18,33 @@ export interface QueueSpec {
   readonly tags: Readonly<Record<string, string>>;
 }
 
+export interface ProvisionerOptions {
+  /** Wait after creating a queue before using it (AWS asks for one second). @default 1000 */
+  readonly settleMs?: number;
+  /** Turns a failed call's error into the one to throw (a ConnectionError for a setup problem). */
+  readonly diagnose?: Diagnose;
+}
+
+/** The step a queue lookup belongs to: part of creating the queues, or looking them up alone. */
+const CREATING = 'creating queues';
+const LOOKING_UP = 'looking up queues';
+
 /**
  * Creates queues on first use, idempotently, and remembers their URLs. A queue that exists with
- * other attributes is a {@link QueueConfigError} naming the queue and the attribute.
+ * other attributes is a {@link QueueConfigError} naming the queue and the attribute; a failure
+ * that says the setup is wrong (unreachable endpoint, credentials) is diagnosed as such.
  */
 export class Provisioner {
   readonly #client: SQSClient;
   readonly #urls = new Map<string, Promise<string>>();
   readonly #arns = new Map<string, Promise<string>>();
-  /** Wait after creating a queue before using it (AWS asks for one second). */
   readonly #settleMs: number;
+  readonly #diagnose: Diagnose;
 
-  constructor(client: SQSClient, settleMs = 1000) {
+  constructor(client: SQSClient, options: ProvisionerOptions = {}) {
     this.#client = client;
-    this.#settleMs = settleMs;
+    this.#settleMs = options.settleMs ?? 1000;
+    this.#diagnose = options.diagnose ?? passThrough;
   }
 
   /** URL of the queue, creating it if needed. Concurrent calls for one name share one request. */
@@ -45,7 +59,11 @@ export class Provisioner {
   }
 
   /** URL of an existing queue, or undefined; never creates. */
-  async find(name: string): Promise<string | undefined> {
+  find(name: string): Promise<string | undefined> {
+    return this.#find(name, LOOKING_UP);
+  }
+
+  async #find(name: string, step: string): Promise<string | undefined> {
     const known = this.#urls.get(name);
     if (known !== undefined) return known;
     try {
@@ -53,7 +71,7 @@ export class Provisioner {
       return out.QueueUrl;
     } catch (error) {
       if (error instanceof QueueDoesNotExist) return undefined;
-      throw error;
+      throw this.#diagnose(error, { step, action: 'GetQueueUrl', queue: name });
     }
   }
 
@@ -61,8 +79,10 @@ export class Provisioner {
   arn(name: string, url: string): Promise<string> {
     let arn = this.#arns.get(name);
     if (arn === undefined) {
+      const call = { step: CREATING, action: 'GetQueueAttributes', queue: name };
       arn = this.#client
         .send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [QueueAttributeName.QueueArn] }))
+        .catch((error: unknown) => this.#fail(error, call))
         .then((out) => {
           const value = out.Attributes?.QueueArn;
           if (value === undefined)
@@ -84,7 +104,7 @@ export class Provisioner {
   }
 
   async #ensure(spec: QueueSpec): Promise<string> {
-    const existing = await this.find(spec.name);
+    const existing = await this.#find(spec.name, CREATING);
     if (existing !== undefined) {
       await this.#checkAttributes(spec, existing);
       return existing;
@@ -100,9 +120,10 @@ export class Provisioner {
       );
       url = out.QueueUrl;
     } catch (error) {
-      if (!(error instanceof QueueNameExists)) throw error;
+      if (!(error instanceof QueueNameExists))
+        this.#fail(error, { step: CREATING, action: 'CreateQueue', queue: spec.name });
       // Created meanwhile by another process, with other attributes: say which.
-      const raced = await this.find(spec.name);
+      const raced = await this.#find(spec.name, CREATING);
       if (raced !== undefined) await this.#checkAttributes(spec, raced);
       throw error;
     }
@@ -114,9 +135,11 @@ export class Provisioner {
   }
 
   async #checkAttributes(spec: QueueSpec, url: string): Promise<void> {
-    const out = await this.#client.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [QueueAttributeName.All] }),
-    );
+    const out = await this.#client
+      .send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [QueueAttributeName.All] }))
+      .catch((error: unknown) =>
+        this.#fail(error, { step: CREATING, action: 'GetQueueAttributes', queue: spec.name }),
+      );
     const actual = out.Attributes ?? {};
     for (const [name, expected] of Object.entries(spec.attributes)) {
       const value = (actual as Record<string, string | undefined>)[name];
@@ -124,6 +147,10 @@ export class Provisioner {
       if (value === undefined) continue;
       if (!sameAttribute(name, expected, value)) throw new QueueConfigError(spec.name, name, expected, value);
     }
+  }
+
+  #fail(error: unknown, call: SqsCall): never {
+    throw this.#diagnose(error, call);
   }
 }
 

@@ -2,6 +2,8 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ConfigError, type EndpointSource } from '../errors.ts';
+import { received } from '../validate.ts';
 
 export interface ConnectOptions {
   readonly region: string | undefined;
@@ -16,12 +18,84 @@ export type RequestCounts = Map<string, number>;
 /** Region used when an endpoint is set but no region can be resolved (a local emulator). */
 const LOCAL_REGION = 'us-east-1';
 
+/** The endpoint and region a client talks to, for messages and logs (never its credentials). */
+export interface SqsTarget {
+  /** The endpoint URL; undefined means AWS's default endpoint for the region. */
+  readonly endpoint: string | undefined;
+  readonly source: EndpointSource;
+  readonly region: string | undefined;
+}
+
+/** The environment variables the SDK reads an SQS endpoint from, in its order. */
+const ENDPOINT_VARIABLES = ['AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL'] as const;
+
+/**
+ * The endpoint the SDK will use and where it comes from: the `endpoint` option, else the
+ * environment (as the SDK reads it), else AWS's default. An endpoint read from the environment
+ * that is not an http(s) URL with a host is a ConfigError naming the variable.
+ */
+export function chooseEndpoint(
+  option: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<SqsTarget, 'endpoint' | 'source'> {
+  if (option !== undefined) return { endpoint: option, source: 'option' };
+  if (env['AWS_IGNORE_CONFIGURED_ENDPOINT_URLS']?.toLowerCase() === 'true') {
+    return { endpoint: undefined, source: 'default' };
+  }
+  for (const name of ENDPOINT_VARIABLES) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    return { endpoint: checkEndpointUrl(`${name} (an environment variable)`, value), source: name };
+  }
+  return { endpoint: undefined, source: 'default' };
+}
+
+/** Returns `value` if it is an http:// or https:// URL with a host, else throws a ConfigError. */
+export function checkEndpointUrl(field: string, value: unknown): string {
+  if (typeof value === 'string' && isHttpUrl(value)) return value;
+  const bare = typeof value === 'string' && !value.includes('://') && isHttpUrl(`http://${value}`);
+  const hint = bare ? `: add the scheme, as in http://${value}` : '';
+  throw new ConfigError(
+    `Expected ${field} to be an http:// or https:// URL with a host, such as http://localhost:4566, got ${received(value)}${hint}`,
+  );
+}
+
+function isHttpUrl(value: string): boolean {
+  const url = URL.parse(value);
+  return url !== null && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+}
+
+/**
+ * The target of a client: the endpoint sqspipes gave it (`endpointOption`), or, for a client
+ * passed in (`given`), its own; then the environment's or AWS's default. The region is the
+ * client's, undefined when it has none.
+ */
+export async function targetOf(
+  sqs: SQSClient,
+  endpointOption: string | undefined,
+  given: boolean,
+): Promise<SqsTarget> {
+  const region = await sqs.config.region().catch(() => undefined);
+  const own = given && sqs.config.endpoint !== undefined ? await sqs.config.endpoint() : undefined;
+  if (own !== undefined) {
+    const port = own.port === undefined ? '' : `:${own.port}`;
+    const path = own.path === '/' ? '' : own.path;
+    return { endpoint: `${own.protocol}//${own.hostname}${port}${path}`, source: 'client', region };
+  }
+  try {
+    return { ...chooseEndpoint(given ? undefined : endpointOption), region };
+  } catch {
+    return { endpoint: undefined, source: 'default', region }; // the client was made without it
+  }
+}
+
 /**
  * Creates the SQS client sqspipes owns: keep-alive sockets sized for long polls (the SDK's
  * default of 50 runs out), a request timeout above the 20 s long poll, and the SDK's own
  * region, endpoint and credential resolution unless given.
  */
 export async function createSqsClient(options: ConnectOptions): Promise<SQSClient> {
+  const { endpoint } = chooseEndpoint(options.endpoint);
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets };
   const config: SQSClientConfig = {
     requestHandler: new NodeHttpHandler({
@@ -39,19 +113,17 @@ export async function createSqsClient(options: ConnectOptions): Promise<SQSClien
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   };
-  const region = options.region ?? (await resolveRegion(options.endpoint));
+  const region = options.region ?? (await resolveRegion(endpoint));
   return new SQSClient({ ...config, ...(region === undefined ? {} : { region }) });
 }
 
-/** The SDK's region, or `us-east-1` when there is none but an endpoint is set. */
+/** The SDK's region, or `us-east-1` when there is none but an endpoint is set (option or environment). */
 async function resolveRegion(endpoint: string | undefined): Promise<string | undefined> {
   const probe = new SQSClient({});
   try {
     return await probe.config.region();
   } catch {
-    const env = process.env;
-    const hasEndpoint = endpoint ?? env['AWS_ENDPOINT_URL_SQS'] ?? env['AWS_ENDPOINT_URL'];
-    return hasEndpoint === undefined ? undefined : LOCAL_REGION;
+    return endpoint === undefined ? undefined : LOCAL_REGION;
   } finally {
     probe.destroy();
   }

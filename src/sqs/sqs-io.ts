@@ -13,6 +13,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SqsError } from '../errors.ts';
 import { Batcher, type EntryResult } from './batcher.ts';
+import { type Diagnose, passThrough, type SqsCall } from './diagnose.ts';
 import { isTransient } from './transient.ts';
 
 /** One message to send to a FIFO queue. */
@@ -46,6 +47,11 @@ export interface SqsIoOptions {
   sendLingerMs?: number;
   /** How long a lone delete or visibility change waits for company, in ms. @default 5 */
   ackLingerMs?: number;
+  /**
+   * Turns the error of a call that failed for good (retries done) into the one to surface: a
+   * ConnectionError for a setup problem. @default the error as it is
+   */
+  diagnose?: Diagnose;
 }
 
 /**
@@ -61,7 +67,7 @@ export class SqsIo {
 
   constructor(client: SQSClient, options: SqsIoOptions = {}) {
     this.#client = client;
-    this.#options = { sendLingerMs: 2, ackLingerMs: 5, ...options };
+    this.#options = { sendLingerMs: 2, ackLingerMs: 5, diagnose: passThrough, ...options };
   }
 
   /** Long-polls one queue. Aborting `signal` ends the wait (messages SQS had picked come back later). */
@@ -72,23 +78,25 @@ export class SqsIo {
     visibilityTimeout: number,
     signal?: AbortSignal,
   ): Promise<Message[]> {
-    const out = await this.#client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: url,
-        MaxNumberOfMessages: max,
-        WaitTimeSeconds: waitSeconds,
-        VisibilityTimeout: visibilityTimeout,
-        MessageSystemAttributeNames: [
-          MessageSystemAttributeName.ApproximateReceiveCount,
-          MessageSystemAttributeName.MessageGroupId,
-          MessageSystemAttributeName.SentTimestamp,
-        ],
-        // Same id on the SDK's own retries of this call: SQS then returns the same messages.
-        ReceiveRequestAttemptId: randomUUID(),
-      }),
-      signal === undefined ? {} : { abortSignal: signal },
-    );
-    return out.Messages ?? [];
+    const command = new ReceiveMessageCommand({
+      QueueUrl: url,
+      MaxNumberOfMessages: max,
+      WaitTimeSeconds: waitSeconds,
+      VisibilityTimeout: visibilityTimeout,
+      MessageSystemAttributeNames: [
+        MessageSystemAttributeName.ApproximateReceiveCount,
+        MessageSystemAttributeName.MessageGroupId,
+        MessageSystemAttributeName.SentTimestamp,
+      ],
+      // Same id on the SDK's own retries of this call: SQS then returns the same messages.
+      ReceiveRequestAttemptId: randomUUID(),
+    });
+    try {
+      const out = await this.#client.send(command, signal === undefined ? {} : { abortSignal: signal });
+      return out.Messages ?? [];
+    } catch (error) {
+      throw this.#options.diagnose(error, { step: 'receiving', action: 'ReceiveMessage', queue: url });
+    }
   }
 
   /**
@@ -108,7 +116,11 @@ export class SqsIo {
           retryCall: isTransient,
         }),
     );
-    return batcher.add(message, signal);
+    return this.#surface(batcher.add(message, signal), {
+      step: 'sending',
+      action: 'SendMessageBatch',
+      queue: url,
+    });
   }
 
   /** Deletes one message (batched): the acknowledgement. Its latest handle is read at send time. */
@@ -123,7 +135,11 @@ export class SqsIo {
           retryCall: isTransient,
         }),
     );
-    return batcher.add(message, signal);
+    return this.#surface(batcher.add(message, signal), {
+      step: 'deleting',
+      action: 'DeleteMessageBatch',
+      queue: url,
+    });
   }
 
   /** Changes the visibility timeout of one message (batched); 0 releases it at once. */
@@ -143,7 +159,15 @@ export class SqsIo {
           retryCall: isTransient,
         }),
     );
-    return batcher.add({ source: message, seconds }, signal);
+    const call = { step: 'changing visibility', action: 'ChangeMessageVisibilityBatch', queue: url };
+    return this.#surface(batcher.add({ source: message, seconds }, signal), call);
+  }
+
+  /** A batched request's failure for good (the batcher retried what was transient), diagnosed. */
+  #surface<T>(request: Promise<T>, call: SqsCall): Promise<T> {
+    return request.catch((error: unknown) => {
+      throw this.#options.diagnose(error, call);
+    });
   }
 
   /**

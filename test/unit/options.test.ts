@@ -106,6 +106,17 @@ describe('TaskClient options', () => {
     configError(() => new TaskClient({ domain: 'd', endpoint: '' }), '`endpoint`', '`""`');
   });
 
+  it('rejects an endpoint without an http(s) scheme or a host, showing an example', () => {
+    configError(
+      () => new TaskClient({ domain: 'd', endpoint: 'localhost:4566' }),
+      '`endpoint`',
+      'http://localhost:4566',
+      'add the scheme, as in http://localhost:4566',
+    );
+    configError(() => new TaskClient({ domain: 'd', endpoint: 'ftp://host:21' }), '`endpoint`', 'https://');
+    configError(() => new TaskClient({ domain: 'd', endpoint: 'http://' }), '`endpoint`', '`"http://"`');
+  });
+
   it('rejects wrongly typed flags and clients', () => {
     configError(
       () => new TaskClient(untyped<TaskClientOptions>({ domain: 'd', ignoreNone: 'no' })),
