@@ -1,4 +1,5 @@
 import secureJson from 'secure-json-parse';
+import { strictJson } from './json-check.ts';
 
 /**
  * The body of every message sqspipes sends: `{"v":1,"id":"…","p":0,"d":<value>}` plus `"k"`
@@ -23,24 +24,23 @@ export const ENVELOPE_VERSION = 1;
 export const MAX_MESSAGE_BYTES = 1_048_576;
 
 /**
- * Encodes an envelope as JSON. Throws a TypeError naming the offending key when the value holds
- * something JSON would drop or mangle silently (function, symbol, BigInt, NaN, Infinity) or a cycle.
+ * Encodes an envelope as JSON. Throws a TypeError naming the path inside the value (`value.a[2]
+ * is a Set, …`) when JSON would change or drop part of it silently: see {@link encodeValue}.
  */
 export function encodeEnvelope(envelope: Envelope): string {
-  const body = {
-    v: ENVELOPE_VERSION,
-    id: envelope.id,
-    ...(envelope.level === undefined ? {} : { p: envelope.level }),
-    ...(envelope.key === undefined ? {} : { k: envelope.key }),
-    d: envelope.value ?? null,
-  };
-  return JSON.stringify(body, strictReplacer);
+  return wrapEncoded(envelope, encodeValue(envelope.value, 'value'));
 }
 
-/** JSON of an output value (`null` for undefined), refusing what JSON would drop or mangle. */
-export function encodeValue(value: unknown): string {
-  // Encoded as an envelope's `d` so that errors name "the output" as encodeEnvelope's do.
-  return JSON.stringify({ v: 0, d: value ?? null }, strictReplacer).slice('{"v":0,"d":'.length, -1);
+/**
+ * JSON of an output value (`null` for undefined). Refuses, with a TypeError whose message starts
+ * with the path to the offending part (`output.items[2].tags is a Set, …`), what JSON would change
+ * or drop silently: Map, Set, typed arrays, RegExp, Error, class instances, `undefined` inside an
+ * array, functions, symbols, BigInt, NaN, Infinity, cycles. An undefined property is dropped, and
+ * what `toJSON()` returns is sent (a Date as its ISO string). An error a `toJSON()` throws passes
+ * through as it is.
+ */
+export function encodeValue(value: unknown, root = 'output'): string {
+  return strictJson(value ?? null, root);
 }
 
 /** An envelope around a value already encoded by {@link encodeValue}: the same JSON as {@link encodeEnvelope}. */
@@ -48,23 +48,6 @@ export function wrapEncoded(envelope: Omit<Envelope, 'value'>, valueJson: string
   const level = envelope.level === undefined ? '' : `,"p":${envelope.level}`;
   const key = envelope.key === undefined ? '' : `,"k":${JSON.stringify(envelope.key)}`;
   return `{"v":${ENVELOPE_VERSION},"id":${JSON.stringify(envelope.id)}${level}${key},"d":${valueJson}}`;
-}
-
-function strictReplacer(this: unknown, key: string, value: unknown): unknown {
-  const where =
-    key === 'd' && this !== null && typeof this === 'object' && 'v' in this ? 'the output' : `key \`${key}\``;
-  switch (typeof value) {
-    case 'function':
-    case 'symbol':
-      throw new TypeError(`${where} is a ${typeof value}, which JSON cannot carry`);
-    case 'bigint':
-      throw new TypeError(`${where} is a BigInt, which JSON cannot carry (convert it to a string or number)`);
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`${where} is ${value}, which JSON cannot carry`);
-      return value;
-    default:
-      return value;
-  }
 }
 
 export type DecodeResult = { ok: true; envelope: Envelope } | { ok: false; reason: string };

@@ -1,3 +1,4 @@
+import type { JsonOutput } from './json-check.ts';
 import type { BatchItemError, EmptyTaskOutput, FanOut, Identified } from './outputs.ts';
 import { TaskClient } from './task-client.ts';
 import type {
@@ -60,10 +61,14 @@ export class Pipeline<Stages extends Record<string, StageTypes>, Last> {
     if (entries.length > 0) this.client.registerTasks(entries);
   }
 
-  /** Appends a stage; its method takes the previous stage's output (the first stage: any arguments). */
+  /**
+   * Appends a stage; its method takes the previous stage's output (the first stage: any
+   * arguments). Its outputs travel as JSON: one whose type holds a Map, Set, function, bigint,
+   * symbol, typed array or RegExp fails to compile (and any such value is refused at run time).
+   */
   stage<Name extends string, M extends MethodFor<Last>, State = undefined>(
     name: Name,
-    method: M,
+    method: M & JsonOutput<OutputOf<ReturnType<M>>>,
     options: TypedStageOptions<[Last] extends [never] ? OutputOf<ReturnType<M>> : Last, State> = {},
   ): Pipeline<
     Stages & Record<Name, { input: Last; output: OutputOf<ReturnType<M>> }>,
@@ -74,12 +79,25 @@ export class Pipeline<Stages extends Record<string, StageTypes>, Last> {
   }
 
   /**
-   * Appends a batch-handler stage: `method` gets up to `options.batch` inputs and returns one
-   * result per input (an output, `EmptyTaskOutput`, `fanOut(...)` or `itemError(e)`).
+   * Appends a batch-handler stage, the typed form of the `batch` option of `registerTasks`:
+   * `method` gets an array of up to `options.batch` inputs and returns an array of as many
+   * results, in the same order. Each result is its input's output, `EmptyTaskOutput` (none),
+   * `fanOut(...)` (several), or `itemError(e)`: that input alone fails (retried, then sent to the
+   * dead-letter queue) while the others go on. A thrown error, or an array of another length,
+   * fails every input of the call. One call holds at most one input per `group` key, so order
+   * per key holds. Its outputs must be JSON, as those of {@link stage}.
+   *
+   * @example
+   * pipeline({ domain: 'logs' })
+   *   .stage('lines', readLines) // outputs strings
+   *   .batchStage('parse', (lines: string[]) => lines.map((l) => parseLine(l) ?? itemError(new Error(l))), {
+   *     batch: 10,
+   *   });
    */
   batchStage<Name extends string, R, State = undefined>(
     name: Name,
-    method: (inputs: Last[], ...args: never[]) => readonly R[] | Promise<readonly R[]>,
+    method: ((inputs: Last[], ...args: never[]) => readonly R[] | Promise<readonly R[]>) &
+      JsonOutput<OutputOf<R>>,
     options: TypedStageOptions<Last, State> & { batch: number },
   ): Pipeline<Stages & Record<Name, { input: Last; output: OutputOf<R> }>, OutputOf<R>> {
     const entry = { ...options, method, name } as StageOptions;

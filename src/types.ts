@@ -18,7 +18,19 @@
  */
 import type { SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
 
-/** A stage function. Later stages are called as `method(input, ...args)`, the source as `method(...args)`. */
+/**
+ * A stage function. Later stages are called as `method(input, ...args)`, the source as `method(...args)`.
+ *
+ * Its outputs travel to the next stage as JSON, so they must be JSON: plain objects, arrays,
+ * strings, finite numbers, booleans, `null`. A value JSON would change or drop silently (a Map,
+ * Set, WeakMap, typed array, ArrayBuffer, RegExp, Error, Promise, class instance without
+ * `toJSON()`, `undefined` inside an array, a function, symbol, BigInt, NaN, Infinity, a cycle)
+ * fails the input with an `OutputError` naming the stage and the path (`output.items[2].tags is
+ * a Set`); the input is retried, then dead-lettered, as when the method throws. Deliberately
+ * allowed: a property whose value is `undefined` is left out, an `undefined` output is `null`,
+ * and a value with a `toJSON()` method is sent as what it returns (a Date arrives as its ISO
+ * string). The last stage's outputs are not sent anywhere and are not checked.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any function may be a stage; its arguments are the user's.
 export type StageMethod = (...args: any[]) => unknown;
 

@@ -39,4 +39,51 @@ describe('typed pipelines', () => {
     // @ts-expect-error group takes the stage's input type
     base.stage('upper', (s: string) => s, { group: (s: number) => String(s) });
   });
+
+  it('rejects a stage whose output type holds what JSON cannot carry', () => {
+    const base = pipeline({ domain: 'types' }).stage('generate', () => 'word');
+    // @ts-expect-error a Map is sent as {}
+    base.stage('map', (s: string) => new Map([[s, 1]]));
+    // @ts-expect-error a Set, nested, is sent as {}
+    base.stage('set', (s: string) => ({ items: [{ tags: new Set([s]) }] }));
+    // @ts-expect-error a Set, yielded
+    base.stage('yields', function* (s: string) {
+      yield new Set([s]);
+    });
+    // @ts-expect-error a Set inside fanOut, from an async method
+    base.stage('fans', async (s: string) => fanOut([new Set([s])]));
+    // @ts-expect-error a function is dropped
+    base.stage('fn', (s: string) => ({ s, f: () => s }));
+    // @ts-expect-error a bigint cannot be sent
+    base.stage('big', (s: string) => BigInt(s.length));
+    // @ts-expect-error a symbol cannot be sent
+    base.stage('sym', (s: string) => [Symbol(s)]);
+    // @ts-expect-error a typed array is not sent as bytes
+    base.stage('bytes', (s: string) => ({ bytes: new TextEncoder().encode(s) }));
+    // @ts-expect-error a Map in one member of a union
+    base.stage('maybe', (s: string) => (s === '' ? 'empty' : new Map<string, number>()));
+    // @ts-expect-error a batch handler's outputs too
+    base.batchStage('batch', (inputs: string[]) => inputs.map((s) => new Set([s])), { batch: 10 });
+    // @ts-expect-error the first stage too
+    pipeline({ domain: 'types' }).stage('source', () => new Map<string, number>());
+  });
+
+  it('accepts JSON, what toJSON() makes JSON (a Date is its string), and unknown', () => {
+    interface Tree {
+      name: string;
+      children: Tree[];
+      note?: string | undefined;
+    }
+    const base = pipeline({ domain: 'types' }).stage('generate', () => 'word');
+    base
+      .stage('dated', (s: string) => ({ s, at: new Date(), bytes: Buffer.from(s) }))
+      .stage('tree', (d: { s: string }): Tree => ({ name: d.s, children: [] }))
+      .stage('record', (t: Tree): Record<string, number[] | null> => ({ [t.name]: null }))
+      .stage('anything', (r: Record<string, unknown>): unknown => r)
+      .stage('loose', (u: unknown) => JSON.parse(String(u)) as object)
+      .batchStage('batch', (inputs: object[]) => inputs.map((o) => ({ o })), { batch: 10 });
+    expectTypeOf(
+      base.stage('tree', (s: string): Tree => ({ name: s, children: [] })).run('tree'),
+    ).toEqualTypeOf<AsyncGenerator<Tree, void, undefined>>();
+  });
 });
