@@ -3,6 +3,9 @@ import { ConfigError } from '../errors.ts';
 /** SQS's limit on a queue name, `.fifo` included. */
 export const MAX_QUEUE_NAME = 80;
 
+/** The message attribute in which sqspipes records why it moved a message to a dead-letter queue. */
+export const REASON_ATTRIBUTE = 'sqspipes-reason';
+
 /** Highest number of priority levels a stage may have. */
 export const MAX_PRIORITIES = 16;
 

@@ -3,6 +3,7 @@ import type { Envelope } from '../envelope.ts';
 import { describe, type SqspipesError } from '../errors.ts';
 import type { InputInfo, TaskEvents } from '../events.ts';
 import { derivedId } from '../ids.ts';
+import { REASON_ATTRIBUTE } from '../queues/naming.ts';
 import type { RunIo } from '../sqs/run-io.ts';
 import type { Stage } from '../stage.ts';
 import type { Logger } from '../types.ts';
@@ -220,7 +221,7 @@ export class Delivery implements Lease {
         groupId: message.Attributes?.MessageGroupId ?? id,
         deduplicationId: id,
         attributes: {
-          'sqspipes-reason': reason.slice(0, 1000),
+          [REASON_ATTRIBUTE]: reason.slice(0, 1000),
           'sqspipes-stage': stage.name,
           'sqspipes-level': String(this.level),
         },

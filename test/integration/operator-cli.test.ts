@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   DeleteMessageCommand,
@@ -25,6 +26,7 @@ import { collect, testClient } from '../support/pipeline.ts';
 import { backendEnv, childEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
 
 const OPERATOR = fileURLToPath(new URL('../../src/cli/operator-main.ts', import.meta.url));
+const PACKAGE_JSON = fileURLToPath(new URL('../../package.json', import.meta.url));
 
 interface CliResult {
   code: number | string;
@@ -133,7 +135,6 @@ describe('operator CLI', () => {
     visible: count,
     inFlight: 0,
     delayed: 0,
-    oldestAgeSeconds: null,
   });
   const backlogRows = (d: string) => [
     row(d, 'work', 1, 0, 3),
@@ -177,26 +178,21 @@ describe('operator CLI', () => {
     const result = await cli(['status', '--domain', domains.a, '--endpoint', endpoint], { env });
     expect(result.code, result.stderr).toBe(0);
     const [header, ...lines] = result.stdout.trimEnd().split('\n');
-    expect(header?.split(/\s{2,}/)).toEqual([
-      'STAGE',
-      'LEVEL',
-      'VISIBLE',
-      'IN FLIGHT',
-      'DELAYED',
-      'OLDEST',
-      'QUEUE',
-    ]);
+    expect(header?.split(/\s{2,}/)).toEqual(['STAGE', 'LEVEL', 'VISIBLE', 'IN FLIGHT', 'DELAYED', 'QUEUE']);
     expect(lines.map((l) => l.trim().split(/\s+/))).toEqual(
-      backlogRows(domains.a).map((r) => [
-        r.stage,
-        String(r.level),
-        String(r.visible),
-        '0',
-        '0',
-        'n/a',
-        r.queue,
-      ]),
+      backlogRows(domains.a).map((r) => [r.stage, String(r.level), String(r.visible), '0', '0', r.queue]),
     );
+  });
+
+  it('an unreachable endpoint: one line naming it, where it came from, the command and what to check', async () => {
+    const env = childEnv();
+    delete env['AWS_ENDPOINT_URL_SQS'];
+    const result = await cli(['status', '--domain', domains.a, '--endpoint', 'http://127.0.0.1:1'], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('Cannot connect to SQS while running `sqspipes status`');
+    expect(result.stderr).toContain('http://127.0.0.1:1');
+    expect(result.stderr).toMatch(/Check that the SQS server is running/);
   });
 
   it('status --watch --count refreshes, with rates, and stops', async () => {
@@ -254,15 +250,17 @@ describe('operator CLI', () => {
       Action: ['sqs:ListQueues'],
       Resource: '*',
     });
-    // Computed from the naming scheme, for the same account and region: the same ARNs, each
-    // stage's DLQ included by default; --dlq-stages names fewer (queues made before every stage had one).
+    // Computed from the naming scheme, for the same account and region: the same ARNs. --stages
+    // lists the pipeline's stages as registered: the first (gen, the source) has no queues; each
+    // other stage's DLQ is included by default; --dlq-stages names fewer (queues made before every
+    // stage had one).
     const [, partition, , region, account] = (arns[0] ?? '').split(':');
     const computedArgs = [
       'iam-policy',
       '--domain',
       domains.a,
       '--stages',
-      'work:2,sink',
+      'gen,work:2,sink',
       '--account',
       account ?? '',
       '--region',
@@ -312,7 +310,10 @@ describe('operator CLI', () => {
     );
     expect(JSON.parse(sink.stdout)).toMatchObject([{ value: 'to-sink', receiveCount: 1 }]);
     const dlq = await ok(['peek', 'sink', '--dlq', '--domain', domains.peek]);
-    expect(oneLine(dlq)).toMatch(/^dlq .*not a sqspipes envelope: not JSON .*: not json at all$/);
+    // Sent there by hand and received only by this peek: no reason, and not moved by SQS either.
+    expect(oneLine(dlq)).toMatch(
+      /^dlq .* receives=1 {2}reason="no reason recorded" {2}not a sqspipes envelope: not JSON .*: not json at all$/,
+    );
     // Nothing was consumed: a run still gets all three.
     const got = await collect(client.run('work', { limit: 3, idleTimeout: 10_000 }));
     expect(got.sort()).toEqual(['high', 'low-a', 'low-b']);
@@ -335,16 +336,16 @@ describe('operator CLI', () => {
       cli(['enqueue', 'nope', '8', ...d]),
       ok(['enqueue', 'work', '7', '--priority', '1', ...d]),
     ]);
-    expect([arg, lines, keyed, bad, level, stage].map((r) => r.code)).toEqual([0, 0, 0, 2, 1, 1]);
+    expect([arg, lines, keyed, bad, level, stage].map((r) => r.code)).toEqual([0, 0, 0, 2, 2, 2]);
     expect(oneLine(arg.stdout)).toBe(`sent 1 message to ${domains.enq}-sink-p0.fifo`);
     expect(JSON.parse(lines.stdout)).toMatchObject({ queue: `${domains.enq}-sink-p0.fifo`, sent: 3 });
     expect(oneLine(bad.stderr)).toMatch(/^Invalid JSON in stdin line 2: /);
     expect(bad.stdout).toBe('');
     expect(oneLine(level.stderr)).toBe(
-      `Queue ${domains.enq}-work-p2.fifo does not exist: stage \`work\` has priority levels 0, 1`,
+      `Stage \`work\` of domain \`${domains.enq}\` has no priority level 2 (no queue ${domains.enq}-work-p2.fifo): its levels are 0, 1`,
     );
     expect(oneLine(stage.stderr)).toBe(
-      `Queue ${domains.enq}-nope-p0.fifo does not exist: run the pipeline once to create its queues`,
+      `Stage \`nope\` of domain \`${domains.enq}\` has no queues: its stages with queues are \`work\`, \`sink\` (a pipeline's first stage has none). A stage's queues are created when that stage runs, or when the library's client.enqueue() is called`,
     );
     expect(await visible(`${domains.enq}-sink-p0.fifo`)).toBe(5);
     expect(await visible(`${domains.enq}-work-p1.fifo`)).toBe(1);
@@ -375,7 +376,7 @@ describe('operator CLI', () => {
     // The first stage (the source) has no queues, so no DLQ: a usage error, naming the stages that have one.
     expect(none.code).toBe(2);
     expect(oneLine(none.stderr)).toBe(
-      `Stage \`gen\` of domain \`${domains.redrive}\` has no queues, so no dead-letter queue to redrive (a pipeline's first stage has none): its stages with queues are \`work\`, \`sink\``,
+      `Stage \`gen\` of domain \`${domains.redrive}\` has no queues: its stages with queues are \`work\`, \`sink\` (a pipeline's first stage has none). A stage's queues are created when that stage runs, or when the library's client.enqueue() is called`,
     );
   });
 
@@ -431,6 +432,29 @@ describe('operator CLI', () => {
     await others();
   });
 
+  it('prints its version; a usage error is one line on stderr naming the flag and the help, exit code 2', async () => {
+    const { version } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string };
+    const [printed, none, unknown, max] = await Promise.all([
+      cli(['--version']),
+      cli([]),
+      cli(['status', '--domain', base, '--oldest']),
+      cli(['peek', 'work', '--domain', base, '--max', 'abc']),
+    ]);
+    expect(printed).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    expect([none, unknown, max].map((r) => [r.code, r.stdout])).toEqual([
+      [2, ''],
+      [2, ''],
+      [2, ''],
+    ]);
+    expect(oneLine(none.stderr)).toBe(
+      'Give a command: status, purge, destroy, enqueue, redrive, peek or iam-policy (see sqspipes --help)',
+    );
+    expect(oneLine(unknown.stderr)).toBe('Unknown option --oldest (see sqspipes status --help)');
+    expect(oneLine(max.stderr)).toBe(
+      '--max must be an integer from 1 to 10, got "abc" (see sqspipes peek --help)',
+    );
+  });
+
   it('reports usage errors and SQS failures in one line, with exit codes 2 and 1', async () => {
     const [missing, badDomain, badOption, both, unreachable, verbose] = await Promise.all([
       cli(['status']),
@@ -441,10 +465,16 @@ describe('operator CLI', () => {
       cli(['status', '--domain', base, '--endpoint', 'http://127.0.0.1:1', '--verbose']),
     ]);
     expect([missing, badDomain, badOption, both].map((r) => r.code)).toEqual([2, 2, 2, 2]);
-    expect(oneLine(missing.stderr)).toBe('Missing required argument: domain (see --help)');
-    expect(oneLine(badDomain.stderr)).toMatch(/--domain/);
-    expect(oneLine(badOption.stderr)).toBe('Expected --priority to be an integer from 0 to 15, got `high`');
-    expect(oneLine(both.stderr)).toBe('Give --dlq or --level, not both');
+    expect(oneLine(missing.stderr)).toBe(
+      "--domain is required: give the pipeline's domain (see sqspipes status --help)",
+    );
+    expect(oneLine(badDomain.stderr)).toBe(
+      '--domain must be letters, digits, _ and -, got "a.b" (see sqspipes status --help)',
+    );
+    expect(oneLine(badOption.stderr)).toBe(
+      '--priority must be an integer from 0 to 15, got "high" (see sqspipes enqueue --help)',
+    );
+    expect(oneLine(both.stderr)).toBe('Give --dlq or --level, not both (see sqspipes peek --help)');
     expect(unreachable.code).toBe(1);
     expect(oneLine(unreachable.stderr)).toMatch(/ECONNREFUSED/);
     expect(unreachable.stdout).toBe('');
@@ -499,7 +529,7 @@ describe('operator CLI: enqueue into a stage ordered by key', () => {
     expect(oneLine(refused.stderr)).toBe(
       'Stage `ordered` orders its inputs by key (its `group` option): give --key with the key its group function returns for these values',
     );
-    expect(oneLine(empty.stderr)).toBe('Expected --key to be a non-empty string, got an empty one');
+    expect(oneLine(empty.stderr)).toBe('--key needs a value (see sqspipes enqueue --help)');
     expect((await queueDepths(raw, await queueUrl())).visible).toBe(0);
 
     const lines = Array.from({ length: 12 }, (_, i) => JSON.stringify({ user: 'ann', n: i + 1 }));
@@ -528,5 +558,75 @@ describe('operator CLI: enqueue into a stage ordered by key', () => {
       ['bé b', { user: 'bé b', n: 1 }],
       ['bé b', { user: 'bé b', n: 2 }],
     ]);
+  });
+});
+
+describe('operator CLI: peek --dlq shows why each message is in the dead-letter queue', () => {
+  const client = testClient('opdlq', [
+    { name: 'gen', method: () => null },
+    {
+      name: 'fail',
+      method: (x: string) => {
+        throw new Error(`no ${x} today`);
+      },
+      retries: 0,
+    },
+  ]);
+  const raw = rawClient();
+  const d = ['--domain', client.domain];
+
+  afterAll(() => raw.destroy());
+
+  /** Receives the one message of `url` (visibility 0) until SQS's redrive policy has moved it. */
+  async function receiveUntilMoved(url: string): Promise<void> {
+    for (let receives = 0; receives <= 20; receives++) {
+      const out = await raw.send(
+        new ReceiveMessageCommand({ QueueUrl: url, VisibilityTimeout: 0, WaitTimeSeconds: 1 }),
+      );
+      if ((out.Messages ?? []).length === 0) return;
+    }
+    throw new Error(`SQS did not move the message of ${url} after 20 receives`);
+  }
+
+  it('the reason sqspipes recorded, or that SQS moved it after its maxReceiveCount', async () => {
+    // A message whose process died with it at every receive: SQS's redrive policy moves it.
+    await client.enqueue('fail', 'stuck');
+    const queues = await client.queues();
+    const input = queues.find((q) => q.stage === 'fail' && q.level === 0)?.url ?? '';
+    const dlq = queues.find((q) => q.stage === 'fail' && q.level === 'dlq')?.url ?? '';
+    await receiveUntilMoved(input);
+    expect((await queueDepths(raw, dlq)).visible).toBe(1);
+    // A message whose call failed its last attempt: sqspipes moves it and records why.
+    await client.enqueue('fail', 'boom');
+    const dead = new Promise((resolve) => client.once('deadLettered', resolve));
+    const run = collect(client.run('fail', { idleTimeout: 1000 }));
+    await dead;
+    expect(await run).toEqual([]);
+
+    const peeked = JSON.parse(await ok(['peek', 'fail', '--dlq', '--json', ...d])) as {
+      value: string;
+      deadLetterReason: string;
+      reasonRecorded: boolean;
+    }[];
+    const byValue = new Map(peeked.map((m) => [m.value, m]));
+    expect(peeked).toHaveLength(2);
+    expect(byValue.get('boom')).toMatchObject({
+      deadLetterReason: expect.stringMatching(/no boom today/) as unknown,
+      reasonRecorded: true,
+    });
+    expect(byValue.get('stuck')).toMatchObject({
+      deadLetterReason: expect.stringMatching(
+        /^moved by SQS after \d+ receives \(no reason recorded\)$/,
+      ) as unknown,
+      reasonRecorded: false,
+    });
+    const lines = (await ok(['peek', 'fail', '--dlq', ...d])).trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines.find((l) => l.endsWith('"boom"'))).toMatch(
+      /^dlq {2}id=\S+ {2}level=0 {2}receives=\d+ {2}reason=".*no boom today.*" {2}"boom"$/,
+    );
+    expect(lines.find((l) => l.endsWith('"stuck"'))).toMatch(
+      /^dlq {2}id=\S+ {2}level=0 {2}receives=\d+ {2}reason="moved by SQS after \d+ receives \(no reason recorded\)" {2}"stuck"$/,
+    );
   });
 });

@@ -48,34 +48,47 @@ describe('iamPolicy', () => {
 });
 
 describe('parseStages', () => {
-  it('reads name[:priorities] with a default, and the stages with a dead-letter queue', () => {
-    expect(parseStages('parse:4, fetch ,store', 2, 'store')).toEqual([
-      { name: 'parse', priorities: 4, deadLetter: false },
-      { name: 'fetch', priorities: 2, deadLetter: false },
+  it("reads the pipeline's stages in order, name[:priorities], leaving out the first (the source, which has no queues)", () => {
+    expect(parseStages('gen, parse:4, fetch ,store', 2)).toEqual([
+      { name: 'parse', priorities: 4, deadLetter: true },
+      { name: 'fetch', priorities: 2, deadLetter: true },
       { name: 'store', priorities: 2, deadLetter: true },
     ]);
   });
 
+  it('gives a dead-letter queue to the stages of --dlq-stages only, when given', () => {
+    expect(parseStages('gen,parse,store', 1, 'store')).toEqual([
+      { name: 'parse', priorities: 1, deadLetter: false },
+      { name: 'store', priorities: 1, deadLetter: true },
+    ]);
+  });
+
   it.each([
-    ['', 'at least one stage'],
-    ['a:0', 'from 1 to 16'],
-    ['a:17', 'from 1 to 16'],
-    ['a:x', 'from 1 to 16'],
-    ['a:1:2', 'stage name'],
-    ['a.b', 'stage name'],
-    ['a,a', 'named twice'],
+    ['', '--stages must list the pipeline\'s stages in order, got ""'],
+    ['gen', '(the source, which has no queues) included: got only "gen"'],
+    ['gen:2,a', '--stages: the first stage "gen" is the source, which has no queues'],
+    ['gen,a:0', '--stages: the priorities of "a" must be an integer from 1 to 16, got "0"'],
+    ['gen,a:17', 'from 1 to 16'],
+    ['gen,a:x', 'from 1 to 16'],
+    ['gen,a:1:2', '--stages must list stage names'],
+    ['gen,a.b', '--stages must list stage names'],
+    ['gen,a,a', '--stages names "a" twice'],
+    ['gen,gen', '--stages names "gen" twice'],
   ])('rejects --stages %j', (stages, message) => {
     expect(() => parseStages(stages, 1)).toThrow(message);
   });
 
-  it('rejects a dead-letter stage that is not in --stages', () => {
-    expect(() => parseStages('a', 1, 'b')).toThrow('`b`, which is not in --stages');
+  it('rejects a dead-letter stage that is not in --stages, or is the first', () => {
+    expect(() => parseStages('gen,a', 1, 'b')).toThrow('--dlq-stages names "b", which is not in --stages');
+    expect(() => parseStages('gen,a', 1, 'gen')).toThrow(
+      '--dlq-stages names "gen", the first stage (the source), which has no dead-letter queue',
+    );
   });
 });
 
 describe('computeQueueArns', () => {
   it('computes the ARNs of the naming scheme: every level, and the DLQ of stages with one', () => {
-    expect(computeQueueArns(scheme, parseStages('parse:2,store', 1, 'store'))).toEqual([
+    expect(computeQueueArns(scheme, parseStages('gen,parse:2,store', 1, 'store'))).toEqual([
       'arn:aws:sqs:eu-west-1:123456789012:shop-parse-p0.fifo',
       'arn:aws:sqs:eu-west-1:123456789012:shop-parse-p1.fifo',
       'arn:aws:sqs:eu-west-1:123456789012:shop-store-p0.fifo',
@@ -86,21 +99,24 @@ describe('computeQueueArns', () => {
   it('uses the partition', () => {
     const arns = computeQueueArns(
       { ...scheme, partition: 'aws-cn', region: 'cn-north-1' },
-      parseStages('a', 1),
+      parseStages('gen,a', 1),
     );
-    expect(arns).toEqual(['arn:aws-cn:sqs:cn-north-1:123456789012:shop-a-p0.fifo']);
+    expect(arns).toEqual([
+      'arn:aws-cn:sqs:cn-north-1:123456789012:shop-a-p0.fifo',
+      'arn:aws-cn:sqs:cn-north-1:123456789012:shop-a-dlq.fifo',
+    ]);
   });
 
   it.each([
-    [{ account: '1234' }, '12-digit'],
+    [{ account: '1234' }, '--account must be a 12-digit AWS account id, got "1234"'],
     [{ account: '12345678901x' }, '12-digit'],
-    [{ partition: 'gcp' }, 'partition'],
-    [{ region: 'Mars' }, 'region'],
+    [{ partition: 'gcp' }, '--partition must be an AWS partition'],
+    [{ region: 'Mars' }, '--region must be an AWS region such as us-east-1, got "Mars"'],
   ])('rejects %j', (override, message) => {
-    expect(() => computeQueueArns({ ...scheme, ...override }, parseStages('a', 1))).toThrow(message);
+    expect(() => computeQueueArns({ ...scheme, ...override }, parseStages('gen,a', 1))).toThrow(message);
   });
 
   it("refuses a queue name over SQS's 80 characters", () => {
-    expect(() => computeQueueArns(scheme, parseStages('s'.repeat(80), 1))).toThrow(ConfigError);
+    expect(() => computeQueueArns(scheme, parseStages(`gen,${'s'.repeat(80)}`, 1))).toThrow(ConfigError);
   });
 });

@@ -69,15 +69,27 @@ export function stageNames(queues: readonly DomainQueue[]): string[] {
   return [...new Set(queues.map((q) => q.stage))];
 }
 
+/** How a stage gets its queues, for the errors that find none: this CLI never creates them. */
+export const QUEUES_CREATED =
+  "A stage's queues are created when that stage runs, or when the library's client.enqueue() is called";
+
 /** The queues of `stage`; a UsageError naming the domain's stages when it has none. */
 export function queuesOfStage(queues: readonly DomainQueue[], domain: string, stage: string): DomainQueue[] {
   const mine = queues.filter((q) => q.stage === stage);
   if (mine.length > 0) return mine;
+  throw noQueuesOf(domain, stage, queues);
+}
+
+/**
+ * The error for `stage` of `domain` having no queues: it names the stages that have some (the
+ * first stage, the source, never has any), or says that the domain has none.
+ */
+export function noQueuesOf(domain: string, stage: string, queues: readonly DomainQueue[]): UsageError {
   const stages = stageNames(queues);
-  throw new UsageError(
+  return new UsageError(
     stages.length === 0
-      ? `Domain \`${domain}\` has no queues: run the pipeline once to create them (or check --domain, --region, --endpoint)`
-      : `Domain \`${domain}\` has no queues of stage \`${stage}\`: its stages with queues are ${stages.map((s) => `\`${s}\``).join(', ')}`,
+      ? `Domain \`${domain}\` has no queues (check --domain, --region, --endpoint). ${QUEUES_CREATED}`
+      : `Stage \`${stage}\` of domain \`${domain}\` has no queues: its stages with queues are ${stages.map((s) => `\`${s}\``).join(', ')} (a pipeline's first stage has none). ${QUEUES_CREATED}`,
   );
 }
 

@@ -5,7 +5,7 @@ import { inputQueueName, TAG } from '../../queues/naming.ts';
 import { type OutgoingMessage, SqsIo } from '../../sqs/sqs-io.ts';
 import { groupIdOf } from '../../worker/forwarder.ts';
 import type { OperatorContext } from './context.ts';
-import { discoverQueues, type DomainQueue } from './discover.ts';
+import { discoverQueues, type DomainQueue, noQueuesOf, QUEUES_CREATED } from './discover.ts';
 import { UsageError } from './errors.ts';
 import type { InputValue } from './json-input.ts';
 import { count, printJson, printLines } from './output.ts';
@@ -36,7 +36,7 @@ export async function enqueueCommand(
   const messages = values.map((v) => encode(v, args));
   const queues = await discoverQueues(ctx.sqs, ctx.domain, { warn: ctx.note });
   const queue = queues.find((q) => q.stage === args.stage && q.level === args.priority);
-  if (queue === undefined) throw missingQueue(name, args.stage, queues);
+  if (queue === undefined) throw missingQueue(ctx.domain, args, queues);
   checkKey(ctx, queue, args);
   const io = new SqsIo(ctx.sqs);
   try {
@@ -86,11 +86,19 @@ function encode(input: InputValue, args: EnqueueArgs): OutgoingMessage {
   return { body, groupId, deduplicationId: id };
 }
 
-function missingQueue(name: string, stage: string, queues: readonly DomainQueue[]): SqsError {
-  const levels = queues.filter((q) => q.stage === stage && q.level !== 'dlq').map((q) => q.level);
-  const hint =
-    levels.length === 0
-      ? 'run the pipeline once to create its queues'
-      : `stage \`${stage}\` has priority levels ${levels.join(', ')}`;
-  return new SqsError(`Queue ${name} does not exist: ${hint}`, { queue: name });
+/** Why the input queue of `args.stage` at `args.priority` is not among the domain's `queues`. */
+function missingQueue(domain: string, args: EnqueueArgs, queues: readonly DomainQueue[]): Error {
+  const { stage, priority } = args;
+  const name = inputQueueName(domain, stage, priority);
+  const mine = queues.filter((q) => q.stage === stage);
+  if (mine.length === 0) return noQueuesOf(domain, stage, queues);
+  const levels = mine.flatMap((q) => (q.level === 'dlq' ? [] : [q.level]));
+  if (levels.length === 0) {
+    return new SqsError(`Stage \`${stage}\` of domain \`${domain}\` has no input queue. ${QUEUES_CREATED}`, {
+      queue: name,
+    });
+  }
+  return new UsageError(
+    `Stage \`${stage}\` of domain \`${domain}\` has no priority level ${priority} (no queue ${name}): its levels are ${levels.join(', ')}`,
+  );
 }

@@ -5,9 +5,15 @@ import { ConfigError, describe, SqspipesError, UnknownStageError } from '../../e
 export const EXIT = {
   /** Done. */
   ok: 0,
-  /** A runtime failure: SQS refused or could not be reached, a queue is missing, the user said no. */
+  /**
+   * A failure: SQS refused or could not be reached, a queue sqspipes makes with a stage's others
+   * is missing (its dead-letter queue, its input queues), the user said no.
+   */
   failed: 1,
-  /** The command line cannot be run as given (unknown command or option, bad value, bad input). */
+  /**
+   * The command line cannot be run as given: unknown command or option, bad value or input, a
+   * flag the command needs, or a stage or priority level the domain has no queues for.
+   */
   usage: 2,
 } as const;
 

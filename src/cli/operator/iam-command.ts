@@ -1,21 +1,12 @@
 import { GetQueueAttributesCommand, QueueAttributeName } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import { SqsError } from '../../errors.ts';
+import type { ComputedArns } from './args.ts';
 import type { OperatorContext } from './context.ts';
 import { discoverQueues } from './discover.ts';
 import { UsageError } from './errors.ts';
-import { computeQueueArns, iamPolicy, parseStages } from './iam-policy.ts';
+import { computeQueueArns, iamPolicy } from './iam-policy.ts';
 import { printJson } from './output.ts';
-
-export interface IamArgs {
-  /** `--stages a:2,b`: compute the ARNs instead of discovering the queues. */
-  readonly stages: string | undefined;
-  readonly priorities: number;
-  /** `--dlq-stages b`: the stages with a dead-letter queue; undefined: every stage of `--stages`. */
-  readonly dlqStages: string | undefined;
-  readonly account: string | undefined;
-  readonly partition: string | undefined;
-}
 
 const CONCURRENCY = 10;
 
@@ -27,26 +18,18 @@ const CONCURRENCY = 10;
  */
 export async function iamPolicyCommand(
   ctx: OperatorContext,
-  args: IamArgs,
+  computed: ComputedArns | undefined,
   region: () => Promise<string | undefined>,
 ): Promise<void> {
-  const arns =
-    args.stages === undefined ? await discoveredArns(ctx, args) : await computedArns(ctx, args, region);
+  const arns = computed === undefined ? await discoveredArns(ctx) : await computedArns(ctx, computed, region);
   await printJson(iamPolicy(arns));
 }
 
-async function discoveredArns(ctx: OperatorContext, args: IamArgs): Promise<string[]> {
-  for (const [option, value] of [
-    ['--account', args.account],
-    ['--partition', args.partition],
-    ['--dlq-stages', args.dlqStages],
-  ] as const) {
-    if (value !== undefined) throw new UsageError(`${option} applies only with --stages (computed ARNs)`);
-  }
+async function discoveredArns(ctx: OperatorContext): Promise<string[]> {
   const queues = await discoverQueues(ctx.sqs, ctx.domain, { warn: ctx.note });
   if (queues.length === 0) {
-    throw new SqsError(
-      `Domain \`${ctx.domain}\` has no queues to name: run the pipeline once, or compute the ARNs with --stages and --account`,
+    throw new UsageError(
+      `Domain \`${ctx.domain}\` has no queues to name (check --domain, --region, --endpoint): compute the ARNs of queues not created yet with --stages and --account`,
     );
   }
   const limit = pLimit(CONCURRENCY);
@@ -67,19 +50,13 @@ async function discoveredArns(ctx: OperatorContext, args: IamArgs): Promise<stri
 
 async function computedArns(
   ctx: OperatorContext,
-  args: IamArgs,
+  computed: ComputedArns,
   region: () => Promise<string | undefined>,
 ): Promise<string[]> {
-  const specs = parseStages(args.stages ?? '', args.priorities, args.dlqStages);
-  // Every stage with input queues has a dead-letter queue; --dlq-stages names fewer (older queues).
-  const stages = args.dlqStages === undefined ? specs.map((s) => ({ ...s, deadLetter: true })) : specs;
-  if (args.account === undefined)
-    throw new UsageError('--stages needs --account (the 12-digit AWS account id)');
   const resolved = await region().catch(() => undefined);
-  if (resolved === undefined)
+  if (resolved === undefined) {
     throw new UsageError('--stages needs a region: pass --region or set AWS_REGION');
-  return computeQueueArns(
-    { partition: args.partition ?? 'aws', region: resolved, account: args.account, domain: ctx.domain },
-    stages,
-  );
+  }
+  const { stages, account, partition } = computed;
+  return computeQueueArns({ partition, region: resolved, account, domain: ctx.domain }, stages);
 }

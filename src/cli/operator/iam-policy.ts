@@ -11,6 +11,7 @@ import {
 } from '../../queues/naming.ts';
 import { NAME_PATTERN } from '../../validate.ts';
 import { UsageError } from './errors.ts';
+import { quote } from './flag-values.ts';
 
 /**
  * Every SQS action sqspipes and its operator CLI use on a domain's queues. CreateQueue with tags
@@ -55,54 +56,75 @@ export function iamPolicy(arns: readonly string[]): IamPolicy {
   };
 }
 
-/** A stage of `--stages`: its name and number of priority levels. */
+/** A stage of `--stages` that has queues (every stage but the first, the source). */
 export interface StageSpec {
   readonly name: string;
+  /** Its number of priority levels: one input queue each. */
   readonly priorities: number;
   /**
-   * Whether it has a dead-letter queue: sqspipes gives one to every stage with input queues (all
-   * but the first); false only for queues made before that.
+   * Whether it has a dead-letter queue: sqspipes gives one to every stage with input queues;
+   * false only for queues made before that (`--dlq-stages` names fewer).
    */
   readonly deadLetter: boolean;
 }
 
 /**
- * Parses `--stages a:2,b` (name, then optionally `:` and its number of priority levels, else
- * `defaultPriorities`) and `--dlq-stages b` (the stages that have a dead-letter queue; without
- * `--dlq-stages` the operator CLI gives every stage one, see {@link StageSpec.deadLetter}).
+ * Parses `--stages gen,parse:4,store`: the pipeline's stages in order, as registered, each
+ * optionally with `:` and its number of priority levels (else `defaultPriorities`). The first
+ * stage is the source, which has no queues: it is left out of the result, and takes no
+ * `:<priorities>`. `dlqStages` (`--dlq-stages store`) names the stages with a dead-letter queue;
+ * undefined: every stage with queues has one.
  */
-export function parseStages(stages: string, defaultPriorities: number, dlqStages = ''): StageSpec[] {
-  const dead = new Set(list(dlqStages));
-  const specs = list(stages).map((item): StageSpec => {
-    const [name = '', count, ...rest] = item.split(':');
-    if (!NAME_PATTERN.test(name) || rest.length > 0) {
-      throw new UsageError(
-        `Expected each of --stages to be a stage name (letters, digits, _ and -), optionally with :<priorities>, got \`${item}\``,
-      );
-    }
-    const priorities = count === undefined ? defaultPriorities : Number(count);
-    if (
-      !/^\d+$/.test(count ?? '1') ||
-      !Number.isInteger(priorities) ||
-      priorities < 1 ||
-      priorities > MAX_PRIORITIES
-    ) {
-      throw new UsageError(
-        `Expected the priorities of stage \`${name}\` to be an integer from 1 to ${MAX_PRIORITIES}, got \`${count ?? priorities}\``,
-      );
-    }
-    return { name, priorities, deadLetter: dead.has(name) };
-  });
-  if (specs.length === 0) throw new UsageError('Expected --stages to name at least one stage');
+export function parseStages(stages: string, defaultPriorities: number, dlqStages?: string): StageSpec[] {
+  const items = list(stages);
+  const [source, ...rest] = items.map((item) => parseItem(item, defaultPriorities));
+  if (source === undefined) {
+    throw new UsageError(`--stages must list the pipeline's stages in order, got ${quote(stages)}`);
+  }
+  if (source.count !== undefined) {
+    throw new UsageError(
+      `--stages: the first stage ${quote(source.name)} is the source, which has no queues: give it without :<priorities>`,
+    );
+  }
+  if (rest.length === 0) {
+    throw new UsageError(
+      `--stages must list the pipeline's stages in order, the first (the source, which has no queues) included: got only ${quote(source.name)}`,
+    );
+  }
   const names = new Set<string>();
-  for (const spec of specs) {
-    if (names.has(spec.name)) throw new UsageError(`Stage \`${spec.name}\` is named twice in --stages`);
-    names.add(spec.name);
+  for (const { name } of [source, ...rest]) {
+    if (names.has(name)) throw new UsageError(`--stages names ${quote(name)} twice`);
+    names.add(name);
   }
-  for (const name of dead) {
-    if (!names.has(name)) throw new UsageError(`--dlq-stages names \`${name}\`, which is not in --stages`);
+  const dead = dlqStages === undefined ? undefined : new Set(list(dlqStages));
+  for (const name of dead ?? []) {
+    if (name === source.name) {
+      throw new UsageError(
+        `--dlq-stages names ${quote(name)}, the first stage (the source), which has no dead-letter queue`,
+      );
+    }
+    if (!names.has(name)) throw new UsageError(`--dlq-stages names ${quote(name)}, which is not in --stages`);
   }
-  return specs;
+  return rest.map(({ name, priorities }) => ({ name, priorities, deadLetter: dead?.has(name) ?? true }));
+}
+
+function parseItem(
+  item: string,
+  defaultPriorities: number,
+): { name: string; count: string | undefined; priorities: number } {
+  const [name = '', count, ...extra] = item.split(':');
+  if (!NAME_PATTERN.test(name) || extra.length > 0) {
+    throw new UsageError(
+      `--stages must list stage names (letters, digits, _ and -), each optionally with :<priorities>, got ${quote(item)}`,
+    );
+  }
+  const priorities = count === undefined ? defaultPriorities : Number(count);
+  if (!/^\d+$/.test(count ?? '1') || priorities < 1 || priorities > MAX_PRIORITIES) {
+    throw new UsageError(
+      `--stages: the priorities of ${quote(name)} must be an integer from 1 to ${MAX_PRIORITIES}, got ${quote(count ?? String(priorities))}`,
+    );
+  }
+  return { name, count, priorities };
 }
 
 export interface ArnScheme {
@@ -133,16 +155,26 @@ export function computeQueueArns(scheme: ArnScheme, stages: readonly StageSpec[]
 }
 
 function checkScheme(scheme: ArnScheme): void {
-  if (!/^\d{12}$/.test(scheme.account)) {
-    throw new UsageError(`Expected --account to be a 12-digit AWS account id, got \`${scheme.account}\``);
-  }
-  if (!/^aws(-[a-z]+)*$/.test(scheme.partition)) {
-    throw new UsageError(
-      `Expected --partition to be an AWS partition such as aws, aws-cn or aws-us-gov, got \`${scheme.partition}\``,
-    );
-  }
+  checkAccount(scheme.account);
+  checkPartition(scheme.partition);
   if (!/^[a-z]{2,}(-[a-z0-9]+)+$/.test(scheme.region)) {
-    throw new UsageError(`Expected --region to be an AWS region such as us-east-1, got \`${scheme.region}\``);
+    throw new UsageError(`--region must be an AWS region such as us-east-1, got ${quote(scheme.region)}`);
+  }
+}
+
+/** Refuses an `--account` that is not a 12-digit AWS account id. */
+export function checkAccount(account: string): void {
+  if (!/^\d{12}$/.test(account)) {
+    throw new UsageError(`--account must be a 12-digit AWS account id, got ${quote(account)}`);
+  }
+}
+
+/** Refuses a `--partition` that is not an AWS partition's name. */
+export function checkPartition(partition: string): void {
+  if (!/^aws(-[a-z]+)*$/.test(partition)) {
+    throw new UsageError(
+      `--partition must be an AWS partition such as aws, aws-cn or aws-us-gov, got ${quote(partition)}`,
+    );
   }
 }
 

@@ -1,10 +1,17 @@
-import { GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
-import { decodeEnvelope } from '../../envelope.ts';
-import { SqsIo } from '../../sqs/sqs-io.ts';
+import {
+  GetQueueAttributesCommand,
+  type Message,
+  MessageSystemAttributeName,
+  ReceiveMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { SqsError } from '../../errors.ts';
+import { deadLetterQueueName } from '../../queues/naming.ts';
 import type { OperatorContext } from './context.ts';
+import { REASON_ATTRIBUTE } from './dead-letter-reason.ts';
 import { discoverQueues, type DomainQueue, queuesOfStage } from './discover.ts';
 import { UsageError } from './errors.ts';
 import { printJson, printLines } from './output.ts';
+import { describeMessage, formatPeeked, type PeekedMessage } from './peeked-message.ts';
 
 export interface PeekArgs {
   readonly stage: string;
@@ -12,23 +19,6 @@ export interface PeekArgs {
   readonly level: number | undefined;
   /** At most this many messages in all, 1 to 10. */
   readonly max: number;
-}
-
-/** A message seen by `peek`. */
-export interface PeekedMessage {
-  readonly queue: string;
-  /** The queue's level, or `dlq`. */
-  readonly queueLevel: number | 'dlq';
-  readonly messageId: string | undefined;
-  readonly receiveCount: number | undefined;
-  /** True for a sqspipes envelope: `id`, `level` and `value` are its fields. */
-  readonly envelope: boolean;
-  readonly id?: string;
-  readonly level?: number | null;
-  readonly value?: unknown;
-  /** Not an envelope: the raw body and why it is not one. */
-  readonly body?: string;
-  readonly reason?: string;
 }
 
 /** Seconds a peek waits for messages on each queue. */
@@ -42,6 +32,7 @@ const WAIT_SECONDS = 1;
  * counts. sqspipes counts a stage's attempts itself, so peeks use none of them up; the receive
  * count matters only to the input queues' redrive policy (maxReceiveCount `retries + 10`), SQS's
  * safety net for inputs whose process died: a message peeked that often moves to the DLQ.
+ * A dead-letter queue's messages show why they are there (see dead-letter-reason.ts).
  */
 export async function peekCommand(ctx: OperatorContext, args: PeekArgs): Promise<void> {
   const queues = queuesOfStage(
@@ -50,12 +41,11 @@ export async function peekCommand(ctx: OperatorContext, args: PeekArgs): Promise
     args.stage,
   );
   const chosen = choose(queues, args, ctx.domain);
-  const io = new SqsIo(ctx.sqs);
   const seen: PeekedMessage[] = [];
   for (const queue of chosen) {
     if (seen.length >= args.max) break;
     await warnAboutRedrive(ctx, queue);
-    const messages = await io.receive(queue.url, args.max - seen.length, WAIT_SECONDS, 0);
+    const messages = await receive(ctx, queue, args.max - seen.length);
     seen.push(...messages.map((m) => describeMessage(queue, m)));
   }
   if (ctx.json) await printJson(seen);
@@ -67,8 +57,11 @@ export async function peekCommand(ctx: OperatorContext, args: PeekArgs): Promise
 function choose(queues: readonly DomainQueue[], args: PeekArgs, domain: string): DomainQueue[] {
   if (args.dlq) {
     const dlq = queues.filter((q) => q.level === 'dlq');
-    if (dlq.length === 0)
-      throw new UsageError(`Stage \`${args.stage}\` of domain \`${domain}\` has no dead-letter queue`);
+    if (dlq.length === 0) {
+      throw new SqsError(
+        `Stage \`${args.stage}\` of domain \`${domain}\` has no dead-letter queue ${deadLetterQueueName(domain, args.stage)}: sqspipes creates one with the stage's input queues, so it was deleted, or these queues predate that`,
+      );
+    }
     return dlq;
   }
   const inputs = queues.filter((q) => q.level !== 'dlq').reverse();
@@ -97,31 +90,20 @@ async function warnAboutRedrive(ctx: OperatorContext, queue: DomainQueue): Promi
   );
 }
 
-function describeMessage(queue: DomainQueue, message: Message): PeekedMessage {
-  const count = message.Attributes?.ApproximateReceiveCount;
-  const common = {
-    queue: queue.name,
-    queueLevel: queue.level,
-    messageId: message.MessageId,
-    receiveCount: count === undefined ? undefined : Number(count),
-  };
-  const decoded = decodeEnvelope(message.Body);
-  if (!decoded.ok) {
-    const reason = decoded.reason.startsWith('not a sqspipes envelope')
-      ? decoded.reason
-      : `not a sqspipes envelope: ${decoded.reason}`;
-    return { ...common, envelope: false, body: message.Body ?? '', reason };
-  }
-  const { id, level, value } = decoded.envelope;
-  return { ...common, envelope: true, id, level: level ?? null, value };
-}
-
-function formatPeeked(m: PeekedMessage): string {
-  const where = m.queueLevel === 'dlq' ? 'dlq' : `p${m.queueLevel}`;
-  const receives = `receives=${m.receiveCount ?? '?'}`;
-  if (!m.envelope) {
-    return `${where}  message=${m.messageId ?? '?'}  ${receives}  ${m.reason ?? ''}: ${m.body ?? ''}`;
-  }
-  const level = m.level === null || m.level === undefined ? '' : `  level=${m.level}`;
-  return `${where}  id=${m.id ?? ''}${level}  ${receives}  ${JSON.stringify(m.value) ?? 'null'}`;
+/**
+ * Receives up to `max` messages of `queue` with a visibility timeout of 0, with their receive
+ * counts and, from a dead-letter queue, the reason sqspipes recorded when it moved each.
+ */
+async function receive(ctx: OperatorContext, queue: DomainQueue, max: number): Promise<Message[]> {
+  const out = await ctx.sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queue.url,
+      MaxNumberOfMessages: max,
+      WaitTimeSeconds: WAIT_SECONDS,
+      VisibilityTimeout: 0,
+      MessageSystemAttributeNames: [MessageSystemAttributeName.ApproximateReceiveCount],
+      ...(queue.level === 'dlq' ? { MessageAttributeNames: [REASON_ATTRIBUTE] } : {}),
+    }),
+  );
+  return out.Messages ?? [];
 }

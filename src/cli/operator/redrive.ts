@@ -3,8 +3,7 @@ import { deadLetterQueueName } from '../../queues/naming.ts';
 import { redriveQueue } from '../../queues/redrive.ts';
 import { SqsIo } from '../../sqs/sqs-io.ts';
 import type { OperatorContext } from './context.ts';
-import { discoverQueues, type DomainQueue, queuesOfStage, stageNames } from './discover.ts';
-import { UsageError } from './errors.ts';
+import { discoverQueues, type DomainQueue, QUEUES_CREATED, queuesOfStage } from './discover.ts';
 import { count, printJson, printLines } from './output.ts';
 
 /**
@@ -15,13 +14,7 @@ import { count, printJson, printLines } from './output.ts';
  */
 export async function redriveCommand(ctx: OperatorContext, stage: string): Promise<void> {
   const all = await discoverQueues(ctx.sqs, ctx.domain, { warn: ctx.note });
-  const stages = stageNames(all);
-  if (stages.length > 0 && !stages.includes(stage)) {
-    // The first stage, or a name that is not a stage: the CLI cannot tell which (it has no pipeline).
-    throw new UsageError(
-      `Stage \`${stage}\` of domain \`${ctx.domain}\` has no queues, so no dead-letter queue to redrive (a pipeline's first stage has none): its stages with queues are ${stages.map((s) => `\`${s}\``).join(', ')}`,
-    );
-  }
+  // The first stage, or a name that is not a stage: the CLI cannot tell which (it has no pipeline).
   const queues = queuesOfStage(all, ctx.domain, stage);
   const dlq = queues.find((q) => q.level === 'dlq');
   const inputs = queues.filter((q): q is DomainQueue & { level: number } => q.level !== 'dlq');
@@ -32,7 +25,7 @@ export async function redriveCommand(ctx: OperatorContext, stage: string): Promi
   }
   if (inputs.length === 0) {
     throw new SqsError(
-      `Stage \`${stage}\` of domain \`${ctx.domain}\` has no input queue to redrive to: run the pipeline once to create its queues`,
+      `Stage \`${stage}\` of domain \`${ctx.domain}\` has no input queue to redrive to. ${QUEUES_CREATED}`,
     );
   }
   const maxLevel = Math.max(...inputs.map((q) => q.level));

@@ -1,5 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { createSqsClient } from '../../sqs/connect.ts';
+import { createSqsClient, targetOf } from '../../sqs/connect.ts';
+import { type Diagnose, diagnoser } from '../../sqs/diagnose.ts';
 import { type Command, parseOperatorArgs } from './args.ts';
 import type { OperatorContext } from './context.ts';
 import { destroyCommand, terminalConfirm } from './destroy.ts';
@@ -7,7 +8,7 @@ import { enqueueCommand } from './enqueue.ts';
 import { EXIT, exitCodeOf, failureText } from './errors.ts';
 import { iamPolicyCommand } from './iam-command.ts';
 import { parseJsonArgument, parseJsonLines, readStdin } from './json-input.ts';
-import { note } from './output.ts';
+import { note, writeOut } from './output.ts';
 import { peekCommand } from './peek.ts';
 import { purgeCommand } from './purge.ts';
 import { redriveCommand } from './redrive.ts';
@@ -30,7 +31,10 @@ export async function runOperatorCli(argv: readonly string[]): Promise<number> {
     note(failureText(error, verbose));
     return exitCodeOf(error);
   }
-  if (parsed === undefined) return EXIT.ok; // --help
+  if (parsed.kind === 'print') {
+    await writeOut(`${parsed.text}\n`); // --help, --version
+    return EXIT.ok;
+  }
   const { global, command } = parsed;
   let sqs: SQSClient | undefined;
   try {
@@ -40,6 +44,7 @@ export async function runOperatorCli(argv: readonly string[]): Promise<number> {
       credentials: undefined,
       maxSockets: MAX_SOCKETS,
     });
+    explainFailures(sqs, diagnoser(await targetOf(sqs, global.endpoint, false)), command.name);
     const ctx: OperatorContext = { sqs, domain: global.domain, json: global.json, note };
     await dispatch(ctx, command, sqs);
     return EXIT.ok;
@@ -72,6 +77,26 @@ async function dispatch(ctx: OperatorContext, command: Command, sqs: SQSClient):
     case 'peek':
       return peekCommand(ctx, command);
     case 'iam-policy':
-      return iamPolicyCommand(ctx, command, () => sqs.config.region());
+      return iamPolicyCommand(ctx, command.computed, () => sqs.config.region());
   }
+}
+
+/**
+ * Every SQS call of the command that fails for good (after the SDK's retries) fails with the
+ * library's explanation: the endpoint and where it came from, the region, the step, what to check.
+ */
+function explainFailures(sqs: SQSClient, diagnose: Diagnose, command: string): void {
+  sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        const input = args.input as { QueueUrl?: unknown; QueueName?: unknown };
+        const queue = [input.QueueUrl, input.QueueName].find((q) => typeof q === 'string');
+        const action = (context.commandName ?? 'unknown').replace(/Command$/, '');
+        throw diagnose(error, { step: `running \`sqspipes ${command}\``, action, queue });
+      }
+    },
+    { step: 'initialize', name: 'sqspipesExplainFailures' },
+  );
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { onStopSignals } from '../signals.ts';
 import type { OperatorContext } from './context.ts';
-import type { TagCache } from './discover.ts';
+import { QUEUES_CREATED, type TagCache } from './discover.ts';
 import { printJson, writeOut } from './output.ts';
 import { renderStatus, type StatusRow, statusRows, withRates } from './status.ts';
 
@@ -74,6 +74,6 @@ function frame(
 
 function noQueues(ctx: OperatorContext): void {
   ctx.note(
-    `Domain \`${ctx.domain}\` has no queues: run the pipeline once to create them (or check --domain, --region, --endpoint)`,
+    `Domain \`${ctx.domain}\` has no queues (check --domain, --region, --endpoint). ${QUEUES_CREATED}`,
   );
 }

@@ -4,7 +4,12 @@ import type { OperatorContext } from './context.ts';
 import { discoverQueues, type TagCache } from './discover.ts';
 import { type Column, formatTable } from './table.ts';
 
-/** One row of `sqspipes status`: a queue of the domain and its approximate counts. */
+/**
+ * One row of `sqspipes status`: a queue of the domain and its approximate counts. The age of the
+ * oldest message is not among them: SQS reports it only as the CloudWatch metric
+ * ApproximateAgeOfOldestMessage, and this CLI talks to SQS only (receiving messages to read their
+ * SentTimestamp would see only a few message groups of a FIFO queue, and count as a receive).
+ */
 export interface StatusRow {
   readonly stage: string;
   /** Position of the stage in the pipeline; null when its queue has no index tag. */
@@ -15,11 +20,6 @@ export interface StatusRow {
   readonly visible: number;
   readonly inFlight: number;
   readonly delayed: number;
-  /**
-   * Age of the oldest message, in seconds: always null. SQS has no such queue attribute; only
-   * CloudWatch's ApproximateAgeOfOldestMessage metric has it, which this CLI does not read.
-   */
-  readonly oldestAgeSeconds: null;
   /** `--watch` only: change of `visible` per second since the previous refresh (null on the first). */
   readonly visibleRate?: number | null;
 }
@@ -40,7 +40,6 @@ export async function statusRows(ctx: OperatorContext, cache: TagCache = new Map
           level: q.level,
           queue: q.name,
           ...depths,
-          oldestAgeSeconds: null,
         };
       }),
     ),
@@ -71,7 +70,6 @@ export function renderStatus(rows: readonly StatusRow[], rates: boolean): string
     { header: 'IN FLIGHT', right: true },
     { header: 'DELAYED', right: true },
     ...(rates ? [{ header: 'RATE/s', right: true }] : []),
-    { header: 'OLDEST', right: true },
     { header: 'QUEUE' },
   ];
   const cells = rows.map((r) => [
@@ -81,7 +79,6 @@ export function renderStatus(rows: readonly StatusRow[], rates: boolean): string
     String(r.inFlight),
     String(r.delayed),
     ...(rates ? [formatRate(r.visibleRate ?? null)] : []),
-    'n/a',
     r.queue,
   ]);
   return formatTable(columns, cells);

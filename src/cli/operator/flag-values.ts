@@ -1,0 +1,86 @@
+/**
+ * The values of the operator CLI's flags, checked in the flag's own words: every error names the
+ * flag, what it takes and what it got (`--max must be an integer from 1 to 10, got "abc"`).
+ */
+import { NAME_PATTERN } from '../../validate.ts';
+import { UsageError } from './errors.ts';
+
+/** What yargs parsed: options by name, and the positionals in `_`. */
+export type Parsed = Record<string, unknown> & { _: (string | number)[] };
+
+/** The value of string flag `--<key>`; undefined when not given. An empty value is refused. */
+export function optionalString(parsed: Parsed, key: string): string | undefined {
+  const value = parsed[key];
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) {
+    const times = value.length === 2 ? 'twice' : `${value.length} times`;
+    throw new UsageError(`--${key} is given ${times}: give it once`);
+  }
+  const text = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
+  if (text === '') throw new UsageError(`--${key} needs a value`);
+  return text;
+}
+
+/** The value of integer flag `--<key>`, from `min` to `max`; undefined when not given. */
+export function integer(
+  parsed: Parsed,
+  key: string,
+  min: number,
+  max: number,
+  unit = '',
+): number | undefined {
+  const text = optionalString(parsed, key);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (/^\d+$/.test(text) && value >= min && value <= max) return value;
+  const range =
+    max === Number.MAX_SAFE_INTEGER
+      ? min === 1
+        ? 'a positive integer'
+        : `an integer >= ${min}`
+      : `an integer from ${min} to ${max}`;
+  throw new UsageError(`--${key} must be ${range}${unit === '' ? '' : ` (${unit})`}, got ${quote(text)}`);
+}
+
+/** `value` if it is a stage name; `what` names where it came from (`<stage>`, `--stage`). */
+export function stageName(what: string, value: string): string {
+  if (!NAME_PATTERN.test(value)) {
+    throw new UsageError(`${what} must be a stage name (letters, digits, _ and -), got ${quote(value)}`);
+  }
+  return value;
+}
+
+/** The positional `<name>` (yargs turns a lone `-` into an empty string). */
+export function positional(parsed: Parsed, name: string): string {
+  const value = parsed[name];
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
+}
+
+/**
+ * Refuses a boolean flag given a value other than true or false (`--dlq=yes`), which yargs would
+ * read as false. `booleans` are the names of the boolean flags.
+ */
+export function checkBooleans(argv: readonly string[], booleans: readonly string[]): void {
+  for (const arg of argv) {
+    if (arg === '--') return;
+    const match = /^--(?:no-)?([^=]+)=(.*)$/s.exec(arg);
+    if (match === null) continue;
+    const [, name = '', value = ''] = match;
+    if (booleans.includes(name) && value !== 'true' && value !== 'false') {
+      throw new UsageError(`--${name} takes no value, got ${quote(arg)}`);
+    }
+  }
+}
+
+/** Refuses `--<flag>` when `--<needs>` is not given. */
+export function onlyWith(parsed: Parsed, flags: readonly string[], needs: string, given: boolean): void {
+  if (given) return;
+  for (const flag of flags) {
+    if (parsed[flag] !== undefined) throw new UsageError(`--${flag} applies only with --${needs}`);
+  }
+}
+
+/** `value` in double quotes, as JSON writes it (so that spaces and empty strings show). */
+export function quote(value: string): string {
+  return JSON.stringify(value);
+}

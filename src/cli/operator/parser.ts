@@ -1,0 +1,185 @@
+/**
+ * The operator CLI's yargs parser: its commands, options and help texts. It only reads the line;
+ * args.ts checks the values and builds the command.
+ */
+import yargs, { type Argv } from 'yargs';
+import { COMMAND_USAGE } from './commands.ts';
+import { UsageError } from './errors.ts';
+import { explainYargsFailure, NO_COMMAND } from './yargs-failure.ts';
+
+/** The flags that take no value (`--dlq=yes` is refused rather than read as false). */
+export const BOOLEAN_FLAGS = ['json', 'verbose', 'watch', 'yes', 'dlq', 'help', 'version'] as const;
+
+const USAGE =
+  "$0 <command> --domain <domain> [options]\n\nOperates the SQS FIFO queues of one sqspipes pipeline (its domain), talking to SQS only. A domain's queues are found by their sqspipes:domain tag, never by name prefix: domain `app` never touches `app2`'s queues.";
+
+const EXIT_CODES = `Exit codes:
+  0  done
+  1  failure: an SQS error, a missing dead-letter or input queue, not confirmed
+  2  usage error: a bad command, option or value, or a stage or level with no queues
+
+stdout carries only the command's output; notes and errors go to stderr.`;
+
+const STATUS = `Columns: stage (pipeline order), priority level or dlq, visible, in flight, delayed (SQS's approximate counts, which lag by up to a minute on AWS), queue name. The age of the oldest message is not shown: SQS reports it only as the CloudWatch metric ApproximateAgeOfOldestMessage. With --watch on a terminal the table is redrawn in place; otherwise a new table (with --json, one JSON array per line) is printed per refresh.`;
+
+const ENQUEUE = `Sends each value as a sqspipes envelope to <domain>-<stage>-p<priority>.fifo, as TaskClient.enqueue() does. The queue must exist: this CLI does not know the pipeline's queue attributes, so it never creates queues; a stage's queues are created when that stage runs, or when the library's client.enqueue() (or client.createQueues()) is called. With -, every non-empty line of stdin is one JSON value; all lines are checked before anything is sent, so a bad line (named in the error) sends nothing.
+
+A stage with a \`group\` option processes the inputs of one key one at a time, in order. This CLI cannot call the group function, so give the key with --key: every value goes to that key's message group, after the key's earlier inputs, and the values are sent one after another, in order. It refuses to enqueue into such a stage without --key (queues created before sqspipes tagged keyed stages cannot tell: then a note asks for --key).`;
+
+const REDRIVE = `Every stage but the first has a dead-letter queue (the first has no queues): redriving the first is a usage error. Moves the messages that were in the dead-letter queue when it started: one that arrives meanwhile (a redriven input that fails again) stays for the next redrive. Each goes back to the priority level it was sent at (capped at the stage's highest existing level), with a new deduplication id. Prints how many were moved.`;
+
+const PEEK = `With --dlq, each message shows why it is there: the reason sqspipes recorded when it moved it (the error of its last attempt, or why its body is not a sqspipes envelope); a message SQS moved itself, after its input's maxReceiveCount, has none recorded: it shows "moved by SQS after N receives" (N counts every receive before this peek, earlier peeks included). With --json, the field deadLetterReason holds that text and reasonRecorded says whether sqspipes recorded it.
+
+Peek receives with a visibility timeout of 0, so the messages stay available. Its limits:
+- on FIFO queues a receive locks the message's group until its visibility timeout expires; with 0 that is at once, so workers are not held up, but a worker receiving at the same moment can still get the same messages;
+- at most 10 messages, one receive per queue; on FIFO queues SQS returns messages of few message groups, so this is a sample, not a listing;
+- each peek adds 1 to the receive count of every message it shows. That uses up none of a stage's attempts (sqspipes counts them itself); the receive count matters only to the input queues' redrive policy, SQS's safety net for inputs whose process died, which moves a message to the stage's dead-letter queue once it was received more than retries + 10 times (its maxReceiveCount), peeks included: only a message peeked that often goes there.`;
+
+const IAM = `By default the policy names exactly the domain's existing queues (their QueueArn attributes). With --stages it computes arn:<partition>:sqs:<region>:<account>:<domain>-<stage>-p<level>.fifo and <domain>-<stage>-dlq.fifo for every stage but the first (or, for the dead-letter queues, for --dlq-stages only) without calling SQS, for queues not created yet. Actions on those ARNs: CreateQueue, TagQueue, GetQueueUrl, GetQueueAttributes, ListQueueTags, SendMessage, ReceiveMessage, DeleteMessage, ChangeMessageVisibility, PurgeQueue, DeleteQueue; plus ListQueues on * (it has no queue resource).`;
+
+/** The parser of the operator CLI's command line; `version` is printed by `--version`. */
+export function operatorParser(argv: readonly string[], version: string): Argv {
+  return commands(globalOptions(yargs([...argv])))
+    .demandCommand(1, NO_COMMAND)
+    .recommendCommands()
+    .epilogue(EXIT_CODES)
+    .parserConfiguration({ 'parse-positional-numbers': false })
+    .locale('en')
+    .strict()
+    .exitProcess(false)
+    .showHelpOnFail(false)
+    .fail((message, error) => {
+      throw error ?? new UsageError(explainYargsFailure(message, argv));
+    })
+    .help('help', 'show this help')
+    .alias('help', 'h')
+    .version('version', 'print the version of sqspipes', version)
+    .wrap(Math.min(110, process.stdout.columns ?? 110));
+}
+
+function globalOptions(y: Argv): Argv {
+  return y
+    .scriptName('sqspipes')
+    .usage(USAGE)
+    .option('domain', {
+      type: 'string',
+      global: true,
+      describe: "required: the pipeline's domain (prefix of its queue names)",
+    })
+    .option('region', {
+      type: 'string',
+      global: true,
+      describe: "AWS region (default: the SDK's: AWS_REGION, profile; us-east-1 with an endpoint)",
+    })
+    .option('endpoint', {
+      type: 'string',
+      global: true,
+      describe: "SQS endpoint URL (default: the SDK's: AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL)",
+    })
+    .option('json', { type: 'boolean', global: true, default: false, describe: 'print JSON instead of text' })
+    .option('verbose', {
+      type: 'boolean',
+      global: true,
+      default: false,
+      describe: 'print the stack of a failure',
+    });
+}
+
+function commands(y: Argv): Argv {
+  return y
+    .command(COMMAND_USAGE.status, 'show every queue of the domain with its approximate counts', (c) =>
+      c
+        .option('watch', {
+          type: 'boolean',
+          default: false,
+          describe: 'refresh until Ctrl-C, with rates (visible messages per second)',
+        })
+        .option('interval', {
+          type: 'string',
+          describe: 'milliseconds between refreshes with --watch, 100 to 3600000 (default 2000)',
+        })
+        .option('count', { type: 'string', describe: 'with --watch: stop after this many refreshes' })
+        .epilogue(STATUS),
+    )
+    .command(
+      COMMAND_USAGE.purge,
+      "delete every message of the domain's queues (inputs and dead-letter queues)",
+      (c) =>
+        c
+          .option('stage', { type: 'string', describe: "only this stage's queues" })
+          .epilogue(
+            'SQS allows one purge per queue every 60 seconds, and may take up to 60 seconds to complete one.',
+          ),
+    )
+    .command(COMMAND_USAGE.destroy, 'delete every queue of the domain', (c) =>
+      c
+        .option('yes', { type: 'boolean', default: false, describe: 'do not ask for confirmation' })
+        .epilogue(
+          'Without --yes it asks on the terminal, and refuses (exit code 2) when stdin is not a terminal. SQS forbids creating a queue of the same name for 60 seconds after deleting it.',
+        ),
+    )
+    .command(COMMAND_USAGE.enqueue, "send values into a stage's input queue", (c) =>
+      c
+        .positional('stage', { type: 'string', describe: 'the stage whose input receives the values' })
+        .positional('value', {
+          type: 'string',
+          describe: 'one JSON value, or - to read JSON lines from stdin',
+        })
+        .option('priority', { type: 'string', describe: 'priority level, 0 to 15 (default 0)' })
+        .option('id', {
+          type: 'string',
+          describe:
+            'idempotency key: the same key within 5 minutes is dropped by SQS (stdin line n uses <id>#<n>)',
+        })
+        .option('key', {
+          type: 'string',
+          describe:
+            'group key of the values, for a stage with a `group` option: what its group function returns for them (required there)',
+        })
+        .epilogue(ENQUEUE),
+    )
+    .command(COMMAND_USAGE.redrive, "move the stage's dead-letter messages back to its input queues", (c) =>
+      c.positional('stage', { type: 'string' }).epilogue(REDRIVE),
+    )
+    .command(COMMAND_USAGE.peek, "show messages of a stage's queues without consuming them", (c) =>
+      c
+        .positional('stage', { type: 'string', describe: 'the stage whose queues to look at' })
+        .option('dlq', {
+          type: 'boolean',
+          default: false,
+          describe: "look at the stage's dead-letter queue, with why each message is there",
+        })
+        .option('level', {
+          type: 'string',
+          describe: 'look at this priority level only, 0 to 15 (default: every level, highest first)',
+        })
+        .option('max', { type: 'string', describe: 'at most this many messages, 1 to 10 (default 10)' })
+        .epilogue(PEEK),
+    )
+    .command(
+      COMMAND_USAGE['iam-policy'],
+      "print the least-privilege IAM policy JSON for the domain's queues",
+      (c) =>
+        c
+          .option('stages', {
+            type: 'string',
+            describe:
+              "compute the ARNs instead of listing existing queues: the pipeline's stages in order, as registered, name[:priorities],… (the first, the source, has no queues)",
+          })
+          .option('priorities', {
+            type: 'string',
+            describe: 'with --stages: priority levels of a stage given without :<n>, 1 to 16 (default 1)',
+          })
+          .option('dlq-stages', {
+            type: 'string',
+            describe:
+              'with --stages: the stages that have a dead-letter queue (default: every stage but the first, as sqspipes makes them; name fewer only for queues made before that)',
+          })
+          .option('account', {
+            type: 'string',
+            describe: 'with --stages (required): the 12-digit AWS account id',
+          })
+          .option('partition', { type: 'string', describe: 'with --stages: the AWS partition (default aws)' })
+          .epilogue(IAM),
+    );
+}
