@@ -1,43 +1,48 @@
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import yargs from 'yargs';
-import { describe as describeError, SqspipesError } from '../errors.ts';
+import { ConfigError, describe as describeError } from '../errors.ts';
 import type { TaskClient } from '../task-client.ts';
-import type { RunOptions, StageCliDefaults } from '../types.ts';
+import type { Logger, RunOptions, StageCliDefaults } from '../types.ts';
 import { Progress } from './progress.ts';
 import { onStopSignals } from './signals.ts';
+import { inFlagWords, type ParsedStageCli, parseStageArgs, type StageArgs } from './stage-args.ts';
+import { stderrLogger } from './stderr-logger.ts';
 
-/** Exit codes of the stage CLI. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-
-/** Node options recommended for stage processes (README: Deployment, Memory; the benchmark's soak). */
-export const STAGE_NODE_OPTIONS = '--max-semi-space-size=16 --max-old-space-size=1024';
-
-interface StageArgs {
-  stage: string;
-  workers: number | undefined;
-  limit: number | undefined;
-  idleTimeout: number | undefined;
-  priority: number | undefined;
-  minPriority: number | undefined;
-  maxPriority: number | undefined;
-  failFast: boolean;
-  verbose: boolean;
-  quiet: boolean;
-  progressInterval: number;
-}
+export { STAGE_NODE_OPTIONS } from './stage-args.ts';
 
 /**
- * `node script.js <stage> [workers]`: runs one stage, printing each output as a JSON line on
- * stdout (everything else goes to stderr). Resolves with the exit code, also set on the process.
+ * Exit codes of the stage CLI (also in its `--help`). A second SIGINT/SIGTERM exits at once with
+ * 130/143 (see signals.ts).
+ */
+export const EXIT = {
+  /** Stopped gracefully: a signal, `--idle-timeout`, `--limit` reached. */
+  ok: 0,
+  /** The run failed: an input failed with `--fail-fast`, SQS refused or could not be reached. */
+  failed: 1,
+  /** The command line cannot be run: unknown stage or flag, a bad or missing value. */
+  usage: 2,
+} as const;
+
+/**
+ * `node script.js <stage> [workers] [flags]`: runs one stage, printing each output as a JSON line
+ * on stdout (everything else goes to stderr). Resolves with the exit code, also set on the
+ * process. `logger` gets the CLI's own records (the summary, at debug): by default the stderr
+ * logger, verbose with `--verbose`; TaskClient.main() may pass the client's.
  */
 export async function runStageCli(
   client: TaskClient,
   argv: readonly string[],
   defaults: StageCliDefaults,
+  logger?: Logger,
 ): Promise<number> {
-  const code = await runStage(client, argv, defaults);
+  let code = await runStage(client, argv, defaults, logger);
+  try {
+    await client.close();
+  } catch (error) {
+    process.stderr.write(`Closing the TaskClient failed: ${describeError(error)}\n`);
+    code = EXIT.failed;
+  }
   process.exitCode = code;
-  await client.close();
   return code;
 }
 
@@ -45,125 +50,111 @@ async function runStage(
   client: TaskClient,
   argv: readonly string[],
   defaults: StageCliDefaults,
+  given: Logger | undefined,
 ): Promise<number> {
-  let args: StageArgs | undefined;
+  const scriptName = `node ${basename(process.argv[1] ?? 'script.js')}`;
+  let parsed: ParsedStageCli;
   try {
-    args = await parse(client, argv);
+    parsed = await parseStageArgs(argv, { stages: client.stageNames, scriptName });
   } catch (error) {
-    process.stderr.write(`${describeError(error)}\n`);
-    return EXIT.usage;
+    return usageError(error);
   }
-  if (args === undefined) return EXIT.ok; // --help
+  if (parsed.kind === 'help') return print(parsed.text);
+  if (parsed.kind === 'version') return printVersion();
+  const args = parsed.args;
   const controller = new AbortController();
-  let progress: Progress | undefined;
+  let run: AsyncGenerator<unknown, void, undefined>;
+  try {
+    run = client.run(args.stage, runOptions(args, defaults, controller.signal));
+  } catch (error) {
+    // Options checked against the stage, e.g. a level it does not have.
+    return usageError(
+      error instanceof ConfigError ? new ConfigError(inFlagWords(error.message, args)) : error,
+    );
+  }
   const dispose = onStopSignals(controller, (text) => process.stderr.write(`${text}\n`));
   try {
-    const options: RunOptions = { ...defaults.run?.[args.stage], signal: controller.signal };
-    if (args.workers !== undefined) options.workers = args.workers;
-    if (args.limit !== undefined) options.limit = args.limit;
-    if (args.idleTimeout !== undefined) options.idleTimeout = args.idleTimeout;
-    if (args.priority !== undefined) options.priority = args.priority;
-    if (args.minPriority !== undefined) options.minPriority = args.minPriority;
-    if (args.maxPriority !== undefined) options.maxPriority = args.maxPriority;
-    if (args.failFast) options.failFast = true;
-    const run = client.run(args.stage, options);
-    progress = args.quiet
-      ? undefined
-      : new Progress(client, {
-          stage: args.stage,
-          stream: process.stderr,
-          logInterval: args.progressInterval,
-        });
-    progress?.start();
-    for await (const output of run) {
-      await writeLine(`${JSON.stringify(output) ?? 'null'}\n`);
-    }
-    return EXIT.ok;
-  } catch (error) {
-    const usage = error instanceof SqspipesError && ['ConfigError', 'UnknownStageError'].includes(error.name);
-    process.stderr.write(`${describeError(error)}${args.verbose ? causeOf(error) : ''}\n`);
-    return usage ? EXIT.usage : EXIT.failed;
+    return await consume(client, run, args, given ?? stderrLogger(args.verbose));
   } finally {
-    progress?.stop();
     dispose();
   }
 }
 
-async function parse(client: TaskClient, argv: readonly string[]): Promise<StageArgs | undefined> {
-  const stages = client.stageNames;
-  let helped = false;
-  const parsed = await yargs([...argv])
-    .scriptName(`node ${basename(process.argv[1] ?? 'script.js')}`)
-    .usage(
-      '$0 <stage> [workers]\n\nRuns one stage of the pipeline; prints each output as a JSON line on stdout.',
-    )
-    .command('$0 <stage> [workers]', false)
-    .positional('stage', { type: 'string', describe: `one of: ${stages.join(', ')}` })
-    .positional('workers', {
-      type: 'number',
-      describe: "concurrent calls (default: the stage's workers)",
-    })
-    .option('limit', {
-      type: 'number',
-      describe: 'stop after this many inputs (first stage: calls)',
-    })
-    .option('idle-timeout', {
-      type: 'number',
-      describe: 'stop when nothing was in hand and no input arrived for this many ms',
-    })
-    .option('fail-fast', {
-      type: 'boolean',
-      describe:
-        'exit 1 when an input fails its last attempt (it waits in the dead-letter queue); ' +
-        'by default it goes there with its reason and the stage goes on',
-    })
-    .option('priority', { type: 'number', describe: 'first stage: priority level of its outputs' })
-    .option('min-priority', { type: 'number', describe: 'consume only levels >= this' })
-    .option('max-priority', { type: 'number', describe: 'consume only levels <= this' })
-    .option('quiet', { type: 'boolean', describe: 'no progress line on stderr' })
-    .option('progress-interval', {
-      type: 'number',
-      default: 10_000,
-      describe: 'ms between progress lines when stderr is not a terminal',
-    })
-    .option('verbose', { type: 'boolean', describe: 'log more, and print the stack of a failure' })
-    .epilogue(
-      `Stages, in pipeline order: ${stages.join(' → ')}\n\n` +
-        `Memory: with NODE_OPTIONS="${STAGE_NODE_OPTIONS}" a stage that runs flat out keeps its ` +
-        'RSS flat (about 150 MiB) instead of letting V8 grow its heap (README: Memory).',
-    )
-    .strict()
-    .exitProcess(false)
-    .showHelpOnFail(false)
-    .fail((message, error) => {
-      throw error ?? new Error(`${message} (see --help)`);
-    })
-    .help()
-    .version(false)
-    .parseAsync([...argv], {}, (_err, _argv, output) => {
-      if (output !== '') {
-        helped = true;
-        process.stdout.write(`${output}\n`);
-      }
-    });
-  if (helped) return undefined;
-  const workers = parsed['workers'];
-  if (workers !== undefined && (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1)) {
-    throw new Error(`Expected workers to be a positive integer, got \`${String(argv[1])}\``);
+/** Prints each output of `run` until it ends: 0 when it stopped gracefully, 1 when it failed. */
+async function consume(
+  client: TaskClient,
+  run: AsyncGenerator<unknown, void, undefined>,
+  args: StageArgs,
+  logger: Logger,
+): Promise<number> {
+  const progress = args.quiet
+    ? undefined
+    : new Progress(client, { stage: args.stage, stream: process.stderr, logInterval: args.progressInterval });
+  const started = Date.now();
+  let failure: { error: unknown } | undefined;
+  try {
+    progress?.start();
+    for await (const output of run) {
+      await writeLine(`${JSON.stringify(output) ?? 'null'}\n`);
+    }
+  } catch (error) {
+    failure = { error };
   }
-  return {
-    stage: String(parsed['stage']),
-    workers,
-    limit: parsed['limit'],
-    idleTimeout: parsed['idle-timeout'],
-    priority: parsed['priority'],
-    minPriority: parsed['min-priority'],
-    maxPriority: parsed['max-priority'],
-    failFast: parsed['fail-fast'] === true,
-    verbose: parsed['verbose'] === true,
-    quiet: parsed['quiet'] === true,
-    progressInterval: parsed['progress-interval'],
-  };
+  progress?.stop();
+  logSummary(client, logger, args.stage, started);
+  if (failure === undefined) return EXIT.ok;
+  // Last, so that the reason is the last line an operator sees.
+  process.stderr.write(`${describeError(failure.error)}${args.verbose ? causeOf(failure.error) : ''}\n`);
+  return EXIT.failed;
+}
+
+function runOptions(args: StageArgs, defaults: StageCliDefaults, signal: AbortSignal): RunOptions {
+  const options: RunOptions = { ...defaults.run?.[args.stage], signal };
+  if (args.workers !== undefined) options.workers = args.workers;
+  if (args.limit !== undefined) options.limit = args.limit;
+  if (args.idleTimeout !== undefined) options.idleTimeout = args.idleTimeout;
+  if (args.priority !== undefined) options.priority = args.priority;
+  if (args.minPriority !== undefined) options.minPriority = args.minPriority;
+  if (args.maxPriority !== undefined) options.maxPriority = args.maxPriority;
+  if (args.failFast) options.failFast = true;
+  return options;
+}
+
+/** The counters of the run, at debug level (`--verbose`). Counts only: no message contents. */
+function logSummary(client: TaskClient, logger: Logger, stage: string, started: number): void {
+  const { requests, inHand: _inHand, ...counts } = client.stats();
+  const seconds = Math.round((Date.now() - started) / 100) / 10;
+  const sqsRequests = Object.values(requests).reduce((sum, n) => sum + n, 0);
+  logger.debug({ stage, seconds, ...counts, sqsRequests }, 'summary');
+}
+
+function print(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return EXIT.ok;
+}
+
+function usageError(error: unknown): number {
+  process.stderr.write(`${describeError(error)} (see --help)\n`);
+  return EXIT.usage;
+}
+
+async function printVersion(): Promise<number> {
+  try {
+    return print(await packageVersion());
+  } catch (error) {
+    process.stderr.write(`Cannot tell the version of sqspipes: ${describeError(error)}\n`);
+    return EXIT.failed;
+  }
+}
+
+/** The version in sqspipes' package.json: two levels up from src/cli/ and from dist/cli/ alike. */
+async function packageVersion(): Promise<string> {
+  const url = new URL('../../package.json', import.meta.url);
+  const json: unknown = JSON.parse(await readFile(url, 'utf8'));
+  const version =
+    typeof json === 'object' && json !== null ? (json as { version?: unknown }).version : undefined;
+  if (typeof version !== 'string') throw new Error(`No "version" string in ${url.pathname}`);
+  return version;
 }
 
 function causeOf(error: unknown): string {

@@ -1,6 +1,9 @@
 import type { Logger } from '../types.ts';
 
-/** The CLI's logger: one line per record on stderr, `warn` and up unless verbose. */
+/**
+ * The CLI's logger: one line per record on stderr, `info` and up (what an operator should see
+ * unasked, e.g. a stage stopping on its idle timeout); `debug` too when verbose.
+ */
 export function stderrLogger(verbose: boolean): Logger {
   const write = (level: string) => (obj: object, msg?: string) => {
     const fields = Object.entries(obj)
@@ -11,7 +14,7 @@ export function stderrLogger(verbose: boolean): Logger {
   const none = () => {};
   return {
     debug: verbose ? write('debug') : none,
-    info: verbose ? write('info') : none,
+    info: write('info'),
     warn: write('warn'),
     error: write('error'),
   };

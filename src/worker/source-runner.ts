@@ -30,6 +30,7 @@ export class SourceRunner {
   readonly #delivering = new Set<Promise<void>>();
   #state: unknown;
   #started = false;
+  #stopLogged = false;
   #stopped: Promise<void> | undefined;
 
   constructor(stage: Stage, deps: RunDeps, options: ResolvedRunOptions, output: OutputChannel<unknown>) {
@@ -52,7 +53,11 @@ export class SourceRunner {
     await this.#target.forwarder.createQueues();
     this.#state = await this.#deps.hooks.acquire(this.#stage);
     this.#started = true;
-    this.#control.begin(() => void this.stop());
+    this.#logStart();
+    this.#control.begin(() => {
+      this.#logStop();
+      void this.stop();
+    });
     for (let i = 0; i < this.#options.workers; i++) this.#loops.push(this.#loop());
     void Promise.all(this.#loops).then(() => this.#control.requestStop());
   }
@@ -63,6 +68,10 @@ export class SourceRunner {
   }
 
   stop(): Promise<void> {
+    // A run that failed to start says nothing here: its error says it all.
+    if (this.#stopped === undefined && !this.#control.stopping && this.#started) {
+      this.#logStop('stop() was called (the consumer left the loop, or close())');
+    }
     this.#stopped ??= this.#shutdown();
     return this.#stopped;
   }
@@ -119,6 +128,38 @@ export class SourceRunner {
     }
   }
 
+  /** What an operator needs to know of this run: where it sends, how many workers. */
+  #logStart(): void {
+    const { topology } = this.#deps.queues;
+    const next = topology.next(this.#stage);
+    const sendsTo = Array.from({ length: next?.priorities ?? 0 }, (_, level) =>
+      next === undefined ? '' : topology.inputQueue(next, level).name,
+    );
+    const { workers, limit } = this.#options;
+    const fields = {
+      stage: this.#stage.name,
+      sendsTo,
+      workers,
+      limit: limit === Number.MAX_SAFE_INTEGER ? undefined : limit,
+    };
+    this.#deps.logger.debug(fields, 'running (source: calls the stage, no input queue)');
+  }
+
+  /** Logs why the run stops, once: info for an idle timeout, debug otherwise (see StageRunner). */
+  #logStop(external?: string): void {
+    if (this.#stopLogged) return;
+    this.#stopLogged = true;
+    const stage = this.#stage.name;
+    const log = this.#deps.logger;
+    const { signal, limit, idleTimeout } = this.#options;
+    if (external !== undefined) log.debug({ stage }, `stopping: ${external}`);
+    else if (this.#control.failed) log.debug({ stage }, 'stopping: a call failed');
+    else if (signal?.aborted === true) log.debug({ stage }, `stopping: ${abortReason(signal)}`);
+    else if (this.#calls >= limit) log.debug({ stage, limit }, 'stopping: limit reached');
+    else if (idleTimeout === undefined) log.debug({ stage }, 'stopping');
+    else log.info({ stage, idleTimeout }, `stopping: no output for ${idleTimeout / 1000} s (idle timeout)`);
+  }
+
   async #shutdown(): Promise<void> {
     this.#control.requestStop();
     const abandoned = await this.#control.drain(this.#options.shutdownTimeout);
@@ -135,4 +176,11 @@ export class SourceRunner {
       await this.#deps.hooks.release(this.#stage).catch((error: unknown) => this.#control.fail(error));
     this.#output.end(this.#control.failed ? this.#control.error : undefined);
   }
+}
+
+/** Why a signal was aborted, in words: `received SIGTERM` for the stage CLI's. */
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
+  return "the run's signal was aborted";
 }

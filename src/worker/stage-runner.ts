@@ -41,6 +41,7 @@ export class StageRunner {
   #acquired = false;
   #receiveFailing = false;
   #idle = false;
+  #stopLogged = false;
   #stopped: Promise<void> | undefined;
 
   constructor(stage: Stage, deps: RunDeps, options: ResolvedRunOptions, output: OutputChannel<unknown>) {
@@ -69,6 +70,7 @@ export class StageRunner {
     const state = await this.#deps.hooks.acquire(stage);
     this.#acquired = true;
     const batch = stage.batch ?? 1;
+    this.#logStart(levels, workers, batch);
     const processor = new Processor({
       stage,
       args: this.#options.args,
@@ -103,7 +105,11 @@ export class StageRunner {
       waitSeconds: (busy) => this.#waitSeconds(busy),
       deliver: (url: string, level: number, message: Message, envelope: Envelope | undefined) =>
         new Delivery(url, level, message, envelope, deliveryDeps),
-      schedule: (deliveries) => scheduler.push(deliveries),
+      schedule: (deliveries) => {
+        const level = deliveries[0]?.level;
+        this.#deps.logger.debug({ stage: stage.name, level, count: deliveries.length }, 'received');
+        scheduler.push(deliveries);
+      },
       stopping: () => this.#control.stopping,
       quota: () => scheduler.quota,
       waiting: () => scheduler.waiting,
@@ -119,7 +125,10 @@ export class StageRunner {
     });
     // Idle: nothing received for `idleTimeout` while nothing was in hand (running, retrying, …).
     this.#control.begin(
-      () => void this.stop(),
+      () => {
+        this.#logStop();
+        void this.stop();
+      },
       () => this.inHand > 0,
     );
     if (this.#control.stopping) return; // aborted already: receive nothing
@@ -171,6 +180,10 @@ export class StageRunner {
    * every delivery's verdict is carried out and this run's requests flushed → the output ends.
    */
   stop(): Promise<void> {
+    // A run that failed to start says nothing here: its error says it all.
+    if (this.#stopped === undefined && !this.#control.stopping && this.#acquired) {
+      this.#logStop('stop() was called (the consumer left the loop, or close())');
+    }
     this.#stopped ??= this.#shutdown();
     return this.#stopped;
   }
@@ -195,6 +208,45 @@ export class StageRunner {
     this.#output.end(this.#control.failed ? this.#control.error : undefined);
   }
 
+  /** What an operator needs to know of this run: what it consumes, where it sends, how many workers. */
+  #logStart(levels: readonly number[], workers: number, batch: number): void {
+    const { topology } = this.#deps.queues;
+    const next = topology.next(this.#stage);
+    const sendsTo = Array.from({ length: next?.priorities ?? 0 }, (_, level) =>
+      next === undefined ? '' : topology.inputQueue(next, level).name,
+    );
+    this.#deps.logger.debug(
+      {
+        stage: this.#stage.name,
+        consumes: levels.map((level) => topology.inputQueue(this.#stage, level).name),
+        sendsTo,
+        deadLetters: topology.deadLetterQueue(this.#stage).name,
+        workers,
+        batch,
+      },
+      'running',
+    );
+  }
+
+  /**
+   * Logs why the run stops, once: info for an idle timeout (a stop nobody asked for just then),
+   * debug otherwise. Called as the stop is requested, when its cause is still in view.
+   */
+  #logStop(external?: string): void {
+    if (this.#stopLogged) return;
+    this.#stopLogged = true;
+    const stage = this.#stage.name;
+    const log = this.#deps.logger;
+    const { signal, limit, idleTimeout } = this.#options;
+    if (external !== undefined) log.debug({ stage }, `stopping: ${external}`);
+    else if (this.#control.failed)
+      log.debug({ stage }, 'stopping: an input failed its last attempt (failFast)');
+    else if (signal?.aborted === true) log.debug({ stage }, `stopping: ${abortReason(signal)}`);
+    else if (this.#scheduler?.limitDone === true) log.debug({ stage, limit }, 'stopping: limit reached');
+    else if (idleTimeout === undefined) log.debug({ stage }, 'stopping');
+    else log.info({ stage, idleTimeout }, `stopping: no input for ${idleTimeout / 1000} s (idle timeout)`);
+  }
+
   #maybeIdle(): void {
     if (this.#idle || this.inHand > 0 || this.#control.stopping) return;
     this.#idle = true;
@@ -213,4 +265,11 @@ export class StageRunner {
     this.#receiveFailing = false;
     this.#deps.logger.info({ stage: this.#stage.name }, 'receive works again');
   }
+}
+
+/** Why a signal was aborted, in words: `received SIGTERM` for the stage CLI's. */
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
+  return "the run's signal was aborted";
 }

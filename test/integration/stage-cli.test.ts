@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TaskClient } from '../../src/index.ts';
 import { backendEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
@@ -25,21 +27,67 @@ describe('stage CLI', () => {
     ]);
   }
 
+  /** Queues whose name starts with `name`: a usage error must create none. */
+  async function queuesOf(name: string): Promise<string[]> {
+    const raw = rawClient();
+    const listed = await raw.send(new ListQueuesCommand({ QueueNamePrefix: name }));
+    raw.destroy();
+    return listed.QueueUrls ?? [];
+  }
+
   it('rejects an unknown stage with one line and exit code 2', async () => {
     const p = startStage(NUMBERS_SCRIPT, ['nope'], { SQSPIPES_DOMAIN: domain() });
     expect(await p.exited).toBe(2);
     expect(p.stderr().trim()).toBe(
-      'Unknown stage `nope`: registered stages are `numbers`, `square`, `label`',
+      'Unknown stage `nope`: registered stages are `numbers`, `square`, `label` (see --help)',
     );
   });
 
-  it('rejects a bad worker count with one line and exit code 2', async () => {
-    for (const workers of ['0', 'many', '1.5']) {
-      const p = startStage(NUMBERS_SCRIPT, ['square', workers], { SQSPIPES_DOMAIN: domain() });
-      expect(await p.exited).toBe(2);
-      expect(p.stderr().trim().split('\n')).toHaveLength(1);
-      expect(p.stderr()).toMatch(/workers/);
+  it('rejects bad flags in flag language, with exit code 2, before it touches SQS', async () => {
+    const name = domain();
+    const cases: [string[], string][] = [
+      [['square', '0'], 'workers must be a positive integer, got "0"'],
+      [['square', '--limit', 'abc'], '--limit must be a positive integer, got "abc"'],
+      [['square', '--progress-interval', '0'], '--progress-interval must be a positive integer, got "0"'],
+      [['square', '--limit'], '--limit needs a value'],
+      [['square', '--limt', '3'], 'Unknown option --limt'],
+      [
+        ['square', '--priority', '1'],
+        "--priority applies to the first stage (numbers) only: later stages keep their input's level",
+      ],
+      // Checked against the stage by run(): `square` has one level.
+      [
+        ['square', '--max-priority', '3'],
+        '--max-priority must be an integer from 0 to 0 for stage `square`, got "3"',
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const p = startStage(NUMBERS_SCRIPT, args, { SQSPIPES_DOMAIN: name });
+      expect(await p.exited, args.join(' ')).toBe(2);
+      expect(p.stderr()).toBe(`${message} (see --help)\n`);
+      expect(p.lines).toEqual([]);
     }
+    expect(await queuesOf(name)).toEqual([]);
+  });
+
+  it('prints the version of sqspipes with --version and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const p = startStage(NUMBERS_SCRIPT, ['--version'], { SQSPIPES_DOMAIN: domain() });
+    expect(await p.exited).toBe(0);
+    expect(p.lines).toEqual([version]);
+    expect(p.stderr()).toBe('');
+  });
+
+  it('exits 1 when SQS cannot be reached, with one line that says why', async () => {
+    const p = startStage(NUMBERS_SCRIPT, ['square', '--quiet'], {
+      SQSPIPES_DOMAIN: domain(),
+      AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9',
+      AWS_MAX_ATTEMPTS: '1',
+    });
+    expect(await p.exited).toBe(1);
+    expect(p.stderr().trim().split('\n').at(-1)).toContain('127.0.0.1:9');
   });
 
   it('lists the stages in --help, and the Node options that keep the memory of a long run flat', async () => {
@@ -47,6 +95,7 @@ describe('stage CLI', () => {
     expect(await p.exited).toBe(0);
     expect(p.lines.join('\n')).toContain('numbers → square → label');
     expect(p.lines.join('\n')).toContain('NODE_OPTIONS="--max-semi-space-size=16 --max-old-space-size=1024"');
+    expect(p.lines.join('\n')).toMatch(/Exit codes: 0 stopped gracefully/);
   });
 
   it('by default sets a failing input aside in the DLQ, says so on stderr, and goes on', async () => {
@@ -67,6 +116,15 @@ describe('stage CLI', () => {
     expect(moved).toMatch(/square/);
     expect(moved).toMatch(/square refuses 7/);
     expect(moved).toMatch(/messageId/);
+    // Stopping on its idle timeout is said in one info line, even without --verbose; no debug lines.
+    const stopping = p
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes('stopping'));
+    expect(stopping).toEqual([
+      'sqspipes info: stopping: no input for 1 s (idle timeout) stage="square" idleTimeout=1000',
+    ]);
+    expect(p.stderr()).not.toContain('debug');
     expect((await client.queues()).find((q) => q.level === 'dlq')?.visible).toBe(1);
     await client.close();
   });
@@ -77,18 +135,24 @@ describe('stage CLI', () => {
     await client.enqueue('square', 7);
     const p = startStage(
       NUMBERS_SCRIPT,
-      ['square', '2', '--idle-timeout', '20000', '--fail-fast', '--quiet'],
+      ['square', '2', '--idle-timeout', '20000', '--fail-fast', '--quiet', '--verbose'],
       { SQSPIPES_DOMAIN: name, SQSPIPES_FAIL_ON: '7' },
     );
     expect(await p.exited).toBe(1);
-    const last = p.stderr().trim().split('\n').at(-1) ?? '';
-    expect(last).toMatch(/^Stage `square` failed on message \S+: .*square refuses 7$/);
+    expect(p.stderr()).toContain('sqspipes debug: stopping: an input failed its last attempt (failFast)');
+    const lines = p.stderr().trim().split('\n');
+    // With --verbose the reason's stack follows it: the reason is the first line not starting with sqspipes.
+    const reason = lines.find((line) => !line.startsWith('sqspipes ')) ?? '';
+    expect(reason).toMatch(/^Stage `square` failed on message \S+: .*square refuses 7$/);
     expect(await client.redrive('square')).toBe(1);
-    const again = startStage(NUMBERS_SCRIPT, ['square', '--limit', '1', '--idle-timeout', '20000'], {
-      SQSPIPES_DOMAIN: name,
-    });
+    const again = startStage(
+      NUMBERS_SCRIPT,
+      ['square', '--limit', '1', '--idle-timeout', '20000', '--quiet', '--verbose'],
+      { SQSPIPES_DOMAIN: name },
+    );
     expect(await again.exited).toBe(0);
     expect(again.lines).toEqual([{ n: 7, sq: 49 }]);
+    expect(again.stderr()).toContain('sqspipes debug: stopping: limit reached stage="square" limit=1\n');
     await client.close();
   });
 
@@ -96,10 +160,11 @@ describe('stage CLI', () => {
     const name = domain();
     const client = fixtureClient(name);
     for (let i = 1; i <= 40; i++) await client.enqueue('square', i);
-    const p = startStage(NUMBERS_SCRIPT, ['square', '1'], { SQSPIPES_DOMAIN: name });
+    const p = startStage(NUMBERS_SCRIPT, ['square', '1', '--verbose'], { SQSPIPES_DOMAIN: name });
     await p.waitForLines(3);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
+    expect(p.stderr()).toContain('sqspipes debug: stopping: received SIGTERM stage="square"\n');
     const seen = p.lines.length;
     const rest = startStage(
       NUMBERS_SCRIPT,
@@ -126,5 +191,48 @@ describe('stage CLI', () => {
     p.child.kill('SIGINT');
     expect(await p.exited).toBe(130);
     await client.close();
+  });
+
+  it('with --verbose logs the queues, the workers, each receive, why it stops and a summary; no bodies', async () => {
+    const name = domain();
+    const client = fixtureClient(name);
+    await client.enqueue('square', 12_345);
+    await client.enqueue('square', 54_321);
+    const p = startStage(NUMBERS_SCRIPT, ['square', '3', '--idle-timeout', '1000', '--quiet', '--verbose'], {
+      SQSPIPES_DOMAIN: name,
+    });
+    expect(await p.exited).toBe(0);
+    expect(p.lines).toHaveLength(2);
+    const log = p.stderr();
+    expect(log).toContain(
+      `sqspipes debug: running stage="square" consumes=["${name}-square-p0.fifo"] ` +
+        `sendsTo=["${name}-label-p0.fifo"] deadLetters="${name}-square-dlq.fifo" workers=3 batch=1\n`,
+    );
+    const received = [...log.matchAll(/sqspipes debug: received stage="square" level=0 count=(\d+)/g)];
+    expect(received.reduce((n, match) => n + Number(match[1]), 0)).toBe(2);
+    expect(log).toContain(
+      'sqspipes info: stopping: no input for 1 s (idle timeout) stage="square" idleTimeout=1000\n',
+    );
+    expect(log).toMatch(
+      /sqspipes debug: summary stage="square" seconds=[\d.]+ processed=2 outputs=2 failed=0 retried=0 deadLettered=0 sqsRequests=\d+\n/,
+    );
+    for (const body of ['12345', '54321', '152399025']) expect(log).not.toContain(body);
+    await client.close();
+  });
+
+  it('with --verbose the first stage logs where it sends, its workers, and that it reached --limit', async () => {
+    const name = domain();
+    const p = startStage(NUMBERS_SCRIPT, ['numbers', '2', '--limit', '3', '--quiet', '--verbose'], {
+      SQSPIPES_DOMAIN: name,
+    });
+    expect(await p.exited).toBe(0);
+    expect(p.lines).toHaveLength(3);
+    const log = p.stderr();
+    expect(log).toContain(
+      `sqspipes debug: running (source: calls the stage, no input queue) stage="numbers" ` +
+        `sendsTo=["${name}-square-p0.fifo"] workers=2 limit=3\n`,
+    );
+    expect(log).toContain('sqspipes debug: stopping: limit reached stage="numbers" limit=3\n');
+    expect(log).toMatch(/sqspipes debug: summary stage="numbers" seconds=[\d.]+ processed=3 outputs=3 /);
   });
 });

@@ -1,0 +1,260 @@
+import yargs, { type Argv } from 'yargs';
+import { MAX_PRIORITIES } from '../queues/naming.ts';
+import { MAX_WORKERS } from '../stage.ts';
+import { UsageError } from './operator/errors.ts';
+
+/** Node options recommended for stage processes (README: Deployment, Memory; the benchmark's soak). */
+export const STAGE_NODE_OPTIONS = '--max-semi-space-size=16 --max-old-space-size=1024';
+
+/** One stage command line, checked: every number is a number in its range. */
+export interface StageArgs {
+  readonly stage: string;
+  readonly workers: number | undefined;
+  readonly limit: number | undefined;
+  readonly idleTimeout: number | undefined;
+  readonly priority: number | undefined;
+  readonly minPriority: number | undefined;
+  readonly maxPriority: number | undefined;
+  readonly failFast: boolean;
+  readonly verbose: boolean;
+  readonly quiet: boolean;
+  readonly progressInterval: number;
+}
+
+/** What the command line asks for: run a stage, or print the usage or the version. */
+export type ParsedStageCli =
+  | { readonly kind: 'run'; readonly args: StageArgs }
+  | { readonly kind: 'help'; readonly text: string }
+  | { readonly kind: 'version' };
+
+export interface StageCliContext {
+  /** Registered stage names, in pipeline order. */
+  readonly stages: readonly string[];
+  /** How the usage names the command, e.g. `node pipeline.js`. */
+  readonly scriptName: string;
+}
+
+const VALUE_FLAGS = [
+  'limit',
+  'idle-timeout',
+  'priority',
+  'min-priority',
+  'max-priority',
+  'progress-interval',
+];
+const SWITCHES = ['fail-fast', 'quiet', 'verbose', 'help', 'version'];
+const DEFAULT_PROGRESS_INTERVAL = 10_000;
+const TOP_LEVEL = MAX_PRIORITIES - 1;
+
+/**
+ * Parses `<stage> [workers] [flags]`. Every problem is a UsageError (exit code 2) that names the
+ * flag, what it must be and what it got, e.g. `--limit must be a positive integer, got "abc"`.
+ */
+export async function parseStageArgs(
+  argv: readonly string[],
+  context: StageCliContext,
+): Promise<ParsedStageCli> {
+  checkFlagNames(argv);
+  let help = '';
+  const parsed = (await build(yargs([...argv]), context).parseAsync([...argv], {}, (_e, _a, output) => {
+    help = output;
+  })) as Record<string, unknown> & { _: (string | number)[] };
+  if (help !== '') return { kind: 'help', text: help };
+  if (parsed['version'] === true) return { kind: 'version' };
+  const extra = parsed._[0];
+  if (extra !== undefined) {
+    throw new UsageError(
+      `Unexpected argument ${JSON.stringify(String(extra))}: ${context.scriptName} takes <stage> [workers] and options`,
+    );
+  }
+  const stage = text(parsed, 'stage');
+  if (stage === undefined || stage === '') {
+    throw new UsageError(`Give the stage to run: one of ${context.stages.join(', ')}`);
+  }
+  const index = context.stages.indexOf(stage);
+  if (index === -1) {
+    const known = context.stages.map((s) => `\`${s}\``).join(', ') || 'none';
+    throw new UsageError(`Unknown stage \`${stage}\`: registered stages are ${known}`);
+  }
+  const levels = priorityFlags(parsed, context.stages[0] ?? '', index === 0);
+  const workers = positive(parsed, 'workers', 'workers');
+  if (workers !== undefined && workers > MAX_WORKERS) {
+    throw new UsageError(`workers must be at most ${MAX_WORKERS}, got "${workers}"`);
+  }
+  return {
+    kind: 'run',
+    args: {
+      stage,
+      workers,
+      limit: positive(parsed, 'limit'),
+      idleTimeout: positive(parsed, 'idle-timeout'),
+      ...levels,
+      failFast: parsed['fail-fast'] === true,
+      verbose: parsed['verbose'] === true,
+      quiet: parsed['quiet'] === true,
+      progressInterval: positive(parsed, 'progress-interval') ?? DEFAULT_PROGRESS_INTERVAL,
+    },
+  };
+}
+
+function build(y: Argv, { stages, scriptName }: StageCliContext): Argv {
+  // No `type` for numbers: with 'parse-numbers' off, yargs hands over the text, checked here.
+  const number = (describe: string) => ({ describe }) as const;
+  return y
+    .scriptName(scriptName)
+    .usage(
+      '$0 <stage> [workers] [flags]\n\nRuns one stage of the pipeline; prints each output as a JSON line on stdout.',
+    )
+    .version(false)
+    .command('$0 [stage] [workers]', false)
+    .positional('stage', { type: 'string', describe: `one of: ${stages.join(', ')}` })
+    .positional('workers', { describe: "concurrent calls (default: the stage's workers)" })
+    .option('limit', number('stop after this many inputs (first stage: calls)'))
+    .option(
+      'idle-timeout',
+      number('stop once nothing was in hand and no input arrived for this many ms (says so on stderr)'),
+    )
+    .option('fail-fast', {
+      type: 'boolean',
+      describe:
+        'exit 1 when an input fails its last attempt (it waits in the dead-letter queue); ' +
+        'by default it goes there with its reason and the stage goes on',
+    })
+    .option('priority', number(`first stage: priority level of its outputs (0-${TOP_LEVEL})`))
+    .option('min-priority', number('consume only levels >= this'))
+    .option('max-priority', number('consume only levels <= this'))
+    .option('quiet', { type: 'boolean', describe: 'no progress line on stderr' })
+    .option(
+      'progress-interval',
+      number(
+        `ms between progress lines when stderr is not a terminal (default ${DEFAULT_PROGRESS_INTERVAL})`,
+      ),
+    )
+    .option('verbose', {
+      type: 'boolean',
+      describe:
+        'debug logs (queues, workers, receives, why the stage stops, a summary) and the stack of a failure',
+    })
+    .option('version', { type: 'boolean', describe: 'print the version of sqspipes' })
+    .epilogue(
+      `Stages, in pipeline order: ${stages.join(' → ')}\n\n` +
+        'Exit codes: 0 stopped gracefully (SIGINT/SIGTERM, --idle-timeout, --limit reached); ' +
+        '1 failure (an input failed with --fail-fast, SQS error); 2 usage error. A second ' +
+        'SIGINT/SIGTERM exits at once with 130/143 (what was in hand returns to SQS after its ' +
+        'visibility timeout).\n\n' +
+        `Memory: with NODE_OPTIONS="${STAGE_NODE_OPTIONS}" a stage that runs flat out keeps its ` +
+        'RSS flat (about 150 MiB) instead of letting V8 grow its heap (README: Memory).',
+    )
+    .parserConfiguration({
+      'parse-numbers': false,
+      'parse-positional-numbers': false,
+      'duplicate-arguments-array': false,
+    })
+    .exitProcess(false)
+    .showHelpOnFail(false)
+    .fail((message, error) => {
+      throw error ?? new UsageError(message);
+    })
+    .help();
+}
+
+/** Unknown flags, and value flags without a value, found on the raw line (before `--`). */
+function checkFlagNames(argv: readonly string[]): void {
+  for (const [i, token] of argv.entries()) {
+    if (token === '--') return;
+    if (!token.startsWith('-') || /^-\d/.test(token)) continue;
+    if (!token.startsWith('--')) throw new UsageError(`Unknown option ${token}`); // no short forms
+    const [name = '', value] = token.slice(2).split(/=(.*)/s);
+    const bare = name.startsWith('no-') ? name.slice(3) : name;
+    if (VALUE_FLAGS.includes(name)) {
+      const next = value ?? argv[i + 1];
+      if (next === undefined || next === '' || (next.startsWith('-') && !/^-\d/.test(next))) {
+        throw new UsageError(`--${name} needs a value`);
+      }
+    } else if (SWITCHES.includes(bare) && value !== undefined && value !== 'true' && value !== 'false') {
+      throw new UsageError(`--${name} takes no value, got ${JSON.stringify(token)}`);
+    } else if (!SWITCHES.includes(bare)) {
+      throw new UsageError(`Unknown option ${token.split('=')[0]}`);
+    }
+  }
+}
+
+function priorityFlags(
+  parsed: Record<string, unknown>,
+  first: string,
+  isFirst: boolean,
+): Pick<StageArgs, 'priority' | 'minPriority' | 'maxPriority'> {
+  const priority = level(parsed, 'priority');
+  const minPriority = level(parsed, 'min-priority');
+  const maxPriority = level(parsed, 'max-priority');
+  if (priority !== undefined && !isFirst) {
+    throw new UsageError(
+      `--priority applies to the first stage (${first}) only: later stages keep their input's level`,
+    );
+  }
+  for (const [flag, value] of [
+    ['min-priority', minPriority],
+    ['max-priority', maxPriority],
+  ] as const) {
+    if (value !== undefined && isFirst) {
+      throw new UsageError(`--${flag} applies to stages with an input queue, not the first stage (${first})`);
+    }
+  }
+  if (minPriority !== undefined && maxPriority !== undefined && minPriority > maxPriority) {
+    throw new UsageError(`--min-priority (${minPriority}) must not be above --max-priority (${maxPriority})`);
+  }
+  return { priority, minPriority, maxPriority };
+}
+
+function text(parsed: Record<string, unknown>, key: string): string | undefined {
+  const value = parsed[key];
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+    return String(value);
+  throw new UsageError(`Give ${key} once, with one value`);
+}
+
+/** A positive integer flag (`--key`) or positional (`name`), or undefined when not given. */
+function positive(parsed: Record<string, unknown>, key: string, name = `--${key}`): number | undefined {
+  const given = text(parsed, key);
+  if (given === undefined) return undefined;
+  const value = Number(given);
+  if (!/^\d+$/.test(given) || value < 1 || !Number.isSafeInteger(value)) {
+    throw new UsageError(`${name} must be a positive integer, got ${JSON.stringify(given)}`);
+  }
+  return value;
+}
+
+/** A priority level flag, or undefined when not given. */
+function level(parsed: Record<string, unknown>, key: string): number | undefined {
+  const given = text(parsed, key);
+  if (given === undefined) return undefined;
+  const value = Number(given);
+  if (!/^\d+$/.test(given) || value > TOP_LEVEL) {
+    throw new UsageError(`--${key} must be an integer from 0 to ${TOP_LEVEL}, got ${JSON.stringify(given)}`);
+  }
+  return value;
+}
+
+/** The run() option each flag sets. */
+const FLAG_OF_OPTION: Readonly<Record<string, { flag: string; key: keyof StageArgs }>> = {
+  workers: { flag: 'workers', key: 'workers' },
+  limit: { flag: '--limit', key: 'limit' },
+  idleTimeout: { flag: '--idle-timeout', key: 'idleTimeout' },
+  priority: { flag: '--priority', key: 'priority' },
+  minPriority: { flag: '--min-priority', key: 'minPriority' },
+  maxPriority: { flag: '--max-priority', key: 'maxPriority' },
+};
+
+/**
+ * run()'s check of a value against the stage (e.g. a level it does not have), in the flag's
+ * words: `--max-priority must be an integer from 0 to 0 for stage \`square\`, got "3"`. A message
+ * about a value the command line did not give (the script's defaults) is returned as it is.
+ */
+export function inFlagWords(message: string, args: StageArgs): string {
+  const match = /^Expected `(\w+)` of run\('[^']*'\) to be (.+), got `(.*)` \(\w+\)$/s.exec(message);
+  const [, option = '', expectation = '', got = ''] = match ?? [];
+  const flag = FLAG_OF_OPTION[option];
+  if (match === null || flag === undefined || args[flag.key] === undefined) return message;
+  return `${flag.flag} must be ${expectation} for stage \`${args.stage}\`, got "${got}"`;
+}
