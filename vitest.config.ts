@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two tiers: `unit` (pure modules, no I/O, fast) and `integration` (a real SQS-compatible server,
-// chosen by test/support/backend.ts and started once by its global setup).
+// Three tiers: `unit` (pure modules, no I/O, fast), `integration` (a real SQS-compatible server,
+// chosen by test/support/backend.ts and started once by its global setup) and `package` (the
+// README's user path from `npm pack` on, with its own emulator: the one the README names).
 export default defineConfig({
   test: {
     projects: [
@@ -25,6 +26,17 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Each file starts its own processes and queues; two files at a time suit 2 cores.
           maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: 'package',
+          include: ['test/package/**/*.test.ts'],
+          // npm pack (which builds dist/), npm install of the tarball, then three stage processes.
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          // After the other tiers: its build and npm install would slow their timing-sensitive tests.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -6,15 +6,25 @@
  *   parse            parses lines 10 at a time (a batch handler); lines of one file stay in order
  *                    (`group` by file); a malformed line fails alone and, with `retries: 0`, goes
  *                    to the dead-letter queue with its reason
- *   tally            keeps totals per hour in this process (`setup` state) and outputs the
- *                    updated totals of the hour of each request
+ *   tally            adds each request to its hour's totals and, when it stops, prints one JSON
+ *                    line per hour, sorted: {"hour":"2026-11-23T08","requests":40,"bytes":…,"errors":…}
  *
- * Each stage runs in its own process (as many as you like) against the same SQS:
+ * Each stage runs in its own process against the same SQS; `--idle-timeout` stops a stage once
+ * nothing has arrived for that long, so the whole run ends by itself:
  *   node examples/access-logs.ts files --limit 1
- *   node examples/access-logs.ts lines 4
- *   node examples/access-logs.ts parse 8
- *   node examples/access-logs.ts tally
- * ACCESS_LOGS_DIR (default examples/data) holds the files; SQSPIPES_DOMAIN names the queues.
+ *   node examples/access-logs.ts lines 4 --idle-timeout 10000
+ *   node examples/access-logs.ts parse 8 --idle-timeout 10000
+ *   node examples/access-logs.ts tally --idle-timeout 10000
+ * Run `lines` and `parse` on as many processes as you like, but `tally` on exactly one: it keeps
+ * its totals in its own memory, so two tally processes would each print part of every hour. Totals
+ * shared by several processes (or kept across a crash) belong in a store they all update, such as
+ * one `UPDATE … SET requests = requests + 1` per hour in a database.
+ *
+ * Node ≥ 22.18 runs this .ts file as is (on 22.12 to 22.17 add `--experimental-strip-types`). In a
+ * clone of this repository, `npm run build` first ('sqspipes' resolves to its dist/), and `npx node`
+ * is the repository's Node 24. ACCESS_LOGS_DIR (default: the data/ folder beside this file) holds
+ * the files; SQSPIPES_DOMAIN (default `access-logs`) names the queues. Endpoint, region and
+ * credentials: the AWS SDK's usual environment (AWS_ENDPOINT_URL_SQS, AWS_REGION, …).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -61,35 +71,49 @@ async function* lines(file: string): AsyncGenerator<Line> {
   }
 }
 
+/** The Common Log Format's month names, in order. */
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
 /** Up to 10 lines at once; a line that does not parse fails alone. */
 function parse(batch: Line[]): (Request | BatchItemError)[] {
   return batch.map((line) => {
     const m = CLF.exec(line.text);
-    if (m === null) return itemError(new Error(`${line.file}:${line.number} is not in Common Log Format`));
-    const [, day, month, year, hour, status = '0', bytes = '-'] = m;
-    const when = `${year}-${month}-${day} ${hour}:00`;
+    const month = MONTHS.indexOf(m?.[2] ?? '') + 1;
+    if (m === null || month === 0) {
+      return itemError(new Error(`${line.file}:${line.number} is not in Common Log Format`));
+    }
+    const [, day, , year, hour, status = '0', bytes = '-'] = m;
+    // ISO 8601 to the hour (`2026-11-23T08`): sorts as text in time order.
+    const when = `${year}-${String(month).padStart(2, '0')}-${day}T${hour}`;
     return { file: line.file, hour: when, status: Number(status), bytes: bytes === '-' ? 0 : Number(bytes) };
   });
 }
 
-/** Adds a request to its hour's totals (kept in this process) and returns them. */
-function tally(request: Request): HourTotals {
-  const totals = taskContext().state as Map<string, HourTotals>;
+type Totals = Map<string, HourTotals>;
+
+/** Adds a request to its hour's totals, kept in this process; outputs nothing. */
+function tally(request: Request): undefined {
+  const totals = taskContext().state as Totals;
   const before = totals.get(request.hour) ?? { hour: request.hour, requests: 0, bytes: 0, errors: 0 };
-  const after = {
+  totals.set(request.hour, {
     hour: request.hour,
     requests: before.requests + 1,
     bytes: before.bytes + request.bytes,
     errors: before.errors + (request.status >= 500 ? 1 : 0),
-  };
-  totals.set(request.hour, after);
-  return after;
+  });
+  return undefined;
+}
+
+/** When tally stops: one line per hour, in time order. */
+function report(totals: Totals): void {
+  const hours = [...totals.values()].sort((a, b) => a.hour.localeCompare(b.hour));
+  for (const hour of hours) console.log(JSON.stringify(hour));
 }
 
 export const accessLogs = pipeline({ domain: process.env['SQSPIPES_DOMAIN'] ?? 'access-logs' })
   .stage('files', files)
   .stage('lines', lines, { workers: 4 })
   .batchStage('parse', parse, { batch: 10, workers: 8, retries: 0, group: (line) => line.file })
-  .stage('tally', tally, { setup: () => new Map<string, HourTotals>() });
+  .stage('tally', tally, { setup: (): Totals => new Map(), teardown: report });
 
 if (import.meta.filename === process.argv[1]) await accessLogs.main();

@@ -1,11 +1,13 @@
 /**
  * `npm run demo`: starts the embedded SQS emulator (fauxqs), runs the three stages of
  * examples/vowels.ts as three OS processes on a bounded number of words, prints what the last
- * stage printed, deletes the demo's queues and exits 0.
+ * stage printed, deletes the demo's queues and exits 0. The example imports 'sqspipes', which
+ * resolves to this package's dist/: `npm run demo` builds it first.
  */
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DeleteQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
@@ -13,6 +15,14 @@ import { startFauxqs } from 'fauxqs';
 const WORDS = Number(process.env['DEMO_WORDS'] ?? 20);
 const script = fileURLToPath(new URL('../examples/vowels.ts', import.meta.url));
 const domain = `vowels-demo-${process.pid}`;
+
+if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
+  console.error(
+    "scripts/demo.ts: dist/index.js is missing, and examples/vowels.ts imports it (as 'sqspipes'): " +
+      'run `npm run demo`, which builds first, or `npm run build`.',
+  );
+  process.exit(1);
+}
 
 const server = await startFauxqs({ port: 0, logger: false });
 const endpoint = `http://127.0.0.1:${server.port}`;
