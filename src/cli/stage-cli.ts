@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { packageVersion } from './version.ts';
 import { basename } from 'node:path';
 import { ConfigError, describe as describeError } from '../errors.ts';
 import type { TaskClient } from '../task-client.ts';
@@ -138,23 +138,13 @@ function usageError(error: unknown): number {
   return EXIT.usage;
 }
 
-async function printVersion(): Promise<number> {
+function printVersion(): number {
   try {
-    return print(await packageVersion());
+    return print(packageVersion());
   } catch (error) {
     process.stderr.write(`Cannot tell the version of sqspipes: ${describeError(error)}\n`);
     return EXIT.failed;
   }
-}
-
-/** The version in sqspipes' package.json: two levels up from src/cli/ and from dist/cli/ alike. */
-async function packageVersion(): Promise<string> {
-  const url = new URL('../../package.json', import.meta.url);
-  const json: unknown = JSON.parse(await readFile(url, 'utf8'));
-  const version =
-    typeof json === 'object' && json !== null ? (json as { version?: unknown }).version : undefined;
-  if (typeof version !== 'string') throw new Error(`No "version" string in ${url.pathname}`);
-  return version;
 }
 
 function causeOf(error: unknown): string {

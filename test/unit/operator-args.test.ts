@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseOperatorArgs } from '../../src/cli/operator/args.ts';
 import { UsageError } from '../../src/cli/operator/errors.ts';
-import { packageVersion } from '../../src/cli/operator/version.ts';
+import { packageVersion } from '../../src/cli/version.ts';
 
 /** The usage error `argv` is refused with (it must be one). */
 async function refusal(argv: readonly string[]): Promise<string> {

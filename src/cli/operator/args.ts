@@ -14,7 +14,7 @@ import {
 } from './flag-values.ts';
 import { checkAccount, checkPartition, parseStages, type StageSpec } from './iam-policy.ts';
 import { BOOLEAN_FLAGS, operatorParser } from './parser.ts';
-import { packageVersion } from './version.ts';
+import { packageVersion } from '../version.ts';
 
 /** Options every command takes. */
 export interface GlobalArgs {

@@ -2,11 +2,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The package's package.json, from this module: `src/cli/operator/version.ts` when run from
- * source (Node's type stripping) and `dist/cli/operator/version.js` when built sit at the same
- * depth below the package's root.
+ * The package's package.json, from this module: `src/cli/version.ts` when run from source (Node's
+ * type stripping) and `dist/cli/version.js` when built sit at the same depth below the root.
  */
-const PACKAGE_JSON = fileURLToPath(new URL('../../../package.json', import.meta.url));
+const PACKAGE_JSON = fileURLToPath(new URL('../../package.json', import.meta.url));
 
 /** The version of sqspipes, read from its package.json at run time. */
 export function packageVersion(): string {
