@@ -124,3 +124,10 @@ export class RunControl {
     return done && this.#running.size === 0 ? true : done;
   }
 }
+
+/** Why a run's signal was aborted, in words: `received SIGTERM` for the stage CLI's. */
+export function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
+  return "the run's signal was aborted";
+}

@@ -9,7 +9,7 @@ import { type EmitTarget, produceOutputs } from './emit.ts';
 import { Forwarder } from './forwarder.ts';
 import type { OutputChannel } from './output-channel.ts';
 import { OUTPUT_WINDOW, OutputWindow } from './output-window.ts';
-import { RunControl } from './run-control.ts';
+import { abortReason, RunControl } from './run-control.ts';
 import type { RunDeps } from './run-deps.ts';
 
 /**
@@ -176,11 +176,4 @@ export class SourceRunner {
       await this.#deps.hooks.release(this.#stage).catch((error: unknown) => this.#control.fail(error));
     this.#output.end(this.#control.failed ? this.#control.error : undefined);
   }
-}
-
-/** Why a signal was aborted, in words: `received SIGTERM` for the stage CLI's. */
-function abortReason(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
-  return "the run's signal was aborted";
 }

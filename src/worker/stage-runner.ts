@@ -12,7 +12,7 @@ import type { OutputChannel } from './output-channel.ts';
 import { BUSY_WAIT_SECONDS, RECEIVE_MAX } from './poller.ts';
 import { OUTPUT_WINDOW, OutputWindow } from './output-window.ts';
 import { Processor } from './processor.ts';
-import { RunControl } from './run-control.ts';
+import { abortReason, RunControl } from './run-control.ts';
 import type { RunDeps } from './run-deps.ts';
 import { Scheduler } from './scheduler.ts';
 
@@ -265,11 +265,4 @@ export class StageRunner {
     this.#receiveFailing = false;
     this.#deps.logger.info({ stage: this.#stage.name }, 'receive works again');
   }
-}
-
-/** Why a signal was aborted, in words: `received SIGTERM` for the stage CLI's. */
-function abortReason(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
-  return "the run's signal was aborted";
 }
