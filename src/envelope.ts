@@ -16,6 +16,20 @@ export interface Envelope {
   readonly key?: string | undefined;
   /** Priority level it was sent at. */
   readonly level?: number | undefined;
+  /** Where to report what becomes of it, for an item fed in by `submit()` (and its outputs). */
+  readonly reply?: ReplyAddress | undefined;
+}
+
+/**
+ * Where a stage reports on a submitted item: the sender's reply queue (its name), the item's id,
+ * the token of this branch of it (see `replies/completion.ts`), and whether the sender asked for
+ * statuses. On the wire: `"r":{"q":…,"i":…,"t":…,"s":1}`.
+ */
+export interface ReplyAddress {
+  readonly queue: string;
+  readonly item: string;
+  readonly token: string;
+  readonly status: boolean;
 }
 
 export const ENVELOPE_VERSION = 1;
@@ -47,7 +61,12 @@ export function encodeValue(value: unknown, root = 'output'): string {
 export function wrapEncoded(envelope: Omit<Envelope, 'value'>, valueJson: string): string {
   const level = envelope.level === undefined ? '' : `,"p":${envelope.level}`;
   const key = envelope.key === undefined ? '' : `,"k":${JSON.stringify(envelope.key)}`;
-  return `{"v":${ENVELOPE_VERSION},"id":${JSON.stringify(envelope.id)}${level}${key},"d":${valueJson}}`;
+  const reply = envelope.reply === undefined ? '' : `,"r":${encodeReply(envelope.reply)}`;
+  return `{"v":${ENVELOPE_VERSION},"id":${JSON.stringify(envelope.id)}${level}${key}${reply},"d":${valueJson}}`;
+}
+
+function encodeReply({ queue, item, token, status }: ReplyAddress): string {
+  return JSON.stringify({ q: queue, i: item, t: token, ...(status ? { s: 1 } : {}) });
 }
 
 export type DecodeResult = { ok: true; envelope: Envelope } | { ok: false; reason: string };
@@ -88,5 +107,16 @@ export function decodeEnvelope(body: string | undefined): DecodeResult {
   if (level !== undefined && (typeof level !== 'number' || !Number.isInteger(level) || level < 0)) {
     return { ok: false, reason: 'envelope level is not a non-negative integer' };
   }
-  return { ok: true, envelope: { id, key, level, value: record['d'] } };
+  const reply = decodeReply(record['r']);
+  if (reply === null) return { ok: false, reason: 'envelope reply address is malformed' };
+  return { ok: true, envelope: { id, key, level, reply, value: record['d'] } };
+}
+
+/** The reply address of an envelope: undefined when it has none, null when it is malformed. */
+function decodeReply(raw: unknown): ReplyAddress | undefined | null {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'object' || raw === null) return null;
+  const { q, i, t, s } = raw as Record<string, unknown>;
+  if (typeof q !== 'string' || typeof i !== 'string' || typeof t !== 'string') return null;
+  return { queue: q, item: i, token: t, status: s === 1 };
 }

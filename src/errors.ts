@@ -136,3 +136,28 @@ export function describe(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   return String(error);
 }
+
+/** How a submitted item ended without a result (see {@link ItemError}). */
+export type ItemEnd = 'dead-lettered' | 'filtered' | 'failed' | 'timeout' | 'closed';
+
+/**
+ * A submitted item (`submit()`) ended without a result: a stage dead-lettered it (`stage`,
+ * `reason`), every branch of it was filtered out (`null` / `EmptyTaskOutput`), its result could
+ * not be sent back (`failed`), no result came within the timeout, or the client was closed first.
+ */
+export class ItemError extends SqspipesError {
+  override name = 'ItemError';
+  readonly itemId: string;
+  readonly end: ItemEnd;
+  /** The stage where it ended, when one did. */
+  readonly stage: string | undefined;
+  /** Why, as the stage reported it (dead-lettered, failed). */
+  readonly reason: string | undefined;
+  constructor(itemId: string, end: ItemEnd, details: { stage?: string; reason?: string; message: string }) {
+    super(`Item ${itemId} ${details.message}`);
+    this.itemId = itemId;
+    this.end = end;
+    this.stage = details.stage;
+    this.reason = details.reason;
+  }
+}

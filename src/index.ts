@@ -16,6 +16,8 @@ export {
   type ConnectionDetails,
   ConnectionError,
   type ConnectionProblem,
+  type ItemEnd,
+  ItemError,
   type EndpointSource,
   OutputError,
   QueueConfigError,
@@ -25,6 +27,7 @@ export {
   UnknownStageError,
 } from './errors.ts';
 export { type ClientStats, TaskClient } from './task-client.ts';
+export { type ItemStatus, Submission } from './replies/submission.ts';
 export type {
   EnqueueOptions,
   Logger,
@@ -34,6 +37,7 @@ export type {
   StageEntry,
   StageMethod,
   StageOptions,
+  SubmitOptions,
   TaskClientOptions,
 } from './types.ts';
 export {

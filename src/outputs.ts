@@ -89,6 +89,11 @@ function* single(value: unknown, ignoreNone: boolean): Generator<unknown, void, 
   yield value;
 }
 
+/** True when a call's result stands for any number of outputs (a fan-out or a generator), not one value. */
+export function isMultiple(result: unknown): boolean {
+  return result instanceof FanOut || isGenerator(result);
+}
+
 function isGenerator(value: unknown): value is AsyncIterable<unknown> | Iterable<unknown> {
   const tag = Object.prototype.toString.call(value);
   return tag === '[object Generator]' || tag === '[object AsyncGenerator]';

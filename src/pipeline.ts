@@ -1,5 +1,6 @@
 import type { JsonOutput } from './json-check.ts';
 import type { BatchItemError, EmptyTaskOutput, FanOut, Identified } from './outputs.ts';
+import type { Submission } from './replies/submission.ts';
 import { TaskClient } from './task-client.ts';
 import type {
   EnqueueOptions,
@@ -7,6 +8,7 @@ import type {
   StageCliDefaults,
   StageMethod,
   StageOptions,
+  SubmitOptions,
   TaskClientOptions,
 } from './types.ts';
 
@@ -48,7 +50,7 @@ export type MethodFor<Prev> = [Prev] extends [never]
  * A pipeline whose stage types chain: stage n + 1 takes the awaited output of stage n, and
  * `run()` and `enqueue()` are typed by stage name. Built with {@link pipeline}.
  */
-export class Pipeline<Stages extends Record<string, StageTypes>, Last> {
+export class Pipeline<Stages extends Record<string, StageTypes>, Last, Entry = never> {
   /** The untyped client underneath (events, stats, queues, purge, destroy, close, …). */
   readonly client: TaskClient;
   readonly #options: TaskClientOptions;
@@ -72,7 +74,8 @@ export class Pipeline<Stages extends Record<string, StageTypes>, Last> {
     options: TypedStageOptions<[Last] extends [never] ? OutputOf<ReturnType<M>> : Last, State> = {},
   ): Pipeline<
     Stages & Record<Name, { input: Last; output: OutputOf<ReturnType<M>> }>,
-    OutputOf<ReturnType<M>>
+    OutputOf<ReturnType<M>>,
+    [Last] extends [never] ? OutputOf<ReturnType<M>> : Entry
   > {
     const entry = { ...options, method, name } as StageOptions;
     return new Pipeline(this.#options, [...this.#entries, entry]);
@@ -99,7 +102,7 @@ export class Pipeline<Stages extends Record<string, StageTypes>, Last> {
     method: ((inputs: Last[], ...args: never[]) => readonly R[] | Promise<readonly R[]>) &
       JsonOutput<OutputOf<R>>,
     options: TypedStageOptions<Last, State> & { batch: number },
-  ): Pipeline<Stages & Record<Name, { input: Last; output: OutputOf<R> }>, OutputOf<R>> {
+  ): Pipeline<Stages & Record<Name, { input: Last; output: OutputOf<R> }>, OutputOf<R>, Entry> {
     const entry = { ...options, method, name } as StageOptions;
     return new Pipeline(this.#options, [...this.#entries, entry]);
   }
@@ -119,6 +122,20 @@ export class Pipeline<Stages extends Record<string, StageTypes>, Last> {
     options?: EnqueueOptions,
   ): Promise<void> {
     return this.client.enqueue(name, value, options);
+  }
+
+  /**
+   * Feeds a value into the first stage with an input (or `options.stage`) and follows it: the
+   * submission's `result()` gives the last stage's outputs derived from it (see
+   * {@link TaskClient.submit}).
+   */
+  submit(value: Entry, options?: Omit<SubmitOptions, 'stage'>): Promise<Submission<Last>>;
+  submit<Name extends keyof Stages & string>(
+    value: Stages[Name]['input'],
+    options: SubmitOptions & { stage: Name },
+  ): Promise<Submission<Last>>;
+  submit(value: unknown, options?: SubmitOptions): Promise<Submission<Last>> {
+    return this.client.submit(value, options) as Promise<Submission<Last>>;
   }
 
   /** The stage CLI (see {@link TaskClient.main}). */

@@ -109,3 +109,27 @@ export function resolveEnqueueOptions(
     fail(field('id'), 'a non-empty string', key);
   return { level, key };
 }
+
+/** How long `submit()` waits for an item's result by default: 5 minutes. */
+export const DEFAULT_RESULT_TIMEOUT_MS = 300_000;
+
+/** `submit()` options, validated: those of `enqueue()`, the timeout and whether to report statuses. */
+export function resolveSubmitOptions(
+  stage: Stage,
+  given: unknown,
+): { level: number; key: string | undefined; timeoutMs: number; status: boolean } {
+  const options = given ?? {};
+  if (!isPlainObject(options)) fail('`submit` options', 'an object', options);
+  checkKeys('`submit` options', options, ['priority', 'id', 'stage', 'timeout', 'status']);
+  const { priority, id } = options;
+  const { level, key } = resolveEnqueueOptions(stage, { priority, id });
+  const field = (name: string) => `\`${name}\` of submit()`;
+  const timeoutMs = checkNumber(
+    field('timeout'),
+    options['timeout'] ?? DEFAULT_RESULT_TIMEOUT_MS,
+    1,
+    2 ** 31 - 1,
+  );
+  const status = checkBoolean(field('status'), options['status'] ?? false);
+  return { level, key, timeoutMs, status };
+}

@@ -1,6 +1,6 @@
 import { DeleteQueueCommand, PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type ResolvedClientOptions, resolveClientOptions } from './client-options.ts';
-import { encodeEnvelope } from './envelope.ts';
+import { type Envelope, encodeValue, wrapEncoded } from './envelope.ts';
 import { ConfigError, OutputError, UnknownStageError } from './errors.ts';
 import { TaskEvents } from './events.ts';
 import { enqueueId } from './ids.ts';
@@ -8,7 +8,14 @@ import { queueDepths } from './queues/depths.ts';
 import { Provisioner } from './queues/provisioner.ts';
 import { redriveQueue } from './queues/redrive.ts';
 import { PipelineQueues, Topology } from './queues/topology.ts';
-import { type ResolvedRunOptions, resolveEnqueueOptions, resolveRunOptions } from './run-options.ts';
+import { ReplyListener } from './replies/listener.ts';
+import type { Submission } from './replies/submission.ts';
+import {
+  type ResolvedRunOptions,
+  resolveEnqueueOptions,
+  resolveRunOptions,
+  resolveSubmitOptions,
+} from './run-options.ts';
 import {
   countRequests,
   createSqsClient,
@@ -26,6 +33,7 @@ import type {
   RunOptions,
   StageCliDefaults,
   StageEntry,
+  SubmitOptions,
   TaskClientOptions,
 } from './types.ts';
 import { OutputChannel } from './worker/output-channel.ts';
@@ -43,6 +51,8 @@ interface Connection {
   readonly diagnose: Diagnose;
   readonly io: SqsIo;
   readonly provisioner: Provisioner;
+  /** Follows submitted items (its reply queue is made on the first submit). */
+  readonly replies: ReplyListener;
 }
 
 /** Counters of one client since it was made, for monitoring and the benchmark. */
@@ -58,6 +68,8 @@ export interface ClientStats {
   readonly deadLettered: number;
   /** Inputs in hand right now in this process's runs: running, or received and waiting. */
   readonly inHand: number;
+  /** Submitted items (`submit()`) whose result this process still awaits. */
+  readonly awaiting: number;
 }
 
 /**
@@ -75,6 +87,7 @@ export class TaskClient extends TaskEvents {
   readonly #active = new Set<{ readonly inHand: number; stop(): Promise<void> }>();
   readonly #counts = { processed: 0, outputs: 0, failed: 0, retried: 0, deadLettered: 0 };
   #closed: Promise<void> | undefined;
+  #replies: ReplyListener | undefined;
 
   constructor(options: TaskClientOptions) {
     super();
@@ -145,26 +158,64 @@ export class TaskClient extends TaskEvents {
    * enqueueing the same id again within SQS's 5-minute deduplication window is a no-op.
    */
   async enqueue(stage: string, value: unknown, options: EnqueueOptions = {}): Promise<void> {
-    const found = this.#stage(stage);
-    if (found.index === 0) {
-      throw new ConfigError(`Stage \`${stage}\` is the first stage: it has no input queue to enqueue into`);
-    }
+    const found = this.#consuming(stage, 'enqueue into');
     const { level, key } = resolveEnqueueOptions(found, options);
     const id = enqueueId(key);
     const group = found.group === undefined ? undefined : String(found.group(value));
-    let body: string;
-    try {
-      body = encodeEnvelope({ id, value, level, key: group });
-    } catch (error) {
-      throw new OutputError(
-        `enqueue:${stage}`,
-        error instanceof Error ? error.message : String(error),
-        error,
+    const json = encodeOrThrow(stage, value); // bad input fails before any request
+    await this.#feed(found, { id, level, key: group }, json);
+  }
+
+  /**
+   * Feeds `value` into the pipeline (by default into the first stage with an input) and follows
+   * it: the {@link Submission}'s `result()` resolves with every final output derived from it,
+   * through fan-outs too, once all its branches have ended, or rejects with an ItemError saying
+   * where and why it ended otherwise (dead-lettered, filtered out, timed out). Results come back
+   * over SQS to this process's reply queue (created on the first submit, deleted by `close()`);
+   * the item flows on without the sender. Resolves once SQS accepted the item.
+   */
+  async submit(value: unknown, options: SubmitOptions = {}): Promise<Submission> {
+    const topology = this.#requireTopology();
+    const stage = options.stage ?? topology.stages[1]?.name;
+    if (stage === undefined) {
+      throw new ConfigError(
+        'submit() needs a stage with an input, and this pipeline has only its first stage',
       );
     }
+    const found = this.#consuming(stage, 'submit to');
+    const { level, key, timeoutMs, status } = resolveSubmitOptions(found, options);
+    const id = enqueueId(key);
+    const group = found.group === undefined ? undefined : String(found.group(value));
+    const json = encodeOrThrow(stage, value);
+    const { replies } = await this.#connect();
+    const queue = await replies.queueName();
+    const item = replies.follow(id, stage, timeoutMs);
+    try {
+      const reply = { queue, item: id, token: id, status };
+      await this.#feed(found, { id, level, key: group, reply }, json);
+    } catch (error) {
+      replies.forget(item);
+      throw error;
+    }
+    replies.listen();
+    return item.submission;
+  }
+
+  /** Sends a value (its JSON) in an envelope to a stage's input. */
+  async #feed(stage: Stage, envelope: Omit<Envelope, 'value'>, json: string): Promise<void> {
     const { io } = await this.#connect();
-    const url = await (await this.#queues()).inputUrl(found, level);
-    await io.send(url, { body, groupId: group === undefined ? id : groupIdOf(group), deduplicationId: id });
+    const url = await (await this.#queues()).inputUrl(stage, envelope.level ?? 0);
+    const groupId = envelope.key === undefined ? envelope.id : groupIdOf(envelope.key);
+    await io.send(url, { body: wrapEncoded(envelope, json), groupId, deduplicationId: envelope.id });
+  }
+
+  /** A stage with an input queue (any but the first). */
+  #consuming(name: string, doing: string): Stage {
+    const found = this.#stage(name);
+    if (found.index === 0) {
+      throw new ConfigError(`Stage \`${name}\` is the first stage: it has no input queue to ${doing}`);
+    }
+    return found;
   }
 
   /**
@@ -262,7 +313,8 @@ export class TaskClient extends TaskEvents {
   stats(): ClientStats {
     let inHand = 0;
     for (const runner of this.#active) inHand += runner.inHand;
-    return { requests: Object.fromEntries(this.#requests), ...this.#counts, inHand };
+    const awaiting = this.#replies?.pending ?? 0;
+    return { requests: Object.fromEntries(this.#requests), ...this.#counts, inHand, awaiting };
   }
 
   /**
@@ -274,6 +326,7 @@ export class TaskClient extends TaskEvents {
       await Promise.allSettled([...this.#active].map((runner) => runner.stop()));
       if (this.#connection === undefined) return;
       const connection = await this.#connection.catch(() => undefined);
+      await connection?.replies.close();
       await connection?.io.flush();
       if (connection?.owned === true) connection.sqs.destroy();
     })();
@@ -329,12 +382,17 @@ export class TaskClient extends TaskEvents {
       if (given === undefined) this.#logConnection(target);
       countRequests(sqs, this.#requests);
       const diagnose = diagnoser(target);
+      const io = new SqsIo(sqs, { diagnose });
+      const { domain, pollWaitSeconds } = this.#options;
+      const logger = this.#logger;
+      this.#replies = new ReplyListener({ sqs, io, domain, logger, diagnose, waitSeconds: pollWaitSeconds });
       return {
         sqs,
         owned: given === undefined,
         diagnose,
-        io: new SqsIo(sqs, { diagnose }),
+        io,
         provisioner: new Provisioner(sqs, { diagnose }),
+        replies: this.#replies,
       };
     })();
     return this.#connection;
@@ -350,5 +408,14 @@ export class TaskClient extends TaskEvents {
       },
       'SQS client created',
     );
+  }
+}
+
+/** The JSON of a value fed in; an OutputError naming the path in the value when it is not JSON. */
+function encodeOrThrow(stage: string, value: unknown): string {
+  try {
+    return encodeValue(value, 'value');
+  } catch (error) {
+    throw new OutputError(`enqueue:${stage}`, error instanceof Error ? error.message : String(error), error);
   }
 }

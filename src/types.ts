@@ -177,6 +177,22 @@ export interface EnqueueOptions {
   id?: string;
 }
 
+/** Options of `submit()`: those of `enqueue()`, and how to follow the item. */
+export interface SubmitOptions extends EnqueueOptions {
+  /** The stage to submit to. @default the first stage with an input (the second registered) */
+  stage?: string;
+  /**
+   * How long `result()` waits, in milliseconds, before it rejects with an ItemError (`timeout`).
+   * The item itself goes on through the pipeline. @default 300000 (5 minutes)
+   */
+  timeout?: number;
+  /**
+   * Report each stage's progress (`statuses()`): two more reply messages per stage call (batched
+   * with others). @default false (results and dead-letters only)
+   */
+  status?: boolean;
+}
+
 /** One queue of the pipeline with its approximate counts, as given by SQS. */
 export interface QueueInfo {
   stage: string;

@@ -4,6 +4,7 @@ import { describe, type SqspipesError } from '../errors.ts';
 import type { InputInfo, TaskEvents } from '../events.ts';
 import { derivedId } from '../ids.ts';
 import { REASON_ATTRIBUTE } from '../queues/naming.ts';
+import type { Reporter } from '../replies/reporter.ts';
 import type { RunIo } from '../sqs/run-io.ts';
 import type { Stage } from '../stage.ts';
 import type { Logger } from '../types.ts';
@@ -38,6 +39,8 @@ export interface DeliveryDeps {
   readonly ended: (delivery: Delivery, outcome: Outcome) => void;
   /** Puts a delivery whose retry delay has passed back in front of its group. */
   readonly retry: (delivery: Delivery) => void;
+  /** Reports on submitted items to their senders (none in tests that need none). */
+  readonly reporter?: Reporter | undefined;
 }
 
 /**
@@ -129,6 +132,8 @@ export class Delivery implements Lease {
     this.#expect('begin', 'waiting');
     this.#state = 'running';
     this.attempts++;
+    const reply = this.envelope?.reply;
+    if (reply !== undefined) this.#deps.reporter?.status(reply, 'received', this.attempts);
   }
 
   /** The running call settles with `settled` (a timed-out call may run on): a retry waits for it. */
@@ -178,6 +183,8 @@ export class Delivery implements Lease {
       return;
     }
     logger.warn({ ...this.info, err: error.message }, 'call failed; it will be tried again');
+    const reply = this.envelope?.reply;
+    if (reply !== undefined) this.#deps.reporter?.status(reply, 'retrying', this.attempts, error);
     const delayMs = this.#retryDelayMs();
     events.safeEmit('retried', { ...this.info, delaySeconds: delayMs / 1000 });
     const budgetMs = (leaseBudgetSeconds(this) - this.#deps.heartbeat.visibilitySeconds) * 1000;
@@ -232,6 +239,9 @@ export class Delivery implements Lease {
       this.#handBack(0);
       return false;
     }
+    const reply = this.envelope?.reply;
+    // Before the delete: a crash in between reports it again, never loses it.
+    if (reply !== undefined) await this.#deps.reporter?.dead(reply, reason);
     const info = this.info;
     this.#end('dead-lettered');
     logger.error({ ...info, queue: this.url, reason }, 'message moved to the dead-letter queue');

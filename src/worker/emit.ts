@@ -1,4 +1,5 @@
-import { Identified, outputsOf } from '../outputs.ts';
+import { Identified, isMultiple, outputsOf } from '../outputs.ts';
+import type { EndOfCall } from '../replies/reporter.ts';
 import type { Forwarder, Lineage } from './forwarder.ts';
 import type { OutputChannel } from './output-channel.ts';
 import type { OutputWindow } from './output-window.ts';
@@ -29,6 +30,12 @@ export interface Emission {
    * acknowledged). Rejects with the first send failure.
    */
   readonly delivered: Promise<boolean>;
+  /**
+   * What to report to the sender of a submitted item once delivered: its branches (a fan-out, or
+   * none) or results (last stage). Undefined when there is nothing to report: not a submitted
+   * item, or one output that carries the input's branch on.
+   */
+  readonly report: EndOfCall | undefined;
 }
 
 /**
@@ -49,6 +56,11 @@ export async function produceOutputs(
 ): Promise<Emission> {
   const { forwarder, output, withIds, window } = target;
   const ordered = forwarder.ordered(lineage);
+  const tracked = lineage.reply !== undefined;
+  const keepToken = !isMultiple(result);
+  const naming = tracked ? { ...lineage, keepToken } : lineage;
+  const children: string[] = [];
+  const results: unknown[] = [];
   const seen = new Map<string, number>();
   const pending: Promise<boolean>[] = [];
   let previous: Promise<unknown> = Promise.resolve();
@@ -56,7 +68,11 @@ export async function produceOutputs(
     for await (const item of outputsOf(result, target.ignoreNone)) {
       signal.throwIfAborted(); // the call timed out or was given up: its outputs are dropped
       const value = item instanceof Identified ? (item as Identified<unknown>).value : item;
-      const prepared = forwarder.prepare(item, lineage, levelOf(value), seen);
+      const prepared = forwarder.prepare(item, naming, levelOf(value), seen);
+      if (tracked) {
+        if (forwarder.last) results.push(prepared.value);
+        else children.push(prepared.id);
+      }
       const bytes = prepared.body?.length ?? 0; // UTF-16 units: bytes for the ASCII of most JSON
       await window.admit(bytes);
       const sent = ordered ? previous.then(() => forwarder.send(prepared)) : forwarder.send(prepared);
@@ -74,7 +90,12 @@ export async function produceOutputs(
     await Promise.allSettled(pending);
     throw error;
   }
-  return { count: pending.length, delivered: allHanded(pending) };
+  const count = pending.length;
+  let report: EndOfCall | undefined;
+  if (tracked && (forwarder.last || !keepToken || count !== 1)) {
+    report = forwarder.last ? { children: [], results } : { children, results: [] };
+  }
+  return { count, delivered: allHanded(pending), report };
 }
 
 async function allHanded(pending: readonly Promise<boolean>[]): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { encodeValue, MAX_MESSAGE_BYTES, wrapEncoded } from '../envelope.ts';
+import { encodeValue, MAX_MESSAGE_BYTES, type ReplyAddress, wrapEncoded } from '../envelope.ts';
 import { OutputError } from '../errors.ts';
 import { contentHash, givenOutputId, outputId } from '../ids.ts';
 import { Identified } from '../outputs.ts';
@@ -13,6 +13,13 @@ export interface Lineage {
   readonly inputId: string;
   /** Group key of the input, kept by its outputs unless the next stage declares its own. */
   readonly key?: string | undefined;
+  /** The input's reply address (a submitted item), passed on to its outputs. */
+  readonly reply?: ReplyAddress | undefined;
+  /**
+   * The outputs keep the input's branch token (a call with one output carries its branch on);
+   * otherwise each output opens a branch of its own, named by its id.
+   */
+  readonly keepToken?: boolean;
 }
 
 /** What SQS accepts as a MessageGroupId: 1-128 printable ASCII characters. */
@@ -65,6 +72,11 @@ export class Forwarder {
     );
   }
 
+  /** True on the last stage: outputs go to the consumer only. */
+  get last(): boolean {
+    return this.#next === undefined;
+  }
+
   /** True when outputs of this lineage carry a key: they must reach SQS one after another. */
   ordered(lineage: Lineage): boolean {
     return lineage.key !== undefined || this.#next?.group !== undefined || this.#stage.group !== undefined;
@@ -89,7 +101,11 @@ export class Forwarder {
     if (next === undefined) return { id, value, body: undefined, groupId: id, level };
     const key = this.#keyOf(value, lineage.key);
     const capped = Math.min(level, next.priorities - 1);
-    const body = wrapEncoded({ id, key, level: capped }, json);
+    const reply =
+      lineage.reply === undefined || lineage.keepToken === true
+        ? lineage.reply
+        : { ...lineage.reply, token: id };
+    const body = wrapEncoded({ id, key, level: capped, reply }, json);
     const bytes = Buffer.byteLength(body);
     if (bytes > MAX_MESSAGE_BYTES) {
       throw new OutputError(

@@ -1,6 +1,7 @@
 import type { TaskContext } from '../context.ts';
 import { SqspipesError, StageError } from '../errors.ts';
 import { BatchItemError } from '../outputs.ts';
+import type { Reporter } from '../replies/reporter.ts';
 import type { Stage } from '../stage.ts';
 import { callStage } from './call.ts';
 import type { Delivery } from './delivery.ts';
@@ -15,6 +16,8 @@ export interface ProcessorDeps {
   readonly target: EmitTarget;
   /** Aborted when the run gives up on its calls (shutdown timeout). */
   readonly callSignal: AbortSignal;
+  /** Reports on submitted items to their senders. */
+  readonly reporter: Reporter;
 }
 
 /** One input's share of a call: its outputs, or why it failed. */
@@ -82,7 +85,12 @@ export class Processor {
 
   /** Produces one input's outputs; a failure is that input's alone. */
   async #produce(delivery: Delivery, result: unknown, signal: AbortSignal): Promise<Share> {
-    const lineage = { inputId: delivery.envelope?.id ?? delivery.messageId, key: delivery.envelope?.key };
+    const { envelope } = delivery;
+    const lineage = {
+      inputId: envelope?.id ?? delivery.messageId,
+      key: envelope?.key,
+      reply: envelope?.reply,
+    };
     try {
       const levelOf = () => delivery.level;
       return { emission: await produceOutputs(result, this.#d.target, lineage, levelOf, signal) };
@@ -96,11 +104,21 @@ export class Processor {
       delivery.fail(this.#failure(delivery, share.error));
       return;
     }
-    share.emission.delivered.then(
-      (handled) => {
+    const { emission } = share;
+    emission.delivered.then(
+      async (handled) => {
         // The consumer left before seeing them all: SQS delivers the input again.
-        if (handled) delivery.acknowledge(share.emission.count);
-        else delivery.release();
+        if (!handled) {
+          delivery.release();
+          return;
+        }
+        const reply = delivery.envelope?.reply;
+        if (reply !== undefined) {
+          // Before the acknowledgement: a crash in between sends the report again, never loses it.
+          if (emission.report !== undefined) await this.#d.reporter.ended(reply, emission.report);
+          this.#d.reporter.status(reply, 'finished', delivery.attempts);
+        }
+        delivery.acknowledge(emission.count);
       },
       (error: unknown) => delivery.fail(this.#failure(delivery, error)),
     );

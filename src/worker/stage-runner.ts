@@ -12,6 +12,7 @@ import type { OutputChannel } from './output-channel.ts';
 import { BUSY_WAIT_SECONDS, RECEIVE_MAX } from './poller.ts';
 import { OUTPUT_WINDOW, OutputWindow } from './output-window.ts';
 import { Processor } from './processor.ts';
+import { Reporter } from '../replies/reporter.ts';
 import { abortReason, RunControl } from './run-control.ts';
 import type { RunDeps } from './run-deps.ts';
 import { Scheduler } from './scheduler.ts';
@@ -71,6 +72,13 @@ export class StageRunner {
     this.#acquired = true;
     const batch = stage.batch ?? 1;
     this.#logStart(levels, workers, batch);
+    const reporter = new Reporter({
+      domain: this.#deps.queues.topology.domain,
+      stage: stage.name,
+      find: (name) => this.#deps.queues.find(name),
+      send: (url, message) => this.#io.send(url, message),
+      logger: this.#deps.logger,
+    });
     const processor = new Processor({
       stage,
       args: this.#options.args,
@@ -83,6 +91,7 @@ export class StageRunner {
         window: new OutputWindow(OUTPUT_WINDOW),
       },
       callSignal: this.#control.callSignal,
+      reporter,
     });
     const limit = this.#options.limit;
     const drained = () => this.#intake?.wake();
@@ -93,7 +102,7 @@ export class StageRunner {
     const lanes = MAX_LANES;
     const room = workers * batch + 2 * RECEIVE_MAX * lanes + levels.length;
     const capacity = new Capacity(room, () => scheduler.quota);
-    const deliveryDeps = this.#deliveryDeps(scheduler);
+    const deliveryDeps = this.#deliveryDeps(scheduler, reporter);
     this.#scheduler = scheduler;
     this.#capacity = capacity;
     this.#intake = new Intake({
@@ -135,7 +144,7 @@ export class StageRunner {
     this.#intake.start();
   }
 
-  #deliveryDeps(scheduler: Scheduler): DeliveryDeps {
+  #deliveryDeps(scheduler: Scheduler, reporter: Reporter): DeliveryDeps {
     const { stage, deps } = { stage: this.#stage, deps: this.#deps };
     return {
       stage,
@@ -148,6 +157,7 @@ export class StageRunner {
       deadLetterUrl: () => deps.queues.deadLetterUrl(stage),
       ended: (delivery, outcome) => this.#ended(delivery, outcome),
       retry: (delivery) => scheduler.resume(delivery),
+      reporter,
     };
   }
 

@@ -1,0 +1,370 @@
+/**
+ * Reply queues: the FIFO queue a sending process gets, on first need, for the results and
+ * statuses that stage processes send back to it. Each one is tagged with its domain, the role
+ * `reply`, its owner (host, pid) and the owner's last heartbeat, which the owner refreshes while
+ * it lives. A reply queue whose heartbeat is old has lost its owner: {@link removeStaleReplyQueues}
+ * (and `sqspipes replies --remove-stale`) deletes it. Queues are found by their tags, never by a
+ * name prefix alone: domain `app` never touches `app2`'s or `app-x`'s queues.
+ */
+import { randomInt } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  DeleteQueueCommand,
+  ListQueuesCommand,
+  ListQueueTagsCommand,
+  QueueDoesNotExist,
+  type SQSClient,
+  TagQueueCommand,
+} from '@aws-sdk/client-sqs';
+import pLimit from 'p-limit';
+import { ConfigError, describe, SqsError } from '../errors.ts';
+import { MAX_QUEUE_NAME, TAG } from '../queues/naming.ts';
+import { Provisioner } from '../queues/provisioner.ts';
+import { type Diagnose, passThrough } from '../sqs/diagnose.ts';
+import type { Logger } from '../types.ts';
+import { checkInteger } from '../validate.ts';
+
+/** Tag values: role tag (TAG.role from src/queues/naming.ts) is 'reply' on reply queues. */
+export const REPLY_ROLE = 'reply';
+/** Tag with the epoch milliseconds of the owner's last heartbeat (string). */
+export const HEARTBEAT_TAG = 'sqspipes:heartbeat';
+/** Default: a reply queue whose heartbeat is older than this is stale (its owner is gone). */
+export const DEFAULT_STALE_AFTER_MS = 5 * 60_000;
+/** How often a live owner refreshes its heartbeat tag. */
+export const HEARTBEAT_EVERY_MS = 60_000;
+
+/** Tag with the host name of the owner. */
+const HOST_TAG = 'sqspipes:host';
+/** Tag with the process id of the owner. */
+const PID_TAG = 'sqspipes:pid';
+
+const SENDER_ID_LENGTH = 12;
+const SENDER_ID_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const SENDER_ID_PATTERN = /^[a-z0-9]{12}$/;
+const FIFO = '.fifo';
+/** Requests at a time when listing tags or deleting queues. */
+const CONCURRENCY = 10;
+/** setInterval's largest delay. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+const ATTRIBUTES = {
+  FifoQueue: 'true',
+  ContentBasedDeduplication: 'false',
+  MessageRetentionPeriod: '86400',
+  VisibilityTimeout: '30',
+  ReceiveMessageWaitTimeSeconds: '0',
+} as const;
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** 12 random chars [a-z0-9]. */
+export function newSenderId(): string {
+  let id = '';
+  for (let i = 0; i < SENDER_ID_LENGTH; i++) id += SENDER_ID_CHARS[randomInt(SENDER_ID_CHARS.length)];
+  return id;
+}
+
+/** `${domain}-reply-${senderId}.fifo`; throws ConfigError (src/errors.ts) naming the domain when over 80 chars. */
+export function replyQueueName(domain: string, senderId: string): string {
+  if (!SENDER_ID_PATTERN.test(senderId)) {
+    throw new ConfigError(
+      `Expected the sender id to be ${SENDER_ID_LENGTH} characters a-z and 0-9 (see newSenderId()), got ${JSON.stringify(senderId)}`,
+    );
+  }
+  const name = `${replyPrefix(domain)}${senderId}${FIFO}`;
+  if (name.length > MAX_QUEUE_NAME) {
+    const room = MAX_QUEUE_NAME - (name.length - domain.length);
+    throw new ConfigError(
+      `Reply queue name \`${name}\` is ${name.length} characters, over SQS's limit of ${MAX_QUEUE_NAME}: shorten the domain (\`${domain}\`) to at most ${room} characters`,
+    );
+  }
+  return name;
+}
+
+/** True when `name` is a reply queue name of `domain` per replyQueueName's pattern (used by stage processes to refuse sending to arbitrary queues named in a message). */
+export function isReplyQueueName(domain: string, name: string): boolean {
+  const prefix = replyPrefix(domain);
+  if (name.length > MAX_QUEUE_NAME || !name.startsWith(prefix) || !name.endsWith(FIFO)) return false;
+  return SENDER_ID_PATTERN.test(name.slice(prefix.length, name.length - FIFO.length));
+}
+
+function replyPrefix(domain: string): string {
+  return `${domain}-reply-`;
+}
+
+export interface ReplyQueueOptions {
+  /** Milliseconds between two refreshes of the heartbeat tag. @default HEARTBEAT_EVERY_MS (60 000) */
+  heartbeatEveryMs?: number;
+  /** Turns a failed call's error into the one to throw (a ConnectionError for a setup problem). @default errors as they are */
+  diagnose?: Diagnose;
+  /** Told (warn, once until a refresh succeeds again) when the heartbeat fails. @default silent */
+  logger?: Logger;
+}
+
+/** A sender's own reply queue: created (FIFO, tags: TAG.domain=domain, TAG.role='reply', HEARTBEAT_TAG=now, plus 'sqspipes:host' = os.hostname(), 'sqspipes:pid' = process.pid), heartbeat refreshed with TagQueue every heartbeatEveryMs by an unref'd timer. */
+export class ReplyQueue {
+  readonly name: string;
+  readonly url: string;
+  readonly senderId: string;
+  readonly #sqs: SQSClient;
+  readonly #diagnose: Diagnose;
+  readonly #logger: Logger;
+  readonly #timer: NodeJS.Timeout;
+  #beating = false;
+  #warned = false;
+  #deleted: Promise<void> | undefined;
+
+  private constructor(
+    sqs: SQSClient,
+    created: { name: string; url: string; senderId: string },
+    options: { everyMs: number; diagnose: Diagnose; logger: Logger },
+  ) {
+    this.#sqs = sqs;
+    this.name = created.name;
+    this.url = created.url;
+    this.senderId = created.senderId;
+    this.#diagnose = options.diagnose;
+    this.#logger = options.logger;
+    this.#timer = setInterval(() => void this.#beat(), options.everyMs);
+    this.#timer.unref();
+  }
+
+  /** Creates a new reply queue of `domain` (waiting the second AWS asks for before first use). */
+  static async create(sqs: SQSClient, domain: string, options: ReplyQueueOptions = {}): Promise<ReplyQueue> {
+    const everyMs = checkInteger(
+      '`heartbeatEveryMs`',
+      options.heartbeatEveryMs ?? HEARTBEAT_EVERY_MS,
+      1,
+      MAX_TIMER_MS,
+    );
+    const diagnose = options.diagnose ?? passThrough;
+    const senderId = newSenderId();
+    const name = replyQueueName(domain, senderId);
+    const tags = {
+      [TAG.domain]: domain,
+      [TAG.role]: REPLY_ROLE,
+      [HEARTBEAT_TAG]: String(Date.now()),
+      [HOST_TAG]: hostname(),
+      [PID_TAG]: String(process.pid),
+    };
+    const url = await new Provisioner(sqs, { diagnose }).ensure({ name, attributes: ATTRIBUTES, tags });
+    return new ReplyQueue(
+      sqs,
+      { name, url, senderId },
+      { everyMs, diagnose, logger: options.logger ?? silent },
+    );
+  }
+
+  /** Stops the heartbeat and deletes the queue (idempotent; a queue already gone is fine). */
+  delete(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#deleted ??= this.#delete();
+    return this.#deleted;
+  }
+
+  async #delete(): Promise<void> {
+    try {
+      await deleteIfExists(this.#sqs, this.url);
+    } catch (error) {
+      this.#deleted = undefined; // a later delete() tries again
+      throw this.#diagnose(error, {
+        step: 'deleting the reply queue',
+        action: 'DeleteQueue',
+        queue: this.name,
+      });
+    }
+  }
+
+  /** Refreshes the heartbeat tag; never throws. One refresh at a time: a slow one skips the next. */
+  async #beat(): Promise<void> {
+    if (this.#beating || this.#deleted !== undefined) return;
+    this.#beating = true;
+    try {
+      await this.#sqs.send(
+        new TagQueueCommand({ QueueUrl: this.url, Tags: { [HEARTBEAT_TAG]: String(Date.now()) } }),
+      );
+      this.#warned = false;
+    } catch (error) {
+      if (!this.#warned && this.#deleted === undefined) {
+        this.#warned = true;
+        const gone = error instanceof QueueDoesNotExist ? ' (the queue is gone)' : '';
+        this.#logger.warn(
+          { queue: this.name, err: error },
+          `reply queue heartbeat failed${gone}: ${describe(error)}; without it the queue is stale after ${DEFAULT_STALE_AFTER_MS / 60_000} minutes and may be removed`,
+        );
+      }
+    } finally {
+      this.#beating = false;
+    }
+  }
+}
+
+export interface ReplyQueueInfo {
+  readonly name: string;
+  readonly url: string;
+  readonly host?: string;
+  readonly pid?: number;
+  readonly heartbeatAt?: Date;
+  readonly stale: boolean;
+}
+
+/** Options of {@link listReplyQueues} and {@link removeStaleReplyQueues}. */
+export interface StaleOptions {
+  /** A heartbeat older than this (ms) is stale. @default DEFAULT_STALE_AFTER_MS (5 minutes) */
+  staleAfterMs?: number;
+  /** The time to judge heartbeats at (epoch ms). @default Date.now() */
+  now?: number;
+}
+
+/** Reply queues of `domain`: lists queue URLs with the name prefix `${domain}-reply-` only to find candidates, then keeps exactly those whose tags say domain=domain and role=reply. stale = heartbeat older than staleAfterMs (or missing/unparsable heartbeat). */
+export async function listReplyQueues(
+  sqs: SQSClient,
+  domain: string,
+  options: StaleOptions = {},
+): Promise<ReplyQueueInfo[]> {
+  const { staleAfterMs, now } = resolveStaleOptions(options);
+  const limit = pLimit(CONCURRENCY);
+  const urls = await listQueueUrls(sqs, replyPrefix(domain));
+  const found = await Promise.all(
+    urls.map((url) =>
+      limit(async () => {
+        const name = queueNameOf(url);
+        // The name pattern too: a queue named otherwise is not one sqspipes made, whatever its tags.
+        if (!isReplyQueueName(domain, name)) return undefined;
+        const tags = await tagsOf(sqs, url);
+        if (tags?.[TAG.domain] !== domain || tags[TAG.role] !== REPLY_ROLE) return undefined;
+        return replyQueueInfo(name, url, tags, staleAfterMs, now);
+      }),
+    ),
+  );
+  return found.filter((q) => q !== undefined).sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/** Deletes the stale reply queues of `domain` (as listReplyQueues decides); resolves with the names deleted. A queue deleted meanwhile by someone else is fine. */
+export async function removeStaleReplyQueues(
+  sqs: SQSClient,
+  domain: string,
+  options: StaleOptions = {},
+): Promise<string[]> {
+  const { staleAfterMs, now } = resolveStaleOptions(options);
+  const stale = (await listReplyQueues(sqs, domain, { staleAfterMs, now })).filter((q) => q.stale);
+  const limit = pLimit(CONCURRENCY);
+  const results = await Promise.allSettled(
+    stale.map((q) => limit(() => removeIfStillStale(sqs, q, staleAfterMs, now))),
+  );
+  const deleted = stale.filter((_, i) => {
+    const result = results[i];
+    return result?.status === 'fulfilled' && result.value;
+  });
+  const failed = stale.flatMap((q, i) => {
+    const result = results[i];
+    return result?.status === 'rejected' ? [{ name: q.name, reason: result.reason as unknown }] : [];
+  });
+  const first = failed[0];
+  if (first === undefined) return deleted.map((q) => q.name);
+  const others = failed.length > 1 ? ` (and ${failed.length - 1} more)` : '';
+  throw new SqsError(
+    `Could not delete the stale reply queue \`${first.name}\`${others}; deleted ${deleted.length}: ${describe(first.reason)}`,
+    { queue: first.name, cause: first.reason },
+  );
+}
+
+function resolveStaleOptions(options: StaleOptions): { staleAfterMs: number; now: number } {
+  return {
+    staleAfterMs: checkInteger(
+      '`staleAfterMs`',
+      options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    now: checkInteger('`now`', options.now ?? Date.now(), 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/**
+ * Deletes `queue` unless its owner refreshed the heartbeat since it was listed (its tags are read
+ * again just before). True when this call deleted it; false when it was live or already gone.
+ */
+async function removeIfStillStale(
+  sqs: SQSClient,
+  queue: ReplyQueueInfo,
+  staleAfterMs: number,
+  now: number,
+): Promise<boolean> {
+  const tags = await tagsOf(sqs, queue.url);
+  if (tags === undefined) return false;
+  if (!replyQueueInfo(queue.name, queue.url, tags, staleAfterMs, now).stale) return false;
+  return deleteIfExists(sqs, queue.url);
+}
+
+function replyQueueInfo(
+  name: string,
+  url: string,
+  tags: Readonly<Record<string, string>>,
+  staleAfterMs: number,
+  now: number,
+): ReplyQueueInfo {
+  const host = tags[HOST_TAG];
+  const pid = digits(tags[PID_TAG]);
+  const beat = digits(tags[HEARTBEAT_TAG]);
+  // A heartbeat ahead of this clock (clock skew) is live.
+  const stale = beat === undefined || now - beat > staleAfterMs;
+  return {
+    name,
+    url,
+    ...(host === undefined || host === '' ? {} : { host }),
+    ...(pid === undefined ? {} : { pid }),
+    ...(beat === undefined ? {} : { heartbeatAt: new Date(beat) }),
+    stale,
+  };
+}
+
+/** The number in `text` if it is digits only (and a safe integer), else undefined. */
+function digits(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\d{1,15}$/.test(text)) return undefined;
+  return Number(text);
+}
+
+/** Deletes the queue at `url`; false when it was already gone. */
+async function deleteIfExists(sqs: SQSClient, url: string): Promise<boolean> {
+  try {
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+    return true;
+  } catch (error) {
+    if (error instanceof QueueDoesNotExist) return false;
+    throw error;
+  }
+}
+
+async function listQueueUrls(sqs: SQSClient, prefix: string): Promise<string[]> {
+  const urls: string[] = [];
+  let token: string | undefined;
+  do {
+    const out = await sqs.send(
+      new ListQueuesCommand({
+        QueueNamePrefix: prefix,
+        MaxResults: 1000,
+        ...(token === undefined ? {} : { NextToken: token }),
+      }),
+    );
+    urls.push(...(out.QueueUrls ?? []));
+    token = out.NextToken;
+  } while (token !== undefined && token !== '');
+  return urls;
+}
+
+/** The tags of the queue at `url`; undefined when it was deleted since it was listed. */
+async function tagsOf(sqs: SQSClient, url: string): Promise<Readonly<Record<string, string>> | undefined> {
+  try {
+    const out = await sqs.send(new ListQueueTagsCommand({ QueueUrl: url }));
+    return out.Tags ?? {};
+  } catch (error) {
+    if (error instanceof QueueDoesNotExist) return undefined;
+    throw error;
+  }
+}
+
+/** The name of a queue, from its URL (`…/<account>/<name>`). */
+function queueNameOf(url: string): string {
+  return decodeURIComponent(url.slice(url.lastIndexOf('/') + 1));
+}
