@@ -383,9 +383,17 @@ export class TaskClient extends TaskEvents {
       countRequests(sqs, this.#requests);
       const diagnose = diagnoser(target);
       const io = new SqsIo(sqs, { diagnose });
-      const { domain, pollWaitSeconds } = this.#options;
-      const logger = this.#logger;
-      this.#replies = new ReplyListener({ sqs, io, domain, logger, diagnose, waitSeconds: pollWaitSeconds });
+      const { domain, pollWaitSeconds, kmsKeyId, highThroughput } = this.#options;
+      this.#replies = new ReplyListener({
+        sqs,
+        io,
+        domain,
+        logger: this.#logger,
+        diagnose,
+        waitSeconds: pollWaitSeconds,
+        kmsKeyId,
+        highThroughput,
+      });
       return {
         sqs,
         owned: given === undefined,

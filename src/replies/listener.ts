@@ -14,6 +14,9 @@ export interface ListenerDeps {
   readonly diagnose: Diagnose;
   /** Long-poll wait, in seconds. */
   readonly waitSeconds: number;
+  /** The reply queue's encryption and throughput, as the pipeline's queues. */
+  readonly kmsKeyId: string | undefined;
+  readonly highThroughput: boolean;
 }
 
 /** Messages per receive of the reply queue (SQS's most). */
@@ -86,8 +89,8 @@ export class ReplyListener {
 
   #replyQueue(): Promise<ReplyQueue> {
     if (this.#queue === undefined) {
-      const { sqs, domain, diagnose, logger } = this.#d;
-      this.#queue = ReplyQueue.create(sqs, domain, { diagnose, logger });
+      const { sqs, domain, diagnose, logger, kmsKeyId, highThroughput } = this.#d;
+      this.#queue = ReplyQueue.create(sqs, domain, { diagnose, logger, kmsKeyId, highThroughput });
       this.#queue.catch(() => (this.#queue = undefined));
     }
     return this.#queue;

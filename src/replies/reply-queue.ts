@@ -99,6 +99,10 @@ export interface ReplyQueueOptions {
   diagnose?: Diagnose;
   /** Told (warn, once until a refresh succeeds again) when the heartbeat fails. @default silent */
   logger?: Logger;
+  /** Encrypt with this KMS key (the client's `kmsKeyId`) instead of SQS-managed encryption. */
+  kmsKeyId?: string | undefined;
+  /** High-throughput FIFO (the client's `highThroughput`): many stages reply at once. */
+  highThroughput?: boolean;
 }
 
 /** A sender's own reply queue: created (FIFO, tags: TAG.domain=domain, TAG.role='reply', HEARTBEAT_TAG=now, plus 'sqspipes:host' = os.hostname(), 'sqspipes:pid' = process.pid), heartbeat refreshed with TagQueue every heartbeatEveryMs by an unref'd timer. */
@@ -147,7 +151,16 @@ export class ReplyQueue {
       [HOST_TAG]: hostname(),
       [PID_TAG]: String(process.pid),
     };
-    const url = await new Provisioner(sqs, { diagnose }).ensure({ name, attributes: ATTRIBUTES, tags });
+    const attributes = {
+      ...ATTRIBUTES,
+      ...(options.kmsKeyId === undefined
+        ? { SqsManagedSseEnabled: 'true' }
+        : { KmsMasterKeyId: options.kmsKeyId }),
+      ...(options.highThroughput === true
+        ? { DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' }
+        : {}),
+    };
+    const url = await new Provisioner(sqs, { diagnose }).ensure({ name, attributes, tags });
     return new ReplyQueue(
       sqs,
       { name, url, senderId },

@@ -5,6 +5,9 @@ import {
   iamPolicy,
   parseStages,
   QUEUE_ACTIONS,
+  REPLY_QUEUE_ACTIONS,
+  replyQueuesArn,
+  schemeOfArn,
 } from '../../src/cli/operator/iam-policy.ts';
 import { ConfigError } from '../../src/errors.ts';
 
@@ -40,6 +43,54 @@ describe('iamPolicy', () => {
         'sqs:TagQueue',
       ].sort(),
     );
+  });
+
+  it("adds a statement for the domain's reply queues when given their ARN pattern, after ListQueues", () => {
+    const arns = ['arn:aws:sqs:eu-west-1:123456789012:shop-a-p0.fifo'];
+    const replies = 'arn:aws:sqs:eu-west-1:123456789012:shop-reply-*';
+    const policy = iamPolicy(arns, replies);
+    expect(policy.Statement.map((s) => s.Sid)).toEqual([
+      'SqspipesDomainQueues',
+      'SqspipesListQueues',
+      'SqspipesReplyQueues',
+    ]);
+    expect(JSON.parse(JSON.stringify(policy.Statement[2]))).toEqual({
+      Sid: 'SqspipesReplyQueues',
+      Effect: 'Allow',
+      Action: [...REPLY_QUEUE_ACTIONS],
+      Resource: replies,
+    });
+  });
+
+  it('grants on reply queues what stage workers (reply) and senders (create, heartbeat, receive, clean up) do, each once', () => {
+    expect(new Set(REPLY_QUEUE_ACTIONS).size).toBe(REPLY_QUEUE_ACTIONS.length);
+    expect([...REPLY_QUEUE_ACTIONS].sort()).toEqual(
+      [
+        'sqs:SendMessage',
+        'sqs:GetQueueUrl',
+        'sqs:CreateQueue',
+        'sqs:TagQueue',
+        'sqs:ListQueueTags',
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:DeleteQueue',
+        'sqs:GetQueueAttributes',
+      ].sort(),
+    );
+    expect(REPLY_QUEUE_ACTIONS).not.toContain('sqs:PurgeQueue');
+    expect(REPLY_QUEUE_ACTIONS).not.toContain('sqs:ChangeMessageVisibility');
+  });
+
+  it("computes the reply queues' ARN pattern from the scheme, or from an existing queue's ARN", () => {
+    expect(replyQueuesArn(scheme)).toBe('arn:aws:sqs:eu-west-1:123456789012:shop-reply-*');
+    expect(replyQueuesArn(schemeOfArn('arn:aws-cn:sqs:cn-north-1:123456789012:shop-a-p0.fifo', 'shop'))).toBe(
+      'arn:aws-cn:sqs:cn-north-1:123456789012:shop-reply-*',
+    );
+    // An emulator's ARN (ElasticMQ names its region `elasticmq`) is taken as it is.
+    expect(replyQueuesArn(schemeOfArn('arn:aws:sqs:elasticmq:000000000000:shop-a-p0.fifo', 'shop'))).toBe(
+      'arn:aws:sqs:elasticmq:000000000000:shop-reply-*',
+    );
+    expect(() => schemeOfArn('https://sqs.example/1/shop-a-p0.fifo', 'shop')).toThrow(UsageError);
   });
 
   it('refuses an empty resource list', () => {

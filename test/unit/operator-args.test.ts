@@ -83,12 +83,12 @@ describe('parseOperatorArgs: usage errors name the flag, the expectation and the
   it.each([
     [
       [],
-      'Give a command: status, purge, destroy, enqueue, redrive, peek or iam-policy (see sqspipes --help)',
+      'Give a command: status, purge, destroy, enqueue, redrive, peek, iam-policy or replies (see sqspipes --help)',
     ],
     [['stauts', ...d], 'Unknown command "stauts": did you mean status? (see sqspipes --help)'],
     [
       ['nope', ...d],
-      'Unknown command "nope": the commands are status, purge, destroy, enqueue, redrive, peek and iam-policy (see sqspipes --help)',
+      'Unknown command "nope": the commands are status, purge, destroy, enqueue, redrive, peek, iam-policy and replies (see sqspipes --help)',
     ],
     [['status'], "--domain is required: give the pipeline's domain (see sqspipes status --help)"],
     [['status', '--domain'], '--domain needs a value (see sqspipes status --help)'],

@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { EmptyTaskOutput, fanOut, pipeline } from '../../src/index.ts';
+import { EmptyTaskOutput, fanOut, pipeline, type Submission } from '../../src/index.ts';
 
 const words = pipeline({ domain: 'types' })
   .stage('generate', (max: number) => 'x'.repeat(max))
@@ -23,6 +23,16 @@ describe('typed pipelines', () => {
   it('types enqueue() by the stage input', () => {
     expectTypeOf<Parameters<typeof words.enqueue<'reduce'>>[1]>().toEqualTypeOf<string>();
     expectTypeOf<Parameters<typeof words.enqueue<'count'>>[1]>().toEqualTypeOf<number>();
+  });
+
+  it("types submit(): the first consuming stage's input (or the named stage's), the last stage's output", () => {
+    expectTypeOf(words.submit('word')).toEqualTypeOf<Promise<Submission<string>>>();
+    expectTypeOf(words.submit(3, { stage: 'count' })).toEqualTypeOf<Promise<Submission<string>>>();
+    expectTypeOf<Awaited<ReturnType<Submission<string>['result']>>>().toEqualTypeOf<string[]>();
+    // @ts-expect-error `reduce` (the first stage with an input) takes a string
+    void words.submit(42);
+    // @ts-expect-error `count` takes a number
+    void words.submit('x', { stage: 'count' });
   });
 
   it('rejects a stage whose input is not the previous output', () => {

@@ -4,6 +4,7 @@ import { type CommandName, commandOf } from './commands.ts';
 import { UsageError } from './errors.ts';
 import {
   checkBooleans,
+  duration,
   integer,
   onlyWith,
   optionalString,
@@ -14,6 +15,7 @@ import {
 } from './flag-values.ts';
 import { checkAccount, checkPartition, parseStages, type StageSpec } from './iam-policy.ts';
 import { BOOLEAN_FLAGS, operatorParser } from './parser.ts';
+import { DEFAULT_STALE_AFTER_MS } from '../../replies/reply-queue.ts';
 import { packageVersion } from '../version.ts';
 
 /** Options every command takes. */
@@ -61,7 +63,14 @@ export type Command =
       readonly level: number | undefined;
       readonly max: number;
     }
-  | { readonly name: 'iam-policy'; readonly computed: ComputedArns | undefined };
+  | { readonly name: 'iam-policy'; readonly computed: ComputedArns | undefined }
+  | {
+      readonly name: 'replies';
+      /** `--remove-stale`: delete the stale reply queues instead of listing them. */
+      readonly removeStale: boolean;
+      /** `--stale-after`: a reply queue whose heartbeat is older than this (ms) is stale. */
+      readonly staleAfterMs: number;
+    };
 
 /** A command line: a command to run, or text to print (`--help`, `--version`) and exit 0. */
 export type OperatorArgs =
@@ -155,6 +164,10 @@ function command(parsed: Parsed, argv: readonly string[]): Command {
     }
     case 'iam-policy':
       return { name, computed: computedArns(parsed) };
+    case 'replies': {
+      const staleAfterMs = duration(parsed, 'stale-after', 1000, 30 * 86_400_000) ?? DEFAULT_STALE_AFTER_MS;
+      return { name, removeStale: parsed['remove-stale'] === true, staleAfterMs };
+    }
     default:
       throw new UsageError(`Unknown command ${quote(String(name))}`);
   }

@@ -7,6 +7,7 @@ export const COMMAND_USAGE = {
   redrive: 'redrive <stage>',
   peek: 'peek <stage>',
   'iam-policy': 'iam-policy',
+  replies: 'replies',
 } as const;
 
 export type CommandName = keyof typeof COMMAND_USAGE;

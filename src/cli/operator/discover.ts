@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import { deadLetterQueueName, inputQueueName, TAG } from '../../queues/naming.ts';
+import { REPLY_ROLE } from '../../replies/reply-queue.ts';
 import { UsageError } from './errors.ts';
 
 /**
@@ -139,6 +140,7 @@ function fromTags(
   warn: ((text: string) => void) | undefined,
 ): DomainQueue | undefined {
   if (tags[TAG.domain] !== domain) return undefined;
+  if (tags[TAG.role] === REPLY_ROLE) return undefined; // a sender's reply queue: `sqspipes replies`
   const name = queueNameOf(url);
   const stage = tags[TAG.stage] ?? '';
   const role = tags[TAG.role];

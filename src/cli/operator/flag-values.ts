@@ -42,6 +42,37 @@ export function integer(
   throw new UsageError(`--${key} must be ${range}${unit === '' ? '' : ` (${unit})`}, got ${quote(text)}`);
 }
 
+/** Milliseconds per unit of a duration flag (`1500ms`, `30s`, `5m`, `2h`, `1d`). */
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * The value of duration flag `--<key>` in milliseconds, from `min` to `max` ms: an integer and a
+ * unit (`1500ms`, `30s`, `5m`, `2h`, `1d`); undefined when not given.
+ */
+export function duration(parsed: Parsed, key: string, min: number, max: number): number | undefined {
+  const text = optionalString(parsed, key);
+  if (text === undefined) return undefined;
+  const [, amount = '', unit = ''] = /^(\d{1,15})(ms|s|m|h|d)$/.exec(text) ?? [];
+  const value = Number(amount) * (DURATION_UNITS[unit] ?? Number.NaN);
+  if (value >= min && value <= max) return value;
+  throw new UsageError(
+    `--${key} must be a duration from ${formatDuration(min)} to ${formatDuration(max)}: an integer and a unit (ms, s, m, h or d) such as 30s, 5m, 2h or 1500ms, got ${quote(text)}`,
+  );
+}
+
+/** `ms` as the largest whole unit: `1s`, `5m`, `1500ms`. */
+export function formatDuration(ms: number): string {
+  const units = Object.entries(DURATION_UNITS).reverse();
+  const [unit, size] = units.find(([, size]) => ms >= size && ms % size === 0) ?? ['ms', 1];
+  return `${ms / size}${unit}`;
+}
+
 /** `value` if it is a stage name; `what` names where it came from (`<stage>`, `--stage`). */
 export function stageName(what: string, value: string): string {
   if (!NAME_PATTERN.test(value)) {

@@ -5,7 +5,7 @@ import type { ComputedArns } from './args.ts';
 import type { OperatorContext } from './context.ts';
 import { discoverQueues } from './discover.ts';
 import { UsageError } from './errors.ts';
-import { computeQueueArns, iamPolicy } from './iam-policy.ts';
+import { computeQueueArns, iamPolicy, replyQueuesArn, schemeOfArn } from './iam-policy.ts';
 import { printJson } from './output.ts';
 
 const CONCURRENCY = 10;
@@ -14,7 +14,9 @@ const CONCURRENCY = 10;
  * `sqspipes iam-policy`: prints the least-privilege policy of the domain's queues. By default
  * it names the queues that exist (their QueueArn attributes); with `--stages` (and `--account`)
  * it computes the ARNs from the naming scheme without calling SQS, for queues not created yet:
- * each stage's input levels and its dead-letter queue (only `--dlq-stages`' when given).
+ * each stage's input levels and its dead-letter queue (only `--dlq-stages`' when given). Either
+ * way it adds the domain's reply queues, `<domain>-reply-*`, in the partition, region and account
+ * of the first of those ARNs.
  */
 export async function iamPolicyCommand(
   ctx: OperatorContext,
@@ -22,7 +24,8 @@ export async function iamPolicyCommand(
   region: () => Promise<string | undefined>,
 ): Promise<void> {
   const arns = computed === undefined ? await discoveredArns(ctx) : await computedArns(ctx, computed, region);
-  await printJson(iamPolicy(arns));
+  const [first = ''] = arns;
+  await printJson(iamPolicy(arns, replyQueuesArn(schemeOfArn(first, ctx.domain))));
 }
 
 async function discoveredArns(ctx: OperatorContext): Promise<string[]> {

@@ -1,7 +1,9 @@
 /**
  * The least-privilege IAM policy of a domain's queues (pure: no I/O). One statement grants what
- * sqspipes does to its own queues, on exactly their ARNs; `sqs:ListQueues` has no queue resource,
- * so it gets a second statement on `*` (the operator CLI lists queues to find a domain's).
+ * sqspipes does to its own queues, on exactly their ARNs; another what senders and stage workers
+ * do to the domain's reply queues, whose names are random (`<domain>-reply-*`); `sqs:ListQueues`
+ * has no queue resource, so it gets a statement on `*` (the operator CLI lists queues to find a
+ * domain's, and senders to clean up stale reply queues).
  */
 import {
   MAX_PRIORITIES,
@@ -32,6 +34,23 @@ export const QUEUE_ACTIONS = [
   'sqs:DeleteQueue',
 ] as const;
 
+/**
+ * What is done to a domain's reply queues: stage workers reply (SendMessage, GetQueueUrl); a
+ * sender creates its own (CreateQueue with tags, TagQueue for its heartbeat), receives from it and
+ * deletes it, and removes the stale ones of others (ListQueueTags, GetQueueAttributes, DeleteQueue).
+ */
+export const REPLY_QUEUE_ACTIONS = [
+  'sqs:SendMessage',
+  'sqs:GetQueueUrl',
+  'sqs:CreateQueue',
+  'sqs:TagQueue',
+  'sqs:ListQueueTags',
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:DeleteQueue',
+  'sqs:GetQueueAttributes',
+] as const;
+
 export interface IamStatement {
   readonly Sid: string;
   readonly Effect: 'Allow';
@@ -44,16 +63,50 @@ export interface IamPolicy {
   readonly Statement: readonly IamStatement[];
 }
 
-/** The policy granting {@link QUEUE_ACTIONS} on exactly `arns`, and `sqs:ListQueues`. */
-export function iamPolicy(arns: readonly string[]): IamPolicy {
+/**
+ * The policy granting {@link QUEUE_ACTIONS} on exactly `arns`, {@link REPLY_QUEUE_ACTIONS} on
+ * `replyArn` (the domain's reply queues, see {@link replyQueuesArn}) when given, and
+ * `sqs:ListQueues`.
+ */
+export function iamPolicy(arns: readonly string[], replyArn?: string): IamPolicy {
   if (arns.length === 0) throw new UsageError('An IAM policy needs at least one queue ARN');
+  const replies: IamStatement[] =
+    replyArn === undefined
+      ? []
+      : [
+          {
+            Sid: 'SqspipesReplyQueues',
+            Effect: 'Allow',
+            Action: [...REPLY_QUEUE_ACTIONS],
+            Resource: replyArn,
+          },
+        ];
   return {
     Version: '2012-10-17',
     Statement: [
       { Sid: 'SqspipesDomainQueues', Effect: 'Allow', Action: [...QUEUE_ACTIONS], Resource: [...arns] },
       { Sid: 'SqspipesListQueues', Effect: 'Allow', Action: ['sqs:ListQueues'], Resource: '*' },
+      ...replies,
     ],
   };
+}
+
+/**
+ * The ARN pattern of a domain's reply queues: `arn:<partition>:sqs:<region>:<account>:<domain>-reply-*`.
+ * Unchecked: the scheme comes from {@link computeQueueArns}' checked flags or from an existing
+ * queue's ARN (whose region an emulator may name otherwise, e.g. ElasticMQ's `elasticmq`).
+ */
+export function replyQueuesArn(scheme: ArnScheme): string {
+  return `arn:${scheme.partition}:sqs:${scheme.region}:${scheme.account}:${scheme.domain}-reply-*`;
+}
+
+/** The partition, region and account of a queue ARN (`arn:<partition>:sqs:<region>:<account>:<name>`). */
+export function schemeOfArn(arn: string, domain: string): ArnScheme {
+  const [prefix, partition = '', service, region = '', account = ''] = arn.split(':');
+  if (prefix !== 'arn' || service !== 'sqs') {
+    throw new UsageError(`Expected an SQS queue ARN (arn:<partition>:sqs:…), got ${quote(arn)}`);
+  }
+  return { partition, region, account, domain };
 }
 
 /** A stage of `--stages` that has queues (every stage but the first, the source). */

@@ -8,7 +8,16 @@ import { UsageError } from './errors.ts';
 import { explainYargsFailure, NO_COMMAND } from './yargs-failure.ts';
 
 /** The flags that take no value (`--dlq=yes` is refused rather than read as false). */
-export const BOOLEAN_FLAGS = ['json', 'verbose', 'watch', 'yes', 'dlq', 'help', 'version'] as const;
+export const BOOLEAN_FLAGS = [
+  'json',
+  'verbose',
+  'watch',
+  'yes',
+  'dlq',
+  'remove-stale',
+  'help',
+  'version',
+] as const;
 
 const USAGE =
   "$0 <command> --domain <domain> [options]\n\nOperates the SQS FIFO queues of one sqspipes pipeline (its domain), talking to SQS only. A domain's queues are found by their sqspipes:domain tag, never by name prefix: domain `app` never touches `app2`'s queues.";
@@ -35,7 +44,9 @@ Peek receives with a visibility timeout of 0, so the messages stay available. It
 - at most 10 messages, one receive per queue; on FIFO queues SQS returns messages of few message groups, so this is a sample, not a listing;
 - each peek adds 1 to the receive count of every message it shows. That uses up none of a stage's attempts (sqspipes counts them itself); the receive count matters only to the input queues' redrive policy, SQS's safety net for inputs whose process died, which moves a message to the stage's dead-letter queue once it was received more than retries + 10 times (its maxReceiveCount), peeks included: only a message peeked that often goes there.`;
 
-const IAM = `By default the policy names exactly the domain's existing queues (their QueueArn attributes). With --stages it computes arn:<partition>:sqs:<region>:<account>:<domain>-<stage>-p<level>.fifo and <domain>-<stage>-dlq.fifo for every stage but the first (or, for the dead-letter queues, for --dlq-stages only) without calling SQS, for queues not created yet. Actions on those ARNs: CreateQueue, TagQueue, GetQueueUrl, GetQueueAttributes, ListQueueTags, SendMessage, ReceiveMessage, DeleteMessage, ChangeMessageVisibility, PurgeQueue, DeleteQueue; plus ListQueues on * (it has no queue resource).`;
+const IAM = `By default the policy names exactly the domain's existing queues (their QueueArn attributes). With --stages it computes arn:<partition>:sqs:<region>:<account>:<domain>-<stage>-p<level>.fifo and <domain>-<stage>-dlq.fifo for every stage but the first (or, for the dead-letter queues, for --dlq-stages only) without calling SQS, for queues not created yet. Actions on those ARNs: CreateQueue, TagQueue, GetQueueUrl, GetQueueAttributes, ListQueueTags, SendMessage, ReceiveMessage, DeleteMessage, ChangeMessageVisibility, PurgeQueue, DeleteQueue. On arn:<partition>:sqs:<region>:<account>:<domain>-reply-* (the reply queues of processes awaiting results, named at random; by default partition, region and account are those of the existing queues): SendMessage, GetQueueUrl (stage workers reply), CreateQueue, TagQueue, ListQueueTags, ReceiveMessage, DeleteMessage, DeleteQueue, GetQueueAttributes (senders, clean-up). Plus ListQueues on * (it has no queue resource).`;
+
+const REPLIES = `A process that submits items and awaits their results gets its own reply queue, <domain>-reply-<12 characters>.fifo, tagged with the domain, the role reply, its host and pid, and a heartbeat it refreshes every minute while it lives. A reply queue whose heartbeat is older than --stale-after has lost its owner (the process died without deleting it): stale. Columns: queue, host, pid, heartbeat (its age), state (live or stale); with --json, one JSON object per line. Reply queues are found by their tags, never by name prefix alone. Just before deleting a stale queue, --remove-stale reads its heartbeat again and spares it if the owner refreshed it meanwhile. A --stale-after shorter than the owners' heartbeat interval (1 minute) can remove live queues.`;
 
 /** The parser of the operator CLI's command line; `version` is printed by `--version`. */
 export function operatorParser(argv: readonly string[], version: string): Argv {
@@ -181,5 +192,22 @@ function commands(y: Argv): Argv {
           })
           .option('partition', { type: 'string', describe: 'with --stages: the AWS partition (default aws)' })
           .epilogue(IAM),
+    )
+    .command(
+      COMMAND_USAGE.replies,
+      "show the domain's reply queues (of processes awaiting results), live or stale",
+      (c) =>
+        c
+          .option('remove-stale', {
+            type: 'boolean',
+            default: false,
+            describe: 'delete the stale reply queues (their owner is gone) and print their names',
+          })
+          .option('stale-after', {
+            type: 'string',
+            describe:
+              'a reply queue whose heartbeat is older than this is stale, 1s to 30d, e.g. 30s, 5m, 2h (default 5m)',
+          })
+          .epilogue(REPLIES),
     );
 }

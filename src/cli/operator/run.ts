@@ -12,6 +12,7 @@ import { note, writeOut } from './output.ts';
 import { peekCommand } from './peek.ts';
 import { purgeCommand } from './purge.ts';
 import { redriveCommand } from './redrive.ts';
+import { repliesCommand } from './replies.ts';
 import { statusCommand } from './status-command.ts';
 
 /** Sockets of the operator CLI's client: it makes at most ~10 requests at a time. */
@@ -78,6 +79,8 @@ async function dispatch(ctx: OperatorContext, command: Command, sqs: SQSClient):
       return peekCommand(ctx, command);
     case 'iam-policy':
       return iamPolicyCommand(ctx, command.computed, () => sqs.config.region());
+    case 'replies':
+      return repliesCommand(ctx, command);
   }
 }
 
