@@ -189,7 +189,11 @@ export class TaskClient extends TaskEvents {
     const json = encodeOrThrow(stage, value);
     const { replies } = await this.#connect();
     const queue = await replies.queueName();
-    const item = replies.follow(id, stage, timeoutMs);
+    // The same idempotency key again, in flight or settled within SQS's deduplication window: SQS
+    // would drop the message, so this is the same item.
+    const known = replies.known(id);
+    if (known !== undefined) return known.submission;
+    const item = replies.follow(id, stage, { timeoutMs, statuses: status, keyed: key !== undefined });
     try {
       const reply = { queue, item: id, token: id, status };
       await this.#feed(found, { id, level, key: group, reply }, json);

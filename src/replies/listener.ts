@@ -19,6 +19,18 @@ export interface ListenerDeps {
   readonly highThroughput: boolean;
 }
 
+/** How a submitted item is followed. */
+export interface FollowOptions {
+  readonly timeoutMs: number;
+  /** The sender asked for statuses. */
+  readonly statuses: boolean;
+  /** Submitted with the caller's idempotency key. */
+  readonly keyed: boolean;
+}
+
+/** SQS FIFO's deduplication window. */
+const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
+
 /** Messages per receive of the reply queue (SQS's most). */
 const RECEIVE_MAX = 10;
 /** Visibility of a received reply: it is deleted at once, so only a crash makes it come back. */
@@ -33,6 +45,11 @@ const VISIBILITY_SECONDS = 30;
 export class ReplyListener {
   readonly #d: ListenerDeps;
   readonly #pending = new Map<string, PendingItem>();
+  /**
+   * Settled items submitted with an idempotency key, for SQS's deduplication window: submitting
+   * the key again then would send nothing (SQS drops it), so it gets the settled submission.
+   */
+  readonly #recent = new Map<string, { item: PendingItem; until: number }>();
   #queue: Promise<ReplyQueue> | undefined;
   #loop: Promise<void> | undefined;
   readonly #closing = new AbortController();
@@ -50,17 +67,36 @@ export class ReplyListener {
    * Follows an item from now on (before it is sent: no reply can be missed). An id already
    * followed (the same idempotency key) gets the same submission.
    */
-  follow(id: string, stage: string, timeoutMs: number): PendingItem {
-    const known = this.#pending.get(id);
+  follow(id: string, stage: string, options: FollowOptions): PendingItem {
+    const known = this.known(id);
     if (known !== undefined) return known;
-    const item = new PendingItem(id, stage, timeoutMs, () => this.#pending.delete(id));
+    const item = new PendingItem(id, stage, options, () => {
+      this.#pending.delete(id);
+      if (options.keyed) this.#recent.set(id, { item, until: Date.now() + DEDUPLICATION_WINDOW_MS });
+    });
     this.#pending.set(id, item);
     return item;
   }
 
+  /** The item of this id if it is followed, or settled within the deduplication window. */
+  known(id: string): PendingItem | undefined {
+    return this.#pending.get(id) ?? this.#recentItem(id);
+  }
+
+  #recentItem(id: string): PendingItem | undefined {
+    const now = Date.now();
+    for (const [key, { until }] of this.#recent) {
+      if (until > now) break; // in insertion order: the rest are younger
+      this.#recent.delete(key);
+    }
+    return this.#recent.get(id)?.item;
+  }
+
   /** Stops following an item whose submit failed. */
   forget(item: PendingItem): void {
-    if (this.#pending.get(item.id) === item) item.abandon();
+    if (this.#pending.get(item.id) !== item) return;
+    item.abandon();
+    this.#recent.delete(item.id); // it was never sent: the key may be submitted again
   }
 
   /** Starts the receive loop if it is not running (after an item was sent). */

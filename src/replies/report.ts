@@ -26,6 +26,9 @@ export interface EndReport {
   readonly results: readonly unknown[];
   /** Set when a result could not be sent back (not JSON, too large): the item fails with it. */
   readonly error?: string | undefined;
+  /** The call's attempt, and when it ended (ms since the epoch): the `finished` status it stands for. */
+  readonly attempt?: number | undefined;
+  readonly at?: number | undefined;
 }
 
 export interface DeadReport {
@@ -64,6 +67,8 @@ export interface EndContent {
   readonly children: readonly string[];
   readonly results: readonly string[];
   readonly error?: string | undefined;
+  readonly attempt: number;
+  readonly at: number;
 }
 
 /**
@@ -96,7 +101,9 @@ export function encodeEnd(content: EndContent): string[] {
   }
   groups.push(current);
   const head = `"v":${REPORT_VERSION},"kind":"end","item":${JSON.stringify(content.item)},"token":${JSON.stringify(content.token)},"stage":${JSON.stringify(content.stage)},"nonce":${JSON.stringify(content.nonce)}`;
-  const tail = error === undefined ? '' : `,"error":${JSON.stringify(error)}`;
+  const tail =
+    `,"attempt":${content.attempt},"at":${content.at}` +
+    (error === undefined ? '' : `,"error":${JSON.stringify(error)}`);
   return groups.map(
     (g, part) =>
       `{${head},"part":${part},"parts":${groups.length},"children":[${g.c.join(',')}],"results":[${g.r.join(',')}]${tail}}`,

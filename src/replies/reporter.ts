@@ -45,8 +45,11 @@ export class Reporter {
     this.#d = deps;
   }
 
-  /** The call on this branch ended; resolves once the report was sent (or dropped). Never rejects. */
-  async ended(address: ReplyAddress, end: EndOfCall): Promise<void> {
+  /**
+   * The call on this branch ended (it stands for the `finished` status too); resolves once the
+   * report was sent (or dropped). Never rejects.
+   */
+  async ended(address: ReplyAddress, end: EndOfCall, attempt: number): Promise<void> {
     const { stage } = this.#d;
     const nonce = randomUUID();
     let error: string | undefined;
@@ -66,6 +69,8 @@ export class Reporter {
       children: end.children,
       results,
       error,
+      attempt,
+      at: Date.now(),
     });
     await Promise.all(bodies.map((body, part) => this.#send(address, body, `${nonce}:${part}`)));
   }
@@ -76,8 +81,13 @@ export class Reporter {
     return this.#send(address, body, randomUUID());
   }
 
-  /** Progress of the item, if its sender asked for it: in the background. */
-  status(address: ReplyAddress, status: ItemStatusKind, attempt: number, error?: unknown): void {
+  /** Progress of the item, if its sender asked for it. Never rejects (callers need not wait). */
+  async status(
+    address: ReplyAddress,
+    status: ItemStatusKind,
+    attempt: number,
+    error?: unknown,
+  ): Promise<void> {
     if (!address.status) return;
     const body = encodeStatus({
       item: address.item,
@@ -87,7 +97,7 @@ export class Reporter {
       at: Date.now(),
       ...(error === undefined ? {} : { error: describe(error).slice(0, 2000) }),
     });
-    void this.#send(address, body, randomUUID());
+    await this.#send(address, body, randomUUID());
   }
 
   async #send(address: ReplyAddress, body: string, deduplicationId: string): Promise<void> {

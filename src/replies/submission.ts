@@ -83,10 +83,18 @@ export class PendingItem {
   readonly #resolve: (results: unknown[]) => void;
   readonly #reject: (error: ItemError) => void;
   readonly #timer: NodeJS.Timeout;
+  readonly #statuses: boolean;
   #settled = false;
 
-  constructor(id: string, stage: string, timeoutMs: number, onSettled: () => void) {
+  constructor(
+    id: string,
+    stage: string,
+    options: { timeoutMs: number; statuses: boolean },
+    onSettled: () => void,
+  ) {
+    const { timeoutMs } = options;
     this.id = id;
+    this.#statuses = options.statuses;
     this.#completion = new Completion(id);
     let resolve!: (results: unknown[]) => void;
     let reject!: (error: ItemError) => void;
@@ -147,6 +155,16 @@ export class PendingItem {
         );
         return;
       case 'end':
+        // An end report stands for its call's `finished` status (sent once, with its first part).
+        if (this.#statuses && report.part === 0) {
+          this.submission.pushStatus({
+            item: report.item,
+            stage: report.stage,
+            status: 'finished',
+            attempt: report.attempt,
+            at: new Date(report.at ?? Date.now()),
+          });
+        }
         this.#completion.add(report);
         if (this.#completion.complete) this.#complete();
     }

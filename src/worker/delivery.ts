@@ -133,7 +133,7 @@ export class Delivery implements Lease {
     this.#state = 'running';
     this.attempts++;
     const reply = this.envelope?.reply;
-    if (reply !== undefined) this.#deps.reporter?.status(reply, 'received', this.attempts);
+    if (reply !== undefined) void this.#deps.reporter?.status(reply, 'received', this.attempts);
   }
 
   /** The running call settles with `settled` (a timed-out call may run on): a retry waits for it. */
@@ -184,7 +184,7 @@ export class Delivery implements Lease {
     }
     logger.warn({ ...this.info, err: error.message }, 'call failed; it will be tried again');
     const reply = this.envelope?.reply;
-    if (reply !== undefined) this.#deps.reporter?.status(reply, 'retrying', this.attempts, error);
+    if (reply !== undefined) void this.#deps.reporter?.status(reply, 'retrying', this.attempts, error);
     const delayMs = this.#retryDelayMs();
     events.safeEmit('retried', { ...this.info, delaySeconds: delayMs / 1000 });
     const budgetMs = (leaseBudgetSeconds(this) - this.#deps.heartbeat.visibilitySeconds) * 1000;

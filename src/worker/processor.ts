@@ -115,8 +115,12 @@ export class Processor {
         const reply = delivery.envelope?.reply;
         if (reply !== undefined) {
           // Before the acknowledgement: a crash in between sends the report again, never loses it.
-          if (emission.report !== undefined) await this.#d.reporter.ended(reply, emission.report);
-          this.#d.reporter.status(reply, 'finished', delivery.attempts);
+          if (emission.report !== undefined) {
+            await this.#d.reporter.ended(reply, emission.report, delivery.attempts);
+          } else {
+            // Before the acknowledgement too: it reaches the sender long before the item ends.
+            await this.#d.reporter.status(reply, 'finished', delivery.attempts);
+          }
         }
         delivery.acknowledge(emission.count);
       },

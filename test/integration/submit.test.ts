@@ -124,6 +124,23 @@ describe('submit() and result() across processes', () => {
     }
   });
 
+  it('statuses show each stage: received, then finished, the last stage included', async () => {
+    const client = sender(domain);
+    try {
+      const item = await client.submit({ n: 9 }, { status: true });
+      expect(await item.result()).toEqual(['9:0']);
+      const steps: string[] = [];
+      for await (const s of item.statuses()) steps.push(`${s.stage}:${s.status}`);
+      for (const stage of ['explode', 'check', 'finish']) {
+        expect(steps).toContain(`${stage}:received`);
+        expect(steps).toContain(`${stage}:finished`);
+      }
+      expect(steps.at(-1)).toBe('finish:finished');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('a timeout rejects without leaking; the late result is no error', async () => {
     const client = sender(domain);
     const errors: unknown[] = [];

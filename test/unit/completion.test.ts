@@ -10,6 +10,8 @@ function end(token: string, children: string[], results: unknown[], nonce = 'n',
     nonce,
     children,
     results: results.map((r) => JSON.stringify(r)),
+    attempt: 1,
+    at: 0,
   });
   return bodies.map((b) => decodeReport(b) as EndReport);
 }
@@ -85,6 +87,8 @@ describe('Completion', () => {
       nonce: 'n',
       children: [],
       results: [JSON.stringify('x'.repeat(1_100_000))],
+      attempt: 1,
+      at: 0,
     });
     const report = decodeReport(body) as EndReport;
     expect(report.results).toEqual([]);

@@ -39,7 +39,7 @@ describe('Reporter', () => {
   it("sends an end report to the sender's reply queue, grouped by item", async () => {
     const { reporter, sent } = setup();
     const to = address();
-    await reporter.ended(to, { children: ['a', 'b'], results: [] });
+    await reporter.ended(to, { children: ['a', 'b'], results: [] }, 1);
     expect(sent).toHaveLength(1);
     expect(sent[0]?.url).toBe(`https://sqs/${to.queue}`);
     expect(sent[0]?.message.groupId).toBe('item-1');
@@ -54,7 +54,7 @@ describe('Reporter', () => {
 
   it('a result that is not JSON becomes an error of the item, not a failure of the stage', async () => {
     const { reporter, sent } = setup();
-    await reporter.ended(address(), { children: [], results: [new Map()] });
+    await reporter.ended(address(), { children: [], results: [new Map()] }, 1);
     expect(decodeReport(sent[0]?.message.body)).toMatchObject({
       results: [],
     });
@@ -67,7 +67,7 @@ describe('Reporter', () => {
   it('a reply queue that is gone drops the report, and later reports skip the lookup', async () => {
     const { reporter, sent, lookups } = setup({ exists: false });
     const to = address();
-    await reporter.ended(to, { children: [], results: [1] });
+    await reporter.ended(to, { children: [], results: [1] }, 1);
     await reporter.dead(to, 'reason');
     expect(sent).toEqual([]);
     expect(lookups()).toBe(1);
@@ -76,7 +76,7 @@ describe('Reporter', () => {
   it('a send that finds the queue deleted resolves (never fails the stage)', async () => {
     const gone = new QueueDoesNotExist({ message: 'gone', $metadata: {} });
     const { reporter } = setup({ sendFails: gone });
-    await expect(reporter.ended(address(), { children: [], results: [1] })).resolves.toBeUndefined();
+    await expect(reporter.ended(address(), { children: [], results: [1] }, 1)).resolves.toBeUndefined();
     expect(isMissingQueue(gone)).toBe(true);
     expect(
       isMissingQueue(new Error('x', { cause: { Code: 'AWS.SimpleQueueService.NonExistentQueue' } })),
@@ -86,8 +86,8 @@ describe('Reporter', () => {
 
   it('never writes to a queue that is not a reply queue of its domain', async () => {
     const { reporter, sent } = setup();
-    await reporter.ended(address('app-mid-p0.fifo'), { children: [], results: [1] });
-    await reporter.ended(address(replyQueueName('other', newSenderId())), { children: [], results: [1] });
+    await reporter.ended(address('app-mid-p0.fifo'), { children: [], results: [1] }, 1);
+    await reporter.ended(address(replyQueueName('other', newSenderId())), { children: [], results: [1] }, 1);
     expect(sent).toEqual([]);
   });
 
