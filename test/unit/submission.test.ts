@@ -26,7 +26,7 @@ function listener(): ReplyListener {
     io: undefined as never,
     domain: 'app',
     logger: quiet,
-    diagnose: (e) => e as Error,
+    diagnose: (e) => e,
     waitSeconds: 1,
     kmsKeyId: undefined,
     highThroughput: false,
