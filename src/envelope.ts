@@ -1,5 +1,6 @@
 import secureJson from 'secure-json-parse';
 import { strictJson } from './json-check.ts';
+import type { TraceCarrier } from './observe/telemetry.ts';
 
 /**
  * The body of every message sqspipes sends: `{"v":1,"id":"…","p":0,"d":<value>}` plus `"k"`
@@ -18,6 +19,8 @@ export interface Envelope {
   readonly level?: number | undefined;
   /** Where to report what becomes of it, for an item fed in by `submit()` (and its outputs). */
   readonly reply?: ReplyAddress | undefined;
+  /** The trace context of the span that sent it (OpenTelemetry, when recording): `"tc"`. */
+  readonly trace?: TraceCarrier | undefined;
 }
 
 /**
@@ -62,7 +65,8 @@ export function wrapEncoded(envelope: Omit<Envelope, 'value'>, valueJson: string
   const level = envelope.level === undefined ? '' : `,"p":${envelope.level}`;
   const key = envelope.key === undefined ? '' : `,"k":${JSON.stringify(envelope.key)}`;
   const reply = envelope.reply === undefined ? '' : `,"r":${encodeReply(envelope.reply)}`;
-  return `{"v":${ENVELOPE_VERSION},"id":${JSON.stringify(envelope.id)}${level}${key}${reply},"d":${valueJson}}`;
+  const trace = envelope.trace === undefined ? '' : `,"tc":${JSON.stringify(envelope.trace)}`;
+  return `{"v":${ENVELOPE_VERSION},"id":${JSON.stringify(envelope.id)}${level}${key}${reply}${trace},"d":${valueJson}}`;
 }
 
 function encodeReply({ queue, item, token, status }: ReplyAddress): string {
@@ -109,7 +113,16 @@ export function decodeEnvelope(body: string | undefined): DecodeResult {
   }
   const reply = decodeReply(record['r']);
   if (reply === null) return { ok: false, reason: 'envelope reply address is malformed' };
-  return { ok: true, envelope: { id, key, level, reply, value: record['d'] } };
+  const trace = decodeTrace(record['tc']);
+  return { ok: true, envelope: { id, key, level, reply, trace, value: record['d'] } };
+}
+
+/** A trace context: an object of strings. Anything else is ignored (it never makes a message poison). */
+function decodeTrace(raw: unknown): TraceCarrier | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const entries = Object.entries(raw as Record<string, unknown>);
+  if (entries.length === 0 || !entries.every(([, v]) => typeof v === 'string')) return undefined;
+  return raw as TraceCarrier;
 }
 
 /** The reply address of an envelope: undefined when it has none, null when it is malformed. */

@@ -8,6 +8,7 @@ import { queueDepths } from './queues/depths.ts';
 import { Provisioner } from './queues/provisioner.ts';
 import { redriveQueue } from './queues/redrive.ts';
 import { PipelineQueues, Topology } from './queues/topology.ts';
+import { loadTelemetry, type Telemetry } from './observe/telemetry.ts';
 import { ReplyListener } from './replies/listener.ts';
 import type { Submission } from './replies/submission.ts';
 import {
@@ -53,6 +54,8 @@ interface Connection {
   readonly provisioner: Provisioner;
   /** Follows submitted items (its reply queue is made on the first submit). */
   readonly replies: ReplyListener;
+  /** OpenTelemetry spans and metrics, when `@opentelemetry/api` is installed. */
+  readonly telemetry: Telemetry;
 }
 
 /** Counters of one client since it was made, for monitoring and the benchmark. */
@@ -84,7 +87,8 @@ export class TaskClient extends TaskEvents {
   #connection: Promise<Connection> | undefined;
   readonly #requests: RequestCounts = new Map();
   readonly #hooks = new StageHooks();
-  readonly #active = new Set<{ readonly inHand: number; stop(): Promise<void> }>();
+  /** Active runs, with the stage each runs. */
+  readonly #active = new Map<{ readonly inHand: number; stop(): Promise<void> }, string>();
   readonly #counts = { processed: 0, outputs: 0, failed: 0, retried: 0, deadLettered: 0 };
   #closed: Promise<void> | undefined;
   #replies: ReplyListener | undefined;
@@ -143,7 +147,7 @@ export class TaskClient extends TaskEvents {
       stage.index === 0
         ? new SourceRunner(stage, deps, options, output)
         : new StageRunner(stage, deps, options, output);
-    this.#active.add(runner);
+    this.#active.set(runner, stage.name);
     try {
       await runner.start();
       yield* output;
@@ -207,10 +211,20 @@ export class TaskClient extends TaskEvents {
 
   /** Sends a value (its JSON) in an envelope to a stage's input. */
   async #feed(stage: Stage, envelope: Omit<Envelope, 'value'>, json: string): Promise<void> {
-    const { io } = await this.#connect();
-    const url = await (await this.#queues()).inputUrl(stage, envelope.level ?? 0);
+    const { io, telemetry } = await this.#connect();
+    const queues = await this.#queues();
+    const level = envelope.level ?? 0;
+    const url = await queues.inputUrl(stage, level);
     const groupId = envelope.key === undefined ? envelope.id : groupIdOf(envelope.key);
-    await io.send(url, { body: wrapEncoded(envelope, json), groupId, deduplicationId: envelope.id });
+    const span = telemetry.send(queues.topology.inputQueue(stage, level).name);
+    const body = wrapEncoded({ ...envelope, trace: span.carrier }, json);
+    try {
+      const sent = await io.send(url, { body, groupId, deduplicationId: envelope.id });
+      span.end(undefined, (sent as { MessageId?: string } | undefined)?.MessageId);
+    } catch (error) {
+      span.end(error);
+      throw error;
+    }
   }
 
   /** A stage with an input queue (any but the first). */
@@ -316,7 +330,7 @@ export class TaskClient extends TaskEvents {
   /** Counters since this client was made. */
   stats(): ClientStats {
     let inHand = 0;
-    for (const runner of this.#active) inHand += runner.inHand;
+    for (const runner of this.#active.keys()) inHand += runner.inHand;
     const awaiting = this.#replies?.pending ?? 0;
     return { requests: Object.fromEntries(this.#requests), ...this.#counts, inHand, awaiting };
   }
@@ -327,7 +341,7 @@ export class TaskClient extends TaskEvents {
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      await Promise.allSettled([...this.#active].map((runner) => runner.stop()));
+      await Promise.allSettled([...this.#active.keys()].map((runner) => runner.stop()));
       if (this.#connection === undefined) return;
       const connection = await this.#connection.catch(() => undefined);
       await connection?.replies.close();
@@ -363,8 +377,21 @@ export class TaskClient extends TaskEvents {
     return new PipelineQueues(this.#requireTopology(), provisioner);
   }
 
+  /** Counts outcomes and reports what is in hand, by stage, to OpenTelemetry's meter. */
+  #observe(telemetry: Telemetry): void {
+    if (!telemetry.enabled) return;
+    this.on('processed', (info) => telemetry.count('processed', info.stage));
+    this.on('failed', (_, info) => telemetry.count('failed', info.stage));
+    this.on('deadLettered', (info) => telemetry.count('dead_lettered', info.stage));
+    telemetry.observeInHand(() => {
+      const byStage = new Map<string, number>();
+      for (const [runner, stage] of this.#active) byStage.set(stage, (byStage.get(stage) ?? 0) + runner.inHand);
+      return byStage;
+    });
+  }
+
   async #deps(): Promise<RunDeps> {
-    const { io } = await this.#connect();
+    const { io, telemetry } = await this.#connect();
     const { ignoreNone, pollWaitSeconds } = this.#options;
     return {
       queues: await this.#queues(),
@@ -374,6 +401,7 @@ export class TaskClient extends TaskEvents {
       hooks: this.#hooks,
       ignoreNone,
       pollWaitSeconds,
+      telemetry,
     };
   }
 
@@ -398,11 +426,14 @@ export class TaskClient extends TaskEvents {
         kmsKeyId,
         highThroughput,
       });
+      const telemetry = await loadTelemetry();
+      this.#observe(telemetry);
       return {
         sqs,
         owned: given === undefined,
         diagnose,
         io,
+        telemetry,
         provisioner: new Provisioner(sqs, { diagnose }),
         replies: this.#replies,
       };

@@ -119,6 +119,11 @@ export class Delivery implements Lease {
     };
   }
 
+  /** Name of the queue it was received from. */
+  get queueName(): string {
+    return this.url.slice(this.url.lastIndexOf('/') + 1);
+  }
+
   /** SQS delivered it again while in hand (its visibility lapsed): keep it, with the new handle. */
   renew(message: Message): void {
     this.receiptHandle = message.ReceiptHandle ?? this.receiptHandle;

@@ -1,6 +1,7 @@
 import { Identified, isMultiple, outputsOf } from '../outputs.ts';
+import type { CallTrace, Telemetry } from '../observe/telemetry.ts';
 import type { EndOfCall } from '../replies/reporter.ts';
-import type { Forwarder, Lineage } from './forwarder.ts';
+import type { Forwarder, Lineage, PreparedOutput } from './forwarder.ts';
 import type { OutputChannel } from './output-channel.ts';
 import type { OutputWindow } from './output-window.ts';
 
@@ -19,6 +20,8 @@ export interface EmitTarget {
   readonly withIds: boolean;
   /** The run's bound on outputs produced and not yet sent and handed over. */
   readonly window: OutputWindow;
+  /** OpenTelemetry (a span per message sent), or none. */
+  readonly telemetry: Telemetry;
 }
 
 /** The outputs of one call, once produced. */
@@ -53,8 +56,10 @@ export async function produceOutputs(
   lineage: Lineage,
   levelOf: (value: unknown) => number,
   signal: AbortSignal,
+  trace?: CallTrace,
 ): Promise<Emission> {
-  const { forwarder, output, withIds, window } = target;
+  const { forwarder, output, withIds, window, telemetry } = target;
+  const traced = telemetry.enabled && !forwarder.last;
   const ordered = forwarder.ordered(lineage);
   const tracked = lineage.reply !== undefined;
   const keepToken = !isMultiple(result);
@@ -68,15 +73,30 @@ export async function produceOutputs(
     for await (const item of outputsOf(result, target.ignoreNone)) {
       signal.throwIfAborted(); // the call timed out or was given up: its outputs are dropped
       const value = item instanceof Identified ? (item as Identified<unknown>).value : item;
-      const prepared = forwarder.prepare(item, naming, levelOf(value), seen);
+      const level = levelOf(value);
+      const span = traced ? telemetry.send(forwarder.destination(level) ?? '', trace) : undefined;
+      let prepared: PreparedOutput;
+      let bytes: number;
+      try {
+        prepared = forwarder.prepare(item, naming, level, seen, span?.carrier);
+        bytes = prepared.body?.length ?? 0; // UTF-16 units: bytes for the ASCII of most JSON
+        await window.admit(bytes);
+      } catch (error) {
+        span?.end(error);
+        throw error;
+      }
       if (tracked) {
         if (forwarder.last) results.push(prepared.value);
         else children.push(prepared.id);
       }
-      const bytes = prepared.body?.length ?? 0; // UTF-16 units: bytes for the ASCII of most JSON
-      await window.admit(bytes);
       const sent = ordered ? previous.then(() => forwarder.send(prepared)) : forwarder.send(prepared);
       previous = sent;
+      if (span !== undefined) {
+        sent.then(
+          (messageId) => span.end(undefined, messageId),
+          (error: unknown) => span.end(error),
+        );
+      }
       const handed = sent.then(() =>
         output.push(withIds ? { id: prepared.id, value: prepared.value } : prepared.value),
       );

@@ -3,6 +3,8 @@ import { encodeValue, MAX_MESSAGE_BYTES, type ReplyAddress, wrapEncoded } from '
 import { OutputError } from '../errors.ts';
 import { contentHash, givenOutputId, outputId } from '../ids.ts';
 import { Identified } from '../outputs.ts';
+import type { TraceCarrier } from '../observe/telemetry.ts';
+import { inputQueueName } from '../queues/naming.ts';
 import type { PipelineQueues } from '../queues/topology.ts';
 import type { OutgoingMessage } from '../sqs/sqs-io.ts';
 import type { Stage } from '../stage.ts';
@@ -86,7 +88,13 @@ export class Forwarder {
    * Names and encodes one output. `seen` counts the contents this call produced so far, by their
    * hash (for the occurrence part of the id). Throws an OutputError for a value SQS cannot carry.
    */
-  prepare(output: unknown, lineage: Lineage, level: number, seen: Map<string, number>): PreparedOutput {
+  prepare(
+    output: unknown,
+    lineage: Lineage,
+    level: number,
+    seen: Map<string, number>,
+    trace?: TraceCarrier,
+  ): PreparedOutput {
     const given = output instanceof Identified ? (output as Identified<unknown>) : undefined;
     const value = given === undefined ? output : given.value;
     const next = this.#next;
@@ -105,7 +113,7 @@ export class Forwarder {
       lineage.reply === undefined || lineage.keepToken === true
         ? lineage.reply
         : { ...lineage.reply, token: id };
-    const body = wrapEncoded({ id, key, level: capped, reply }, json);
+    const body = wrapEncoded({ id, key, level: capped, reply, trace }, json);
     const bytes = Buffer.byteLength(body);
     if (bytes > MAX_MESSAGE_BYTES) {
       throw new OutputError(
@@ -116,12 +124,27 @@ export class Forwarder {
     return { id, value, body, groupId: key === undefined ? id : groupIdOf(key), level: capped };
   }
 
-  /** Sends a prepared output; resolves once SQS accepted it (at once on the last stage). */
-  async send(output: PreparedOutput): Promise<void> {
+  /**
+   * Sends a prepared output; resolves once SQS accepted it (at once on the last stage), with SQS's
+   * message id when it says one.
+   */
+  async send(output: PreparedOutput): Promise<string | undefined> {
     const next = this.#next;
-    if (next === undefined || output.body === undefined) return;
+    if (next === undefined || output.body === undefined) return undefined;
     const url = await this.#queues.inputUrl(next, output.level);
-    await this.#io.send(url, { body: output.body, groupId: output.groupId, deduplicationId: output.id });
+    const sent = await this.#io.send(url, {
+      body: output.body,
+      groupId: output.groupId,
+      deduplicationId: output.id,
+    });
+    return (sent as { MessageId?: string } | undefined)?.MessageId;
+  }
+
+  /** Name of the queue an output at `level` goes to (undefined on the last stage). */
+  destination(level: number): string | undefined {
+    const next = this.#next;
+    if (next === undefined) return undefined;
+    return inputQueueName(this.#queues.topology.domain, next.name, Math.min(level, next.priorities - 1));
   }
 
   #encodeValue(value: unknown): string {

@@ -3,7 +3,8 @@ import { SqspipesError, StageError } from '../errors.ts';
 import { BatchItemError } from '../outputs.ts';
 import type { Reporter } from '../replies/reporter.ts';
 import type { Stage } from '../stage.ts';
-import { callStage } from './call.ts';
+import type { CallTrace } from '../observe/telemetry.ts';
+import { type Call, callStage } from './call.ts';
 import type { Delivery } from './delivery.ts';
 import { type Emission, type EmitTarget, produceOutputs } from './emit.ts';
 
@@ -38,17 +39,37 @@ export class Processor {
   }
 
   async run(deliveries: readonly Delivery[]): Promise<void> {
-    const { stage, args } = this.#d;
+    const { stage } = this.#d;
     for (const delivery of deliveries) delivery.begin();
     const batch = stage.batch !== undefined;
-    const call = callStage(
+    const trace = this.#d.target.telemetry.call(
+      stage.name,
+      deliveries.map((d) => ({ queue: d.queueName, messageId: d.messageId, carrier: d.envelope?.trace })),
+    );
+    const call = trace.run(() => this.#call(deliveries, batch, trace));
+    for (const delivery of deliveries) delivery.runsUntil(call.settled);
+    let shares: Share[];
+    try {
+      shares = await call.result;
+    } catch (error) {
+      shares = deliveries.map(() => ({ error }));
+    }
+    const failed = shares.every((share) => 'error' in share) ? shares[0] : undefined;
+    trace.end(failed === undefined || !('error' in failed) ? undefined : failed.error);
+    deliveries.forEach((delivery, i) => this.#settle(delivery, shares[i] ?? { error: 'no result' }));
+    await call.settled;
+  }
+
+  #call(deliveries: readonly Delivery[], batch: boolean, trace: CallTrace): Call<Share[]> {
+    const { stage, args } = this.#d;
+    return callStage(
       this.#context(deliveries, batch),
       [this.#d.callSignal, ...deliveries.map((d) => d.cappedSignal)],
       stage.timeout,
       async (signal): Promise<Share[]> => {
         if (!batch) {
           const [only] = deliveries as [Delivery];
-          return [await this.#produce(only, await stage.method(only.envelope?.value, ...args), signal)];
+          return [await this.#produce(only, await stage.method(only.envelope?.value, ...args), signal, trace)];
         }
         const results: unknown = await stage.method(
           deliveries.map((d) => d.envelope?.value),
@@ -66,25 +87,16 @@ export class Processor {
           shares.push(
             result instanceof BatchItemError
               ? { error: result.error }
-              : await this.#produce(delivery, result, signal),
+              : await this.#produce(delivery, result, signal, trace),
           );
         }
         return shares;
       },
     );
-    for (const delivery of deliveries) delivery.runsUntil(call.settled);
-    let shares: Share[];
-    try {
-      shares = await call.result;
-    } catch (error) {
-      shares = deliveries.map(() => ({ error }));
-    }
-    deliveries.forEach((delivery, i) => this.#settle(delivery, shares[i] ?? { error: 'no result' }));
-    await call.settled;
   }
 
   /** Produces one input's outputs; a failure is that input's alone. */
-  async #produce(delivery: Delivery, result: unknown, signal: AbortSignal): Promise<Share> {
+  async #produce(delivery: Delivery, result: unknown, signal: AbortSignal, trace: CallTrace): Promise<Share> {
     const { envelope } = delivery;
     const lineage = {
       inputId: envelope?.id ?? delivery.messageId,
@@ -93,7 +105,7 @@ export class Processor {
     };
     try {
       const levelOf = () => delivery.level;
-      return { emission: await produceOutputs(result, this.#d.target, lineage, levelOf, signal) };
+      return { emission: await produceOutputs(result, this.#d.target, lineage, levelOf, signal, trace) };
     } catch (error) {
       return { error };
     }

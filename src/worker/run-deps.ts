@@ -1,4 +1,5 @@
 import type { TaskEvents } from '../events.ts';
+import type { Telemetry } from '../observe/telemetry.ts';
 import type { PipelineQueues } from '../queues/topology.ts';
 import type { SqsIo } from '../sqs/sqs-io.ts';
 import type { Logger } from '../types.ts';
@@ -15,4 +16,6 @@ export interface RunDeps {
   readonly ignoreNone: boolean;
   /** Long-poll wait of an idle level, in seconds: also the longest a stop waits for a receive. */
   readonly pollWaitSeconds: number;
+  /** OpenTelemetry spans and metrics, or none. */
+  readonly telemetry: Telemetry;
 }

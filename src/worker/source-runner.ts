@@ -45,6 +45,7 @@ export class SourceRunner {
       ignoreNone: deps.ignoreNone,
       withIds: options.withIds,
       window: new OutputWindow(OUTPUT_WINDOW),
+      telemetry: deps.telemetry,
     };
     this.#control = new RunControl(options);
   }
@@ -100,10 +101,17 @@ export class SourceRunner {
     };
     const info = { stage: stage.name, messageId: undefined, priority: 0, receiveCount: 1, attempt: 1 };
     const lineage = { inputId: sourceCallId() };
-    const call = callStage(context, [this.#control.callSignal], stage.timeout, async (signal) => {
-      const result: unknown = await stage.method(...this.#options.args);
-      return produceOutputs(result, this.#target, lineage, this.#options.priority, signal);
-    });
+    const trace = this.#deps.telemetry.sourceCall(stage.name);
+    const call = trace.run(() =>
+      callStage(context, [this.#control.callSignal], stage.timeout, async (signal) => {
+        const result: unknown = await stage.method(...this.#options.args);
+        return produceOutputs(result, this.#target, lineage, this.#options.priority, signal, trace);
+      }),
+    );
+    call.result.then(
+      () => trace.end(),
+      (error: unknown) => trace.end(error),
+    );
     const failed = (error: unknown) => {
       const failure = error instanceof SqspipesError ? error : new StageError(stage.name, undefined, error);
       this.#deps.events.safeEmit('failed', failure, info);

@@ -89,6 +89,7 @@ export class StageRunner {
         ignoreNone: this.#deps.ignoreNone,
         withIds: this.#options.withIds,
         window: new OutputWindow(OUTPUT_WINDOW),
+        telemetry: this.#deps.telemetry,
       },
       callSignal: this.#control.callSignal,
       reporter,
