@@ -89,6 +89,11 @@ function* single(value: unknown, ignoreNone: boolean): Generator<unknown, void, 
   yield value;
 }
 
+/** True when a call's result is exactly one output (not a fan-out, not "no output"). */
+export function isSingleOutput(result: unknown, ignoreNone: boolean): boolean {
+  return !isMultiple(result) && [...single(result, ignoreNone)].length === 1;
+}
+
 /** True when a call's result stands for any number of outputs (a fan-out or a generator), not one value. */
 export function isMultiple(result: unknown): boolean {
   return result instanceof FanOut || isGenerator(result);

@@ -385,7 +385,8 @@ export class TaskClient extends TaskEvents {
     this.on('deadLettered', (info) => telemetry.count('dead_lettered', info.stage));
     telemetry.observeInHand(() => {
       const byStage = new Map<string, number>();
-      for (const [runner, stage] of this.#active) byStage.set(stage, (byStage.get(stage) ?? 0) + runner.inHand);
+      for (const [runner, stage] of this.#active)
+        byStage.set(stage, (byStage.get(stage) ?? 0) + runner.inHand);
       return byStage;
     });
   }

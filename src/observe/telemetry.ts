@@ -128,7 +128,9 @@ class OtelTelemetry implements Telemetry {
     const links = batch
       ? inputs.flatMap((input) => {
           if (input.carrier === undefined) return [];
-          const context = otel.trace.getSpanContext(otel.propagation.extract(otel.ROOT_CONTEXT, input.carrier));
+          const context = otel.trace.getSpanContext(
+            otel.propagation.extract(otel.ROOT_CONTEXT, input.carrier),
+          );
           return context === undefined ? [] : [{ context }];
         })
       : [];
@@ -205,7 +207,12 @@ class OtelTelemetry implements Telemetry {
     });
   }
 
-  #callTrace(span: OtelApi.Span, parent: OtelApi.Context, stage: string, queue: string | undefined): CallTrace {
+  #callTrace(
+    span: OtelApi.Span,
+    parent: OtelApi.Context,
+    stage: string,
+    queue: string | undefined,
+  ): CallTrace {
     const otel = this.#api;
     const started = performance.now();
     const context = otel.trace.setSpan(parent, span);

@@ -137,8 +137,6 @@ export class Delivery implements Lease {
     this.#expect('begin', 'waiting');
     this.#state = 'running';
     this.attempts++;
-    const reply = this.envelope?.reply;
-    if (reply !== undefined) void this.#deps.reporter?.status(reply, 'received', this.attempts);
   }
 
   /** The running call settles with `settled` (a timed-out call may run on): a retry waits for it. */

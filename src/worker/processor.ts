@@ -1,6 +1,6 @@
 import type { TaskContext } from '../context.ts';
 import { SqspipesError, StageError } from '../errors.ts';
-import { BatchItemError } from '../outputs.ts';
+import { BatchItemError, isSingleOutput } from '../outputs.ts';
 import type { Reporter } from '../replies/reporter.ts';
 import type { Stage } from '../stage.ts';
 import type { CallTrace } from '../observe/telemetry.ts';
@@ -41,6 +41,8 @@ export class Processor {
   async run(deliveries: readonly Delivery[]): Promise<void> {
     const { stage } = this.#d;
     for (const delivery of deliveries) delivery.begin();
+    // A sender that follows an item's statuses gets `received` before anything the call does.
+    await this.#status(deliveries, 'received');
     const batch = stage.batch !== undefined;
     const trace = this.#d.target.telemetry.call(
       stage.name,
@@ -69,7 +71,9 @@ export class Processor {
       async (signal): Promise<Share[]> => {
         if (!batch) {
           const [only] = deliveries as [Delivery];
-          return [await this.#produce(only, await stage.method(only.envelope?.value, ...args), signal, trace)];
+          return [
+            await this.#produce(only, await stage.method(only.envelope?.value, ...args), signal, trace),
+          ];
         }
         const results: unknown = await stage.method(
           deliveries.map((d) => d.envelope?.value),
@@ -95,6 +99,19 @@ export class Processor {
     );
   }
 
+  /**
+   * Statuses of followed items (submitted with `status: true`), sent and accepted before the call
+   * goes on: each then reaches the sender before anything that follows from the call.
+   */
+  async #status(deliveries: readonly Delivery[], status: 'received' | 'finished'): Promise<void> {
+    const sends: Promise<void>[] = [];
+    for (const delivery of deliveries) {
+      const reply = delivery.envelope?.reply;
+      if (reply?.status === true) sends.push(this.#d.reporter.status(reply, status, delivery.attempts));
+    }
+    if (sends.length > 0) await Promise.all(sends);
+  }
+
   /** Produces one input's outputs; a failure is that input's alone. */
   async #produce(delivery: Delivery, result: unknown, signal: AbortSignal, trace: CallTrace): Promise<Share> {
     const { envelope } = delivery;
@@ -104,6 +121,11 @@ export class Processor {
       reply: envelope?.reply,
     };
     try {
+      // A call that returned one value carries its branch on and reports no end: its `finished`
+      // goes now, before its output can travel on (a fan-out's or the last stage's end report
+      // stands for it).
+      const { forwarder, ignoreNone } = this.#d.target;
+      if (!forwarder.last && isSingleOutput(result, ignoreNone)) await this.#status([delivery], 'finished');
       const levelOf = () => delivery.level;
       return { emission: await produceOutputs(result, this.#d.target, lineage, levelOf, signal, trace) };
     } catch (error) {
@@ -125,14 +147,9 @@ export class Processor {
           return;
         }
         const reply = delivery.envelope?.reply;
-        if (reply !== undefined) {
-          // Before the acknowledgement: a crash in between sends the report again, never loses it.
-          if (emission.report !== undefined) {
-            await this.#d.reporter.ended(reply, emission.report, delivery.attempts);
-          } else {
-            // Before the acknowledgement too: it reaches the sender long before the item ends.
-            await this.#d.reporter.status(reply, 'finished', delivery.attempts);
-          }
+        // Before the acknowledgement: a crash in between sends the report again, never loses it.
+        if (reply !== undefined && emission.report !== undefined) {
+          await this.#d.reporter.ended(reply, emission.report, delivery.attempts);
         }
         delivery.acknowledge(emission.count);
       },

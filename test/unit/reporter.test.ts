@@ -94,9 +94,8 @@ describe('Reporter', () => {
   it('sends statuses only when the sender asked for them', async () => {
     const { reporter, sent } = setup();
     const to = address();
-    reporter.status(to, 'received', 1);
-    reporter.status({ ...to, status: true }, 'retrying', 2, new Error('boom'));
-    await new Promise((resolve) => setImmediate(resolve));
+    await reporter.status(to, 'received', 1);
+    await reporter.status({ ...to, status: true }, 'retrying', 2, new Error('boom'));
     expect(sent.map((s) => decodeReport(s.message.body))).toEqual([
       expect.objectContaining({ kind: 'status', status: 'retrying', attempt: 2, error: 'boom' }),
     ]);
