@@ -12,12 +12,20 @@
  *            NODE_OPTIONS the README recommends (the target), then with Node's defaults.
  *   fanout   one input fanned out by a generator stage into 100 000 outputs of 10 KB: the peak RSS
  *            of that stage's process (--fanout-outputs N, --fanout-bytes B).
+ *   submit   client.submit() over src → relay → sink (the relay and sink as stage processes, the
+ *            source not run; this process is the sender). Cost: --submit-items N (2000) items fed
+ *            at once with enqueue() (the baseline, consumed by the sink's own run), with submit()
+ *            and every result() awaited, and with submit({ status: true }), at --submit-workers W
+ *            (16) per stage: SQS requests per item over all processes, by action, and the extra
+ *            over the baseline. Latency: --trials items one at a time, submit() call → result(),
+ *            beside the latency scenario's measure (run here too unless --only has latency).
  * Prints tables, writes bench-results/latest.json and bench-results/throughput.svg.
  *
- * Flags: --messages N, --quick, --only a,b,c,latency,idle,soak,fanout, --workers 1,4,16,64,
+ * Flags: --messages N, --quick, --only a,b,c,latency,idle,soak,fanout,submit, --workers 1,4,16,64,
  * --concurrency 1,4,16,64 (raw loops), --naive-concurrency 4, --idle-seconds 60, --trials 100,
  * --repeat R (rounds; each point is the best), --soak-workers W, --out DIR,
- * --profile (node --cpu-prof on the sqspipes stage processes), --trace (time their receives).
+ * --profile (node --cpu-prof on the sqspipes stage processes), --trace (time their receives),
+ * --submit-items N, --submit-workers W.
  *
  * The network model (both 0 by default, which is the plain loopback benchmark):
  *   --rtt MS      every scenario talks to SQS through a proxy on 127.0.0.1 (its own process) that
@@ -56,10 +64,11 @@ import {
   STAGE_NODE_OPTIONS,
 } from './bench/scenarios.ts';
 import { fmt, markdownTable, round, table } from './bench/stats.ts';
+import { disturbed, runSubmit, type SubmitResult } from './bench/submit.ts';
 import { lineChart } from './bench/svg.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCENARIOS = ['a', 'b', 'c', 'latency', 'idle', 'soak', 'fanout'] as const;
+const SCENARIOS = ['a', 'b', 'c', 'latency', 'idle', 'soak', 'fanout', 'submit'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: flags } = parseArgs({
@@ -81,6 +90,8 @@ const { values: flags } = parseArgs({
     'call-ms': { type: 'string' },
     'fanout-outputs': { type: 'string' },
     'fanout-bytes': { type: 'string' },
+    'submit-items': { type: 'string' },
+    'submit-workers': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -113,7 +124,7 @@ const DEFAULT_MESSAGES = 20_000;
 const messages = positiveInt(flags.messages, 'messages', quick ? 2_000 : DEFAULT_MESSAGES);
 const only = new Set<Scenario>(
   flags.only === undefined
-    ? ['a', 'b', 'c', 'latency', 'idle']
+    ? ['a', 'b', 'c', 'latency', 'idle', 'submit']
     : flags.only.split(',').map((s) => {
         const name = s.trim() as Scenario;
         if (!SCENARIOS.includes(name)) throw new Error(`--only takes ${SCENARIOS.join(',')}; got "${s}"`);
@@ -131,6 +142,8 @@ const rttMs = nonNegativeInt(flags.rtt, 'rtt');
 const fanoutOutputs = positiveInt(flags['fanout-outputs'], 'fanout-outputs', quick ? 10_000 : 100_000);
 const fanoutBytes = positiveInt(flags['fanout-bytes'], 'fanout-bytes', 10_240);
 const callMs = nonNegativeInt(flags['call-ms'], 'call-ms');
+const submitItems = positiveInt(flags['submit-items'], 'submit-items', quick ? 500 : 2_000);
+const submitWorkers = positiveInt(flags['submit-workers'], 'submit-workers', 16);
 /** What the run models, for titles: "" on plain loopback. */
 const model = [
   ...(rttMs > 0 ? [`rtt ${rttMs} ms`] : []),
@@ -288,6 +301,9 @@ let idle: IdleResult[] | undefined;
 /** The soak with the recommended NODE_OPTIONS, then with Node's defaults. */
 const soaks: SoakResult[] = [];
 let fanout: FanoutResult | undefined;
+let submit: SubmitResult | undefined;
+/** The latency scenario measured for (submit) when --only leaves latency out. */
+let submitBaseline: LatencyResult | undefined;
 /** The delay proxy's counters at the end (--rtt > 0). */
 let proxyTotals: ProxyCounts | undefined;
 
@@ -367,6 +383,27 @@ try {
     await waitForQuiet();
     fanout = await runFanout(ctx, fanoutOutputs, fanoutBytes, STAGE_NODE_OPTIONS);
     log(`fanout: peak RSS of the fanning process ${fanout.fanPeakRssMiB} MiB; ${describe(fanout.run)}`);
+  }
+  if (only.has('submit')) {
+    log(
+      `submit: ${submitItems} items at once (enqueue, submit, submit with statuses) at ${submitWorkers} workers/stage, then ${trials} one at a time…`,
+    );
+    submit = await runSubmit(ctx, {
+      items: submitItems,
+      workers: submitWorkers,
+      trials,
+      warmup: 3,
+      intervalMs: 100,
+      before: waitForQuiet,
+      log,
+    });
+    if (latency === undefined) {
+      await waitForQuiet();
+      submitBaseline = await runLatency(ctx, trials, 3, 100);
+      log(
+        `submit: the latency scenario beside it, ${submitBaseline.trials} trials: p50 ${submitBaseline.p50} ms, p99 ${submitBaseline.p99} ms`,
+      );
+    }
   }
 } finally {
   sqs.destroy();
@@ -555,6 +592,111 @@ for (const soak of soaks) {
     ),
   );
 }
+/** The latency scenario's figures beside (submit): from this run's latency scenario or its own. */
+const latencyBeside = latency ?? submitBaseline;
+/** A difference with its sign: +1.5, -2.0. */
+const signed = (value: number | undefined, digits: number) =>
+  `${(value ?? 0) >= 0 ? '+' : ''}${fmt(value, digits)}`;
+if (submit !== undefined) {
+  const phases = submit.phases;
+  const modeLabel = (mode: string) =>
+    mode === 'enqueue' ? 'enqueue() (baseline)' : mode === 'submit' ? 'submit()' : 'submit({ status: true })';
+  const perRole = (phase: (typeof phases)[number], role: string) =>
+    fmt(phase.processes.find((p) => p.role.endsWith(role))?.requestsPerMessage, 3);
+  out.push(
+    '',
+    `Submit, cost: ${submit.items} items fed at once, awaited to the end, ${submit.workers} workers/stage; SQS requests per item, message actions, over all processes (sender, relay, sink; the source stage is not run):`,
+    table(
+      [
+        'mode',
+        'items/s',
+        'req/item',
+        'sender',
+        'relay',
+        'sink',
+        'extra vs enqueue',
+        'all incl. set-up',
+        'statuses/item',
+      ],
+      phases.map((p) => [
+        modeLabel(p.mode) +
+          (p.complete ? '' : ' (INCOMPLETE)') +
+          ((p.otherLoadCores ?? 0) >= 0.25 ? ' (disturbed)' : ''),
+        fmt(p.itemsPerSecond),
+        fmt(p.requestsPerItem, 3),
+        perRole(p, 'sender'),
+        perRole(p, 'relay'),
+        perRole(p, 'sink'),
+        p.extraPerItem === undefined ? '–' : signed(p.extraPerItem, 3),
+        fmt(p.allRequestsPerItem, 3),
+        p.statusesPerItem === undefined ? '–' : fmt(p.statusesPerItem, 2),
+      ]),
+    ),
+  );
+  const actions = [...new Set(phases.flatMap((p) => Object.keys(p.requestsPerItemByAction)))].sort();
+  out.push(
+    '',
+    'Submit, cost by action: SQS requests per item over all processes:',
+    table(
+      ['action', ...phases.map((p) => p.mode)],
+      [
+        ...actions.map((action) => [
+          action,
+          ...phases.map((p) => fmt(p.requestsPerItemByAction[action] ?? 0, 3)),
+        ]),
+        ['total', ...phases.map((p) => fmt(p.requestsPerItem, 3))],
+      ],
+    ),
+    `Set-up requests (totals, all processes): ${phases.map((p) => `${p.mode} ${JSON.stringify(p.setupRequests)}`).join('; ')}`,
+  );
+  const l = submit.latency;
+  const dist = (label: string, d: { p50: number; p99: number; min: number; max: number; mean: number }) => [
+    label,
+    fmt(d.p50, 1),
+    fmt(d.p99, 1),
+    fmt(d.min, 1),
+    fmt(d.max, 1),
+    fmt(d.mean, 1),
+  ];
+  out.push(
+    '',
+    `Submit, latency: one item at a time through idle stages (1 worker each), ${l.trials} trials (${l.warmup} warm-up dropped), ms${l.complete ? '' : ' (INCOMPLETE)'}${disturbed(l.otherLoadCores)}:`,
+    table(
+      ['measure', 'p50', 'p99', 'min', 'max', 'mean'],
+      [
+        ...(latencyBeside === undefined
+          ? []
+          : [
+              dist(
+                `latency scenario: src → relay → sink, at the last stage${(latencyBeside.run.otherLoadCores ?? 0) >= 0.25 ? ' (disturbed)' : ''}`,
+                latencyBeside,
+              ),
+            ]),
+        dist('submit() → output at the last stage', l.atLastStage),
+        dist('submit() → submit() resolved (SQS accepted)', l.accepted),
+        dist('submit() → result() resolved', l.result),
+        dist('per item: result() − output at the last stage', l.resultAfterLastStage),
+      ],
+    ),
+  );
+  if (latencyBeside !== undefined)
+    out.push(
+      `Extra latency of awaiting the result over SQS: submit() → result() minus the latency scenario p50 ${signed(l.result.p50 - latencyBeside.p50, 1)} ms, p99 ${signed(l.result.p99 - latencyBeside.p99, 1)} ms; per item, result() after the last stage's output p50 ${fmt(l.resultAfterLastStage.p50, 1)} ms, p99 ${fmt(l.resultAfterLastStage.p99, 1)} ms`,
+    );
+  const [, plain, withStatus] = phases;
+  if (plain !== undefined && withStatus !== undefined)
+    targets.push({
+      target: 'submit: extra SQS requests per item over enqueue (without / with statuses)',
+      measured: `${signed(plain.extraPerItem, 3)} / ${signed(withStatus.extraPerItem, 3)} (of ${fmt(phases[0]?.requestsPerItem, 3)})`,
+      met: null,
+    });
+  if (latencyBeside !== undefined)
+    targets.push({
+      target: 'submit: extra latency of awaiting a result over 3 stages',
+      measured: `p50 ${signed(l.result.p50 - latencyBeside.p50, 1)} ms, p99 ${signed(l.result.p99 - latencyBeside.p99, 1)} ms`,
+      met: null,
+    });
+}
 if (targets.length > 0) {
   out.push(
     '',
@@ -591,6 +733,8 @@ const result = {
     soakMessages,
     rttMs,
     callMs,
+    submitItems,
+    submitWorkers,
   },
   network: {
     rttMs,
@@ -612,6 +756,15 @@ const result = {
   idle,
   soak: soaks.length === 0 ? undefined : soaks.map((soak) => ({ ...soak, run: strip(soak.run) })),
   fanout: fanout === undefined ? undefined : { ...fanout, run: strip(fanout.run) },
+  submit:
+    submit === undefined
+      ? undefined
+      : {
+          ...submit,
+          /** The latency scenario beside it (this run's, or one run for it). */
+          latencyScenario:
+            latencyBeside === undefined ? undefined : { ...latencyBeside, run: strip(latencyBeside.run) },
+        },
   targets,
   markdown: mainRows.length > 0 ? markdownTable(header, mainRows) : undefined,
   modelMarkdown:

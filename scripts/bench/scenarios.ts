@@ -17,7 +17,7 @@ const PIPELINE = fileURLToPath(new URL('./pipeline.ts', import.meta.url));
 const LOOPS = fileURLToPath(new URL('./loops.ts', import.meta.url));
 
 /** Actions that move messages; the rest (GetQueueUrl, GetQueueAttributes, …) are set-up. */
-const MESSAGE_ACTIONS = new Set([
+export const MESSAGE_ACTIONS: ReadonlySet<string> = new Set([
   'SendMessage',
   'SendMessageBatch',
   'ReceiveMessage',
@@ -85,12 +85,12 @@ export interface RunResult {
 }
 
 let counter = 0;
-function unique(ctx: Context, what: string): string {
+export function unique(ctx: Context, what: string): string {
   counter++;
   return `${ctx.prefix}-${what}${counter}`;
 }
 
-function reportFile(ctx: Context, name: string): string {
+export function reportFile(ctx: Context, name: string): string {
   counter++;
   return join(ctx.tmpDir, `${ctx.prefix}-${counter}-${name}.json`);
 }
@@ -273,7 +273,7 @@ const STAGE_OF = { producer: 'src', relay: 'relay', consumer: 'sink' } as const;
  */
 export { STAGE_NODE_OPTIONS } from '../../src/cli/stage-cli.ts';
 
-function stageChild(
+export function stageChild(
   ctx: Context,
   stage: 'src' | 'relay' | 'sink',
   workers: number,
@@ -314,7 +314,7 @@ function stageChild(
   );
 }
 
-async function destroyPipeline(ctx: Context, domain: string, priorities: number): Promise<void> {
+export async function destroyPipeline(ctx: Context, domain: string, priorities: number): Promise<void> {
   const client = new TaskClient({
     domain,
     endpoint: ctx.endpoint,
