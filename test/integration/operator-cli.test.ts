@@ -229,21 +229,16 @@ describe('operator CLI', () => {
         return out.Attributes?.QueueArn ?? '';
       }),
     );
-    const policy = JSON.parse(await ok(['iam-policy', '--domain', domains.a])) as {
+    const policy = JSON.parse(await ok(['iam-policy', '--domain', domains.a, '--role', 'operator'])) as {
       Version: string;
-      Statement: { Action: string[]; Resource: string | string[] }[];
+      Statement: { Sid: string; Action: string[]; Resource: string | string[] }[];
     };
     expect(policy.Version).toBe('2012-10-17');
-    const [queues, list] = policy.Statement;
-    expect([...(queues?.Resource ?? [])].sort()).toEqual([...arns].sort());
-    expect(queues?.Action).toEqual(
-      expect.arrayContaining([
-        'sqs:SendMessage',
-        'sqs:ReceiveMessage',
-        'sqs:DeleteMessage',
-        'sqs:PurgeQueue',
-      ]),
-    );
+    const [inputs, deadLetters, , list] = policy.Statement;
+    const named = (p: typeof policy) => p.Statement.slice(0, 2).flatMap((s) => [s.Resource].flat());
+    expect(named(policy).sort()).toEqual([...arns].sort());
+    expect(inputs?.Action).toEqual(expect.arrayContaining(['sqs:SendMessage', 'sqs:PurgeQueue']));
+    expect(deadLetters?.Action).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']));
     expect(list).toEqual({
       Sid: 'SqspipesListQueues',
       Effect: 'Allow',
@@ -259,6 +254,8 @@ describe('operator CLI', () => {
       'iam-policy',
       '--domain',
       domains.a,
+      '--role',
+      'operator',
       '--stages',
       'gen,work:2,sink',
       '--account',
@@ -269,9 +266,33 @@ describe('operator CLI', () => {
       partition ?? '',
     ];
     const computed = JSON.parse(await ok(computedArgs)) as typeof policy;
-    expect(computed.Statement[0]?.Resource).toEqual(arns);
+    expect(named(computed).sort()).toEqual([...arns].sort());
     const fewer = JSON.parse(await ok([...computedArgs, '--dlq-stages', 'sink'])) as typeof policy;
-    expect(fewer.Statement[0]?.Resource).toEqual(arns.filter((arn) => !arn.endsWith('-work-dlq.fifo')));
+    expect(named(fewer).sort()).toEqual(arns.filter((arn) => !arn.endsWith('-work-dlq.fifo')).sort());
+    // A stage's workers: read from the existing queues too, without purge, delete or list.
+    const stage = JSON.parse(
+      await ok(['iam-policy', '--domain', domains.a, '--role', 'stage', '--stage', 'work']),
+    ) as typeof policy;
+    const actions = stage.Statement.flatMap((s) => s.Action);
+    expect(actions).toContain('sqs:ReceiveMessage');
+    expect(actions).not.toContain('sqs:PurgeQueue');
+    expect(actions).not.toContain('sqs:ListQueues');
+  });
+
+  it("scaling reads the stages from the domain's queues: a ScaledObject or a policy per stage with queues", async () => {
+    const yaml = await ok(['scaling', '--domain', domains.a, '--keda', '--target-backlog', '7']);
+    const docs = yaml.split('---\n');
+    expect(docs.map((d) => /^ {2}name: "(.*)"$/m.exec(d)?.[1])).toEqual([
+      `${domains.a}-work`,
+      `${domains.a}-sink`,
+    ]);
+    expect(docs.map((d) => d.match(/type: aws-sqs-queue/g)?.length)).toEqual([2, 1]);
+    expect(yaml).toContain(`/${domains.a}-work-p1.fifo"`);
+    expect(yaml).toContain('queueLength: "7"');
+    const policies = JSON.parse(await ok(['scaling', '--domain', domains.a, '--cloudwatch'])) as {
+      AutoScalingGroupName: string;
+    }[];
+    expect(policies.map((p) => p.AutoScalingGroupName)).toEqual([`${domains.a}-work`, `${domains.a}-sink`]);
   });
 
   it('peek shows messages without consuming them', async () => {
@@ -447,7 +468,7 @@ describe('operator CLI', () => {
       [2, ''],
     ]);
     expect(oneLine(none.stderr)).toBe(
-      'Give a command: status, purge, destroy, enqueue, redrive, peek, iam-policy or replies (see sqspipes --help)',
+      'Give a command: status, purge, destroy, enqueue, redrive, peek, iam-policy, scaling, replies or dashboard (see sqspipes --help)',
     );
     expect(oneLine(unknown.stderr)).toBe('Unknown option --oldest (see sqspipes status --help)');
     expect(oneLine(max.stderr)).toBe(

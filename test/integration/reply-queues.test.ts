@@ -335,16 +335,4 @@ describe('sqspipes replies', () => {
     expect(results[1]?.stderr).toMatch(/got "300"/);
     expect(results[2]?.stderr).toMatch(/--remove-stale takes no value/);
   });
-
-  it("iam-policy grants the reply queues' actions on <domain>-reply-*", async () => {
-    const args = ['--stages', 'gen,a', '--account', '123456789012', '--region', 'eu-west-1'];
-    const { stdout } = await ok(['iam-policy', '--domain', base, ...args]);
-    const policy = JSON.parse(stdout) as {
-      Statement: { Sid: string; Action: string[]; Resource: unknown }[];
-    };
-    expect(policy.Statement.find((s) => s.Sid === 'SqspipesReplyQueues')).toMatchObject({
-      Resource: `arn:aws:sqs:eu-west-1:123456789012:${base}-reply-*`,
-      Action: expect.arrayContaining(['sqs:SendMessage', 'sqs:CreateQueue', 'sqs:DeleteQueue']) as unknown,
-    });
-  });
 });

@@ -1,84 +1,168 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/operator/errors.ts';
 import {
-  computeQueueArns,
-  iamPolicy,
+  checkScheme,
+  parsePipeline,
   parseStages,
-  QUEUE_ACTIONS,
-  REPLY_QUEUE_ACTIONS,
   replyQueuesArn,
   schemeOfArn,
+  stageQueueArns,
 } from '../../src/cli/operator/iam-policy.ts';
+import { type IamPolicy, type RoleRequest, rolePolicy } from '../../src/cli/operator/iam-roles.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 const scheme = { partition: 'aws', region: 'eu-west-1', account: '123456789012', domain: 'shop' };
+const arn = (name: string) => `arn:aws:sqs:eu-west-1:123456789012:shop-${name}`;
+const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+/** gen (the source) → parse (2 levels) → store. */
+const pipeline = parsePipeline('gen,parse:2,store', 1);
 
-describe('iamPolicy', () => {
-  it('grants the queue actions on exactly the given ARNs, and ListQueues on *', () => {
-    const arns = ['arn:aws:sqs:eu-west-1:123456789012:shop-a-p0.fifo'];
-    const policy = iamPolicy(arns);
-    expect(JSON.parse(JSON.stringify(policy))).toEqual({
-      Version: '2012-10-17',
-      Statement: [
-        { Sid: 'SqspipesDomainQueues', Effect: 'Allow', Action: [...QUEUE_ACTIONS], Resource: arns },
-        { Sid: 'SqspipesListQueues', Effect: 'Allow', Action: ['sqs:ListQueues'], Resource: '*' },
-      ],
-    });
-  });
+const PROVISION = ['sqs:CreateQueue', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:TagQueue'];
 
-  it('names every action sqspipes uses, each once, and no wildcard', () => {
-    expect(new Set(QUEUE_ACTIONS).size).toBe(QUEUE_ACTIONS.length);
-    expect([...QUEUE_ACTIONS].sort()).toEqual(
-      [
+/** The policy as resource → sorted actions (each resource once), to compare exactly. */
+function grants(policy: IamPolicy): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const statement of policy.Statement) {
+    expect(statement.Effect).toBe('Allow');
+    const resources = typeof statement.Resource === 'string' ? [statement.Resource] : statement.Resource;
+    for (const resource of resources) {
+      expect(out[resource], `${resource} in two statements`).toBeUndefined();
+      out[resource] = [...statement.Action].sort();
+    }
+  }
+  return out;
+}
+
+function policyOf(request: Partial<RoleRequest> & Pick<RoleRequest, 'role'>): Record<string, string[]> {
+  return grants(rolePolicy(scheme, pipeline, { stage: undefined, kmsKey: undefined, ...request }));
+}
+
+const sorted = (...actions: string[]) => [...actions].sort();
+
+describe('rolePolicy', () => {
+  it("stage: consumes its inputs, sends to its DLQ and the next stage's inputs, creates the next DLQ, replies", () => {
+    expect(policyOf({ role: 'stage', stage: 'parse' })).toEqual({
+      [arn('parse-p0.fifo')]: sorted(
+        ...PROVISION,
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
         'sqs:ChangeMessageVisibility',
-        'sqs:CreateQueue',
-        'sqs:DeleteMessage',
-        'sqs:DeleteQueue',
-        'sqs:GetQueueAttributes',
-        'sqs:GetQueueUrl',
-        'sqs:ListQueueTags',
-        'sqs:PurgeQueue',
+      ),
+      [arn('parse-p1.fifo')]: sorted(
+        ...PROVISION,
         'sqs:ReceiveMessage',
-        'sqs:SendMessage',
-        'sqs:TagQueue',
-      ].sort(),
-    );
-  });
-
-  it("adds a statement for the domain's reply queues when given their ARN pattern, after ListQueues", () => {
-    const arns = ['arn:aws:sqs:eu-west-1:123456789012:shop-a-p0.fifo'];
-    const replies = 'arn:aws:sqs:eu-west-1:123456789012:shop-reply-*';
-    const policy = iamPolicy(arns, replies);
-    expect(policy.Statement.map((s) => s.Sid)).toEqual([
-      'SqspipesDomainQueues',
-      'SqspipesListQueues',
-      'SqspipesReplyQueues',
-    ]);
-    expect(JSON.parse(JSON.stringify(policy.Statement[2]))).toEqual({
-      Sid: 'SqspipesReplyQueues',
-      Effect: 'Allow',
-      Action: [...REPLY_QUEUE_ACTIONS],
-      Resource: replies,
+        'sqs:DeleteMessage',
+        'sqs:ChangeMessageVisibility',
+      ),
+      [arn('parse-dlq.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      [arn('store-p0.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      [arn('store-dlq.fifo')]: sorted(...PROVISION),
+      [arn('reply-*')]: sorted('sqs:GetQueueUrl', 'sqs:SendMessage'),
     });
   });
 
-  it('grants on reply queues what stage workers (reply) and senders (create, heartbeat, receive, clean up) do, each once', () => {
-    expect(new Set(REPLY_QUEUE_ACTIONS).size).toBe(REPLY_QUEUE_ACTIONS.length);
-    expect([...REPLY_QUEUE_ACTIONS].sort()).toEqual(
-      [
-        'sqs:SendMessage',
-        'sqs:GetQueueUrl',
-        'sqs:CreateQueue',
-        'sqs:TagQueue',
-        'sqs:ListQueueTags',
+  it('stage: the last stage sends nowhere but its DLQ and the reply queues', () => {
+    expect(policyOf({ role: 'stage', stage: 'store' })).toEqual({
+      [arn('store-p0.fifo')]: sorted(
+        ...PROVISION,
         'sqs:ReceiveMessage',
         'sqs:DeleteMessage',
-        'sqs:DeleteQueue',
-        'sqs:GetQueueAttributes',
-      ].sort(),
+        'sqs:ChangeMessageVisibility',
+      ),
+      [arn('store-dlq.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      [arn('reply-*')]: sorted('sqs:GetQueueUrl', 'sqs:SendMessage'),
+    });
+  });
+
+  it("stage: the source has only the next stage's queues", () => {
+    expect(policyOf({ role: 'stage', stage: 'gen' })).toEqual({
+      [arn('parse-p0.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      [arn('parse-p1.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      [arn('parse-dlq.fifo')]: sorted(...PROVISION),
+    });
+  });
+
+  it('producer: feeds the first stage with queues by default, or --stage; owns its reply queue', () => {
+    const own = sorted(...PROVISION, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:DeleteQueue');
+    expect(policyOf({ role: 'producer' })).toEqual({
+      [arn('parse-p0.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      [arn('parse-p1.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      [arn('parse-dlq.fifo')]: sorted(...PROVISION),
+      [arn('reply-*')]: own,
+    });
+    expect(policyOf({ role: 'producer', stage: 'store' })).toEqual({
+      [arn('store-p0.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      [arn('store-dlq.fifo')]: sorted(...PROVISION),
+      [arn('reply-*')]: own,
+    });
+  });
+
+  it('operator: the only role that lists, purges and deletes queues', () => {
+    const operate = [...PROVISION, 'sqs:ListQueueTags', 'sqs:PurgeQueue', 'sqs:DeleteQueue'];
+    const input = sorted(...operate, 'sqs:SendMessage', 'sqs:ReceiveMessage');
+    const dlq = sorted(...operate, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility');
+    expect(policyOf({ role: 'operator' })).toEqual({
+      [arn('parse-p0.fifo')]: input,
+      [arn('parse-p1.fifo')]: input,
+      [arn('store-p0.fifo')]: input,
+      [arn('parse-dlq.fifo')]: dlq,
+      [arn('store-dlq.fifo')]: dlq,
+      [arn('reply-*')]: sorted('sqs:ListQueueTags', 'sqs:DeleteQueue'),
+      '*': ['sqs:ListQueues'],
+    });
+    for (const role of ['stage', 'producer'] as const) {
+      const actions = Object.values(policyOf({ role, stage: 'parse' })).flat();
+      for (const only of ['sqs:PurgeQueue', 'sqs:ListQueues', 'sqs:ListQueueTags']) {
+        expect(actions).not.toContain(only);
+      }
+    }
+  });
+
+  it.each(['stage', 'producer', 'operator'] as const)(
+    '%s: with --kms-key, GenerateDataKey and Decrypt on exactly that key',
+    (role) => {
+      const policy = policyOf({ role, stage: role === 'operator' ? undefined : 'parse', kmsKey: KEY });
+      expect(policy[KEY]).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+      const without = policyOf({ role, stage: role === 'operator' ? undefined : 'parse' });
+      expect(
+        Object.values(without)
+          .flat()
+          .filter((a) => a.startsWith('kms:')),
+      ).toEqual([]);
+    },
+  );
+
+  it('writes one statement per set of actions, ListQueues on the string *', () => {
+    const policy = rolePolicy(scheme, pipeline, { role: 'operator', stage: undefined, kmsKey: undefined });
+    expect(policy.Version).toBe('2012-10-17');
+    expect(policy.Statement.map((s) => s.Sid)).toEqual([
+      'SqspipesInputQueues',
+      'SqspipesDeadLetterQueues',
+      'SqspipesReplyQueues',
+      'SqspipesListQueues',
+    ]);
+    expect(policy.Statement[3]?.Resource).toBe('*');
+  });
+
+  it('leaves out the DLQ of a stage without one (--dlq-stages)', () => {
+    const old = parsePipeline('gen,parse,store', 1, 'store');
+    const policy = grants(rolePolicy(scheme, old, { role: 'stage', stage: 'gen', kmsKey: undefined }));
+    expect(Object.keys(policy)).toEqual([arn('parse-p0.fifo')]);
+  });
+
+  it('refuses a stage role without --stage, or an unknown stage, naming the stages', () => {
+    const request = { role: 'stage', stage: undefined, kmsKey: undefined } as const;
+    expect(() => rolePolicy(scheme, pipeline, request)).toThrow('--role stage needs --stage');
+    expect(() => rolePolicy(scheme, pipeline, { ...request, stage: 'nope' })).toThrow(
+      '--stage "nope" is not in --stages: the stages are "gen", "parse" and "store"',
     );
-    expect(REPLY_QUEUE_ACTIONS).not.toContain('sqs:PurgeQueue');
-    expect(REPLY_QUEUE_ACTIONS).not.toContain('sqs:ChangeMessageVisibility');
+    const discovered = { source: undefined, stages: pipeline.stages };
+    expect(() => rolePolicy(scheme, discovered, { ...request, stage: 'gen' })).toThrow(
+      '--stage "gen" has no queues in this domain: its stages with queues are "parse" and "store"; for the first stage (the source, which has none) give the pipeline with --stages',
+    );
+    expect(() => rolePolicy(scheme, pipeline, { ...request, role: 'producer', stage: 'gen' })).toThrow(
+      '--stage "gen" is the first stage (the source): it has no input queue to feed',
+    );
   });
 
   it("computes the reply queues' ARN pattern from the scheme, or from an existing queue's ARN", () => {
@@ -91,10 +175,6 @@ describe('iamPolicy', () => {
       'arn:aws:sqs:elasticmq:000000000000:shop-reply-*',
     );
     expect(() => schemeOfArn('https://sqs.example/1/shop-a-p0.fifo', 'shop')).toThrow(UsageError);
-  });
-
-  it('refuses an empty resource list', () => {
-    expect(() => iamPolicy([])).toThrow(UsageError);
   });
 });
 
@@ -137,37 +217,39 @@ describe('parseStages', () => {
   });
 });
 
-describe('computeQueueArns', () => {
+describe('stageQueueArns', () => {
   it('computes the ARNs of the naming scheme: every level, and the DLQ of stages with one', () => {
-    expect(computeQueueArns(scheme, parseStages('gen,parse:2,store', 1, 'store'))).toEqual([
-      'arn:aws:sqs:eu-west-1:123456789012:shop-parse-p0.fifo',
-      'arn:aws:sqs:eu-west-1:123456789012:shop-parse-p1.fifo',
-      'arn:aws:sqs:eu-west-1:123456789012:shop-store-p0.fifo',
-      'arn:aws:sqs:eu-west-1:123456789012:shop-store-dlq.fifo',
-    ]);
+    const [parse, store] = parseStages('gen,parse:2,store', 1, 'store');
+    expect(parse && stageQueueArns(scheme, parse)).toEqual({
+      inputs: [arn('parse-p0.fifo'), arn('parse-p1.fifo')],
+      deadLetter: undefined,
+    });
+    expect(store && stageQueueArns(scheme, store)).toEqual({
+      inputs: [arn('store-p0.fifo')],
+      deadLetter: arn('store-dlq.fifo'),
+    });
   });
 
   it('uses the partition', () => {
-    const arns = computeQueueArns(
-      { ...scheme, partition: 'aws-cn', region: 'cn-north-1' },
-      parseStages('gen,a', 1),
-    );
-    expect(arns).toEqual([
-      'arn:aws-cn:sqs:cn-north-1:123456789012:shop-a-p0.fifo',
-      'arn:aws-cn:sqs:cn-north-1:123456789012:shop-a-dlq.fifo',
-    ]);
+    const [a] = parseStages('gen,a', 1);
+    expect(a && stageQueueArns({ ...scheme, partition: 'aws-cn', region: 'cn-north-1' }, a)).toEqual({
+      inputs: ['arn:aws-cn:sqs:cn-north-1:123456789012:shop-a-p0.fifo'],
+      deadLetter: 'arn:aws-cn:sqs:cn-north-1:123456789012:shop-a-dlq.fifo',
+    });
   });
+});
 
+describe('checkScheme', () => {
   it.each([
     [{ account: '1234' }, '--account must be a 12-digit AWS account id, got "1234"'],
     [{ account: '12345678901x' }, '12-digit'],
     [{ partition: 'gcp' }, '--partition must be an AWS partition'],
     [{ region: 'Mars' }, '--region must be an AWS region such as us-east-1, got "Mars"'],
   ])('rejects %j', (override, message) => {
-    expect(() => computeQueueArns({ ...scheme, ...override }, parseStages('gen,a', 1))).toThrow(message);
+    expect(() => checkScheme({ ...scheme, ...override }, parseStages('gen,a', 1))).toThrow(message);
   });
 
   it("refuses a queue name over SQS's 80 characters", () => {
-    expect(() => computeQueueArns(scheme, parseStages(`gen,${'s'.repeat(80)}`, 1))).toThrow(ConfigError);
+    expect(() => checkScheme(scheme, parseStages(`gen,${'s'.repeat(80)}`, 1))).toThrow(ConfigError);
   });
 });

@@ -47,11 +47,19 @@ describe('parseOperatorArgs: what it accepts', () => {
       'gen,work:2,sink',
       '--account',
       '123456789012',
+      '--role',
+      'stage',
+      '--stage',
+      'gen',
     ]);
     expect(parsed).toMatchObject({
       command: {
         name: 'iam-policy',
+        role: 'stage',
+        stage: 'gen',
+        kmsKey: undefined,
         computed: {
+          source: 'gen',
           stages: [
             { name: 'work', priorities: 2, deadLetter: true },
             { name: 'sink', priorities: 1, deadLetter: true },
@@ -59,6 +67,31 @@ describe('parseOperatorArgs: what it accepts', () => {
           account: '123456789012',
           partition: 'aws',
         },
+      },
+    });
+  });
+
+  it('reads scaling --keda and --cloudwatch with their defaults', async () => {
+    expect(await parseOperatorArgs(['scaling', ...d, '--keda'])).toMatchObject({
+      command: {
+        name: 'scaling',
+        computed: undefined,
+        scaling: {
+          kind: 'keda',
+          targetBacklog: 10,
+          namespace: undefined,
+          deployment: undefined,
+          minReplicas: 1,
+          maxReplicas: 10,
+          authRef: undefined,
+        },
+      },
+    });
+    const cloudwatch = ['scaling', ...d, '--cloudwatch', '--stages', 'gen,a:3', '--account', '123456789012'];
+    expect(await parseOperatorArgs([...cloudwatch, '--target-backlog', '50'])).toMatchObject({
+      command: {
+        computed: { source: 'gen', stages: [{ name: 'a', priorities: 3 }] },
+        scaling: { kind: 'cloudwatch', targetBacklog: 50, group: undefined },
       },
     });
   });
@@ -83,12 +116,12 @@ describe('parseOperatorArgs: usage errors name the flag, the expectation and the
   it.each([
     [
       [],
-      'Give a command: status, purge, destroy, enqueue, redrive, peek, iam-policy or replies (see sqspipes --help)',
+      'Give a command: status, purge, destroy, enqueue, redrive, peek, iam-policy, scaling, replies or dashboard (see sqspipes --help)',
     ],
     [['stauts', ...d], 'Unknown command "stauts": did you mean status? (see sqspipes --help)'],
     [
       ['nope', ...d],
-      'Unknown command "nope": the commands are status, purge, destroy, enqueue, redrive, peek, iam-policy and replies (see sqspipes --help)',
+      'Unknown command "nope": the commands are status, purge, destroy, enqueue, redrive, peek, iam-policy, scaling, replies and dashboard (see sqspipes --help)',
     ],
     [['status'], "--domain is required: give the pipeline's domain (see sqspipes status --help)"],
     [['status', '--domain'], '--domain needs a value (see sqspipes status --help)'],
@@ -226,6 +259,50 @@ describe('parseOperatorArgs: usage errors name the flag, the expectation and the
     [
       ['iam-policy', ...d, '--stages', 'a,b', '--account', '123456789012', '--priorities', '0'],
       '--priorities must be an integer from 1 to 16, got "0" (see sqspipes iam-policy --help)',
+    ],
+    [
+      ['iam-policy', ...d],
+      "--role is required: whose policy to print, stage, producer or operator (a stage's workers, a process feeding the pipeline, or the operator) (see sqspipes iam-policy --help)",
+    ],
+    [
+      ['iam-policy', ...d, '--role', 'admin'],
+      '--role must be stage, producer or operator, got "admin" (see sqspipes iam-policy --help)',
+    ],
+    [
+      ['iam-policy', ...d, '--role', 'operator', '--stage', 'a'],
+      '--stage applies only with --role stage or --role producer (see sqspipes iam-policy --help)',
+    ],
+    [
+      ['iam-policy', ...d, '--role', 'producer', '--kms-key', 'alias/sqs'],
+      '--kms-key must be a KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<key id> (IAM grants a key\'s use on its key ARN, not on an alias or a bare id), got "alias/sqs" (see sqspipes iam-policy --help)',
+    ],
+    [
+      ['scaling', ...d],
+      'Give --keda (KEDA ScaledObjects) or --cloudwatch (EC2 Auto Scaling target tracking policies), one of them (see sqspipes scaling --help)',
+    ],
+    [
+      ['scaling', ...d, '--keda', '--cloudwatch'],
+      'Give --keda (KEDA ScaledObjects) or --cloudwatch (EC2 Auto Scaling target tracking policies), one of them (see sqspipes scaling --help)',
+    ],
+    [
+      ['scaling', ...d, '--cloudwatch', '--namespace', 'x'],
+      '--namespace applies only with --keda (see sqspipes scaling --help)',
+    ],
+    [
+      ['scaling', ...d, '--keda', '--group', 'x'],
+      '--group applies only with --cloudwatch (see sqspipes scaling --help)',
+    ],
+    [
+      ['scaling', ...d, '--keda', '--min-replicas', '3', '--max-replicas', '2'],
+      '--max-replicas (2) must be at least --min-replicas (3) (see sqspipes scaling --help)',
+    ],
+    [
+      ['scaling', ...d, '--keda', '--target-backlog', '0'],
+      '--target-backlog must be an integer from 1 to 1000000, got "0" (see sqspipes scaling --help)',
+    ],
+    [
+      ['scaling', ...d, '--keda', '--dlq-stages', 'a'],
+      'Unknown option --dlq-stages (see sqspipes scaling --help)',
     ],
   ])('refuses %j', async (argv, message) => {
     expect(await refusal(argv)).toBe(message);

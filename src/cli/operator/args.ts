@@ -13,7 +13,13 @@ import {
   quote,
   stageName,
 } from './flag-values.ts';
-import { checkAccount, checkPartition, parseStages, type StageSpec } from './iam-policy.ts';
+import type { DashboardArgs } from './dashboard/command.ts';
+import { dashboardArgs } from './dashboard/options.ts';
+import { roleRequest } from './iam-args.ts';
+import { checkAccount, checkPartition, parsePipeline, type StageSpec } from './iam-policy.ts';
+import type { RoleRequest } from './iam-roles.ts';
+import type { ScalingRequest } from './scaling.ts';
+import { scalingRequest } from './scaling-args.ts';
 import { BOOLEAN_FLAGS, operatorParser } from './parser.ts';
 import { DEFAULT_STALE_AFTER_MS } from '../../replies/reply-queue.ts';
 import { packageVersion } from '../version.ts';
@@ -27,8 +33,10 @@ export interface GlobalArgs {
   readonly verbose: boolean;
 }
 
-/** `iam-policy --stages … --account …`: the ARNs to compute instead of listing the queues. */
+/** `iam-policy`/`scaling --stages … --account …`: the pipeline to take instead of listing the queues. */
 export interface ComputedArns {
+  /** The first stage of `--stages` (the source, which has no queues). */
+  readonly source: string;
   /** The stages with queues (every stage of `--stages` but the first). */
   readonly stages: readonly StageSpec[];
   readonly account: string;
@@ -63,14 +71,20 @@ export type Command =
       readonly level: number | undefined;
       readonly max: number;
     }
-  | { readonly name: 'iam-policy'; readonly computed: ComputedArns | undefined }
+  | ({ readonly name: 'iam-policy'; readonly computed: ComputedArns | undefined } & RoleRequest)
+  | {
+      readonly name: 'scaling';
+      readonly computed: ComputedArns | undefined;
+      readonly scaling: ScalingRequest;
+    }
   | {
       readonly name: 'replies';
       /** `--remove-stale`: delete the stale reply queues instead of listing them. */
       readonly removeStale: boolean;
       /** `--stale-after`: a reply queue whose heartbeat is older than this (ms) is stale. */
       readonly staleAfterMs: number;
-    };
+    }
+  | ({ readonly name: 'dashboard' } & DashboardArgs);
 
 /** A command line: a command to run, or text to print (`--help`, `--version`) and exit 0. */
 export type OperatorArgs =
@@ -163,27 +177,31 @@ function command(parsed: Parsed, argv: readonly string[]): Command {
       return { name, stage, dlq, level, max: integer(parsed, 'max', 1, 10) ?? 10 };
     }
     case 'iam-policy':
-      return { name, computed: computedArns(parsed) };
+      return { name, computed: computedArns(parsed), ...roleRequest(parsed) };
+    case 'scaling':
+      return { name, computed: computedArns(parsed), scaling: scalingRequest(parsed) };
     case 'replies': {
       const staleAfterMs = duration(parsed, 'stale-after', 1000, 30 * 86_400_000) ?? DEFAULT_STALE_AFTER_MS;
       return { name, removeStale: parsed['remove-stale'] === true, staleAfterMs };
     }
+    case 'dashboard':
+      return { name, ...dashboardArgs(parsed) };
     default:
       throw new UsageError(`Unknown command ${quote(String(name))}`);
   }
 }
 
-/** `iam-policy --stages`: the flags that compute ARNs, all checked before SQS is called. */
+/** `iam-policy`/`scaling --stages`: the flags that give the pipeline, all checked before SQS is called. */
 function computedArns(parsed: Parsed): ComputedArns | undefined {
   const stages = optionalString(parsed, 'stages');
   onlyWith(parsed, ['priorities', 'dlq-stages', 'account', 'partition'], 'stages', stages !== undefined);
   if (stages === undefined) return undefined;
   const priorities = integer(parsed, 'priorities', 1, MAX_PRIORITIES) ?? 1;
-  const specs = parseStages(stages, priorities, optionalString(parsed, 'dlq-stages'));
+  const { source, stages: specs } = parsePipeline(stages, priorities, optionalString(parsed, 'dlq-stages'));
   const account = optionalString(parsed, 'account');
   if (account === undefined) throw new UsageError('--stages needs --account (the 12-digit AWS account id)');
   checkAccount(account);
   const partition = optionalString(parsed, 'partition') ?? 'aws';
   checkPartition(partition);
-  return { stages: specs, account, partition };
+  return { source, stages: specs, account, partition };
 }

@@ -7,7 +7,9 @@ export const COMMAND_USAGE = {
   redrive: 'redrive <stage>',
   peek: 'peek <stage>',
   'iam-policy': 'iam-policy',
+  scaling: 'scaling',
   replies: 'replies',
+  dashboard: 'dashboard',
 } as const;
 
 export type CommandName = keyof typeof COMMAND_USAGE;

@@ -7,6 +7,7 @@ import {
 import pLimit from 'p-limit';
 import { deadLetterQueueName, inputQueueName, TAG } from '../../queues/naming.ts';
 import { REPLY_ROLE } from '../../replies/reply-queue.ts';
+import { SqsError } from '../../errors.ts';
 import { UsageError } from './errors.ts';
 
 /**
@@ -91,6 +92,22 @@ export function noQueuesOf(domain: string, stage: string, queues: readonly Domai
     stages.length === 0
       ? `Domain \`${domain}\` has no queues (check --domain, --region, --endpoint). ${QUEUES_CREATED}`
       : `Stage \`${stage}\` of domain \`${domain}\` has no queues: its stages with queues are ${stages.map((s) => `\`${s}\``).join(', ')} (a pipeline's first stage has none). ${QUEUES_CREATED}`,
+  );
+}
+
+/**
+ * The dead-letter queue among `queues` (those of `stage`); an SqsError when it has none: sqspipes
+ * creates one with every stage's input queues, so it was deleted, or the queues predate that.
+ */
+export function deadLetterQueueOf(
+  queues: readonly DomainQueue[],
+  domain: string,
+  stage: string,
+): DomainQueue {
+  const dlq = queues.find((q) => q.level === 'dlq');
+  if (dlq !== undefined) return dlq;
+  throw new SqsError(
+    `Stage \`${stage}\` of domain \`${domain}\` has no dead-letter queue ${deadLetterQueueName(domain, stage)}: sqspipes creates one with the stage's input queues, so it was deleted, or these queues predate that`,
   );
 }
 

@@ -1,9 +1,7 @@
 /**
- * The least-privilege IAM policy of a domain's queues (pure: no I/O). One statement grants what
- * sqspipes does to its own queues, on exactly their ARNs; another what senders and stage workers
- * do to the domain's reply queues, whose names are random (`<domain>-reply-*`); `sqs:ListQueues`
- * has no queue resource, so it gets a statement on `*` (the operator CLI lists queues to find a
- * domain's, and senders to clean up stale reply queues).
+ * The queues an IAM policy names (pure: no I/O): the pipeline's stages as `--stages` gives them,
+ * and the ARNs of their queues (`arn:<partition>:sqs:<region>:<account>:<name>`). What each role
+ * may do to them is in iam-roles.ts.
  */
 import {
   MAX_PRIORITIES,
@@ -16,88 +14,17 @@ import { UsageError } from './errors.ts';
 import { quote } from './flag-values.ts';
 
 /**
- * Every SQS action sqspipes and its operator CLI use on a domain's queues. CreateQueue with tags
- * needs TagQueue; SendMessageBatch, DeleteMessageBatch and ChangeMessageVisibilityBatch are
- * authorized by their single-message actions.
- */
-export const QUEUE_ACTIONS = [
-  'sqs:CreateQueue',
-  'sqs:TagQueue',
-  'sqs:GetQueueUrl',
-  'sqs:GetQueueAttributes',
-  'sqs:ListQueueTags',
-  'sqs:SendMessage',
-  'sqs:ReceiveMessage',
-  'sqs:DeleteMessage',
-  'sqs:ChangeMessageVisibility',
-  'sqs:PurgeQueue',
-  'sqs:DeleteQueue',
-] as const;
-
-/**
- * What is done to a domain's reply queues: stage workers reply (SendMessage, GetQueueUrl); a
- * sender creates its own (CreateQueue with tags, TagQueue for its heartbeat), receives from it and
- * deletes it, and removes the stale ones of others (ListQueueTags, GetQueueAttributes, DeleteQueue).
- */
-export const REPLY_QUEUE_ACTIONS = [
-  'sqs:SendMessage',
-  'sqs:GetQueueUrl',
-  'sqs:CreateQueue',
-  'sqs:TagQueue',
-  'sqs:ListQueueTags',
-  'sqs:ReceiveMessage',
-  'sqs:DeleteMessage',
-  'sqs:DeleteQueue',
-  'sqs:GetQueueAttributes',
-] as const;
-
-export interface IamStatement {
-  readonly Sid: string;
-  readonly Effect: 'Allow';
-  readonly Action: readonly string[];
-  readonly Resource: string | readonly string[];
-}
-
-export interface IamPolicy {
-  readonly Version: '2012-10-17';
-  readonly Statement: readonly IamStatement[];
-}
-
-/**
- * The policy granting {@link QUEUE_ACTIONS} on exactly `arns`, {@link REPLY_QUEUE_ACTIONS} on
- * `replyArn` (the domain's reply queues, see {@link replyQueuesArn}) when given, and
- * `sqs:ListQueues`.
- */
-export function iamPolicy(arns: readonly string[], replyArn?: string): IamPolicy {
-  if (arns.length === 0) throw new UsageError('An IAM policy needs at least one queue ARN');
-  const replies: IamStatement[] =
-    replyArn === undefined
-      ? []
-      : [
-          {
-            Sid: 'SqspipesReplyQueues',
-            Effect: 'Allow',
-            Action: [...REPLY_QUEUE_ACTIONS],
-            Resource: replyArn,
-          },
-        ];
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      { Sid: 'SqspipesDomainQueues', Effect: 'Allow', Action: [...QUEUE_ACTIONS], Resource: [...arns] },
-      { Sid: 'SqspipesListQueues', Effect: 'Allow', Action: ['sqs:ListQueues'], Resource: '*' },
-      ...replies,
-    ],
-  };
-}
-
-/**
  * The ARN pattern of a domain's reply queues: `arn:<partition>:sqs:<region>:<account>:<domain>-reply-*`.
- * Unchecked: the scheme comes from {@link computeQueueArns}' checked flags or from an existing
+ * Unchecked: the scheme comes from {@link checkScheme}'s checked flags or from an existing
  * queue's ARN (whose region an emulator may name otherwise, e.g. ElasticMQ's `elasticmq`).
  */
 export function replyQueuesArn(scheme: ArnScheme): string {
-  return `arn:${scheme.partition}:sqs:${scheme.region}:${scheme.account}:${scheme.domain}-reply-*`;
+  return queueArn(scheme, `${scheme.domain}-reply-*`);
+}
+
+/** The ARN of the domain's queue `name` (unchecked, see {@link replyQueuesArn}). */
+export function queueArn(scheme: ArnScheme, name: string): string {
+  return `arn:${scheme.partition}:sqs:${scheme.region}:${scheme.account}:${name}`;
 }
 
 /** The partition, region and account of a queue ARN (`arn:<partition>:sqs:<region>:<account>:<name>`). */
@@ -121,14 +48,31 @@ export interface StageSpec {
   readonly deadLetter: boolean;
 }
 
+/** A pipeline's stages, as `--stages` gives them or as its queues tell. */
+export interface PipelineSpec {
+  /** The first stage (the source, which has no queues); undefined when unknown (discovered queues). */
+  readonly source: string | undefined;
+  /** The stages with queues, in pipeline order. */
+  readonly stages: readonly StageSpec[];
+}
+
+/** The stages with queues of `--stages` (see {@link parsePipeline}). */
+export function parseStages(stages: string, defaultPriorities: number, dlqStages?: string): StageSpec[] {
+  return [...parsePipeline(stages, defaultPriorities, dlqStages).stages];
+}
+
 /**
  * Parses `--stages gen,parse:4,store`: the pipeline's stages in order, as registered, each
  * optionally with `:` and its number of priority levels (else `defaultPriorities`). The first
- * stage is the source, which has no queues: it is left out of the result, and takes no
+ * stage is the source, which has no queues: it is the result's `source`, and takes no
  * `:<priorities>`. `dlqStages` (`--dlq-stages store`) names the stages with a dead-letter queue;
  * undefined: every stage with queues has one.
  */
-export function parseStages(stages: string, defaultPriorities: number, dlqStages?: string): StageSpec[] {
+export function parsePipeline(
+  stages: string,
+  defaultPriorities: number,
+  dlqStages?: string,
+): PipelineSpec & { readonly source: string } {
   const items = list(stages);
   const [source, ...rest] = items.map((item) => parseItem(item, defaultPriorities));
   if (source === undefined) {
@@ -158,7 +102,10 @@ export function parseStages(stages: string, defaultPriorities: number, dlqStages
     }
     if (!names.has(name)) throw new UsageError(`--dlq-stages names ${quote(name)}, which is not in --stages`);
   }
-  return rest.map(({ name, priorities }) => ({ name, priorities, deadLetter: dead?.has(name) ?? true }));
+  return {
+    source: source.name,
+    stages: rest.map(({ name, priorities }) => ({ name, priorities, deadLetter: dead?.has(name) ?? true })),
+  };
 }
 
 function parseItem(
@@ -189,30 +136,32 @@ export interface ArnScheme {
   readonly domain: string;
 }
 
-/**
- * The ARNs of a domain's queues computed from the naming scheme
- * (`arn:<partition>:sqs:<region>:<account>:<domain>-<stage>-p<level>.fifo`, and `-dlq.fifo`).
- */
-export function computeQueueArns(scheme: ArnScheme, stages: readonly StageSpec[]): string[] {
-  checkScheme(scheme);
-  const arn = (name: string) => `arn:${scheme.partition}:sqs:${scheme.region}:${scheme.account}:${name}`;
-  return stages.flatMap((stage) => {
-    checkQueueNamesFit(scheme.domain, stage.name, stage.priorities);
-    return [
-      ...Array.from({ length: stage.priorities }, (_, level) =>
-        arn(inputQueueName(scheme.domain, stage.name, level)),
-      ),
-      ...(stage.deadLetter ? [arn(deadLetterQueueName(scheme.domain, stage.name))] : []),
-    ];
-  });
+/** The ARNs of a stage's queues: its input queues, level by level, and its dead-letter queue if it has one. */
+export function stageQueueArns(
+  scheme: ArnScheme,
+  stage: StageSpec,
+): { readonly inputs: string[]; readonly deadLetter: string | undefined } {
+  return {
+    inputs: Array.from({ length: stage.priorities }, (_, level) =>
+      queueArn(scheme, inputQueueName(scheme.domain, stage.name, level)),
+    ),
+    deadLetter: stage.deadLetter
+      ? queueArn(scheme, deadLetterQueueName(scheme.domain, stage.name))
+      : undefined,
+  };
 }
 
-function checkScheme(scheme: ArnScheme): void {
+/**
+ * Refuses a scheme of flags (`--account`, `--partition`, `--region`) that AWS would not accept,
+ * and stages whose queue names would not fit SQS's 80 characters.
+ */
+export function checkScheme(scheme: ArnScheme, stages: readonly StageSpec[]): void {
   checkAccount(scheme.account);
   checkPartition(scheme.partition);
   if (!/^[a-z]{2,}(-[a-z0-9]+)+$/.test(scheme.region)) {
     throw new UsageError(`--region must be an AWS region such as us-east-1, got ${quote(scheme.region)}`);
   }
+  for (const stage of stages) checkQueueNamesFit(scheme.domain, stage.name, stage.priorities);
 }
 
 /** Refuses an `--account` that is not a 12-digit AWS account id. */

@@ -4,7 +4,9 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { COMMAND_USAGE } from './commands.ts';
+import { dashboardOptions } from './dashboard/options.ts';
 import { UsageError } from './errors.ts';
+import { DEFAULT_MAX_REPLICAS, DEFAULT_MIN_REPLICAS, DEFAULT_TARGET_BACKLOG } from './scaling.ts';
 import { explainYargsFailure, NO_COMMAND } from './yargs-failure.ts';
 
 /** The flags that take no value (`--dlq=yes` is refused rather than read as false). */
@@ -15,6 +17,9 @@ export const BOOLEAN_FLAGS = [
   'yes',
   'dlq',
   'remove-stale',
+  'actions',
+  'keda',
+  'cloudwatch',
   'help',
   'version',
 ] as const;
@@ -44,7 +49,17 @@ Peek receives with a visibility timeout of 0, so the messages stay available. It
 - at most 10 messages, one receive per queue; on FIFO queues SQS returns messages of few message groups, so this is a sample, not a listing;
 - each peek adds 1 to the receive count of every message it shows. That uses up none of a stage's attempts (sqspipes counts them itself); the receive count matters only to the input queues' redrive policy, SQS's safety net for inputs whose process died, which moves a message to the stage's dead-letter queue once it was received more than retries + 10 times (its maxReceiveCount), peeks included: only a message peeked that often goes there.`;
 
-const IAM = `By default the policy names exactly the domain's existing queues (their QueueArn attributes). With --stages it computes arn:<partition>:sqs:<region>:<account>:<domain>-<stage>-p<level>.fifo and <domain>-<stage>-dlq.fifo for every stage but the first (or, for the dead-letter queues, for --dlq-stages only) without calling SQS, for queues not created yet. Actions on those ARNs: CreateQueue, TagQueue, GetQueueUrl, GetQueueAttributes, ListQueueTags, SendMessage, ReceiveMessage, DeleteMessage, ChangeMessageVisibility, PurgeQueue, DeleteQueue. On arn:<partition>:sqs:<region>:<account>:<domain>-reply-* (the reply queues of processes awaiting results, named at random; by default partition, region and account are those of the existing queues): SendMessage, GetQueueUrl (stage workers reply), CreateQueue, TagQueue, ListQueueTags, ReceiveMessage, DeleteMessage, DeleteQueue, GetQueueAttributes (senders, clean-up). Plus ListQueues on * (it has no queue resource).`;
+const IAM = `Prints the policy of one role, granting what its sqspipes calls need and nothing else:
+- stage (--stage <name>): the stage's workers. Its input queues: GetQueueUrl, GetQueueAttributes, CreateQueue, TagQueue (queues are created on first use, with tags), ReceiveMessage, DeleteMessage, ChangeMessageVisibility. Its dead-letter queue and the next stage's input queues: the same creation actions and SendMessage. The next stage's dead-letter queue: the creation actions only (the next inputs' redrive policy names it). The reply queues <domain>-reply-*: GetQueueUrl, SendMessage. The first stage (the source) has no queue of its own: only the next stage's.
+- producer (--stage <name>, default the first stage with queues): a process that feeds that stage with enqueue() or submit(). Its input queues: the creation actions and SendMessage; its dead-letter queue: the creation actions. The reply queues: the creation actions, ReceiveMessage, DeleteMessage, DeleteQueue (submit() makes its own, refreshes its heartbeat tag, deletes it on close).
+- operator: every sqspipes command, and the client's queues(), purge(), destroy(), redrive() and createQueues(). Input and dead-letter queues: the creation actions, ListQueueTags, PurgeQueue, DeleteQueue; SendMessage, ReceiveMessage on inputs (enqueue, redrive, peek); ReceiveMessage, DeleteMessage, ChangeMessageVisibility on dead-letter queues (redrive, peek --dlq). Reply queues: ListQueueTags, DeleteQueue (replies --remove-stale). ListQueues on * (it has no queue resource; only the operator lists queues).
+With --kms-key <key ARN> (queues encrypted with the client's kmsKeyId), each role also gets kms:GenerateDataKey and kms:Decrypt on that key: sending needs both, receiving Decrypt.
+
+By default the pipeline is read from the domain's existing queues (their tags, and the partition, region and account of their ARNs). With --stages it is taken from the line without calling SQS, for queues not created yet: arn:<partition>:sqs:<region>:<account>:<domain>-<stage>-p<level>.fifo and <domain>-<stage>-dlq.fifo for every stage but the first (or, for the dead-letter queues, for --dlq-stages only).`;
+
+const SCALING = `Prints the autoscaling configuration of every stage with queues (the first stage, the source, has none), so that one stage per process or machine scales with its backlog.
+--keda: one KEDA ScaledObject per stage (YAML documents separated by ---), scaling the Deployment --deployment (default <domain>-{stage}) with one aws-sqs-queue trigger per priority queue, queueLength = --target-backlog. KEDA counts visible and in-flight messages; with several priority queues, advanced.scalingModifiers (KEDA 2.12 or later) sums the triggers, since the HPA otherwise follows the largest one. The triggers use the KEDA operator's own AWS identity (identityOwner: operator), or a TriggerAuthentication with --auth-ref; either needs sqs:GetQueueAttributes on the queues. minReplicaCount is 1 by default: at 0 an item waits for KEDA's next poll and a pod's start; give --min-replicas 0 to scale to zero on purpose.
+--cloudwatch: a JSON array with one EC2 Auto Scaling target tracking policy per stage, each the input of aws autoscaling put-scaling-policy --cli-input-json, for the Auto Scaling group --group (default <domain>-{stage}): AWS's backlog per instance, the sum of ApproximateNumberOfMessagesVisible of the stage's priority queues divided by the group's GroupInServiceInstances, kept at --target-backlog. The group's minimum size should be at least 1 (with no instance the ratio has no value). Queue URLs and names come from --stages, --account and --region, or from the domain's existing queues.`;
 
 const REPLIES = `A process that submits items and awaits their results gets its own reply queue, <domain>-reply-<12 characters>.fifo, tagged with the domain, the role reply, its host and pid, and a heartbeat it refreshes every minute while it lives. A reply queue whose heartbeat is older than --stale-after has lost its owner (the process died without deleting it): stale. Columns: queue, host, pid, heartbeat (its age), state (live or stale); with --json, one JSON object per line. Reply queues are found by their tags, never by name prefix alone. Just before deleting a stale queue, --remove-stale reads its heartbeat again and spares it if the owner refreshed it meanwhile. A --stale-after shorter than the owners' heartbeat interval (1 minute) can remove live queues.`;
 
@@ -191,7 +206,70 @@ function commands(y: Argv): Argv {
             describe: 'with --stages (required): the 12-digit AWS account id',
           })
           .option('partition', { type: 'string', describe: 'with --stages: the AWS partition (default aws)' })
+          .option('role', { type: 'string', describe: 'required: whose policy, stage, producer or operator' })
+          .option('stage', {
+            type: 'string',
+            describe:
+              'with --role stage (required): the stage whose workers; with --role producer: the stage it feeds (default: the first with queues)',
+          })
+          .option('kms-key', {
+            type: 'string',
+            describe: "the ARN of the KMS key the queues are encrypted with (the client's kmsKeyId)",
+          })
           .epilogue(IAM),
+    )
+    .command(
+      COMMAND_USAGE.scaling,
+      'print the autoscaling configuration of every stage (KEDA or CloudWatch)',
+      (c) =>
+        c
+          .option('keda', { type: 'boolean', describe: 'print KEDA ScaledObjects (YAML)' })
+          .option('cloudwatch', {
+            type: 'boolean',
+            describe: 'print EC2 Auto Scaling target tracking policies (JSON)',
+          })
+          .option('target-backlog', {
+            type: 'string',
+            describe: `messages waiting per process to scale to, 1 to 1000000 (default ${DEFAULT_TARGET_BACKLOG})`,
+          })
+          .option('namespace', { type: 'string', describe: 'with --keda: the Kubernetes namespace' })
+          .option('deployment', {
+            type: 'string',
+            describe:
+              "with --keda: the Deployment of each stage, {stage} replaced (default '<domain>-{stage}')",
+          })
+          .option('min-replicas', {
+            type: 'string',
+            describe: `with --keda: minReplicaCount, 0 to 1000 (default ${DEFAULT_MIN_REPLICAS})`,
+          })
+          .option('max-replicas', {
+            type: 'string',
+            describe: `with --keda: maxReplicaCount, 1 to 1000 (default ${DEFAULT_MAX_REPLICAS})`,
+          })
+          .option('auth-ref', {
+            type: 'string',
+            describe: "with --keda: a TriggerAuthentication's name (default: the KEDA operator's identity)",
+          })
+          .option('group', {
+            type: 'string',
+            describe:
+              "with --cloudwatch: the Auto Scaling group of each stage, {stage} replaced (default '<domain>-{stage}')",
+          })
+          .option('stages', {
+            type: 'string',
+            describe:
+              "the pipeline's stages in order, name[:priorities],… instead of the existing queues (the first, the source, has no queues)",
+          })
+          .option('priorities', {
+            type: 'string',
+            describe: 'with --stages: priority levels of a stage given without :<n>, 1 to 16 (default 1)',
+          })
+          .option('account', {
+            type: 'string',
+            describe: 'with --stages (required): the 12-digit AWS account id',
+          })
+          .option('partition', { type: 'string', describe: 'with --stages: the AWS partition (default aws)' })
+          .epilogue(SCALING),
     )
     .command(
       COMMAND_USAGE.replies,
@@ -209,5 +287,10 @@ function commands(y: Argv): Argv {
               'a reply queue whose heartbeat is older than this is stale, 1s to 30d, e.g. 30s, 5m, 2h (default 5m)',
           })
           .epilogue(REPLIES),
+    )
+    .command(
+      COMMAND_USAGE.dashboard,
+      "serve a live web page of the domain's pipeline and dead letters (redrive, purge with --actions)",
+      dashboardOptions,
     );
 }

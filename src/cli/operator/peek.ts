@@ -4,11 +4,9 @@ import {
   MessageSystemAttributeName,
   ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { SqsError } from '../../errors.ts';
-import { deadLetterQueueName } from '../../queues/naming.ts';
 import type { OperatorContext } from './context.ts';
 import { REASON_ATTRIBUTE } from './dead-letter-reason.ts';
-import { discoverQueues, type DomainQueue, queuesOfStage } from './discover.ts';
+import { deadLetterQueueOf, discoverQueues, type DomainQueue, queuesOfStage } from './discover.ts';
 import { UsageError } from './errors.ts';
 import { printJson, printLines } from './output.ts';
 import { describeMessage, formatPeeked, type PeekedMessage } from './peeked-message.ts';
@@ -45,7 +43,7 @@ export async function peekCommand(ctx: OperatorContext, args: PeekArgs): Promise
   for (const queue of chosen) {
     if (seen.length >= args.max) break;
     await warnAboutRedrive(ctx, queue);
-    const messages = await receive(ctx, queue, args.max - seen.length);
+    const messages = await peekQueue(ctx, queue, args.max - seen.length);
     seen.push(...messages.map((m) => describeMessage(queue, m)));
   }
   if (ctx.json) await printJson(seen);
@@ -55,15 +53,7 @@ export async function peekCommand(ctx: OperatorContext, args: PeekArgs): Promise
 
 /** The queues to look at: the DLQ, one level, or every input level from the highest down. */
 function choose(queues: readonly DomainQueue[], args: PeekArgs, domain: string): DomainQueue[] {
-  if (args.dlq) {
-    const dlq = queues.filter((q) => q.level === 'dlq');
-    if (dlq.length === 0) {
-      throw new SqsError(
-        `Stage \`${args.stage}\` of domain \`${domain}\` has no dead-letter queue ${deadLetterQueueName(domain, args.stage)}: sqspipes creates one with the stage's input queues, so it was deleted, or these queues predate that`,
-      );
-    }
-    return dlq;
-  }
+  if (args.dlq) return [deadLetterQueueOf(queues, domain, args.stage)];
   const inputs = queues.filter((q) => q.level !== 'dlq').reverse();
   if (args.level === undefined) return inputs;
   const one = inputs.filter((q) => q.level === args.level);
@@ -92,14 +82,20 @@ async function warnAboutRedrive(ctx: OperatorContext, queue: DomainQueue): Promi
 
 /**
  * Receives up to `max` messages of `queue` with a visibility timeout of 0, with their receive
- * counts and, from a dead-letter queue, the reason sqspipes recorded when it moved each.
+ * counts and, from a dead-letter queue, the reason sqspipes recorded when it moved each; waits up
+ * to `waitSeconds` for some.
  */
-async function receive(ctx: OperatorContext, queue: DomainQueue, max: number): Promise<Message[]> {
+export async function peekQueue(
+  ctx: OperatorContext,
+  queue: DomainQueue,
+  max: number,
+  waitSeconds = WAIT_SECONDS,
+): Promise<Message[]> {
   const out = await ctx.sqs.send(
     new ReceiveMessageCommand({
       QueueUrl: queue.url,
       MaxNumberOfMessages: max,
-      WaitTimeSeconds: WAIT_SECONDS,
+      WaitTimeSeconds: waitSeconds,
       VisibilityTimeout: 0,
       MessageSystemAttributeNames: [MessageSystemAttributeName.ApproximateReceiveCount],
       ...(queue.level === 'dlq' ? { MessageAttributeNames: [REASON_ATTRIBUTE] } : {}),

@@ -1,9 +1,14 @@
 import { SqsError } from '../../errors.ts';
-import { deadLetterQueueName } from '../../queues/naming.ts';
 import { redriveQueue } from '../../queues/redrive.ts';
 import { SqsIo } from '../../sqs/sqs-io.ts';
 import type { OperatorContext } from './context.ts';
-import { discoverQueues, type DomainQueue, QUEUES_CREATED, queuesOfStage } from './discover.ts';
+import {
+  deadLetterQueueOf,
+  discoverQueues,
+  type DomainQueue,
+  QUEUES_CREATED,
+  queuesOfStage,
+} from './discover.ts';
 import { count, printJson, printLines } from './output.ts';
 
 /**
@@ -13,16 +18,25 @@ import { count, printJson, printLines } from './output.ts';
  * Every stage but the first has a dead-letter queue; the first (the source) has no queues at all.
  */
 export async function redriveCommand(ctx: OperatorContext, stage: string): Promise<void> {
+  const { from, moved } = await redriveStage(ctx, stage);
+  if (ctx.json) await printJson({ stage, from, moved });
+  else await printLines([`moved ${count(moved, 'message')} from ${from} to stage ${stage}`]);
+}
+
+/** What a redrive did: the dead-letter queue it emptied and how many messages it moved. */
+export interface Redriven {
+  /** Name of the stage's dead-letter queue. */
+  readonly from: string;
+  readonly moved: number;
+}
+
+/** Redrives the dead-letter queue of `stage` (see {@link redriveCommand}), printing nothing. */
+export async function redriveStage(ctx: OperatorContext, stage: string): Promise<Redriven> {
   const all = await discoverQueues(ctx.sqs, ctx.domain, { warn: ctx.note });
   // The first stage, or a name that is not a stage: the CLI cannot tell which (it has no pipeline).
   const queues = queuesOfStage(all, ctx.domain, stage);
-  const dlq = queues.find((q) => q.level === 'dlq');
+  const dlq = deadLetterQueueOf(queues, ctx.domain, stage);
   const inputs = queues.filter((q): q is DomainQueue & { level: number } => q.level !== 'dlq');
-  if (dlq === undefined) {
-    throw new SqsError(
-      `Stage \`${stage}\` of domain \`${ctx.domain}\` has no dead-letter queue ${deadLetterQueueName(ctx.domain, stage)}: sqspipes creates one with the stage's input queues, so it was deleted, or these queues predate that`,
-    );
-  }
   if (inputs.length === 0) {
     throw new SqsError(
       `Stage \`${stage}\` of domain \`${ctx.domain}\` has no input queue to redrive to. ${QUEUES_CREATED}`,
@@ -43,6 +57,5 @@ export async function redriveCommand(ctx: OperatorContext, stage: string): Promi
   } finally {
     await io.flush();
   }
-  if (ctx.json) await printJson({ stage, from: dlq.name, moved });
-  else await printLines([`moved ${count(moved, 'message')} from ${dlq.name} to stage ${stage}`]);
+  return { from: dlq.name, moved };
 }

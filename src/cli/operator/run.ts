@@ -3,6 +3,7 @@ import { createSqsClient, targetOf } from '../../sqs/connect.ts';
 import { type Diagnose, diagnoser } from '../../sqs/diagnose.ts';
 import { type Command, parseOperatorArgs } from './args.ts';
 import type { OperatorContext } from './context.ts';
+import { dashboardCommand } from './dashboard/command.ts';
 import { destroyCommand, terminalConfirm } from './destroy.ts';
 import { enqueueCommand } from './enqueue.ts';
 import { EXIT, exitCodeOf, failureText } from './errors.ts';
@@ -13,6 +14,7 @@ import { peekCommand } from './peek.ts';
 import { purgeCommand } from './purge.ts';
 import { redriveCommand } from './redrive.ts';
 import { repliesCommand } from './replies.ts';
+import { scalingCommand } from './scaling-command.ts';
 import { statusCommand } from './status-command.ts';
 
 /** Sockets of the operator CLI's client: it makes at most ~10 requests at a time. */
@@ -78,9 +80,13 @@ async function dispatch(ctx: OperatorContext, command: Command, sqs: SQSClient):
     case 'peek':
       return peekCommand(ctx, command);
     case 'iam-policy':
-      return iamPolicyCommand(ctx, command.computed, () => sqs.config.region());
+      return iamPolicyCommand(ctx, command.computed, command, () => sqs.config.region());
+    case 'scaling':
+      return scalingCommand(ctx, command.computed, command.scaling, () => sqs.config.region());
     case 'replies':
       return repliesCommand(ctx, command);
+    case 'dashboard':
+      return dashboardCommand(ctx, command);
   }
 }
 

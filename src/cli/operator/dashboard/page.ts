@@ -1,0 +1,190 @@
+/**
+ * The dashboard's one page: HTML with its style and script inline (no CDN, no build step), so it
+ * works offline and ships in dist/. The script polls `GET /api/pipeline`, draws the stages left to
+ * right, lists dead-letter messages with their reasons, and, when the server allows actions, sends
+ * redrive and purge with the token it reads from the URL's fragment (`#token=…`) or query.
+ * It builds the DOM with textContent only: message bodies are never parsed as HTML.
+ */
+
+export const PAGE_STYLE = `
+:root { color-scheme: light dark; --bg: #f6f7f9; --card: #fff; --line: #d8dce2; --muted: #667085;
+  --text: #1d2433; --bad: #c0362c; --good: #1f7a4d; --accent: #2f5fd0; }
+@media (prefers-color-scheme: dark) { :root { --bg: #14171c; --card: #1d2128; --line: #333a45;
+  --muted: #98a2b3; --text: #e6e9ef; --bad: #ff6b5e; --good: #4cc38a; --accent: #7aa2ff; } }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 16px 20px; background: var(--bg); color: var(--text);
+  font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; }
+header { display: flex; gap: 16px; align-items: baseline; flex-wrap: wrap; margin-bottom: 14px; }
+h1 { font-size: 18px; margin: 0; } h2 { font-size: 15px; margin: 18px 0 8px; }
+.muted { color: var(--muted); } .bad { color: var(--bad); } .good { color: var(--good); }
+#pipeline { display: flex; align-items: stretch; gap: 8px; overflow-x: auto; padding-bottom: 6px; }
+.arrow { align-self: center; color: var(--muted); font-size: 22px; }
+.stage { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px;
+  min-width: 250px; }
+.stage h3 { margin: 0 0 6px; font-size: 15px; display: flex; justify-content: space-between; gap: 8px; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { padding: 2px 6px; text-align: right; white-space: nowrap; }
+th { color: var(--muted); font-weight: 500; font-size: 12px; } th:first-child, td:first-child { text-align: left; }
+tr.dlq td { border-top: 1px solid var(--line); } tr.dlq.has td { color: var(--bad); font-weight: 600; }
+.dead { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px;
+  margin-bottom: 10px; }
+.dead ul { margin: 6px 0 0; padding-left: 18px; } .dead li { margin: 3px 0; word-break: break-word; }
+.reason { color: var(--bad); } code { font-size: 12px; }
+button { font: inherit; padding: 3px 10px; border-radius: 6px; border: 1px solid var(--line);
+  background: var(--card); color: var(--accent); cursor: pointer; margin-left: 6px; }
+button:disabled { opacity: 0.5; cursor: default; }
+#message { min-height: 1.4em; }
+`;
+
+export const PAGE_SCRIPT = `
+'use strict';
+const params = new URLSearchParams(location.hash.slice(1) || location.search.slice(1));
+const token = params.get('token');
+const state = { snapshot: null, dead: new Map(), busy: false };
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+  for (const c of children) node.append(c instanceof Node ? c : String(c));
+  return node;
+}
+function rate(r) {
+  if (r === null || r === undefined) return '-';
+  if (r === 0) return '0/s';
+  const t = Math.abs(r) >= 10 ? r.toFixed(0) : r.toFixed(1);
+  return (r > 0 ? '+' : '') + t + '/s';
+}
+async function api(method, path) {
+  const headers = token ? { 'x-sqspipes-token': token } : {};
+  const response = await fetch(path, { method, headers, cache: 'no-store' });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+function cell(field, value) { return el('td', { 'data-field': field }, value); }
+
+function stageCard(stage) {
+  const rows = stage.levels.map((l) => el('tr', { 'data-level': l.level }, el('td', {}, 'p' + l.level),
+    cell('visible', l.visible), cell('inFlight', l.inFlight), cell('delayed', l.delayed), cell('rate', rate(l.rate))));
+  if (stage.dlq) {
+    const has = stage.dlq.visible + stage.dlq.inFlight > 0;
+    rows.push(el('tr', { class: has ? 'dlq has' : 'dlq', 'data-level': 'dlq' }, el('td', {}, 'dead letters'),
+      cell('dlq', stage.dlq.visible), cell('dlqInFlight', stage.dlq.inFlight), el('td', {}, ''),
+      cell('dlqRate', rate(stage.dlq.rate))));
+  }
+  const total = stage.levels.reduce((n, l) => n + l.visible + l.inFlight + l.delayed, 0);
+  const head = el('tr', {}, ...['level', 'visible', 'in flight', 'delayed', 'rate'].map((h) => el('th', {}, h)));
+  return el('section', { class: 'stage', 'data-stage': stage.name },
+    el('h3', {}, el('span', {}, stage.name), el('span', { class: 'muted', 'data-field': 'total' }, total + ' queued')),
+    el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows)));
+}
+
+function deadPanel(stage) {
+  const dead = state.dead.get(stage.name);
+  const actions = state.snapshot.actions && token;
+  const button = (action, label) => {
+    const b = el('button', { 'data-action': action, 'data-stage': stage.name }, label);
+    b.disabled = state.busy;
+    return b;
+  };
+  const buttons = actions ? [button('redrive', 'Redrive'), button('purge', 'Purge')] : [];
+  const items = (dead ? dead.messages : []).map((m) => el('li', { class: 'dead-letter' },
+    el('code', {}, m.envelope ? 'id ' + m.id : 'message ' + m.messageId), ' ',
+    el('span', { class: 'reason' }, m.deadLetterReason || ''), ' ',
+    el('code', { class: 'muted' }, m.envelope ? JSON.stringify(m.value) : (m.body || '').slice(0, 200))));
+  const count = stage.dlq.visible + stage.dlq.inFlight;
+  const shown = dead ? ' (showing ' + dead.messages.length + ', a sample)' : '';
+  return el('div', { class: 'dead', 'data-dlq-stage': stage.name },
+    el('strong', {}, stage.name), ' ', el('span', { class: 'muted' }, stage.dlq.queue + ': ' + count + ' message(s)' + shown),
+    ...buttons, el('ul', {}, ...items));
+}
+
+function draw() {
+  const s = state.snapshot;
+  $('domain').textContent = s.domain;
+  $('updated').textContent = s.at ? 'updated ' + new Date(s.at).toLocaleTimeString() : 'waiting for the first sample';
+  $('mode').textContent = s.actions ? (token ? 'actions enabled' : 'actions enabled, but this URL has no token') : 'read-only';
+  $('error').textContent = s.error || '';
+  const pipeline = $('pipeline');
+  pipeline.replaceChildren();
+  if (s.stages.length === 0) pipeline.append(el('p', { class: 'muted' }, 'No queues of this domain yet.'));
+  s.stages.forEach((stage, i) => {
+    if (i > 0) pipeline.append(el('span', { class: 'arrow' }, '→'));
+    pipeline.append(stageCard(stage));
+  });
+  const withDead = s.stages.filter((st) => st.dlq && st.dlq.visible + st.dlq.inFlight > 0);
+  $('dead').replaceChildren(...(withDead.length ? withDead.map(deadPanel) : [el('p', { class: 'muted' }, 'No dead letters.')]));
+}
+
+async function refresh() {
+  try {
+    state.snapshot = await api('GET', '/api/pipeline');
+    if (!state.busy) {
+      for (const st of state.snapshot.stages) {
+        if (st.dlq && st.dlq.visible + st.dlq.inFlight > 0) state.dead.set(st.name, await api('GET', '/api/dlq/' + encodeURIComponent(st.name)));
+        else state.dead.delete(st.name);
+      }
+    }
+    draw();
+  } catch (error) {
+    $('error').textContent = 'cannot reach the dashboard: ' + error.message;
+  }
+}
+
+document.addEventListener('click', async (event) => {
+  const button = event.target.closest('button[data-action]');
+  if (!button || state.busy) return;
+  const { action, stage } = button.dataset;
+  if (action === 'purge' && !confirm('Delete every message of the dead-letter queue of ' + stage + '?')) return;
+  state.busy = true;
+  document.querySelectorAll('button[data-action]').forEach((b) => { b.disabled = true; });
+  try {
+    const result = await api('POST', '/api/' + action + '/' + encodeURIComponent(stage));
+    $('message').textContent = action === 'redrive' ? 'moved ' + result.moved + ' message(s) from ' + result.from
+      : 'purged ' + result.purged.join(', ');
+    $('message').className = 'good';
+  } catch (error) {
+    $('message').textContent = action + ' ' + stage + ' failed: ' + error.message;
+    $('message').className = 'bad';
+  } finally {
+    state.busy = false;
+    await refresh();
+  }
+});
+
+async function loop() {
+  await refresh();
+  const every = state.snapshot ? Math.min(Math.max(state.snapshot.intervalMs, 1000), 5000) : 2000;
+  setTimeout(loop, every);
+}
+loop();
+`;
+
+/** The page, with the style and script above inline. */
+export function pageHtml(): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>sqspipes dashboard</title>
+<style>${PAGE_STYLE}</style>
+</head>
+<body>
+<header>
+<h1>sqspipes <span id="domain"></span></h1>
+<span class="muted" id="updated"></span>
+<span class="muted" id="mode"></span>
+<span class="bad" id="error"></span>
+</header>
+<div id="pipeline"></div>
+<p class="muted">Stages in pipeline order (the first, the source, has no queues). Counts are SQS's approximate ones; rates are visible messages per second.</p>
+<h2>Dead letters</h2>
+<div id="message"></div>
+<div id="dead"></div>
+<script>${PAGE_SCRIPT}</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,67 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { OperatorContext } from '../context.ts';
+import type { TagCache } from '../discover.ts';
+import { failureText } from '../errors.ts';
+import { statusRows } from '../status.ts';
+import { type PipelineSnapshot, pipelineView, rateBase, type Sample } from './snapshot.ts';
+
+/** Rates are computed over this many sampling intervals (fewer until there are that many). */
+const RATE_WINDOW_INTERVALS = 5;
+
+/**
+ * Reads the domain's queue counts every `intervalMs` (as `status --watch` does) and keeps the
+ * latest snapshot, so that every open page shares one set of SQS calls. A failed sample keeps
+ * the previous counts and says why in `error`.
+ */
+export class Sampler {
+  readonly #ctx: OperatorContext;
+  readonly #intervalMs: number;
+  readonly #cache: TagCache = new Map();
+  #history: Sample[] = [];
+  #snapshot: PipelineSnapshot;
+
+  constructor(ctx: OperatorContext, intervalMs: number, actions: boolean) {
+    const said = new Set<string>(); // a note (an ignored queue) once, not on every sample
+    this.#ctx = {
+      ...ctx,
+      note: (text) => {
+        if (said.has(text)) return;
+        said.add(text);
+        ctx.note(text);
+      },
+    };
+    this.#intervalMs = intervalMs;
+    this.#snapshot = { domain: ctx.domain, at: null, intervalMs, actions, stages: [], error: null };
+  }
+
+  /** The latest snapshot. */
+  get snapshot(): PipelineSnapshot {
+    return this.#snapshot;
+  }
+
+  /** Takes one sample now. */
+  async sample(): Promise<void> {
+    try {
+      const rows = await statusRows(this.#ctx, this.#cache);
+      const now = Date.now();
+      const windowMs = this.#intervalMs * RATE_WINDOW_INTERVALS;
+      const stages = pipelineView(rows, rateBase(this.#history, now, windowMs), now);
+      this.#history = [...this.#history.filter((s) => now - s.at <= windowMs), { rows, at: now }];
+      this.#snapshot = { ...this.#snapshot, at: new Date(now).toISOString(), stages, error: null };
+    } catch (error) {
+      this.#snapshot = { ...this.#snapshot, error: failureText(error, false) };
+    }
+  }
+
+  /** Samples every interval until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.sample();
+      try {
+        await sleep(this.#intervalMs, undefined, { signal });
+      } catch {
+        return; // aborted
+      }
+    }
+  }
+}

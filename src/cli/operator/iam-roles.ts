@@ -1,0 +1,193 @@
+/**
+ * Least-privilege IAM policies, one per role (pure: no I/O). Each grants the SQS actions the
+ * role's own calls make, on the queues it makes them on, and nothing else:
+ * - `stage`: a stage's workers. They create (on first use) and consume their input queues, send
+ *   failures to their dead-letter queue, send outputs to the next stage's inputs (creating them and
+ *   the next stage's dead-letter queue, whose ARN those inputs' redrive policy names), and reply
+ *   to senders. The first stage (the source) has no queue of its own: only the next stage's.
+ * - `producer`: a process that feeds one stage from outside (`enqueue()`, `submit()`): that
+ *   stage's inputs (creating them, and its dead-letter queue), and its own reply queue for
+ *   `submit()` (created with tags, heartbeat by TagQueue, received from, deleted on close).
+ * - `operator`: every `sqspipes` command and the client's `queues()`, `purge()`, `destroy()`,
+ *   `redrive()` and `createQueues()`. Only it may purge or delete queues, and list them
+ *   (`sqs:ListQueues` has no queue resource: it is granted on `*`).
+ *
+ * IAM authorizes a batch (SendMessageBatch, DeleteMessageBatch, ChangeMessageVisibilityBatch) by
+ * its single-message action, and CreateQueue with tags needs sqs:TagQueue too.
+ */
+import { UsageError } from './errors.ts';
+import { quote } from './flag-values.ts';
+import {
+  type ArnScheme,
+  type PipelineSpec,
+  replyQueuesArn,
+  type StageSpec,
+  stageQueueArns,
+} from './iam-policy.ts';
+import { listWords } from './commands.ts';
+
+export const ROLES = ['stage', 'producer', 'operator'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Whose policy to print (`--role`, `--stage`, `--kms-key`). */
+export interface RoleRequest {
+  readonly role: Role;
+  /**
+   * `stage`: the stage whose workers the policy is for (required); `producer`: the stage it feeds
+   * (default: the first stage with queues); `operator`: none.
+   */
+  readonly stage: string | undefined;
+  /** ARN of the KMS key the queues are encrypted with (the client's `kmsKeyId`); undefined: SQS-managed. */
+  readonly kmsKey: string | undefined;
+}
+
+/** What creating a queue on first use takes: look it up, create it (with tags), read its attributes. */
+export const PROVISION = ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:CreateQueue', 'sqs:TagQueue'];
+/** What consuming a queue takes: receive, acknowledge, extend or hand back. */
+export const CONSUME = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'];
+/** A stage's workers reply to senders, whose queues they look up by name. */
+export const REPLY = ['sqs:GetQueueUrl', 'sqs:SendMessage'];
+/** A sender's own reply queue: created with tags, heartbeat (TagQueue), received from, deleted. */
+export const OWN_REPLY_QUEUE = [...PROVISION, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:DeleteQueue'];
+/** The operator reads every queue's tags (queues are found by them) and attributes, purges and deletes. */
+const OPERATE = [...PROVISION, 'sqs:ListQueueTags', 'sqs:PurgeQueue', 'sqs:DeleteQueue'];
+/** Input queues: `enqueue` and redrive send to them, `peek` receives with a visibility of 0. */
+export const OPERATOR_INPUTS = [...OPERATE, 'sqs:SendMessage', 'sqs:ReceiveMessage'];
+/** Dead-letter queues: redrive and `peek --dlq` receive, delete what was moved, hand back the rest. */
+export const OPERATOR_DEAD_LETTERS = [...OPERATE, ...CONSUME];
+/** Reply queues: `sqspipes replies` reads their tags, `--remove-stale` deletes the stale ones. */
+export const OPERATOR_REPLY_QUEUES = ['sqs:ListQueueTags', 'sqs:DeleteQueue'];
+/**
+ * On a customer managed key: SQS asks KMS for a data key when a message is sent (the sender needs
+ * kms:GenerateDataKey, and kms:Decrypt to reuse a cached data key) and decrypts it when one is
+ * received (kms:Decrypt). Every role both sends and receives.
+ */
+export const KMS_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
+
+export interface IamStatement {
+  readonly Sid: string;
+  readonly Effect: 'Allow';
+  readonly Action: readonly string[];
+  readonly Resource: string | readonly string[];
+}
+
+export interface IamPolicy {
+  readonly Version: '2012-10-17';
+  readonly Statement: readonly IamStatement[];
+}
+
+interface Grant {
+  readonly sid: string;
+  readonly actions: readonly string[];
+  readonly resources: readonly (string | undefined)[];
+}
+
+/** The policy of `request.role` on the queues of `pipeline` (ARNs in `scheme`). */
+export function rolePolicy(scheme: ArnScheme, pipeline: PipelineSpec, request: RoleRequest): IamPolicy {
+  const grants = grantsOf(scheme, pipeline, request);
+  const kms: Grant[] =
+    request.kmsKey === undefined
+      ? []
+      : [{ sid: 'SqspipesKmsKey', actions: KMS_ACTIONS, resources: [request.kmsKey] }];
+  return { Version: '2012-10-17', Statement: statements([...grants, ...kms]) };
+}
+
+function grantsOf(scheme: ArnScheme, pipeline: PipelineSpec, request: RoleRequest): Grant[] {
+  const replies = replyQueuesArn(scheme);
+  switch (request.role) {
+    case 'operator': {
+      const arns = pipeline.stages.map((stage) => stageQueueArns(scheme, stage));
+      return [
+        { sid: 'SqspipesInputQueues', actions: OPERATOR_INPUTS, resources: arns.flatMap((a) => a.inputs) },
+        {
+          sid: 'SqspipesDeadLetterQueues',
+          actions: OPERATOR_DEAD_LETTERS,
+          resources: arns.map((a) => a.deadLetter),
+        },
+        { sid: 'SqspipesReplyQueues', actions: OPERATOR_REPLY_QUEUES, resources: [replies] },
+        { sid: 'SqspipesListQueues', actions: ['sqs:ListQueues'], resources: ['*'] },
+      ];
+    }
+    case 'producer': {
+      const fed = stageFed(pipeline, request.stage);
+      const arns = stageQueueArns(scheme, fed);
+      return [
+        { sid: 'SqspipesFeed', actions: [...PROVISION, 'sqs:SendMessage'], resources: arns.inputs },
+        { sid: 'SqspipesCreate', actions: PROVISION, resources: [arns.deadLetter] },
+        { sid: 'SqspipesOwnReplyQueue', actions: OWN_REPLY_QUEUE, resources: [replies] },
+      ];
+    }
+    case 'stage':
+      return stageGrants(scheme, pipeline, request.stage, replies);
+  }
+}
+
+function stageGrants(
+  scheme: ArnScheme,
+  pipeline: PipelineSpec,
+  name: string | undefined,
+  replies: string,
+): Grant[] {
+  if (name === undefined)
+    throw new UsageError('--role stage needs --stage: the stage whose workers run with it');
+  const index = pipeline.stages.findIndex((s) => s.name === name);
+  if (index < 0 && name !== pipeline.source) throw unknownStage(pipeline, name);
+  const next = pipeline.stages[index + 1]; // the source (index -1) feeds stages[0]
+  const nextArns = next === undefined ? undefined : stageQueueArns(scheme, next);
+  const own = pipeline.stages[index];
+  const send = { sid: 'SqspipesSend', actions: [...PROVISION, 'sqs:SendMessage'] };
+  const create = { sid: 'SqspipesCreate', actions: PROVISION, resources: [nextArns?.deadLetter] };
+  if (own === undefined) return [{ ...send, resources: nextArns?.inputs ?? [] }, create];
+  const ownArns = stageQueueArns(scheme, own);
+  return [
+    { sid: 'SqspipesConsume', actions: [...PROVISION, ...CONSUME], resources: ownArns.inputs },
+    { ...send, resources: [ownArns.deadLetter, ...(nextArns?.inputs ?? [])] },
+    create,
+    { sid: 'SqspipesReply', actions: REPLY, resources: [replies] },
+  ];
+}
+
+/** The stage a producer feeds: `name`, or the first stage with queues. */
+function stageFed(pipeline: PipelineSpec, name: string | undefined): StageSpec {
+  const [first] = pipeline.stages;
+  const found = name === undefined ? first : pipeline.stages.find((s) => s.name === name);
+  if (found !== undefined) return found;
+  if (name !== undefined && name === pipeline.source) {
+    throw new UsageError(
+      `--stage ${quote(name)} is the first stage (the source): it has no input queue to feed; give a later stage`,
+    );
+  }
+  throw unknownStage(pipeline, name ?? '');
+}
+
+function unknownStage(pipeline: PipelineSpec, name: string): UsageError {
+  const names = pipeline.stages.map((s) => quote(s.name));
+  if (pipeline.source !== undefined) {
+    return new UsageError(
+      `--stage ${quote(name)} is not in --stages: the stages are ${listWords([quote(pipeline.source), ...names], 'and')}`,
+    );
+  }
+  return new UsageError(
+    `--stage ${quote(name)} has no queues in this domain: its stages with queues are ${listWords(names, 'and')}; for the first stage (the source, which has none) give the pipeline with --stages`,
+  );
+}
+
+/** One statement per grant with resources; grants of the same actions share one. */
+function statements(grants: readonly Grant[]): IamStatement[] {
+  const merged: { sid: string; actions: readonly string[]; resources: string[] }[] = [];
+  for (const grant of grants) {
+    const resources = grant.resources.filter((r) => r !== undefined);
+    if (resources.length === 0) continue;
+    const key = [...grant.actions].sort().join();
+    const same = merged.find((m) => [...m.actions].sort().join() === key);
+    if (same === undefined)
+      merged.push({ sid: grant.sid, actions: grant.actions, resources: [...resources] });
+    else same.resources.push(...resources.filter((r) => !same.resources.includes(r)));
+  }
+  return merged.map(({ sid, actions, resources }) => ({
+    Sid: sid,
+    Effect: 'Allow',
+    Action: [...actions],
+    Resource: resources.length === 1 && resources[0] === '*' ? '*' : resources,
+  }));
+}

@@ -1,0 +1,297 @@
+/**
+ * `iam-policy --role`: each role's real calls, recorded by an SQS client middleware (action and
+ * queue), against the policy printed for that role. Every call must be allowed, and every action
+ * of every statement must have been used (on one of its resources) but for a short list of
+ * documented exceptions. Each role starts in a domain of its own, with no queue yet, so that it
+ * creates what it touches, as it may in production when it runs first.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import type { OperatorContext } from '../../src/cli/operator/context.ts';
+import { destroyCommand } from '../../src/cli/operator/destroy.ts';
+import { enqueueCommand } from '../../src/cli/operator/enqueue.ts';
+import { iamPolicyCommand } from '../../src/cli/operator/iam-command.ts';
+import { parsePipeline } from '../../src/cli/operator/iam-policy.ts';
+import { type IamPolicy, type Role, rolePolicy } from '../../src/cli/operator/iam-roles.ts';
+import { peekCommand } from '../../src/cli/operator/peek.ts';
+import { purgeCommand } from '../../src/cli/operator/purge.ts';
+import { redriveCommand } from '../../src/cli/operator/redrive.ts';
+import { repliesCommand } from '../../src/cli/operator/replies.ts';
+import { statusCommand } from '../../src/cli/operator/status-command.ts';
+import { ItemError, type StageEntry, TaskClient, type TaskClientEvents } from '../../src/index.ts';
+import { removeStaleReplyQueues } from '../../src/replies/reply-queue.ts';
+import { backendEnv, testDomain } from '../support/sqs.ts';
+
+/** gen (the source) → work (2 priority levels) → sink. `bad` fails in work, `bad2` in sink. */
+const STAGES: StageEntry[] = [
+  { name: 'gen', method: () => 'g' },
+  {
+    name: 'work',
+    priorities: 2,
+    retries: 0,
+    method: (v: unknown) => {
+      if (v === 'bad') throw new Error('bad input');
+      return v;
+    },
+  },
+  {
+    name: 'sink',
+    retries: 0,
+    method: (v: unknown) => {
+      if (v === 'bad2') throw new Error('bad input');
+      return v;
+    },
+  },
+];
+const PIPELINE = parsePipeline('gen,work:2,sink', 1);
+const ACCOUNT = '000000000000';
+
+/**
+ * Granted but not always used in one run, with why:
+ * - ChangeMessageVisibility on the queues a role consumes: a heartbeat extends an input's
+ *   visibility only when its call outlasts it, a stop hands back inputs received but not started,
+ *   and redrive hands back only messages that arrived while it ran; none happens on cue here.
+ */
+const MAY_BE_UNUSED = new Set(['sqs:ChangeMessageVisibility']);
+
+interface Call {
+  readonly action: string;
+  /** The queue's name, or `*` for a call on no queue (ListQueues). */
+  readonly queue: string;
+}
+
+/** A client that records, per call, the IAM actions it needs and the queue it names. */
+function recordingClient(calls: Call[]): SQSClient {
+  const { endpoint, region, credentials } = backendEnv();
+  const sqs = new SQSClient({ endpoint, region, credentials });
+  sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      const action = (context.commandName ?? 'unknown').replace(/Command$/, '');
+      const input = args.input as { QueueUrl?: unknown; QueueName?: unknown; tags?: unknown };
+      const queue =
+        typeof input.QueueName === 'string'
+          ? input.QueueName
+          : typeof input.QueueUrl === 'string'
+            ? decodeURIComponent(input.QueueUrl.slice(input.QueueUrl.lastIndexOf('/') + 1))
+            : '*';
+      for (const iam of iamActions(action, input.tags)) calls.push({ action: iam, queue });
+      return next(args);
+    },
+    { step: 'initialize', name: 'iamRecorder' },
+  );
+  return sqs;
+}
+
+/** The IAM actions an SQS call needs: a batch is authorized by its single action; tags on CreateQueue need TagQueue. */
+function iamActions(action: string, tags: unknown): string[] {
+  const single = `sqs:${action.replace(/Batch$/, '')}`;
+  const tagged = action === 'CreateQueue' && typeof tags === 'object' && tags !== null;
+  return tagged && Object.keys(tags).length > 0 ? [single, 'sqs:TagQueue'] : [single];
+}
+
+/** IAM's wildcard match: `*` is any run of characters, the rest literal. */
+function matches(pattern: string, value: string): boolean {
+  const regex = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${regex.join('.*')}$`).test(value);
+}
+
+function resourcesOf(statement: IamPolicy['Statement'][number]): readonly string[] {
+  return typeof statement.Resource === 'string' ? [statement.Resource] : statement.Resource;
+}
+
+/** The ARN IAM checks for a call on `queue` (`*` for a call on no queue). */
+function arnOf(scheme: { region: string }, queue: string): string {
+  return queue === '*' ? '*' : `arn:aws:sqs:${scheme.region}:${ACCOUNT}:${queue}`;
+}
+
+/** Every call allowed; every statement's every action used on one of its resources (but the exceptions). */
+function expectExactly(policy: IamPolicy, calls: readonly Call[], region: string): void {
+  expect(calls.length).toBeGreaterThan(0);
+  const denied = calls.filter(
+    (call) =>
+      !policy.Statement.some(
+        (s) =>
+          s.Action.some((a) => matches(a, call.action)) &&
+          resourcesOf(s).some((r) => matches(r, arnOf({ region }, call.queue))),
+      ),
+  );
+  expect(denied, 'calls the policy does not allow').toEqual([]);
+  const unused = policy.Statement.flatMap((s) =>
+    s.Action.filter(
+      (action) =>
+        !MAY_BE_UNUSED.has(action) &&
+        !calls.some(
+          (call) =>
+            matches(action, call.action) &&
+            resourcesOf(s).some((r) => matches(r, arnOf({ region }, call.queue))),
+        ),
+    ).map((action) => `${s.Sid}: ${action}`),
+  );
+  expect(unused, 'granted but never used').toEqual([]);
+}
+
+/** Resolves once `client` emitted `event` `count` times from now. */
+function after(client: TaskClient, event: keyof TaskClientEvents, count = 1): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    client.on(event, () => {
+      if (++seen === count) resolve();
+    });
+  });
+}
+
+describe('iam-policy --role: each role is allowed exactly what its calls need', () => {
+  const { endpoint, region, credentials } = backendEnv();
+  const clients: TaskClient[] = [];
+  const sqsClients: SQSClient[] = [];
+
+  /** A client of `domain`: recording its calls into `calls` when given. */
+  function client(domain: string, calls?: Call[]): TaskClient {
+    return clientOn(domain, calls === undefined ? undefined : recorder(calls));
+  }
+
+  function recorder(calls: Call[]): SQSClient {
+    const sqs = recordingClient(calls);
+    sqsClients.push(sqs);
+    return sqs;
+  }
+
+  function clientOn(domain: string, sqs: SQSClient | undefined): TaskClient {
+    const options =
+      sqs === undefined
+        ? { domain, endpoint, region, credentials, pollWaitSeconds: 1 }
+        : { domain, sqs, pollWaitSeconds: 1 };
+    const made = new TaskClient(options).registerTasks(STAGES);
+    clients.push(made);
+    return made;
+  }
+
+  function policy(domain: string, role: Role, stage?: string): IamPolicy {
+    const scheme = { partition: 'aws', region, account: ACCOUNT, domain };
+    return rolePolicy(scheme, PIPELINE, { role, stage, kmsKey: undefined });
+  }
+
+  /**
+   * Runs `stage` of `worker` until `done` resolves; resolves once its queues exist and it polls,
+   * with the run's end.
+   */
+  async function runUntil(
+    worker: TaskClient,
+    stage: string,
+    done: Promise<void>,
+  ): Promise<{ stopped: Promise<void> }> {
+    const stop = new AbortController();
+    const idle = after(worker, 'idle');
+    const running = (async () => {
+      for await (const _ of worker.run(stage, { signal: stop.signal })) void _;
+    })();
+    await idle;
+    const stopped = done.then(async () => {
+      stop.abort();
+      await running;
+    });
+    return { stopped };
+  }
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    for (const sqs of sqsClients) sqs.destroy();
+  });
+
+  it("stage, the source: only the next stage's queues", async () => {
+    const domain = testDomain('iamsrc');
+    const calls: Call[] = [];
+    const source = client(domain, calls);
+    for await (const _ of source.run('gen', { limit: 3 })) void _;
+    expectExactly(policy(domain, 'stage', 'gen'), calls, region);
+  });
+
+  it('stage: consumes its inputs, dead-letters, forwards to the next stage, replies to a sender', async () => {
+    const domain = testDomain('iamwork');
+    const calls: Call[] = [];
+    const worker = client(domain, calls);
+    const feeder = client(domain);
+    const dead = after(worker, 'deadLettered', 2);
+    const processed = after(worker, 'processed', 2);
+    const { stopped } = await runUntil(
+      worker,
+      'work',
+      Promise.all([dead, processed]).then(() => undefined),
+    );
+    await feeder.enqueue('work', 'a');
+    await feeder.enqueue('work', 'b', { priority: 1 });
+    await feeder.enqueue('work', 'bad', { priority: 1 });
+    const submitted = await feeder.submit('bad', { stage: 'work' });
+    await expect(submitted.result()).rejects.toBeInstanceOf(ItemError);
+    await stopped;
+    expectExactly(policy(domain, 'stage', 'work'), calls, region);
+  });
+
+  it('stage, the last: consumes its inputs, dead-letters, replies results', async () => {
+    const domain = testDomain('iamsink');
+    const calls: Call[] = [];
+    const worker = client(domain, calls);
+    const feeder = client(domain);
+    const { stopped } = await runUntil(worker, 'sink', after(worker, 'deadLettered'));
+    const submitted = await feeder.submit('ok', { stage: 'sink' });
+    await feeder.enqueue('sink', 'bad2');
+    expect(await submitted.result()).toEqual(['ok']);
+    await stopped;
+    expectExactly(policy(domain, 'stage', 'sink'), calls, region);
+  });
+
+  it("producer: feeds its stage's inputs; submit() owns a reply queue", async () => {
+    const domain = testDomain('iamprod');
+    const calls: Call[] = [];
+    const producer = client(domain, calls);
+    await producer.enqueue('work', 'a');
+    await producer.enqueue('work', 'b', { priority: 1 });
+    const submitted = await producer.submit('bad');
+    const worker = client(domain);
+    const { stopped } = await runUntil(worker, 'work', after(worker, 'deadLettered'));
+    await expect(submitted.result()).rejects.toBeInstanceOf(ItemError);
+    await stopped;
+    await producer.close(); // deletes its reply queue
+    expectExactly(policy(domain, 'producer'), calls, region);
+  });
+
+  it('operator: every sqspipes command and the client’s queues(), redrive(), purge(), destroy()', async () => {
+    const domain = testDomain('iamop');
+    const calls: Call[] = [];
+    const sqs = recorder(calls);
+    const operator = clientOn(domain, sqs);
+    await operator.createQueues();
+    // Another process leaves a dead letter, and a sender its reply queue.
+    const worker = client(domain);
+    await worker.enqueue('work', 'bad');
+    const { stopped } = await runUntil(worker, 'work', after(worker, 'deadLettered'));
+    await stopped;
+    await client(domain).submit('x', { stage: 'sink' });
+    const ctx: OperatorContext = { sqs, domain, json: true, note: () => {} };
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      await statusCommand(ctx, { watch: false, interval: 2000, count: undefined });
+      await iamPolicyCommand(ctx, undefined, { role: 'operator', stage: undefined, kmsKey: undefined }, () =>
+        Promise.resolve(region),
+      );
+      await peekCommand(ctx, { stage: 'work', dlq: false, level: undefined, max: 10 });
+      await peekCommand(ctx, { stage: 'work', dlq: true, level: undefined, max: 10 });
+      await enqueueCommand(ctx, { stage: 'work', priority: 1, id: undefined, key: undefined }, [
+        { value: 1, line: undefined },
+      ]);
+      await redriveCommand(ctx, 'work');
+      await operator.queues();
+      await operator.redrive('sink');
+      await repliesCommand(ctx, { removeStale: false, staleAfterMs: 300_000 });
+      // `replies --remove-stale`, an hour later (the command takes no clock: the library does).
+      expect(await removeStaleReplyQueues(sqs, domain, { now: Date.now() + 3_600_000 })).toHaveLength(1);
+      await purgeCommand(ctx, undefined);
+      await operator.purge();
+      await operator.destroy();
+      await destroyCommand(ctx, true, { available: false, ask: () => Promise.resolve(false) });
+    } finally {
+      out.mockRestore();
+    }
+    expectExactly(policy(domain, 'operator'), calls, region);
+  });
+});
