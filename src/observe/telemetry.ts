@@ -96,10 +96,14 @@ class OtelTelemetry implements Telemetry {
   readonly #counters: Record<'processed' | 'failed' | 'dead_lettered', OtelApi.Counter>;
   readonly #inHand: OtelApi.ObservableGauge;
 
+  readonly #metered: boolean;
+
   constructor(otel: typeof OtelApi) {
     this.#api = otel;
     this.#tracer = otel.trace.getTracer('sqspipes');
     const meter = otel.metrics.getMeter('sqspipes');
+    // The metrics API has no proxy: a meter provider registered later is not seen (register it first).
+    this.#metered = !(meter instanceof otel.createNoopMeter().constructor);
     this.#duration = meter.createHistogram('messaging.process.duration', {
       unit: 's',
       description: 'Duration of a stage call (process operation)',
@@ -117,9 +121,33 @@ class OtelTelemetry implements Telemetry {
     });
   }
 
+  /**
+   * True once a tracer provider is registered (checked each time: it may come after the client).
+   * Until then no span is started and no context is injected: tracing costs nothing.
+   */
+  #tracing(): boolean {
+    const provider = this.#api.trace.getTracerProvider();
+    return (
+      !(provider instanceof this.#api.ProxyTracerProvider) ||
+      provider.getDelegateTracer('sqspipes') !== undefined
+    );
+  }
+
+  /** A call without a span: its duration alone, for the meter. */
+  #timed(stage: string, queue: string | undefined): CallTrace {
+    if (!this.#metered) return NOOP_CALL;
+    const started = performance.now();
+    return {
+      run: (fn) => fn(),
+      end: (error) =>
+        this.#duration.record((performance.now() - started) / 1000, durationAttributes(stage, queue, error)),
+    };
+  }
+
   call(stage: string, inputs: readonly TracedInput[]): CallTrace {
     const otel = this.#api;
     const [first] = inputs;
+    if (!this.#tracing()) return this.#timed(stage, first?.queue);
     const batch = inputs.length > 1;
     const parent =
       !batch && first?.carrier !== undefined
@@ -160,6 +188,7 @@ class OtelTelemetry implements Telemetry {
 
   sourceCall(stage: string): CallTrace {
     const otel = this.#api;
+    if (!this.#tracing()) return this.#timed(stage, undefined);
     const parent = otel.context.active();
     const span = this.#tracer.startSpan(
       `run ${stage}`,
@@ -171,6 +200,7 @@ class OtelTelemetry implements Telemetry {
 
   send(queue: string, parent?: CallTrace): SendTrace {
     const otel = this.#api;
+    if (!this.#tracing()) return NOOP_SEND;
     const base = parent instanceof OtelCall ? parent.context : otel.context.active();
     const span = this.#tracer.startSpan(
       `send ${queue}`,
@@ -217,17 +247,11 @@ class OtelTelemetry implements Telemetry {
     const started = performance.now();
     const context = otel.trace.setSpan(parent, span);
     return new OtelCall(context, otel, (error) => {
-      const attributes: OtelApi.Attributes = {
-        'messaging.system': SYSTEM,
-        'sqspipes.stage': stage,
-        ...(queue === undefined ? {} : { 'messaging.destination.name': queue }),
-      };
-      if (error !== undefined) {
-        attributes['error.type'] = errorType(error);
-        failSpan(otel, span, error);
-      }
+      if (error !== undefined) failSpan(otel, span, error);
       span.end();
-      this.#duration.record((performance.now() - started) / 1000, attributes);
+      if (this.#metered) {
+        this.#duration.record((performance.now() - started) / 1000, durationAttributes(stage, queue, error));
+      }
     });
   }
 }
@@ -262,6 +286,16 @@ function failSpan(otel: typeof OtelApi, span: OtelApi.Span, error: unknown): voi
     code: otel.SpanStatusCode.ERROR,
     message: error instanceof Error ? error.message : String(error),
   });
+}
+
+/** Attributes of `messaging.process.duration`. */
+function durationAttributes(stage: string, queue: string | undefined, error: unknown): OtelApi.Attributes {
+  return {
+    'messaging.system': SYSTEM,
+    'sqspipes.stage': stage,
+    ...(queue === undefined ? {} : { 'messaging.destination.name': queue }),
+    ...(error === undefined ? {} : { 'error.type': errorType(error) }),
+  };
 }
 
 /** `error.type`: the error's class name (low cardinality), else `_OTHER`. */

@@ -42,7 +42,7 @@ export class Processor {
     const { stage } = this.#d;
     for (const delivery of deliveries) delivery.begin();
     // A sender that follows an item's statuses gets `received` before anything the call does.
-    await this.#status(deliveries, 'received');
+    if (deliveries.some(followed)) await this.#status(deliveries, 'received');
     const batch = stage.batch !== undefined;
     const trace = this.#d.target.telemetry.call(
       stage.name,
@@ -104,12 +104,12 @@ export class Processor {
    * goes on: each then reaches the sender before anything that follows from the call.
    */
   async #status(deliveries: readonly Delivery[], status: 'received' | 'finished'): Promise<void> {
-    const sends: Promise<void>[] = [];
-    for (const delivery of deliveries) {
-      const reply = delivery.envelope?.reply;
-      if (reply?.status === true) sends.push(this.#d.reporter.status(reply, status, delivery.attempts));
-    }
-    if (sends.length > 0) await Promise.all(sends);
+    await Promise.all(
+      deliveries.flatMap((d) => {
+        const reply = d.envelope?.reply;
+        return reply?.status === true ? [this.#d.reporter.status(reply, status, d.attempts)] : [];
+      }),
+    );
   }
 
   /** Produces one input's outputs; a failure is that input's alone. */
@@ -125,7 +125,9 @@ export class Processor {
       // goes now, before its output can travel on (a fan-out's or the last stage's end report
       // stands for it).
       const { forwarder, ignoreNone } = this.#d.target;
-      if (!forwarder.last && isSingleOutput(result, ignoreNone)) await this.#status([delivery], 'finished');
+      if (followed(delivery) && !forwarder.last && isSingleOutput(result, ignoreNone)) {
+        await this.#status([delivery], 'finished');
+      }
       const levelOf = () => delivery.level;
       return { emission: await produceOutputs(result, this.#d.target, lineage, levelOf, signal, trace) };
     } catch (error) {
@@ -181,4 +183,9 @@ export class Processor {
       state: this.#d.state,
     };
   }
+}
+
+/** The sender of this input follows its statuses (`submit()` with `status: true`). */
+function followed(delivery: Delivery): boolean {
+  return delivery.envelope?.reply?.status === true;
 }

@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { loadTelemetry } from '../../src/observe/telemetry.ts';
+
+// This file registers no OpenTelemetry provider (each test file runs in its own process).
+describe('telemetry with the API installed but no provider registered', () => {
+  it('starts no span and injects no context: messages carry nothing extra', async () => {
+    const telemetry = await loadTelemetry();
+    expect(telemetry.enabled).toBe(true);
+    const send = telemetry.send('app-a-p0.fifo');
+    expect(send.carrier).toBeUndefined();
+    send.end();
+    const call = telemetry.call('a', [{ queue: 'app-a-p0.fifo', messageId: 'm', carrier: undefined }]);
+    expect(call.run(() => 42)).toBe(42);
+    call.end(new Error('x'));
+  });
+});
