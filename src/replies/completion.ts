@@ -1,3 +1,4 @@
+import { getOrCreate } from '../maps.ts';
 import type { EndReport } from './report.ts';
 
 /**
@@ -102,13 +103,4 @@ interface Decided {
   readonly children: readonly string[];
   readonly results: readonly unknown[];
   readonly error: string | undefined;
-}
-
-function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = make();
-    map.set(key, value);
-  }
-  return value;
 }

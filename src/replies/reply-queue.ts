@@ -8,16 +8,10 @@
  */
 import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
-import {
-  DeleteQueueCommand,
-  ListQueuesCommand,
-  ListQueueTagsCommand,
-  QueueDoesNotExist,
-  type SQSClient,
-  TagQueueCommand,
-} from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, QueueDoesNotExist, type SQSClient, TagQueueCommand } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import { ConfigError, describe, SqsError } from '../errors.ts';
+import { listQueueUrls, queueNameOf, readQueueTags } from '../queues/listing.ts';
 import { MAX_QUEUE_NAME, TAG } from '../queues/naming.ts';
 import { Provisioner } from '../queues/provisioner.ts';
 import { type Diagnose, passThrough } from '../sqs/diagnose.ts';
@@ -244,7 +238,7 @@ export async function listReplyQueues(
         const name = queueNameOf(url);
         // The name pattern too: a queue named otherwise is not one sqspipes made, whatever its tags.
         if (!isReplyQueueName(domain, name)) return undefined;
-        const tags = await tagsOf(sqs, url);
+        const tags = await readQueueTags(sqs, url);
         if (tags?.[TAG.domain] !== domain || tags[TAG.role] !== REPLY_ROLE) return undefined;
         return replyQueueInfo(name, url, tags, staleAfterMs, now);
       }),
@@ -304,7 +298,7 @@ async function removeIfStillStale(
   staleAfterMs: number,
   now: number,
 ): Promise<boolean> {
-  const tags = await tagsOf(sqs, queue.url);
+  const tags = await readQueueTags(sqs, queue.url);
   if (tags === undefined) return false;
   if (!replyQueueInfo(queue.name, queue.url, tags, staleAfterMs, now).stale) return false;
   return deleteIfExists(sqs, queue.url);
@@ -347,37 +341,4 @@ async function deleteIfExists(sqs: SQSClient, url: string): Promise<boolean> {
     if (error instanceof QueueDoesNotExist) return false;
     throw error;
   }
-}
-
-async function listQueueUrls(sqs: SQSClient, prefix: string): Promise<string[]> {
-  const urls: string[] = [];
-  let token: string | undefined;
-  do {
-    const out = await sqs.send(
-      new ListQueuesCommand({
-        QueueNamePrefix: prefix,
-        MaxResults: 1000,
-        ...(token === undefined ? {} : { NextToken: token }),
-      }),
-    );
-    urls.push(...(out.QueueUrls ?? []));
-    token = out.NextToken;
-  } while (token !== undefined && token !== '');
-  return urls;
-}
-
-/** The tags of the queue at `url`; undefined when it was deleted since it was listed. */
-async function tagsOf(sqs: SQSClient, url: string): Promise<Readonly<Record<string, string>> | undefined> {
-  try {
-    const out = await sqs.send(new ListQueueTagsCommand({ QueueUrl: url }));
-    return out.Tags ?? {};
-  } catch (error) {
-    if (error instanceof QueueDoesNotExist) return undefined;
-    throw error;
-  }
-}
-
-/** The name of a queue, from its URL (`…/<account>/<name>`). */
-function queueNameOf(url: string): string {
-  return decodeURIComponent(url.slice(url.lastIndexOf('/') + 1));
 }

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SqsError } from '../errors.ts';
+import { getOrCreate } from '../maps.ts';
 import { Batcher, type EntryResult } from './batcher.ts';
 import { type Diagnose, passThrough, type SqsCall } from './diagnose.ts';
 import { isTransient } from './transient.ts';
@@ -241,15 +242,6 @@ export class SqsIo {
       out.Failed ?? [],
     );
   }
-}
-
-function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = make();
-    map.set(key, value);
-  }
-  return value;
 }
 
 /** Maps a batch response to one result per entry: a 200 can still carry per-entry failures. */

@@ -1,10 +1,6 @@
-import {
-  ListQueuesCommand,
-  ListQueueTagsCommand,
-  QueueDoesNotExist,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
+import { listQueueUrls, queueNameOf, readQueueTags } from '../../queues/listing.ts';
 import { deadLetterQueueName, inputQueueName, TAG } from '../../queues/naming.ts';
 import { REPLY_ROLE } from '../../replies/reply-queue.ts';
 import { SqsError } from '../../errors.ts';
@@ -111,43 +107,15 @@ export function deadLetterQueueOf(
   );
 }
 
-/** The name of a queue, from its URL (`…/<account>/<name>`). */
-export function queueNameOf(url: string): string {
-  return decodeURIComponent(url.slice(url.lastIndexOf('/') + 1));
-}
-
-async function listQueueUrls(sqs: SQSClient, prefix: string): Promise<string[]> {
-  const urls: string[] = [];
-  let token: string | undefined;
-  do {
-    const out = await sqs.send(
-      new ListQueuesCommand({
-        QueueNamePrefix: prefix,
-        MaxResults: 1000,
-        ...(token === undefined ? {} : { NextToken: token }),
-      }),
-    );
-    urls.push(...(out.QueueUrls ?? []));
-    token = out.NextToken;
-  } while (token !== undefined && token !== '');
-  return urls;
-}
-
 async function tagsOf(
   sqs: SQSClient,
   url: string,
   cache: TagCache,
 ): Promise<Readonly<Record<string, string>> | undefined> {
   if (cache.has(url)) return cache.get(url);
-  try {
-    const out = await sqs.send(new ListQueueTagsCommand({ QueueUrl: url }));
-    const tags = out.Tags ?? {};
-    cache.set(url, tags);
-    return tags;
-  } catch (error) {
-    if (error instanceof QueueDoesNotExist) return undefined; // deleted since it was listed
-    throw error;
-  }
+  const tags = await readQueueTags(sqs, url);
+  if (tags !== undefined) cache.set(url, tags);
+  return tags;
 }
 
 function fromTags(
