@@ -122,7 +122,7 @@ function runOptions(args: StageArgs, defaults: StageCliDefaults, signal: AbortSi
 
 /** The counters of the run, at debug level (`--verbose`). Counts only: no message contents. */
 function logSummary(client: TaskClient, logger: Logger, stage: string, started: number): void {
-  const { requests, inHand: _inHand, ...counts } = client.stats();
+  const { requests, inHand: _inHand, awaiting: _awaiting, ...counts } = client.stats();
   const seconds = Math.round((Date.now() - started) / 100) / 10;
   const sqsRequests = Object.values(requests).reduce((sum, n) => sum + n, 0);
   logger.debug({ stage, seconds, ...counts, sqsRequests }, 'summary');
