@@ -3,7 +3,9 @@
  *
  * Reading order for newcomers: this file (the whole public API), then `task-client.ts` (how a
  * pipeline is registered and run), then `worker/stage-runner.ts` (receive → dispatch → call →
- * forward → acknowledge). The glossary is at the top of `types.ts`.
+ * forward → acknowledge). The glossary is at the top of `types.ts`. Beside the engine:
+ * `replies/` (`submit()`: results back to the sender over SQS; `completion.ts` knows when an item
+ * is done) and `observe/telemetry.ts` (OpenTelemetry, optional).
  */
 
 export { type TaskContext, type TaskInput, taskContext } from './context.ts';
