@@ -1,15 +1,15 @@
-import { DeleteQueueCommand, PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { type ResolvedClientOptions, resolveClientOptions } from './client-options.ts';
 import { type Envelope, encodeValue, wrapEncoded } from './envelope.ts';
+import { type Connection, connect, disconnect } from './connection.ts';
 import { ConfigError, OutputError, UnknownStageError } from './errors.ts';
 import { TaskEvents } from './events.ts';
 import { enqueueId } from './ids.ts';
 import { queueDepths } from './queues/depths.ts';
-import { Provisioner } from './queues/provisioner.ts';
 import { redriveQueue } from './queues/redrive.ts';
 import { PipelineQueues, Topology } from './queues/topology.ts';
-import { loadTelemetry, type Telemetry } from './observe/telemetry.ts';
-import { ReplyListener } from './replies/listener.ts';
+import type { Telemetry } from './observe/telemetry.ts';
+import type { ReplyListener } from './replies/listener.ts';
 import type { Submission } from './replies/submission.ts';
 import {
   type ResolvedRunOptions,
@@ -17,15 +17,7 @@ import {
   resolveRunOptions,
   resolveSubmitOptions,
 } from './run-options.ts';
-import {
-  countRequests,
-  createSqsClient,
-  type RequestCounts,
-  type SqsTarget,
-  targetOf,
-} from './sqs/connect.ts';
-import { type Diagnose, diagnoser } from './sqs/diagnose.ts';
-import { SqsIo } from './sqs/sqs-io.ts';
+import type { RequestCounts } from './sqs/connect.ts';
 import { resolveStages, type Stage } from './stage.ts';
 import type {
   EnqueueOptions,
@@ -43,20 +35,6 @@ import { StageHooks } from './worker/hooks.ts';
 import type { RunDeps } from './worker/run-deps.ts';
 import { SourceRunner } from './worker/source-runner.ts';
 import { StageRunner } from './worker/stage-runner.ts';
-
-/** Connection state, made on first use. */
-interface Connection {
-  readonly sqs: SQSClient;
-  readonly owned: boolean;
-  /** Turns a setup problem (endpoint, region, credentials) into a ConnectionError saying so. */
-  readonly diagnose: Diagnose;
-  readonly io: SqsIo;
-  readonly provisioner: Provisioner;
-  /** Follows submitted items (its reply queue is made on the first submit). */
-  readonly replies: ReplyListener;
-  /** OpenTelemetry spans and metrics, when `@opentelemetry/api` is installed. */
-  readonly telemetry: Telemetry;
-}
 
 /** Counters of one client since it was made, for monitoring and the benchmark. */
 export interface ClientStats {
@@ -344,9 +322,7 @@ export class TaskClient extends TaskEvents {
       await Promise.allSettled([...this.#active.keys()].map((runner) => runner.stop()));
       if (this.#connection === undefined) return;
       const connection = await this.#connection.catch(() => undefined);
-      await connection?.replies.close();
-      await connection?.io.flush();
-      if (connection?.owned === true) connection.sqs.destroy();
+      if (connection !== undefined) await disconnect(connection);
     })();
     return this.#closed;
   }
@@ -408,50 +384,12 @@ export class TaskClient extends TaskEvents {
 
   #connect(): Promise<Connection> {
     if (this.#closed !== undefined) return Promise.reject(new ConfigError('This TaskClient is closed'));
-    this.#connection ??= (async () => {
-      const { sqs: given, region, endpoint, credentials, maxSockets } = this.#options;
-      const sqs = given ?? (await createSqsClient({ region, endpoint, credentials, maxSockets }));
-      const target = await targetOf(sqs, endpoint, given !== undefined);
-      if (given === undefined) this.#logConnection(target);
-      countRequests(sqs, this.#requests);
-      const diagnose = diagnoser(target);
-      const io = new SqsIo(sqs, { diagnose });
-      const { domain, pollWaitSeconds, kmsKeyId, highThroughput } = this.#options;
-      this.#replies = new ReplyListener({
-        sqs,
-        io,
-        domain,
-        logger: this.#logger,
-        diagnose,
-        waitSeconds: pollWaitSeconds,
-        kmsKeyId,
-        highThroughput,
-      });
-      const telemetry = await loadTelemetry();
-      this.#observe(telemetry);
-      return {
-        sqs,
-        owned: given === undefined,
-        diagnose,
-        io,
-        telemetry,
-        provisioner: new Provisioner(sqs, { diagnose }),
-        replies: this.#replies,
-      };
-    })();
+    this.#connection ??= connect(this.#options, this.#logger, this.#requests).then((connection) => {
+      this.#replies = connection.replies;
+      this.#observe(connection.telemetry);
+      return connection;
+    });
     return this.#connection;
-  }
-
-  /** Says where the client connects, once, when it is made (never its credentials): `--verbose`. */
-  #logConnection({ endpoint, source, region }: SqsTarget): void {
-    this.#logger.debug(
-      {
-        endpoint: endpoint ?? 'AWS default for the region',
-        endpointSource: source,
-        region: region ?? 'not set',
-      },
-      'SQS client created',
-    );
   }
 }
 

@@ -1,0 +1,87 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { ResolvedClientOptions } from './client-options.ts';
+import { loadTelemetry, type Telemetry } from './observe/telemetry.ts';
+import { Provisioner } from './queues/provisioner.ts';
+import { ReplyListener } from './replies/listener.ts';
+import {
+  countRequests,
+  createSqsClient,
+  type RequestCounts,
+  type SqsTarget,
+  targetOf,
+} from './sqs/connect.ts';
+import { type Diagnose, diagnoser } from './sqs/diagnose.ts';
+import { SqsIo } from './sqs/sqs-io.ts';
+import type { Logger } from './types.ts';
+
+/** What a client talks to SQS with, made on first use. */
+export interface Connection {
+  readonly sqs: SQSClient;
+  /** sqspipes made the SQSClient (and destroys it on close), rather than the caller. */
+  readonly owned: boolean;
+  /** Turns a setup problem (endpoint, region, credentials) into a ConnectionError saying so. */
+  readonly diagnose: Diagnose;
+  readonly io: SqsIo;
+  readonly provisioner: Provisioner;
+  /** Follows submitted items (its reply queue is made on the first submit). */
+  readonly replies: ReplyListener;
+  /** OpenTelemetry spans and metrics, when `@opentelemetry/api` is installed. */
+  readonly telemetry: Telemetry;
+}
+
+/** Makes the connection of a client: its SQSClient (unless given), counted into `requests`. */
+export async function connect(
+  options: ResolvedClientOptions,
+  logger: Logger,
+  requests: RequestCounts,
+): Promise<Connection> {
+  const { sqs: given, region, endpoint, credentials, maxSockets } = options;
+  const sqs = given ?? (await createSqsClient({ region, endpoint, credentials, maxSockets }));
+  const target = await targetOf(sqs, endpoint, given !== undefined);
+  if (given === undefined) logConnection(logger, target);
+  countRequests(sqs, requests);
+  const diagnose = diagnoser(target);
+  const io = new SqsIo(sqs, { diagnose });
+  const { domain, pollWaitSeconds, kmsKeyId, highThroughput } = options;
+  const replies = new ReplyListener({
+    sqs,
+    io,
+    domain,
+    logger,
+    diagnose,
+    waitSeconds: pollWaitSeconds,
+    kmsKeyId,
+    highThroughput,
+  });
+  return {
+    sqs,
+    owned: given === undefined,
+    diagnose,
+    io,
+    provisioner: new Provisioner(sqs, { diagnose }),
+    replies,
+    telemetry: await loadTelemetry(),
+  };
+}
+
+/**
+ * Ends a connection: abandons the submissions still awaited (deleting the reply queue), flushes
+ * pending requests and closes the SQSClient sqspipes made (not one the caller passed in).
+ */
+export async function disconnect(connection: Connection): Promise<void> {
+  await connection.replies.close();
+  await connection.io.flush();
+  if (connection.owned) connection.sqs.destroy();
+}
+
+/** Says where the client connects, once, when it is made (never its credentials): `--verbose`. */
+function logConnection(logger: Logger, { endpoint, source, region }: SqsTarget): void {
+  logger.debug(
+    {
+      endpoint: endpoint ?? 'AWS default for the region',
+      endpointSource: source,
+      region: region ?? 'not set',
+    },
+    'SQS client created',
+  );
+}
