@@ -6,6 +6,7 @@ import { ConfigError, OutputError, UnknownStageError } from './errors.ts';
 import { TaskEvents } from './events.ts';
 import { enqueueId } from './ids.ts';
 import { queueDepths } from './queues/depths.ts';
+import { inputQueueName } from './queues/naming.ts';
 import { redriveQueue } from './queues/redrive.ts';
 import { PipelineQueues, Topology } from './queues/topology.ts';
 import type { Telemetry } from './observe/telemetry.ts';
@@ -194,7 +195,7 @@ export class TaskClient extends TaskEvents {
     const level = envelope.level ?? 0;
     const url = await queues.inputUrl(stage, level);
     const groupId = envelope.key === undefined ? envelope.id : groupIdOf(envelope.key);
-    const span = telemetry.send(queues.topology.inputQueue(stage, level).name);
+    const span = telemetry.send(inputQueueName(this.domain, stage.name, level));
     const body = wrapEncoded({ ...envelope, trace: span.carrier }, json);
     try {
       const sent = await io.send(url, { body, groupId, deduplicationId: envelope.id });

@@ -49,8 +49,10 @@ export interface SendTrace {
 export interface Telemetry {
   /** False without `@opentelemetry/api`: callers may skip preparing what it would record. */
   readonly enabled: boolean;
-  /** A call of a consuming stage on `inputs` (one, or a batch). */
-  call(stage: string, inputs: readonly TracedInput[]): CallTrace;
+  /** True while spans are recorded (a tracer provider is registered): only then is a send traced. */
+  tracing(): boolean;
+  /** A call of a consuming stage on its inputs (one, or a batch), read only if recorded. */
+  call(stage: string, inputs: () => readonly TracedInput[]): CallTrace;
   /** A call of the source stage. */
   sourceCall(stage: string): CallTrace;
   /** A message sent to `queue`, from inside `parent` (else from the active context). */
@@ -67,6 +69,7 @@ const NOOP_SEND: SendTrace = { carrier: undefined, end: () => {} };
 /** Records nothing: `@opentelemetry/api` is not installed. */
 export const NO_TELEMETRY: Telemetry = {
   enabled: false,
+  tracing: () => false,
   call: () => NOOP_CALL,
   sourceCall: () => NOOP_CALL,
   send: () => NOOP_SEND,
@@ -97,6 +100,7 @@ class OtelTelemetry implements Telemetry {
   readonly #inHand: OtelApi.ObservableGauge;
 
   readonly #metered: boolean;
+  #on = false;
 
   constructor(otel: typeof OtelApi) {
     this.#api = otel;
@@ -125,12 +129,13 @@ class OtelTelemetry implements Telemetry {
    * True once a tracer provider is registered (checked each time: it may come after the client).
    * Until then no span is started and no context is injected: tracing costs nothing.
    */
-  #tracing(): boolean {
+  tracing(): boolean {
+    if (this.#on) return true; // a provider, once registered, stays
     const provider = this.#api.trace.getTracerProvider();
-    return (
+    this.#on =
       !(provider instanceof this.#api.ProxyTracerProvider) ||
-      provider.getDelegateTracer('sqspipes') !== undefined
-    );
+      provider.getDelegateTracer('sqspipes') !== undefined;
+    return this.#on;
   }
 
   /** A call without a span: its duration alone, for the meter. */
@@ -144,10 +149,11 @@ class OtelTelemetry implements Telemetry {
     };
   }
 
-  call(stage: string, inputs: readonly TracedInput[]): CallTrace {
+  call(stage: string, read: () => readonly TracedInput[]): CallTrace {
     const otel = this.#api;
+    if (!this.tracing()) return this.#metered ? this.#timed(stage, read()[0]?.queue) : NOOP_CALL;
+    const inputs = read();
     const [first] = inputs;
-    if (!this.#tracing()) return this.#timed(stage, first?.queue);
     const batch = inputs.length > 1;
     const parent =
       !batch && first?.carrier !== undefined
@@ -188,7 +194,7 @@ class OtelTelemetry implements Telemetry {
 
   sourceCall(stage: string): CallTrace {
     const otel = this.#api;
-    if (!this.#tracing()) return this.#timed(stage, undefined);
+    if (!this.tracing()) return this.#timed(stage, undefined);
     const parent = otel.context.active();
     const span = this.#tracer.startSpan(
       `run ${stage}`,
@@ -200,7 +206,7 @@ class OtelTelemetry implements Telemetry {
 
   send(queue: string, parent?: CallTrace): SendTrace {
     const otel = this.#api;
-    if (!this.#tracing()) return NOOP_SEND;
+    if (!this.tracing()) return NOOP_SEND;
     const base = parent instanceof OtelCall ? parent.context : otel.context.active();
     const span = this.#tracer.startSpan(
       `send ${queue}`,

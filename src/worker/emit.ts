@@ -59,7 +59,7 @@ export async function produceOutputs(
   trace?: CallTrace,
 ): Promise<Emission> {
   const { forwarder, output, withIds, window, telemetry } = target;
-  const traced = telemetry.enabled && !forwarder.last;
+  const traced = !forwarder.last && telemetry.tracing();
   const ordered = forwarder.ordered(lineage);
   const tracked = lineage.reply !== undefined;
   const keepToken = !isMultiple(result);

@@ -44,8 +44,7 @@ export class Processor {
     // A sender that follows an item's statuses gets `received` before anything the call does.
     if (deliveries.some(followed)) await this.#status(deliveries, 'received');
     const batch = stage.batch !== undefined;
-    const trace = this.#d.target.telemetry.call(
-      stage.name,
+    const trace = this.#d.target.telemetry.call(stage.name, () =>
       deliveries.map((d) => ({ queue: d.queueName, messageId: d.messageId, carrier: d.envelope?.trace })),
     );
     const call = trace.run(() => this.#call(deliveries, batch, trace));

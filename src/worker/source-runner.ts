@@ -9,7 +9,8 @@ import { type EmitTarget, produceOutputs } from './emit.ts';
 import { Forwarder } from './forwarder.ts';
 import type { OutputChannel } from './output-channel.ts';
 import { OUTPUT_WINDOW, OutputWindow } from './output-window.ts';
-import { abortReason, RunControl } from './run-control.ts';
+import { RunControl } from './run-control.ts';
+import { logStop } from './stop-log.ts';
 import type { RunDeps } from './run-deps.ts';
 
 /**
@@ -153,19 +154,20 @@ export class SourceRunner {
     this.#deps.logger.debug(fields, 'running (source: calls the stage, no input queue)');
   }
 
-  /** Logs why the run stops, once: info for an idle timeout, debug otherwise (see StageRunner). */
+  /** Logs why the run stops, once (see {@link logStop}). */
   #logStop(external?: string): void {
     if (this.#stopLogged) return;
     this.#stopLogged = true;
-    const stage = this.#stage.name;
-    const log = this.#deps.logger;
     const { signal, limit, idleTimeout } = this.#options;
-    if (external !== undefined) log.debug({ stage }, `stopping: ${external}`);
-    else if (this.#control.failed) log.debug({ stage }, 'stopping: a call failed');
-    else if (signal?.aborted === true) log.debug({ stage }, `stopping: ${abortReason(signal)}`);
-    else if (this.#calls >= limit) log.debug({ stage, limit }, 'stopping: limit reached');
-    else if (idleTimeout === undefined) log.debug({ stage }, 'stopping');
-    else log.info({ stage, idleTimeout }, `stopping: no output for ${idleTimeout / 1000} s (idle timeout)`);
+    logStop(this.#deps.logger, this.#stage.name, {
+      external,
+      failed: this.#control.failed ? 'a call failed' : undefined,
+      signal,
+      limitReached: this.#calls >= limit,
+      limit,
+      idleTimeout,
+      idleOf: 'output',
+    });
   }
 
   async #shutdown(): Promise<void> {

@@ -13,7 +13,8 @@ import { BUSY_WAIT_SECONDS, RECEIVE_MAX } from './poller.ts';
 import { OUTPUT_WINDOW, OutputWindow } from './output-window.ts';
 import { Processor } from './processor.ts';
 import { Reporter } from '../replies/reporter.ts';
-import { abortReason, RunControl } from './run-control.ts';
+import { RunControl } from './run-control.ts';
+import { logStop } from './stop-log.ts';
 import type { RunDeps } from './run-deps.ts';
 import { Scheduler } from './scheduler.ts';
 
@@ -239,23 +240,20 @@ export class StageRunner {
     );
   }
 
-  /**
-   * Logs why the run stops, once: info for an idle timeout (a stop nobody asked for just then),
-   * debug otherwise. Called as the stop is requested, when its cause is still in view.
-   */
+  /** Logs why the run stops, once (see {@link logStop}). */
   #logStop(external?: string): void {
     if (this.#stopLogged) return;
     this.#stopLogged = true;
-    const stage = this.#stage.name;
-    const log = this.#deps.logger;
     const { signal, limit, idleTimeout } = this.#options;
-    if (external !== undefined) log.debug({ stage }, `stopping: ${external}`);
-    else if (this.#control.failed)
-      log.debug({ stage }, 'stopping: an input failed its last attempt (failFast)');
-    else if (signal?.aborted === true) log.debug({ stage }, `stopping: ${abortReason(signal)}`);
-    else if (this.#scheduler?.limitDone === true) log.debug({ stage, limit }, 'stopping: limit reached');
-    else if (idleTimeout === undefined) log.debug({ stage }, 'stopping');
-    else log.info({ stage, idleTimeout }, `stopping: no input for ${idleTimeout / 1000} s (idle timeout)`);
+    logStop(this.#deps.logger, this.#stage.name, {
+      external,
+      failed: this.#control.failed ? 'an input failed its last attempt (failFast)' : undefined,
+      signal,
+      limitReached: this.#scheduler?.limitDone === true,
+      limit,
+      idleTimeout,
+      idleOf: 'input',
+    });
   }
 
   #maybeIdle(): void {

@@ -31,7 +31,7 @@ describe('telemetry (OpenTelemetry API present, provider registered)', () => {
     const send = telemetry.send('app-a-p0.fifo');
     expect(send.carrier?.['traceparent']).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     send.end(undefined, 'sqs-id-1');
-    const call = telemetry.call('a', [
+    const call = telemetry.call('a', () => [
       { queue: 'app-a-p0.fifo', messageId: 'sqs-id-1', carrier: send.carrier },
     ]);
     const inner = call.run(() => trace.getActiveSpan());
@@ -55,7 +55,7 @@ describe('telemetry (OpenTelemetry API present, provider registered)', () => {
     const b = telemetry.send('app-b-p0.fifo');
     a.end();
     b.end();
-    const call = telemetry.call('b', [
+    const call = telemetry.call('b', () => [
       { queue: 'app-b-p0.fifo', messageId: '1', carrier: a.carrier },
       { queue: 'app-b-p0.fifo', messageId: '2', carrier: b.carrier },
     ]);
