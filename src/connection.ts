@@ -1,6 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ResolvedClientOptions } from './client-options.ts';
-import { loadTelemetry, type Telemetry } from './observe/telemetry.ts';
+import { loadTelemetry } from './observe/otel-telemetry.ts';
+import type { Telemetry } from './observe/telemetry.ts';
 import { Provisioner } from './queues/provisioner.ts';
 import { ReplyListener } from './replies/listener.ts';
 import {

@@ -28,7 +28,8 @@ export {
   StageError,
   UnknownStageError,
 } from './errors.ts';
-export { type ClientStats, TaskClient } from './task-client.ts';
+export type { ClientStats } from './client-stats.ts';
+export { TaskClient } from './task-client.ts';
 export { type ItemStatus, Submission } from './replies/submission.ts';
 export type {
   EnqueueOptions,

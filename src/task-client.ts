@@ -1,15 +1,14 @@
-import { DeleteQueueCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { type ResolvedClientOptions, resolveClientOptions } from './client-options.ts';
-import { type Envelope, encodeValue, wrapEncoded } from './envelope.ts';
+import { type ClientStats, countOutcomes } from './client-stats.ts';
 import { type Connection, connect, disconnect } from './connection.ts';
-import { ConfigError, OutputError, UnknownStageError } from './errors.ts';
+import type { Envelope } from './envelope.ts';
+import { ConfigError, UnknownStageError } from './errors.ts';
 import { TaskEvents } from './events.ts';
+import { encodeOrThrow, feed } from './feed.ts';
 import { enqueueId } from './ids.ts';
-import { queueDepths } from './queues/depths.ts';
-import { inputQueueName } from './queues/naming.ts';
-import { redriveQueue } from './queues/redrive.ts';
+import { observeClient } from './observe/client-metrics.ts';
+import { createAllQueues, deleteQueues, describeQueues, purgeQueues, redriveStage } from './queues/admin.ts';
 import { PipelineQueues, Topology } from './queues/topology.ts';
-import type { Telemetry } from './observe/telemetry.ts';
 import type { ReplyListener } from './replies/listener.ts';
 import type { Submission } from './replies/submission.ts';
 import {
@@ -31,28 +30,10 @@ import type {
   TaskClientOptions,
 } from './types.ts';
 import { OutputChannel } from './worker/output-channel.ts';
-import { groupIdOf } from './worker/forwarder.ts';
 import { StageHooks } from './worker/hooks.ts';
 import type { RunDeps } from './worker/run-deps.ts';
 import { SourceRunner } from './worker/source-runner.ts';
 import { StageRunner } from './worker/stage-runner.ts';
-
-/** Counters of one client since it was made, for monitoring and the benchmark. */
-export interface ClientStats {
-  /** SQS HTTP requests made through this client, by action (each SDK retry counts). */
-  readonly requests: Readonly<Record<string, number>>;
-  /** Inputs processed (source: calls that succeeded). */
-  readonly processed: number;
-  /** Outputs produced by processed inputs. */
-  readonly outputs: number;
-  readonly failed: number;
-  readonly retried: number;
-  readonly deadLettered: number;
-  /** Inputs in hand right now in this process's runs: running, or received and waiting. */
-  readonly inHand: number;
-  /** Submitted items (`submit()`) whose result this process still awaits. */
-  readonly awaiting: number;
-}
 
 /**
  * A pipeline of stages over SQS FIFO queues. Register the stages in order, then run one stage
@@ -68,7 +49,7 @@ export class TaskClient extends TaskEvents {
   readonly #hooks = new StageHooks();
   /** Active runs, with the stage each runs. */
   readonly #active = new Map<{ readonly inHand: number; stop(): Promise<void> }, string>();
-  readonly #counts = { processed: 0, outputs: 0, failed: 0, retried: 0, deadLettered: 0 };
+  readonly #counts = countOutcomes(this);
   #closed: Promise<void> | undefined;
   #replies: ReplyListener | undefined;
 
@@ -76,13 +57,6 @@ export class TaskClient extends TaskEvents {
     super();
     this.#options = resolveClientOptions(options);
     this.#logger = this.#options.logger;
-    this.on('processed', (info) => {
-      this.#counts.processed++;
-      this.#counts.outputs += info.outputs;
-    });
-    this.on('failed', () => this.#counts.failed++);
-    this.on('retried', () => this.#counts.retried++);
-    this.on('deadLettered', () => this.#counts.deadLettered++);
   }
 
   /** The pipeline's domain (prefix of every queue name). */
@@ -190,20 +164,7 @@ export class TaskClient extends TaskEvents {
 
   /** Sends a value (its JSON) in an envelope to a stage's input. */
   async #feed(stage: Stage, envelope: Omit<Envelope, 'value'>, json: string): Promise<void> {
-    const { io, telemetry } = await this.#connect();
-    const queues = await this.#queues();
-    const level = envelope.level ?? 0;
-    const url = await queues.inputUrl(stage, level);
-    const groupId = envelope.key === undefined ? envelope.id : groupIdOf(envelope.key);
-    const span = telemetry.send(inputQueueName(this.domain, stage.name, level));
-    const body = wrapEncoded({ ...envelope, trace: span.carrier }, json);
-    try {
-      const sent = await io.send(url, { body, groupId, deduplicationId: envelope.id });
-      span.end(undefined, (sent as { MessageId?: string } | undefined)?.MessageId);
-    } catch (error) {
-      span.end(error);
-      throw error;
-    }
+    await feed(await this.#connect(), await this.#queues(), stage, envelope, json);
   }
 
   /** A stage with an input queue (any but the first). */
@@ -224,10 +185,7 @@ export class TaskClient extends TaskEvents {
     if (found.index === 0) {
       throw new ConfigError(`Stage \`${stage}\` is the first stage: it has no dead-letter queue`);
     }
-    const { io } = await this.#connect();
-    const queues = await this.#queues();
-    const dlq = await queues.deadLetterUrl(found);
-    return redriveQueue(io, dlq, (level) => queues.inputUrl(found, level), found.priorities - 1);
+    return redriveStage(await this.#connect(), await this.#queues(), found);
   }
 
   /**
@@ -235,58 +193,23 @@ export class TaskClient extends TaskEvents {
    * deployment step, or a way to fail early on missing permissions or attribute drift.
    */
   async createQueues(): Promise<void> {
-    const queues = await this.#queues();
-    await Promise.all(
-      queues.topology.stages
-        .slice(1)
-        .flatMap((stage) =>
-          Array.from({ length: stage.priorities }, (_, level) => queues.inputUrl(stage, level)),
-        ),
-    );
+    await createAllQueues(await this.#queues());
   }
 
   /** This pipeline's queues (inputs by level, dead-letter queues) with approximate depths. */
   async queues(): Promise<QueueInfo[]> {
-    const { sqs, diagnose } = await this.#connect();
-    const queues = await this.#queues();
-    const depthsOf = (url: string) =>
-      queueDepths(sqs, url).catch((error: unknown) => {
-        throw diagnose(error, { step: 'reading queue depths', action: 'GetQueueAttributes', queue: url });
-      });
-    return Promise.all(
-      queues.topology.queues().map(async ({ stage, level, spec }): Promise<QueueInfo> => {
-        const url = await queues.find(spec.name);
-        const depths = url === undefined ? { visible: 0, inFlight: 0, delayed: 0 } : await depthsOf(url);
-        return { stage: stage.name, level, name: spec.name, url, exists: url !== undefined, ...depths };
-      }),
-    );
+    return describeQueues(await this.#connect(), await this.#queues());
   }
 
   /** Deletes every message in this pipeline's queues (exact names; never by prefix). */
   async purge(): Promise<void> {
-    const { sqs, diagnose } = await this.#connect();
-    const existing = (await this.queues()).filter((q) => q.url !== undefined);
-    await Promise.all(
-      existing.map((q) =>
-        sqs.send(new PurgeQueueCommand({ QueueUrl: q.url })).catch((error: unknown) => {
-          throw diagnose(error, { step: 'purging queues', action: 'PurgeQueue', queue: q.name });
-        }),
-      ),
-    );
+    await purgeQueues(await this.#connect(), await this.queues());
   }
 
   /** Deletes this pipeline's queues (exact names; never by prefix). */
   async destroy(): Promise<void> {
-    const { sqs, diagnose } = await this.#connect();
-    const existing = (await this.queues()).filter((q) => q.url !== undefined);
-    await Promise.all(
-      existing.map((q) =>
-        sqs.send(new DeleteQueueCommand({ QueueUrl: q.url })).catch((error: unknown) => {
-          throw diagnose(error, { step: 'deleting queues', action: 'DeleteQueue', queue: q.name });
-        }),
-      ),
-    );
-    (await this.#queues()).forget(existing.map((q) => q.name));
+    const deleted = await deleteQueues(await this.#connect(), await this.queues());
+    (await this.#queues()).forget(deleted);
   }
 
   /**
@@ -339,33 +262,14 @@ export class TaskClient extends TaskEvents {
   }
 
   #stage(name: string): Stage {
-    const topology = this.#requireTopology();
-    const stage = topology.stages.find((s) => s.name === name);
-    if (stage === undefined)
-      throw new UnknownStageError(
-        name,
-        topology.stages.map((s) => s.name),
-      );
+    const stage = this.#requireTopology().stages.find((s) => s.name === name);
+    if (stage === undefined) throw new UnknownStageError(name, this.stageNames);
     return stage;
   }
 
   async #queues(): Promise<PipelineQueues> {
     const { provisioner } = await this.#connect();
     return new PipelineQueues(this.#requireTopology(), provisioner);
-  }
-
-  /** Counts outcomes and reports what is in hand, by stage, to OpenTelemetry's meter. */
-  #observe(telemetry: Telemetry): void {
-    if (!telemetry.enabled) return;
-    this.on('processed', (info) => telemetry.count('processed', info.stage));
-    this.on('failed', (_, info) => telemetry.count('failed', info.stage));
-    this.on('deadLettered', (info) => telemetry.count('dead_lettered', info.stage));
-    telemetry.observeInHand(() => {
-      const byStage = new Map<string, number>();
-      for (const [runner, stage] of this.#active)
-        byStage.set(stage, (byStage.get(stage) ?? 0) + runner.inHand);
-      return byStage;
-    });
   }
 
   async #deps(): Promise<RunDeps> {
@@ -387,18 +291,9 @@ export class TaskClient extends TaskEvents {
     if (this.#closed !== undefined) return Promise.reject(new ConfigError('This TaskClient is closed'));
     this.#connection ??= connect(this.#options, this.#logger, this.#requests).then((connection) => {
       this.#replies = connection.replies;
-      this.#observe(connection.telemetry);
+      observeClient(connection.telemetry, this, this.#active);
       return connection;
     });
     return this.#connection;
-  }
-}
-
-/** The JSON of a value fed in; an OutputError naming the path in the value when it is not JSON. */
-function encodeOrThrow(stage: string, value: unknown): string {
-  try {
-    return encodeValue(value, 'value');
-  } catch (error) {
-    throw new OutputError(`enqueue:${stage}`, error instanceof Error ? error.message : String(error), error);
   }
 }

@@ -2,16 +2,13 @@
  * Reply queues: the FIFO queue a sending process gets, on first need, for the results and
  * statuses that stage processes send back to it. Each one is tagged with its domain, the role
  * `reply`, its owner (host, pid) and the owner's last heartbeat, which the owner refreshes while
- * it lives. A reply queue whose heartbeat is old has lost its owner: {@link removeStaleReplyQueues}
- * (and `sqspipes replies --remove-stale`) deletes it. Queues are found by their tags, never by a
- * name prefix alone: domain `app` never touches `app2`'s or `app-x`'s queues.
+ * it lives. A reply queue whose heartbeat is old has lost its owner: `removeStaleReplyQueues`
+ * (in `stale-replies.ts`; `sqspipes replies --remove-stale`) deletes it.
  */
 import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DeleteQueueCommand, QueueDoesNotExist, type SQSClient, TagQueueCommand } from '@aws-sdk/client-sqs';
-import pLimit from 'p-limit';
-import { ConfigError, describe, SqsError } from '../errors.ts';
-import { listQueueUrls, queueNameOf, readQueueTags } from '../queues/listing.ts';
+import { ConfigError, describe } from '../errors.ts';
 import { MAX_QUEUE_NAME, TAG } from '../queues/naming.ts';
 import { Provisioner } from '../queues/provisioner.ts';
 import { type Diagnose, passThrough } from '../sqs/diagnose.ts';
@@ -28,16 +25,14 @@ export const DEFAULT_STALE_AFTER_MS = 5 * 60_000;
 export const HEARTBEAT_EVERY_MS = 60_000;
 
 /** Tag with the host name of the owner. */
-const HOST_TAG = 'sqspipes:host';
+export const HOST_TAG = 'sqspipes:host';
 /** Tag with the process id of the owner. */
-const PID_TAG = 'sqspipes:pid';
+export const PID_TAG = 'sqspipes:pid';
 
 const SENDER_ID_LENGTH = 12;
 const SENDER_ID_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const SENDER_ID_PATTERN = /^[a-z0-9]{12}$/;
 const FIFO = '.fifo';
-/** Requests at a time when listing tags or deleting queues. */
-const CONCURRENCY = 10;
 /** setInterval's largest delay. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -82,7 +77,8 @@ export function isReplyQueueName(domain: string, name: string): boolean {
   return SENDER_ID_PATTERN.test(name.slice(prefix.length, name.length - FIFO.length));
 }
 
-function replyPrefix(domain: string): string {
+/** The start of every reply queue name of `domain`. */
+export function replyPrefix(domain: string): string {
   return `${domain}-reply-`;
 }
 
@@ -206,134 +202,8 @@ export class ReplyQueue {
   }
 }
 
-export interface ReplyQueueInfo {
-  readonly name: string;
-  readonly url: string;
-  readonly host?: string;
-  readonly pid?: number;
-  readonly heartbeatAt?: Date;
-  readonly stale: boolean;
-}
-
-/** Options of {@link listReplyQueues} and {@link removeStaleReplyQueues}. */
-export interface StaleOptions {
-  /** A heartbeat older than this (ms) is stale. @default DEFAULT_STALE_AFTER_MS (5 minutes) */
-  staleAfterMs?: number;
-  /** The time to judge heartbeats at (epoch ms). @default Date.now() */
-  now?: number;
-}
-
-/** Reply queues of `domain`: lists queue URLs with the name prefix `${domain}-reply-` only to find candidates, then keeps exactly those whose tags say domain=domain and role=reply. stale = heartbeat older than staleAfterMs (or missing/unparsable heartbeat). */
-export async function listReplyQueues(
-  sqs: SQSClient,
-  domain: string,
-  options: StaleOptions = {},
-): Promise<ReplyQueueInfo[]> {
-  const { staleAfterMs, now } = resolveStaleOptions(options);
-  const limit = pLimit(CONCURRENCY);
-  const urls = await listQueueUrls(sqs, replyPrefix(domain));
-  const found = await Promise.all(
-    urls.map((url) =>
-      limit(async () => {
-        const name = queueNameOf(url);
-        // The name pattern too: a queue named otherwise is not one sqspipes made, whatever its tags.
-        if (!isReplyQueueName(domain, name)) return undefined;
-        const tags = await readQueueTags(sqs, url);
-        if (tags?.[TAG.domain] !== domain || tags[TAG.role] !== REPLY_ROLE) return undefined;
-        return replyQueueInfo(name, url, tags, staleAfterMs, now);
-      }),
-    ),
-  );
-  return found.filter((q) => q !== undefined).sort((a, b) => (a.name < b.name ? -1 : 1));
-}
-
-/** Deletes the stale reply queues of `domain` (as listReplyQueues decides); resolves with the names deleted. A queue deleted meanwhile by someone else is fine. */
-export async function removeStaleReplyQueues(
-  sqs: SQSClient,
-  domain: string,
-  options: StaleOptions = {},
-): Promise<string[]> {
-  const { staleAfterMs, now } = resolveStaleOptions(options);
-  const stale = (await listReplyQueues(sqs, domain, { staleAfterMs, now })).filter((q) => q.stale);
-  const limit = pLimit(CONCURRENCY);
-  const results = await Promise.allSettled(
-    stale.map((q) => limit(() => removeIfStillStale(sqs, q, staleAfterMs, now))),
-  );
-  const deleted = stale.filter((_, i) => {
-    const result = results[i];
-    return result?.status === 'fulfilled' && result.value;
-  });
-  const failed = stale.flatMap((q, i) => {
-    const result = results[i];
-    return result?.status === 'rejected' ? [{ name: q.name, reason: result.reason as unknown }] : [];
-  });
-  const first = failed[0];
-  if (first === undefined) return deleted.map((q) => q.name);
-  const others = failed.length > 1 ? ` (and ${failed.length - 1} more)` : '';
-  throw new SqsError(
-    `Could not delete the stale reply queue \`${first.name}\`${others}; deleted ${deleted.length}: ${describe(first.reason)}`,
-    { queue: first.name, cause: first.reason },
-  );
-}
-
-function resolveStaleOptions(options: StaleOptions): { staleAfterMs: number; now: number } {
-  return {
-    staleAfterMs: checkInteger(
-      '`staleAfterMs`',
-      options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
-      0,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    now: checkInteger('`now`', options.now ?? Date.now(), 0, Number.MAX_SAFE_INTEGER),
-  };
-}
-
-/**
- * Deletes `queue` unless its owner refreshed the heartbeat since it was listed (its tags are read
- * again just before). True when this call deleted it; false when it was live or already gone.
- */
-async function removeIfStillStale(
-  sqs: SQSClient,
-  queue: ReplyQueueInfo,
-  staleAfterMs: number,
-  now: number,
-): Promise<boolean> {
-  const tags = await readQueueTags(sqs, queue.url);
-  if (tags === undefined) return false;
-  if (!replyQueueInfo(queue.name, queue.url, tags, staleAfterMs, now).stale) return false;
-  return deleteIfExists(sqs, queue.url);
-}
-
-function replyQueueInfo(
-  name: string,
-  url: string,
-  tags: Readonly<Record<string, string>>,
-  staleAfterMs: number,
-  now: number,
-): ReplyQueueInfo {
-  const host = tags[HOST_TAG];
-  const pid = digits(tags[PID_TAG]);
-  const beat = digits(tags[HEARTBEAT_TAG]);
-  // A heartbeat ahead of this clock (clock skew) is live.
-  const stale = beat === undefined || now - beat > staleAfterMs;
-  return {
-    name,
-    url,
-    ...(host === undefined || host === '' ? {} : { host }),
-    ...(pid === undefined ? {} : { pid }),
-    ...(beat === undefined ? {} : { heartbeatAt: new Date(beat) }),
-    stale,
-  };
-}
-
-/** The number in `text` if it is digits only (and a safe integer), else undefined. */
-function digits(text: string | undefined): number | undefined {
-  if (text === undefined || !/^\d{1,15}$/.test(text)) return undefined;
-  return Number(text);
-}
-
 /** Deletes the queue at `url`; false when it was already gone. */
-async function deleteIfExists(sqs: SQSClient, url: string): Promise<boolean> {
+export async function deleteIfExists(sqs: SQSClient, url: string): Promise<boolean> {
   try {
     await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
     return true;

@@ -19,7 +19,7 @@ import { redriveCommand } from '../../src/cli/operator/redrive.ts';
 import { repliesCommand } from '../../src/cli/operator/replies.ts';
 import { statusCommand } from '../../src/cli/operator/status-command.ts';
 import { ItemError, type StageEntry, TaskClient, type TaskClientEvents } from '../../src/index.ts';
-import { removeStaleReplyQueues } from '../../src/replies/reply-queue.ts';
+import { removeStaleReplyQueues } from '../../src/replies/stale-replies.ts';
 import { backendEnv, testDomain } from '../support/sqs.ts';
 
 /** gen (the source) → work (2 priority levels) → sink. `bad` fails in work, `bad2` in sink. */

@@ -21,13 +21,12 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   HEARTBEAT_TAG,
-  listReplyQueues,
   newSenderId,
-  removeStaleReplyQueues,
   REPLY_ROLE,
   ReplyQueue,
   replyQueueName,
 } from '../../src/replies/reply-queue.ts';
+import { listReplyQueues, removeStaleReplyQueues } from '../../src/replies/stale-replies.ts';
 import { TAG } from '../../src/queues/naming.ts';
 import type { Logger } from '../../src/types.ts';
 import { childEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';

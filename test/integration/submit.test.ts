@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { ItemError, type ItemStatus, TaskClient } from '../../src/index.ts';
-import {
-  DEFAULT_STALE_AFTER_MS,
-  listReplyQueues,
-  removeStaleReplyQueues,
-} from '../../src/replies/reply-queue.ts';
+import { DEFAULT_STALE_AFTER_MS } from '../../src/replies/reply-queue.ts';
+import { listReplyQueues, removeStaleReplyQueues } from '../../src/replies/stale-replies.ts';
 import { type StageProcess, startStage } from '../support/spawn.ts';
 import { backendEnv, rawClient, testDomain } from '../support/sqs.ts';
 

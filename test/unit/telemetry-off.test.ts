@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadTelemetry } from '../../src/observe/telemetry.ts';
+import { loadTelemetry } from '../../src/observe/otel-telemetry.ts';
 
 // This file registers no OpenTelemetry provider (each test file runs in its own process).
 describe('telemetry with the API installed but no provider registered', () => {

@@ -3,7 +3,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTelemetry, type Telemetry } from '../../src/observe/telemetry.ts';
+import { loadTelemetry } from '../../src/observe/otel-telemetry.ts';
+import type { Telemetry } from '../../src/observe/telemetry.ts';
 
 const exporter = new InMemorySpanExporter();
 let telemetry: Telemetry;

@@ -1,9 +1,5 @@
-import {
-  HEARTBEAT_EVERY_MS,
-  listReplyQueues,
-  removeStaleReplyQueues,
-  type ReplyQueueInfo,
-} from '../../replies/reply-queue.ts';
+import { HEARTBEAT_EVERY_MS } from '../../replies/reply-queue.ts';
+import { listReplyQueues, removeStaleReplyQueues, type ReplyQueueInfo } from '../../replies/stale-replies.ts';
 import type { OperatorContext } from './context.ts';
 import { formatDuration } from './flag-values.ts';
 import { count, printLines, writeOut } from './output.ts';
