@@ -9,18 +9,18 @@ import { createHash, randomUUID } from 'node:crypto';
  * (a retry, a redelivery) yields the same ids for the same outputs, whatever their order, so SQS
  * drops the copies as duplicates (deduplication window: 5 minutes); an output that differs gets
  * a new id and is never dropped for one it does not repeat.
+ *
+ * `firstId` is the id of the first output of this content in the call (one hash of the content);
+ * the n-th repeat's id is derived from it. A call counts its repeats by `firstId`, so a call
+ * fanning out 100 000 outputs keeps 100 000 short ids, not their JSON.
  */
-export function outputId(inputId: string, stage: string, contentHash: string, occurrence: number): string {
-  return hash(`out\0${inputId}\0${stage}\0${contentHash}\0${occurrence}`);
+export function firstOutputId(inputId: string, stage: string, contentJson: string): string {
+  return hash(`out\0${inputId}\0${stage}\0${contentJson}`);
 }
 
-/**
- * The hash of an output's JSON: what {@link outputId} takes, and what a call's count of outputs
- * of the same content is keyed by (a call fanning out 100 000 outputs keeps 100 000 short hashes,
- * not their JSON).
- */
-export function contentHash(contentJson: string): string {
-  return hash(contentJson);
+/** Id of the `occurrence`-th output (0 = the first) of the content whose first id is `firstId`. */
+export function outputId(firstId: string, occurrence: number): string {
+  return occurrence === 0 ? firstId : hash(`again\0${firstId}\0${occurrence}`);
 }
 
 /** Id of an output whose identity the stage gave with `withId(id, value)`. */
@@ -38,9 +38,12 @@ export function enqueueId(key: string | undefined): string {
   return hash(`enqueue\0${key ?? randomUUID()}`);
 }
 
-/** Id of one call of the source stage (it has no input to derive from). */
+/**
+ * Id of one call of the source stage (it has no input to derive from): random, never sent itself,
+ * only what its outputs' ids derive from.
+ */
 export function sourceCallId(): string {
-  return hash(`source\0${randomUUID()}`);
+  return randomUUID();
 }
 
 function hash(text: string): string {

@@ -66,16 +66,18 @@ export function itemError(error: unknown): BatchItemError {
  * `ignoreNone`), each value of a {@link FanOut}, each value a generator yields (as it yields
  * it, so outputs stream to the next stage), or the value itself.
  */
-export async function* outputsOf(
-  result: unknown,
-  ignoreNone: boolean,
-): AsyncGenerator<unknown, void, undefined> {
+export function outputsOf(result: unknown, ignoreNone: boolean): AsyncIterable<unknown> | Iterable<unknown> {
+  // One value (most calls) is iterated without an async generator's promise per step.
+  return isMultiple(result) ? manyOutputs(result, ignoreNone) : single(result, ignoreNone);
+}
+
+async function* manyOutputs(result: unknown, ignoreNone: boolean): AsyncGenerator<unknown, void, undefined> {
   if (result instanceof FanOut) {
     for (const value of result.values) yield* single(value, ignoreNone);
-  } else if (isGenerator(result)) {
-    for await (const value of result) yield* single(value, ignoreNone);
   } else {
-    yield* single(result, ignoreNone);
+    for await (const value of result as AsyncIterable<unknown> | Iterable<unknown>) {
+      yield* single(value, ignoreNone);
+    }
   }
 }
 

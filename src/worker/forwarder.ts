@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { encodeValue, MAX_MESSAGE_BYTES, type ReplyAddress, wrapEncoded } from '../envelope.ts';
 import { OutputError } from '../errors.ts';
-import { contentHash, givenOutputId, outputId } from '../ids.ts';
+import { firstOutputId, givenOutputId, outputId } from '../ids.ts';
 import { Identified } from '../outputs.ts';
 import type { TraceCarrier } from '../observe/telemetry.ts';
 import { inputQueueName } from '../queues/naming.ts';
@@ -85,8 +85,8 @@ export class Forwarder {
   }
 
   /**
-   * Names and encodes one output. `seen` counts the contents this call produced so far, by their
-   * hash (for the occurrence part of the id). Throws an OutputError for a value SQS cannot carry.
+   * Names and encodes one output. `seen` counts the contents this call produced so far, by the id
+   * of their first occurrence (for the occurrence part of the id). Throws an OutputError for a value SQS cannot carry.
    */
   prepare(
     output: unknown,
@@ -99,13 +99,15 @@ export class Forwarder {
     const value = given === undefined ? output : given.value;
     const next = this.#next;
     const json = next === undefined ? lenientJson(value) : this.#encodeValue(value);
-    const content = contentHash(json);
-    const occurrence = seen.get(content) ?? 0;
-    seen.set(content, occurrence + 1);
-    const id =
-      given === undefined
-        ? outputId(lineage.inputId, this.#stage.name, content, occurrence)
-        : givenOutputId(this.#stage.name, given.id);
+    let id: string;
+    if (given === undefined) {
+      const first = firstOutputId(lineage.inputId, this.#stage.name, json);
+      const occurrence = seen.get(first) ?? 0;
+      seen.set(first, occurrence + 1);
+      id = outputId(first, occurrence);
+    } else {
+      id = givenOutputId(this.#stage.name, given.id);
+    }
     if (next === undefined) return { id, value, body: undefined, groupId: id, level };
     const key = this.#keyOf(value, lineage.key);
     const capped = Math.min(level, next.priorities - 1);
