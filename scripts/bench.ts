@@ -24,7 +24,7 @@
  * Flags: --messages N, --quick, --only a,b,c,latency,idle,soak,fanout,submit, --workers 1,4,16,64,
  * --concurrency 1,4,16,64 (raw loops), --naive-concurrency 4, --idle-seconds 60, --trials 100,
  * --repeat R (rounds; each point is the best), --soak-workers W, --out DIR,
- * --profile (node --cpu-prof on the sqspipes stage processes), --trace (time their receives),
+ * --profile (node --cpu-prof on the sqspipes stage processes and the raw loops), --trace (time their receives),
  * --submit-items N, --submit-workers W.
  *
  * The network model (both 0 by default, which is the plain loopback benchmark):

@@ -254,7 +254,16 @@ export async function runLoops(
             ? ['--in', hop1, '--out', hop2]
             : ['--in', hop2];
       const args = [mode, role, ...common, ...queues, '--tag', `${base}${role[0]}`];
-      return startChild(`${mode} ${role}`, LOOPS, [...args, '--report', report]);
+      // --profile: the raw loops too, to compare where each spends its CPU.
+      const nodeArgs =
+        ctx.profileDir === undefined || mode !== 'raw'
+          ? []
+          : [
+              '--cpu-prof',
+              `--cpu-prof-dir=${ctx.profileDir}`,
+              `--cpu-prof-name=raw-${role}-c${concurrency}-${process.pid}-${counter}.cpuprofile`,
+            ];
+      return startChild(`${mode} ${role}`, LOOPS, [...args, '--report', report], { nodeArgs });
     });
   } finally {
     await Promise.all(

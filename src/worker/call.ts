@@ -27,15 +27,17 @@ export function callStage<T>(
   timeout: number | undefined,
   work: (signal: AbortSignal) => Promise<T> | T,
 ): Call<T> {
-  const timer = new AbortController();
-  const signal = AbortSignal.any([...signals, timer.signal]);
+  const timer = timeout === undefined ? undefined : new AbortController();
+  const sources = timer === undefined ? [...signals] : [...signals, timer.signal];
+  // One source (a source call without a timeout) is the call's signal itself: nothing to combine.
+  const signal = sources.length === 1 && sources[0] !== undefined ? sources[0] : AbortSignal.any(sources);
   const full: TaskContext = { ...context, signal };
   const call = Promise.resolve().then(() => runInContext(full, () => work(signal)));
   const settled = call.then(
     () => undefined,
     () => undefined,
   );
-  if (timeout === undefined) return { result: call, settled };
+  if (timeout === undefined || timer === undefined) return { result: call, settled };
   let handle: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     handle = setTimeout(() => {

@@ -2,12 +2,11 @@ import type { Message } from '@aws-sdk/client-sqs';
 import type { Envelope } from '../envelope.ts';
 import { describe, type SqspipesError } from '../errors.ts';
 import type { InputInfo, TaskEvents } from '../events.ts';
-import { derivedId } from '../ids.ts';
-import { REASON_ATTRIBUTE } from '../queues/naming.ts';
 import type { Reporter } from '../replies/reporter.ts';
 import type { RunIo } from '../sqs/run-io.ts';
 import type { Stage } from '../stage.ts';
 import type { Logger } from '../types.ts';
+import { sendToDeadLetterQueue } from './dead-letter.ts';
 import { type Heartbeat, type Lease, leaseBudgetSeconds } from './heartbeat.ts';
 
 /**
@@ -222,20 +221,9 @@ export class Delivery implements Lease {
 
   async #moveToDeadLetterQueue(reason: string): Promise<boolean> {
     const { stage, io, events, logger } = this.#deps;
-    const message = this.#message;
     try {
-      const url = await this.#deps.deadLetterUrl();
-      const id = derivedId(this.messageId, `dead-letter\0${stage.name}`);
-      await io.send(url, {
-        body: message.Body ?? '',
-        groupId: message.Attributes?.MessageGroupId ?? id,
-        deduplicationId: id,
-        attributes: {
-          [REASON_ATTRIBUTE]: reason.slice(0, 1000),
-          'sqspipes-stage': stage.name,
-          'sqspipes-level': String(this.level),
-        },
-      });
+      const where = { stage: stage.name, level: this.level };
+      await sendToDeadLetterQueue(io, await this.#deps.deadLetterUrl(), this.#message, where, reason);
     } catch (error) {
       this.#warn(error, 'could not move the message to the dead-letter queue; handing it back');
       this.#state = 'waiting';

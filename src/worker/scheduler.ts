@@ -1,4 +1,3 @@
-import pLimit, { type LimitFunction } from 'p-limit';
 import type { Delivery, Outcome } from './delivery.ts';
 import { Dispatcher } from './dispatcher.ts';
 import type { Processor } from './processor.ts';
@@ -28,7 +27,8 @@ export class Scheduler {
   readonly #processor: Processor;
   readonly #control: RunControl;
   readonly #dispatcher = new Dispatcher<Delivery>();
-  readonly #slots: LimitFunction;
+  /** Worker slots taken: calls running. */
+  #running = 0;
   /** Deliveries taken by a worker at least once and not ended: they hold their group. */
   readonly #taken = new Set<Delivery>();
   #started = 0;
@@ -37,7 +37,6 @@ export class Scheduler {
     this.#options = options;
     this.#processor = processor;
     this.#control = control;
-    this.#slots = pLimit(options.workers);
   }
 
   /** Received deliveries, in receive order. */
@@ -66,7 +65,6 @@ export class Scheduler {
 
   /** Removes and returns every delivery waiting for a worker (to release them on stop). */
   drain(): Delivery[] {
-    this.#slots.clearQueue();
     return this.#dispatcher.drain();
   }
 
@@ -89,22 +87,25 @@ export class Scheduler {
     return this.#started >= this.#options.limit && this.#taken.size === 0;
   }
 
+  /** Gives free worker slots what may run now. */
   #pump(): void {
-    if (this.#control.stopping) return;
-    while (this.#dispatcher.waiting > this.#slots.pendingCount) {
-      void this.#slots(() => this.#runNext());
+    while (!this.#control.stopping && this.#running < this.#options.workers) {
+      const before = this.#dispatcher.waiting;
+      const deliveries = this.#take();
+      const after = this.#dispatcher.waiting;
+      if (Math.floor(after / DRAIN_STEP) < Math.floor(before / DRAIN_STEP)) this.#options.drained();
+      if (deliveries.length === 0) return;
+      this.#running++;
+      void this.#run(deliveries);
     }
   }
 
-  async #runNext(): Promise<void> {
-    const before = this.#dispatcher.waiting;
-    const deliveries = this.#take();
-    const after = this.#dispatcher.waiting;
-    if (Math.floor(after / DRAIN_STEP) < Math.floor(before / DRAIN_STEP)) this.#options.drained();
-    if (deliveries.length === 0) return;
+  async #run(deliveries: readonly Delivery[]): Promise<void> {
+    await undefined; // the call starts on its own turn, not inside push(), resume() or ended()
     try {
       await this.#control.track(this.#processor.run(deliveries));
     } finally {
+      this.#running--;
       this.#pump();
     }
   }
