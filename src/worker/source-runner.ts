@@ -74,7 +74,8 @@ export class SourceRunner {
     if (this.#stopped === undefined && !this.#control.stopping && this.#started) {
       this.#logStop('stop() was called (the consumer left the loop, or close())');
     }
-    this.#stopped ??= this.#shutdown();
+    // Recorded before the shutdown starts: its stop request calls stop() again, synchronously.
+    this.#stopped ??= Promise.resolve().then(() => this.#shutdown());
     return this.#stopped;
   }
 

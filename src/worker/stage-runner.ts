@@ -196,7 +196,8 @@ export class StageRunner {
     if (this.#stopped === undefined && !this.#control.stopping && this.#acquired) {
       this.#logStop('stop() was called (the consumer left the loop, or close())');
     }
-    this.#stopped ??= this.#shutdown();
+    // Recorded before the shutdown starts: its stop request calls stop() again, synchronously.
+    this.#stopped ??= Promise.resolve().then(() => this.#shutdown());
     return this.#stopped;
   }
 

@@ -3,6 +3,7 @@
  * them, a failed setup can be retried, a re-enqueued input is not taken for a done one, and a
  * timed-out call keeps its worker. Each test failed on the engine before the rewrite.
  */
+import { once } from 'node:events';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { enqueueId } from '../../src/ids.ts';
@@ -78,6 +79,41 @@ describe('setup', () => {
     await client.enqueue('step', 'x');
     expect(await collect(client.run('step', { limit: 1, idleTimeout: 3000 }))).toEqual(['x']);
     expect(setups).toBe(2);
+  });
+});
+
+describe('a run left by its consumer while another run of the stage goes on', () => {
+  const hooks = { setups: 0, teardowns: 0 };
+  const client = testClient(
+    'twice',
+    [
+      source,
+      {
+        method: echo,
+        name: 'step',
+        setup: () => ++hooks.setups,
+        teardown: () => void hooks.teardowns++,
+      },
+    ],
+    { pollWaitSeconds: 1 },
+  );
+
+  // Regression: stop() started the shutdown twice when the stop request called stop() again, so
+  // the stage's teardown ran once per stopped run plus once more, under the run still going.
+  it('shuts down once: the teardown waits for the last run of the stage', async () => {
+    const a = client.run('step')[Symbol.asyncIterator]();
+    const first = a.next();
+    await client.enqueue('step', 'a');
+    expect((await first).value).toBe('a'); // run A holds its input until asked for the next value
+    const stopB = new AbortController();
+    const bIdle = once(client, 'idle'); // run B polls: A is not idle while its input is in hand
+    const b = collect(client.run('step', { signal: stopB.signal }));
+    await bIdle;
+    await a.return(); // run A stops as when its consumer leaves the loop
+    expect(hooks.teardowns).toBe(0); // run B still uses the stage's state
+    stopB.abort();
+    await b;
+    expect(hooks).toEqual({ setups: 1, teardowns: 1 });
   });
 });
 
