@@ -1,7 +1,10 @@
 /**
  * Bounds the messages in hand (running and prefetched). Receivers reserve room before they ask
- * SQS for messages: at least `min` places, up to `max`. When room frees up, waiting receivers of
- * higher priority levels go first (one that needs more room than is free lets others pass).
+ * SQS for messages: at least `min` places, up to `max`, and say what the receive brought with
+ * {@link Capacity.received}. When room frees up, waiting receivers of higher priority levels go
+ * first (one that needs more room than is free lets others pass). A receive asks for no more than
+ * the quota leaves after the receives in flight (but one): a run with a limit receives about what
+ * it will start, and a level that finds nothing never holds up the others.
  */
 interface Waiter {
   readonly level: number;
@@ -14,6 +17,8 @@ export class Capacity {
   readonly #limit: number;
   readonly #quota: () => number;
   #used = 0;
+  /** Places reserved by receives in flight: what they may bring, not yet in hand. */
+  #inFlight = 0;
   #waiters: Waiter[] = [];
 
   /** `quota`: how many more messages may be taken at all (a run's `limit`), checked with the room. */
@@ -52,6 +57,15 @@ export class Capacity {
     });
   }
 
+  /**
+   * A receive that reserved `reserved` places returned `got` messages (0 if it failed), which
+   * are in hand now (counted by the quota): the rest of its room is free again.
+   */
+  received(reserved: number, got: number): void {
+    this.#inFlight = Math.max(0, this.#inFlight - reserved);
+    this.release(reserved - got);
+  }
+
   /** Gives back `count` places and lets waiting receivers in. */
   release(count: number): void {
     this.#used = Math.max(0, this.#used - count);
@@ -77,8 +91,10 @@ export class Capacity {
   }
 
   #take(max: number): number {
-    const granted = Math.max(1, Math.min(max, this.#free));
+    const unclaimed = Math.max(1, this.#quota() - this.#inFlight);
+    const granted = Math.max(1, Math.min(max, this.#free, unclaimed));
     this.#used += granted;
+    this.#inFlight += granted;
     return granted;
   }
 }

@@ -104,19 +104,19 @@ export class LevelPoller {
       try {
         messages = await this.#io.receive(this.url, room, this.#waitSeconds(busy), this.#visibility);
       } catch (error) {
-        this.#capacity.release(room);
+        this.#capacity.received(room, 0);
         if (stopped.aborted) break;
         this.#on.failed(error);
         await sleep(RETRY_MS, undefined, { signal: stopped }).catch(() => {});
         continue;
       }
       this.#on.recovered();
-      this.#capacity.release(room - messages.length);
       this.#busy = messages.length > 0;
       if (messages.length > 0) {
         this.#wake();
-        this.#on.messages(messages);
+        this.#on.messages(messages); // in hand (waiting for a worker) before their room is settled
       } else this.#on.empty();
+      this.#capacity.received(room, messages.length);
     }
   }
 

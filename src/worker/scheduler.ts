@@ -74,9 +74,9 @@ export class Scheduler {
   }
 
   /**
-   * How many more inputs the run may take within its `limit`: a run with a limit prefetches no
-   * more than it will start. (An idle level's long poll may still bring one more: the intake sets
-   * such an input aside, to hand it back when the run stops, which it is about to.)
+   * How many more inputs the run may take within its `limit`. Receives ask for no more than this
+   * leaves after the receives in flight, one at least (see Capacity); what they bring past it is
+   * set aside by the intake and handed back when the run stops, which it is about to.
    */
   get quota(): number {
     return this.#options.limit - this.#started - this.#dispatcher.waiting;

@@ -244,4 +244,32 @@ describe('hand-backs are not attempts', () => {
     raw.destroy();
     expect(counts).toEqual(Array.from({ length: 17 }, () => 1));
   });
+
+  // Regression: every receive lane was granted up to the whole quota, so a run with limit 15 and
+  // 16 workers received 85 of 300 and handed 70 back, one more receive each toward the DLQ. Now a
+  // receive asks for what the limit leaves after the receives in flight (one at least).
+  const wide = testClient('limitw', [source, { method: (x: unknown) => x, name: 'step', workers: 16 }]);
+  it('a run with a limit receives about what it starts, with many receives in flight', async () => {
+    await Promise.all(range(120).map((n) => wide.enqueue('step', n)));
+    expect(await collect(wide.run('step', { limit: 15, idleTimeout: 3000 }))).toHaveLength(15);
+    const url = (await wide.queues()).find((q) => q.level === 0)?.url;
+    const raw = rawClient();
+    let receivedAgain = 0;
+    for (let seen = 0; seen < 105;) {
+      const got = await raw.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        }),
+      );
+      const messages = got.Messages ?? [];
+      if (messages.length === 0) break;
+      seen += messages.length;
+      receivedAgain += messages.filter((m) => Number(m.Attributes?.ApproximateReceiveCount) > 1).length;
+    }
+    raw.destroy();
+    expect(receivedAgain).toBeLessThanOrEqual(8); // at most one per receive lane
+  });
 });

@@ -50,7 +50,8 @@ describe('Capacity', () => {
     let quota = 3;
     const c = new Capacity(20, () => quota);
     expect(await c.reserve(0, 10, 10, never)).toBe(3);
-    quota = 0;
+    quota = 0; // the receive brought 3: they wait for a worker
+    c.received(3, 3);
     const stop = new AbortController();
     let granted: number | undefined;
     const waiting = c.reserve(0, 1, 10, stop.signal).then((n) => (granted = n));
@@ -60,5 +61,18 @@ describe('Capacity', () => {
     quota = 2;
     c.release(0);
     expect(await waiting).toBe(2);
+  });
+
+  // Regression: each receive lane was granted up to the whole quota, so a run with `limit` 15 and
+  // 8 lanes asked SQS for 80 messages and handed 65 back, each one more receive toward the DLQ.
+  it('asks for no more than the quota leaves after the receives in flight (but one)', async () => {
+    let quota = 15; // limit 15: nothing started or waiting yet
+    const c = new Capacity(100, () => quota);
+    expect(await c.reserve(0, 1, 10, never)).toBe(10);
+    expect(await c.reserve(0, 1, 10, never)).toBe(5); // 10 may still come from the first
+    expect(await c.reserve(1, 1, 10, never)).toBe(1); // never held up: one, handed back if extra
+    quota = 11; // the first receive brought 4, which wait for a worker
+    c.received(10, 4);
+    expect(await c.reserve(0, 1, 10, never)).toBe(5); // 11 - the 6 still on their way
   });
 });
