@@ -101,7 +101,7 @@ export class Scheduler {
   }
 
   async #run(deliveries: readonly Delivery[]): Promise<void> {
-    await undefined; // the call starts on its own turn, not inside push(), resume() or ended()
+    await Promise.resolve(); // the call starts on its own turn, not inside push(), resume() or ended()
     try {
       await this.#control.track(this.#processor.run(deliveries));
     } finally {
