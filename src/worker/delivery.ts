@@ -73,6 +73,7 @@ export class Delivery implements Lease {
   #state: DeliveryState = 'waiting';
   #retryTimer: NodeJS.Timeout | undefined;
   #retryAt = 0;
+  #handedBackFor = 0;
   /** Settles when the latest call on it has returned (a timed-out call may run on). */
   #callSettled: Promise<unknown> = Promise.resolve();
   readonly #capped = new AbortController();
@@ -164,11 +165,21 @@ export class Delivery implements Lease {
 
   /**
    * Hands it back without a verdict (not an attempt): visible again at once, or, for an input
-   * between retries, when its retry delay ends. Later messages of its group in hand go back too.
+   * between retries, when its retry delay ends; never before `notBeforeSeconds` (a message of its
+   * group before it went back with a delay). Later messages of its group in hand go back too.
    */
-  release(): void {
+  release(notBeforeSeconds = 0): void {
     const delay = this.#state === 'backoff' ? Math.ceil((this.#retryAt - Date.now()) / 1000) : 0;
-    this.#handBack(delay);
+    this.#handBack(Math.max(delay, notBeforeSeconds));
+  }
+
+  /**
+   * Seconds it was handed back invisible for (0: visible at once, or not handed back). Later
+   * messages of its group go back for longer, so that none becomes visible before it: SQS keeps a
+   * group locked while a message of it is invisible, but not every SQS implementation does.
+   */
+  get handedBackFor(): number {
+    return this.#handedBackFor;
   }
 
   /**
@@ -254,8 +265,9 @@ export class Delivery implements Lease {
   }
 
   #handBack(delaySeconds: number): void {
-    if (!this.#end('released')) return;
     const seconds = Math.max(0, Math.min(delaySeconds, leaseBudgetSeconds(this)));
+    if (this.#state !== 'ended') this.#handedBackFor = seconds; // before #end: the group reads it
+    if (!this.#end('released')) return;
     this.#deps.io.changeVisibility(this.url, this, seconds).catch((error: unknown) => {
       this.#deps.logger.warn(
         { ...this.info, queue: this.url, err: error },

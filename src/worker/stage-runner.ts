@@ -168,7 +168,8 @@ export class StageRunner {
     this.#capacity?.release(1);
     this.#intake?.ended(delivery, outcome);
     if (this.inHand === 0) this.#control.touch();
-    for (const later of this.#scheduler?.ended(delivery, outcome) ?? []) later.release();
+    const after = laterThan(delivery);
+    for (const later of this.#scheduler?.ended(delivery, outcome) ?? []) later.release(after);
     if (this.#scheduler?.limitDone === true) this.#control.requestStop();
     this.#maybeIdle();
   }
@@ -205,7 +206,14 @@ export class StageRunner {
     this.#control.requestStop();
     const waiting = this.#scheduler?.drain() ?? [];
     await this.#intake?.stop();
-    for (const delivery of [...waiting, ...(this.#intake?.inBackoff() ?? [])]) delivery.release();
+    // Inputs between retries go back with their delay, and what waits behind them in their
+    // group for longer: nothing of a group becomes visible before its first.
+    const notBefore = new Map<string, number>();
+    for (const delivery of this.#intake?.inBackoff() ?? []) {
+      delivery.release();
+      notBefore.set(delivery.group, Math.max(notBefore.get(delivery.group) ?? 0, laterThan(delivery)));
+    }
+    for (const delivery of waiting) delivery.release(notBefore.get(delivery.group) ?? 0);
     const timeout = this.#options.shutdownTimeout;
     const abandoned = await this.#control.drain(timeout);
     if (abandoned > 0) {
@@ -275,4 +283,9 @@ export class StageRunner {
     this.#receiveFailing = false;
     this.#deps.logger.info({ stage: this.#stage.name }, 'receive works again');
   }
+}
+
+/** The hand-back delay for later messages of `delivery`'s group: a second past its own, if any. */
+function laterThan(delivery: Delivery): number {
+  return delivery.handedBackFor > 0 ? delivery.handedBackFor + 1 : 0;
 }
