@@ -32,6 +32,8 @@ export class Scheduler {
   /** Deliveries taken by a worker at least once and not ended: they hold their group. */
   readonly #taken = new Set<Delivery>();
   #started = 0;
+  /** Deliveries waiting for a worker that have not started yet (a retry waiting does not count). */
+  #fresh = 0;
 
   constructor(options: SchedulerOptions, processor: Processor, control: RunControl) {
     this.#options = options;
@@ -41,6 +43,7 @@ export class Scheduler {
 
   /** Received deliveries, in receive order. */
   push(deliveries: readonly Delivery[]): void {
+    for (const delivery of deliveries) if (delivery.attempts === 0) this.#fresh++;
     this.#dispatcher.push(...deliveries);
     this.#pump();
   }
@@ -59,12 +62,14 @@ export class Scheduler {
     if (!this.#taken.delete(delivery)) return [];
     this.#dispatcher.done(delivery);
     const later = outcome === 'released' ? this.#dispatcher.takeGroup(delivery.group) : [];
+    for (const removed of later) if (removed.attempts === 0) this.#fresh--;
     this.#pump();
     return later;
   }
 
   /** Removes and returns every delivery waiting for a worker (to release them on stop). */
   drain(): Delivery[] {
+    this.#fresh = 0;
     return this.#dispatcher.drain();
   }
 
@@ -79,7 +84,9 @@ export class Scheduler {
    * set aside by the intake and handed back when the run stops, which it is about to.
    */
   get quota(): number {
-    return this.#options.limit - this.#started - this.#dispatcher.waiting;
+    // A retry waiting for a worker takes no start: counting it once set a fresh input aside for
+    // good (the run then neither reached its limit nor went idle).
+    return this.#options.limit - this.#started - this.#fresh;
   }
 
   /** True once `limit` inputs were started and every one of them has ended. */
@@ -117,7 +124,10 @@ export class Scheduler {
       // Past `limit`, only inputs already started (retries) may run.
       const delivery = this.#dispatcher.take((d) => d.attempts > 0 || this.#started < this.#options.limit);
       if (delivery === undefined) break;
-      if (delivery.attempts === 0) this.#started++;
+      if (delivery.attempts === 0) {
+        this.#started++;
+        this.#fresh--;
+      }
       this.#taken.add(delivery);
       taken.push(delivery);
     }
