@@ -164,7 +164,7 @@ async function timed(label: string, round: number, run: () => Promise<number>): 
   return (used / count) * 1000;
 }
 
-const results: Record<string, number[]> = { src: [], relay: [], sink: [] };
+const results: Record<'src' | 'relay' | 'sink', number[]> = { src: [], relay: [], sink: [] };
 for (let round = 1; round <= rounds; round++) {
   const queues = new MemoryQueues();
   const client = new TaskClient({ domain: `overhead${round}`, sqs: memoryClient(queues) });
@@ -179,7 +179,7 @@ for (let round = 1; round <= rounds; round++) {
       for await (const _ of client.run(stage, { workers, limit: messages, idleTimeout: 200 })) count++;
       return count;
     });
-    results[stage]?.push(us);
+    results[stage].push(us);
   }
   await client.close();
 }
@@ -194,5 +194,5 @@ for (const [stage, us] of Object.entries(results)) {
   );
 }
 console.log(
-  `total  mean ${(mean(results.src ?? []) + mean(results.relay ?? []) + mean(results.sink ?? [])).toFixed(1).padStart(6)}`,
+  `total  mean ${(mean(results.src) + mean(results.relay) + mean(results.sink)).toFixed(1).padStart(6)}`,
 );

@@ -1,4 +1,5 @@
-import { runInContext, type TaskContext } from '../context.ts';
+import { runInContext, type TaskContext, type TaskInput } from '../context.ts';
+import { CallStop, LazyAbort, type StopSource } from './call-stop.ts';
 
 /** A call that ran past the stage's `timeout`. */
 export class CallTimeoutError extends Error {
@@ -13,26 +14,51 @@ export interface Call<T> {
   readonly settled: Promise<unknown>;
 }
 
+/** The context a stage call sees: its signal is made only if the stage asks for it. */
+class CallContext implements TaskContext {
+  readonly stage: string;
+  readonly priority: number;
+  readonly messageId: string | undefined;
+  readonly receiveCount: number;
+  readonly attempt: number;
+  readonly inputs: readonly TaskInput[];
+  readonly state: unknown;
+  readonly #stop: CallStop;
+
+  constructor(context: Omit<TaskContext, 'signal'>, stop: CallStop) {
+    this.stage = context.stage;
+    this.priority = context.priority;
+    this.messageId = context.messageId;
+    this.receiveCount = context.receiveCount;
+    this.attempt = context.attempt;
+    this.inputs = context.inputs;
+    this.state = context.state;
+    this.#stop = stop;
+  }
+
+  get signal(): AbortSignal {
+    return this.#stop.signal;
+  }
+}
+
 /**
- * Runs `work` inside its {@link TaskContext}, whose signal aborts when any of `signals` does.
+ * Runs `work` inside its {@link TaskContext}, whose signal aborts when any of `sources` does.
  * `work` is the stage method AND the iteration of what it returns: a generator's body runs when
- * it is iterated, and must see its context too. `work` gets the signal, to produce no output once
- * the call was given up (its late outputs are dropped). With `timeout`, the call
- * counts as failed after that many ms and its signal aborts; `settled` tells when it really ends,
+ * it is iterated, and must see its context too. `work` gets the call's {@link CallStop}, to
+ * produce no output once the call was given up (its late outputs are dropped). With `timeout`,
+ * the call counts as failed after that many ms and stops; `settled` tells when it really ends,
  * so that the caller can hold the worker slot (and the input's retry) until then.
  */
 export function callStage<T>(
   context: Omit<TaskContext, 'signal'>,
-  signals: readonly AbortSignal[],
+  sources: readonly StopSource[],
   timeout: number | undefined,
-  work: (signal: AbortSignal) => Promise<T> | T,
+  work: (stop: CallStop) => Promise<T> | T,
 ): Call<T> {
-  const timer = timeout === undefined ? undefined : new AbortController();
-  const sources = timer === undefined ? [...signals] : [...signals, timer.signal];
-  // One source (a source call without a timeout) is the call's signal itself: nothing to combine.
-  const signal = sources.length === 1 && sources[0] !== undefined ? sources[0] : AbortSignal.any(sources);
-  const full: TaskContext = { ...context, signal };
-  const call = Promise.resolve().then(() => runInContext(full, () => work(signal)));
+  const timer = timeout === undefined ? undefined : new LazyAbort();
+  const stop = new CallStop(timer === undefined ? sources : [...sources, timer]);
+  const full = new CallContext(context, stop);
+  const call = Promise.resolve().then(() => runInContext(full, () => work(stop)));
   const settled = call.then(
     () => undefined,
     () => undefined,

@@ -1,3 +1,4 @@
+import { LazyAbort } from './call-stop.ts';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Envelope } from '../envelope.ts';
 import { describe, type SqspipesError } from '../errors.ts';
@@ -76,7 +77,7 @@ export class Delivery implements Lease {
   #handedBackFor = 0;
   /** Settles when the latest call on it has returned (a timed-out call may run on). */
   #callSettled: Promise<unknown> = Promise.resolve();
-  readonly #capped = new AbortController();
+  readonly #capped = new LazyAbort();
 
   constructor(
     url: string,
@@ -104,8 +105,8 @@ export class Delivery implements Lease {
   }
 
   /** Aborted when SQS's 12-hour limit is about to end the lease: the call must stop. */
-  get cappedSignal(): AbortSignal {
-    return this.#capped.signal;
+  get cappedStop(): LazyAbort {
+    return this.#capped;
   }
 
   /** What events and logs say about it. */
@@ -254,7 +255,7 @@ export class Delivery implements Lease {
 
   /** Called by the heartbeat when the lease can no longer be extended. */
   capped(): void {
-    if (this.#capped.signal.aborted) return;
+    if (this.#capped.aborted) return;
     const seconds = Math.max(0, Math.round((this.leaseUntil - Date.now()) / 1000));
     this.#capped.abort(new Error("the input reached SQS's 12-hour visibility limit"));
     this.#deps.logger.warn(

@@ -47,7 +47,7 @@ export interface Emission {
  * produced, then handed to the consumer. Production waits for room in the run's output window
  * (backpressure), never for SQS: the outputs of a keyed call are chained so that each is sent
  * once the one before it was accepted, in order, while the worker goes on. Throws the first
- * production error (a generator that throws, a value SQS cannot carry, the call's `signal`
+ * production error (a generator that throws, a value SQS cannot carry, the call's `stop`
  * aborted) once the sends already started have settled.
  */
 export async function produceOutputs(
@@ -55,7 +55,7 @@ export async function produceOutputs(
   target: EmitTarget,
   lineage: Lineage,
   levelOf: (value: unknown) => number,
-  signal: AbortSignal,
+  stop: { throwIfAborted(): void },
   trace?: CallTrace,
 ): Promise<Emission> {
   const { forwarder, output, withIds, window, telemetry } = target;
@@ -71,7 +71,7 @@ export async function produceOutputs(
   let previous: Promise<unknown> = Promise.resolve();
   try {
     for await (const item of outputsOf(result, target.ignoreNone)) {
-      signal.throwIfAborted(); // the call timed out or was given up: its outputs are dropped
+      stop.throwIfAborted(); // the call timed out or was given up: its outputs are dropped
       const value = item instanceof Identified ? (item as Identified<unknown>).value : item;
       const level = levelOf(value);
       const span = traced ? telemetry.send(forwarder.destination(level) ?? '', trace) : undefined;

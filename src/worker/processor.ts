@@ -5,6 +5,7 @@ import type { Reporter } from '../replies/reporter.ts';
 import type { Stage } from '../stage.ts';
 import type { CallTrace } from '../observe/telemetry.ts';
 import { type Call, callStage } from './call.ts';
+import type { CallStop } from './call-stop.ts';
 import type { Delivery } from './delivery.ts';
 import { type Emission, type EmitTarget, produceOutputs } from './emit.ts';
 
@@ -65,14 +66,12 @@ export class Processor {
     const { stage, args } = this.#d;
     return callStage(
       this.#context(deliveries, batch),
-      [this.#d.callSignal, ...deliveries.map((d) => d.cappedSignal)],
+      [this.#d.callSignal, ...deliveries.map((d) => d.cappedStop)],
       stage.timeout,
-      async (signal): Promise<Share[]> => {
+      async (stop): Promise<Share[]> => {
         if (!batch) {
           const [only] = deliveries as [Delivery];
-          return [
-            await this.#produce(only, await stage.method(only.envelope?.value, ...args), signal, trace),
-          ];
+          return [await this.#produce(only, await stage.method(only.envelope?.value, ...args), stop, trace)];
         }
         const results: unknown = await stage.method(
           deliveries.map((d) => d.envelope?.value),
@@ -90,7 +89,7 @@ export class Processor {
           shares.push(
             result instanceof BatchItemError
               ? { error: result.error }
-              : await this.#produce(delivery, result, signal, trace),
+              : await this.#produce(delivery, result, stop, trace),
           );
         }
         return shares;
@@ -112,7 +111,7 @@ export class Processor {
   }
 
   /** Produces one input's outputs; a failure is that input's alone. */
-  async #produce(delivery: Delivery, result: unknown, signal: AbortSignal, trace: CallTrace): Promise<Share> {
+  async #produce(delivery: Delivery, result: unknown, stop: CallStop, trace: CallTrace): Promise<Share> {
     const { envelope } = delivery;
     const lineage = {
       inputId: envelope?.id ?? delivery.messageId,
@@ -128,7 +127,7 @@ export class Processor {
         await this.#status([delivery], 'finished');
       }
       const levelOf = () => delivery.level;
-      return { emission: await produceOutputs(result, this.#d.target, lineage, levelOf, signal, trace) };
+      return { emission: await produceOutputs(result, this.#d.target, lineage, levelOf, stop, trace) };
     } catch (error) {
       return { error };
     }

@@ -105,9 +105,9 @@ export class SourceRunner {
     const lineage = { inputId: sourceCallId() };
     const trace = this.#deps.telemetry.sourceCall(stage.name);
     const call = trace.run(() =>
-      callStage(context, [this.#control.callSignal], stage.timeout, async (signal) => {
+      callStage(context, [this.#control.callSignal], stage.timeout, async (stop) => {
         const result: unknown = await stage.method(...this.#options.args);
-        return produceOutputs(result, this.#target, lineage, this.#options.priority, signal, trace);
+        return produceOutputs(result, this.#target, lineage, this.#options.priority, stop, trace);
       }),
     );
     call.result.then(

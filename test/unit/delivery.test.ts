@@ -172,7 +172,7 @@ describe('Delivery', () => {
     vi.setSystemTime(delivery.receivedAt + MAX_LEASE_MS - 20_000);
     delivery.leaseUntil = Date.now(); // due for an extension
     await vi.advanceTimersByTimeAsync(10_000); // one heartbeat tick
-    expect(delivery.cappedSignal.aborted).toBe(true);
+    expect(delivery.cappedStop.aborted).toBe(true);
     expect(seen).toContain('visibilityLimit');
     const extension = io.calls.find((c) => c.startsWith('visibility'));
     expect(Number(extension?.split(' ')[2])).toBeLessThan(20);
