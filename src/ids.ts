@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash as digest, randomUUID } from 'node:crypto';
 
 /**
  * Deterministic ids, 43 characters of base64url: valid as MessageDeduplicationId and
@@ -47,5 +47,5 @@ export function sourceCallId(): string {
 }
 
 function hash(text: string): string {
-  return createHash('sha256').update(text).digest('base64url');
+  return digest('sha256', text, 'base64url'); // one-shot: no Hash object per id
 }

@@ -13,6 +13,8 @@ export class Dispatcher<T extends Dispatchable> {
   /** Waiting items, one array per level, in receive order. */
   readonly #waiting = new Map<number, T[]>();
   readonly #busyGroups = new Set<string>();
+  /** Every level seen, highest first. */
+  #levels: number[] = [];
   #count = 0;
 
   /** Adds items in the order SQS returned them. */
@@ -22,6 +24,7 @@ export class Dispatcher<T extends Dispatchable> {
       if (queue === undefined) {
         queue = [];
         this.#waiting.set(item.level, queue);
+        this.#seen(item.level);
       }
       queue.push(item);
       this.#count++;
@@ -32,21 +35,22 @@ export class Dispatcher<T extends Dispatchable> {
    * The next item that may run now, marking its group busy; undefined when none may. Items that
    * `allowed` refuses are skipped, and hold back the rest of their group.
    */
-  take(allowed: (item: T) => boolean = () => true): T | undefined {
-    const levels = [...this.#waiting.keys()].sort((a, b) => b - a);
-    for (const level of levels) {
-      const queue = this.#waiting.get(level) ?? [];
-      const passed = new Set<string>();
+  take(allowed: (item: T) => boolean = always): T | undefined {
+    for (const level of this.#levels) {
+      const queue = this.#waiting.get(level);
+      if (queue === undefined) continue;
+      let passed: Set<string> | undefined; // groups held back at this level (made on the first)
       for (let i = 0; i < queue.length; i++) {
         const item = queue[i] as T;
-        if (!this.#busyGroups.has(item.group) && !passed.has(item.group) && allowed(item)) {
-          queue.splice(i, 1);
+        if (!this.#busyGroups.has(item.group) && passed?.has(item.group) !== true && allowed(item)) {
+          if (i === 0) queue.shift();
+          else queue.splice(i, 1);
           if (queue.length === 0) this.#waiting.delete(level);
           this.#count--;
           this.#busyGroups.add(item.group);
           return item;
         }
-        passed.add(item.group);
+        (passed ??= new Set()).add(item.group);
       }
     }
     return undefined;
@@ -59,8 +63,10 @@ export class Dispatcher<T extends Dispatchable> {
   resume(item: T): void {
     this.#busyGroups.delete(item.group);
     const queue = this.#waiting.get(item.level);
-    if (queue === undefined) this.#waiting.set(item.level, [item]);
-    else queue.unshift(item);
+    if (queue === undefined) {
+      this.#waiting.set(item.level, [item]);
+      this.#seen(item.level);
+    } else queue.unshift(item);
     this.#count++;
   }
 
@@ -91,8 +97,14 @@ export class Dispatcher<T extends Dispatchable> {
     return all;
   }
 
+  #seen(level: number): void {
+    if (!this.#levels.includes(level)) this.#levels = [...this.#levels, level].sort((a, b) => b - a);
+  }
+
   /** Items waiting (not taken). */
   get waiting(): number {
     return this.#count;
   }
 }
+
+const always = (): boolean => true;

@@ -41,14 +41,24 @@ export class RunControl {
 
   readonly #onAbort = (): void => this.requestStop();
 
-  /** Input arrived, or the run has nothing in hand any more: restart the idle countdown. */
+  /**
+   * Input arrived, or the run has nothing in hand any more: restart the idle countdown. Only the
+   * deadline moves (a source touches once per call); the one timer, when it fires, waits out
+   * whatever the deadline moved since.
+   */
   touch(): void {
     if (this.#idleTimeout === undefined || this.stopping) return;
-    clearTimeout(this.#idleTimer);
     this.#idleDeadline = Date.now() + this.#idleTimeout;
+    if (this.#idleTimer === undefined) this.#armIdle(this.#idleTimeout);
+  }
+
+  #armIdle(ms: number): void {
     this.#idleTimer = setTimeout(() => {
-      if (!this.#busy()) this.requestStop();
-    }, this.#idleTimeout);
+      this.#idleTimer = undefined;
+      const left = this.#idleDeadline - Date.now();
+      if (left > 0) this.#armIdle(left);
+      else if (!this.#busy()) this.requestStop();
+    }, ms);
   }
 
   /** Milliseconds until the idle timeout stops the run (infinite without one). */
