@@ -32,7 +32,11 @@ export interface ReceiveIo {
  * single message, holding one place, so that an idle higher level never starves a busy lower one.
  *
  * A busy level runs several receives at once (up to `lanes`) while its workers are short of
- * work, so that one round trip at a time does not cap intake at 10 messages.
+ * work and SQS has more to give (its last receive came back full), so that one round trip at a
+ * time does not cap intake at 10 messages. A receive that came back with less than it asked for
+ * found the queue drained: further receives in flight would only split the trickle into more
+ * requests (a stage fed slower than it works would make more than one per message), so one lane
+ * polls until a receive comes back full again.
  *
  * A receive is never aborted: SQS keeps an abandoned long poll open on its side and gives it
  * whatever becomes visible meanwhile, into an answer nobody reads (hidden for a visibility
@@ -52,6 +56,8 @@ export class LevelPoller {
   /** Receive loops: lanes beyond the first run only while the level is busy. */
   readonly #loops: Promise<void>[] = [];
   #busy = false;
+  /** The last receive brought all it asked for: SQS likely has more. */
+  #full = false;
   #wakers: (() => void)[] = [];
 
   constructor(
@@ -90,9 +96,13 @@ export class LevelPoller {
       const busy = this.#busy || this.#on.inHand() > 0;
       // A busy level's lane k receives only while fewer than 10·(k+1) inputs wait for a worker:
       // intake follows the workers' demand. Fast stages get many receives in flight; slow ones keep
-      // a small prefetch and leave the rest to other processes. An idle level's first lane always
+      // a small prefetch and leave the rest to other processes. Lanes past the first also need SQS
+      // to have more (the last receive came back full). An idle level's first lane always
       // long-polls for one message (a higher level is never kept waiting by a lower backlog).
-      if (busy ? this.#on.waiting() >= RECEIVE_MAX * (lane + 1) : lane > 0) {
+      const sleeping = busy
+        ? this.#on.waiting() >= RECEIVE_MAX * (lane + 1) || (lane > 0 && !this.#full)
+        : lane > 0;
+      if (sleeping) {
         await new Promise<void>((resolve) => this.#wakers.push(resolve));
         continue;
       }
@@ -112,6 +122,7 @@ export class LevelPoller {
       }
       this.#on.recovered();
       this.#busy = messages.length > 0;
+      this.#full = messages.length >= room;
       if (messages.length > 0) {
         this.#wake();
         this.#on.messages(messages); // in hand (waiting for a worker) before their room is settled
