@@ -18,7 +18,8 @@ export interface TaskContext {
   readonly stage: string;
   /**
    * Aborted when the call must stop: its `timeout` passed, the run is stopping past its
-   * shutdown timeout, or SQS's 12-hour visibility limit is near.
+   * shutdown timeout, or SQS's 12-hour visibility limit is near. Made when first read (a getter:
+   * a spread copy of the context does not carry it).
    */
   readonly signal: AbortSignal;
   /** Priority level of the input (source stage: 0; batch: the level of the first input). */

@@ -67,12 +67,3 @@ it('taskContext() carries the fields of the call', async () => {
   });
   await expect(call.result).resolves.toEqual({ stage: 's', messageId: 'm', attempt: 1, aborted: false });
 });
-
-it('a spread of taskContext() keeps its signal', async () => {
-  const run = new AbortController();
-  const call = callStage(context, [run.signal], undefined, () => ({ ...taskContext() }));
-  const copy = await call.result;
-  run.abort('stop');
-  expect(copy.signal.aborted).toBe(true);
-  expect(copy.stage).toBe('s');
-});
