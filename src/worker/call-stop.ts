@@ -47,11 +47,6 @@ export class CallStop {
     this.#sources = sources;
   }
 
-  get aborted(): boolean {
-    for (const source of this.#sources) if (source.aborted) return true;
-    return false;
-  }
-
   /** Throws the reason of a source that stopped the call, if one did. */
   throwIfAborted(): void {
     for (const source of this.#sources) if (source.aborted) throw source.reason;

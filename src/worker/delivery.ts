@@ -1,4 +1,3 @@
-import { LazyAbort } from './call-stop.ts';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Envelope } from '../envelope.ts';
 import { describe, type SqspipesError } from '../errors.ts';
@@ -7,6 +6,7 @@ import type { Reporter } from '../replies/reporter.ts';
 import type { RunIo } from '../sqs/run-io.ts';
 import type { Stage } from '../stage.ts';
 import type { Logger } from '../types.ts';
+import { LazyAbort } from './call-stop.ts';
 import { sendToDeadLetterQueue } from './dead-letter.ts';
 import { type Heartbeat, type Lease, leaseBudgetSeconds } from './heartbeat.ts';
 

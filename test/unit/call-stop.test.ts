@@ -37,11 +37,9 @@ it('a CallStop stops when any source does, and throws that reason', () => {
   const run = new AbortController();
   const capped = new LazyAbort();
   const stop = new CallStop([run.signal, capped]);
-  expect(stop.aborted).toBe(false);
   expect(() => stop.throwIfAborted()).not.toThrow();
   const signal = stop.signal;
   capped.abort(new Error('12 hours'));
-  expect(stop.aborted).toBe(true);
   expect(() => stop.throwIfAborted()).toThrow('12 hours');
   expect(signal.aborted).toBe(true);
   expect(new CallStop([run.signal]).signal).toBe(run.signal); // one source: its own signal
