@@ -96,7 +96,7 @@ describe('sqspipes dashboard', () => {
     expect(await page.text()).not.toMatch(/<script src|<link /);
     const refused = await fetch(`${origin}/api/redrive/square`, {
       method: 'POST',
-      headers: { 'x-sqspipes-token': TOKEN },
+      headers: { authorization: `Bearer ${TOKEN}` },
     });
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { error: string }).error).toMatch(/--actions/);
@@ -114,15 +114,21 @@ describe('sqspipes dashboard', () => {
   });
 
   describe.skipIf(chromium === undefined)('in headless Chromium', () => {
-    it('shows the counts change as messages flow, a dead letter with its reason, and redrives it', async () => {
+    it('shows the counts and charts change as messages flow, a dead letter with its reason, and redrives it', async () => {
       const { domain, client } = await pipeline();
       const { url, origin } = await dashboard(domain, ['--actions', '--token', TOKEN]);
-      expect(url).toBe(`${origin}/#token=${TOKEN}`);
+      expect(url).toBe(`${origin}/`); // the token never goes in a URL
       const browser = await playwright.launch({ executablePath: chromium ?? '', args: ['--no-sandbox'] });
       try {
-        const page = await browser.newPage({ viewport: { width: 1200, height: 700 } });
+        const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
         await page.goto(url);
         await until(page, 'square', 0, 'visible', '=', 0);
+        // On loopback the counts need no token; the actions do, and the page asks for it.
+        await page.locator('#login', { hasText: 'redrive and purge' }).waitFor({ timeout: 20_000 });
+        await page.locator('#token').fill('wrong-token-0123456789');
+        await page.locator('#login button[type="submit"]').click();
+        await page.locator('#login').waitFor({ state: 'hidden', timeout: 20_000 });
+        const backlogBefore = await chartPath(page, 'square', 'backlog', 'backlog');
 
         // The source fills square's input: the page's count goes up.
         const env = { SQSPIPES_DOMAIN: domain };
@@ -130,6 +136,9 @@ describe('sqspipes dashboard', () => {
         await until(page, 'square', 0, 'visible', '>', 0);
         expect(await source.exited).toBe(0);
         await until(page, 'square', 0, 'visible', '=', 40);
+        await untilChart(page, 'square', 'backlog', 40);
+        await untilChart(page, 'square', 'rates', 0);
+        expect(await chartPath(page, 'square', 'backlog', 'backlog')).not.toBe(backlogBefore);
 
         // square takes them all, fails on 7 (which ends in its DLQ), and fills label's input.
         const square = start(NUMBERS_SCRIPT, ['square', '4', '--idle-timeout', '2000', '--quiet'], {
@@ -139,13 +148,22 @@ describe('sqspipes dashboard', () => {
         await until(page, 'label', 0, 'visible', '=', 39);
         await until(page, 'square', 'dlq', 'dlq', '=', 1);
         await until(page, 'square', 0, 'visible', '=', 0);
+        await untilChart(page, 'label', 'backlog', 38);
+        await untilChart(page, 'label', 'rates', 0); // label's input grew: its rate in
+        const squareOut = page.locator('[data-charts="square"] path[data-series="out"]');
+        expect(Number(await squareOut.getAttribute('data-points'))).toBeGreaterThan(1);
         const deadLetter = page.locator('[data-dlq-stage="square"] li.dead-letter');
         await deadLetter.filter({ hasText: 'square refuses 7' }).waitFor({ timeout: 20_000 });
         if (process.env['SQSPIPES_SCREENSHOT'] === '1') await page.screenshot({ path: SCREENSHOT });
         expect(await square.exited).toBe(0);
 
-        // Without the token the API refuses; the page has it, and its Redrive button works.
-        expect((await fetch(`${origin}/api/redrive/square`, { method: 'POST' })).status).toBe(403);
+        // Without the token the API refuses; with a wrong one too, and the page asks again.
+        expect((await fetch(`${origin}/api/redrive/square`, { method: 'POST' })).status).toBe(401);
+        await page.locator('button[data-action="redrive"][data-stage="square"]').click();
+        await page.locator('#message', { hasText: 'token was refused' }).waitFor({ timeout: 20_000 });
+        await page.locator('#token').fill(TOKEN);
+        await page.locator('#login button[type="submit"]').click();
+        await page.locator('#login').waitFor({ state: 'hidden', timeout: 20_000 });
         await page.locator('button[data-action="redrive"][data-stage="square"]').click();
         await page.locator('#message', { hasText: 'moved 1 message(s)' }).waitFor({ timeout: 20_000 });
         await until(page, 'square', 'dlq', 'dlq', '=', 0);
@@ -158,6 +176,47 @@ describe('sqspipes dashboard', () => {
         await client.close();
       }
     }, 120_000);
+  });
+  describe.skipIf(chromium === undefined)('off loopback, in headless Chromium', () => {
+    it('shows nothing without the token, asks for it, then shows the pipeline', async () => {
+      const { domain, client } = await pipeline();
+      const p = start(OPERATOR, [
+        'dashboard',
+        '--domain',
+        domain,
+        '--port',
+        '0',
+        '--host',
+        '0.0.0.0',
+        '--token',
+        TOKEN,
+      ]);
+      await p.waitForLines(1);
+      const printed = /^dashboard: (http:\/\/0\.0\.0\.0:(\d+)\/)$/.exec(String(p.lines[0]));
+      expect(printed, String(p.lines[0])).not.toBeNull();
+      expect(p.stderr()).toMatch(/not loopback/);
+      const origin = `http://127.0.0.1:${printed?.[2] ?? ''}`;
+      expect((await fetch(`${origin}/api/pipeline`)).status).toBe(401);
+      const browser = await playwright.launch({ executablePath: chromium ?? '', args: ['--no-sandbox'] });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${origin}/`);
+        await page.locator('#login', { hasText: 'enter its token' }).waitFor({ timeout: 20_000 });
+        expect(await page.locator('[data-stage]').count()).toBe(0);
+        await page.locator('#token').fill(TOKEN);
+        await page.locator('#login button[type="submit"]').click();
+        await until(page, 'square', 0, 'visible', '=', 0);
+        await page.locator('#login').waitFor({ state: 'hidden', timeout: 20_000 });
+        expect(page.url()).toBe(`${origin}/`); // the token went in no URL
+        await page.reload(); // the tab keeps it
+        await until(page, 'label', 0, 'visible', '=', 0);
+      } finally {
+        await browser.close();
+        await client.close();
+        p.child.kill('SIGTERM');
+      }
+      expect(await p.exited).toBe(0);
+    }, 60_000);
   });
 });
 
@@ -184,6 +243,30 @@ async function until(
     { selector, op, n },
     { timeout: 30_000, polling: 100 },
   );
+}
+
+/** Waits (up to 30 s) until the largest value of a stage's chart reaches `min` (for 0: is above it). */
+async function untilChart(page: Page, stage: string, chart: 'backlog' | 'rates', min: number): Promise<void> {
+  interface Node {
+    getAttribute(name: string): string | null;
+  }
+  const selector = `[data-charts="${stage}"] svg[data-chart="${chart}"]`;
+  await page.waitForFunction(
+    ({ selector, min }) => {
+      const { document } = globalThis as unknown as { document: { querySelector(s: string): Node | null } };
+      const max = Number(document.querySelector(selector)?.getAttribute('data-max') ?? 'NaN');
+      return min > 0 ? max >= min : max > min;
+    },
+    { selector, min },
+    { timeout: 30_000, polling: 100 },
+  );
+}
+
+/** The `d` of a series' path in a stage's chart. */
+async function chartPath(page: Page, stage: string, chart: string, series: string): Promise<string | null> {
+  return page
+    .locator(`[data-charts="${stage}"] svg[data-chart="${chart}"] path[data-series="${series}"]`)
+    .getAttribute('d');
 }
 
 /** The status of `GET /api/pipeline` sent with `host` as its Host header. */

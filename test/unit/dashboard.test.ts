@@ -2,13 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { parseOperatorArgs } from '../../src/cli/operator/args.ts';
 import {
   actionRefusal,
+  bearerToken,
   checkBind,
   generateToken,
   hostAllowed,
   isLoopback,
+  readRefusal,
   TOKEN_PATTERN,
   tokenMatches,
 } from '../../src/cli/operator/dashboard/access.ts';
+import {
+  flows,
+  History,
+  HISTORY_MS,
+  MAX_POINTS,
+  stageCounts,
+} from '../../src/cli/operator/dashboard/history.ts';
+import { parseTarget, shownPath } from '../../src/cli/operator/dashboard/request-target.ts';
 import { PAGE_SCRIPT, PAGE_STYLE, pageHtml } from '../../src/cli/operator/dashboard/page.ts';
 import { routeOf } from '../../src/cli/operator/dashboard/routes.ts';
 import { pipelineView, rateBase, type Sample } from '../../src/cli/operator/dashboard/snapshot.ts';
@@ -92,23 +102,44 @@ describe('dashboard access: loopback, binding, token', () => {
     }
   });
 
-  it('binds to loopback freely; elsewhere warns, and refuses actions without a chosen token', () => {
+  it('binds to loopback freely; elsewhere only with a chosen token, and warns', () => {
     expect(checkBind('127.0.0.1', true, false)).toEqual({ ok: true, warning: undefined });
-    const readOnly = checkBind('0.0.0.0', false, false);
-    expect(readOnly.ok && readOnly.warning).toMatch(/not loopback.*read-only/);
-    const refused = checkBind('0.0.0.0', true, false);
-    expect(!refused.ok && refused.error).toMatch(/--token/);
-    const withToken = checkBind('0.0.0.0', true, true);
-    expect(withToken.ok && withToken.warning).toMatch(/with the token can redrive and purge/);
+    for (const actions of [false, true]) {
+      const refused = checkBind('0.0.0.0', actions, false);
+      expect(!refused.ok && refused.error).toMatch(/not loopback.*--token/);
+    }
+    const readOnly = checkBind('0.0.0.0', false, true);
+    expect(readOnly.ok && readOnly.warning).toMatch(/not loopback.*with the token can see/);
+    const withActions = checkBind('0.0.0.0', true, true);
+    expect(withActions.ok && withActions.warning).toMatch(/redrive and purge/);
   });
 
   it('allows an action only with actions enabled and the right token', () => {
-    expect(actionRefusal(false, undefined, 'x')?.message).toMatch(/--actions/);
-    expect(actionRefusal(true, 'secret-token-123456', undefined)?.status).toBe(403);
-    expect(actionRefusal(true, 'secret-token-123456', 'secret-token-12345')?.message).toMatch(/token/);
+    expect(actionRefusal(false, undefined, 'x')).toMatchObject({ status: 403, message: /--actions/ });
+    expect(actionRefusal(true, 'secret-token-123456', undefined)?.status).toBe(401);
+    expect(actionRefusal(true, 'secret-token-123456', 'secret-token-12345')?.message).toMatch(/Bearer/);
     expect(actionRefusal(true, 'secret-token-123456', 'secret-token-123456')).toBeUndefined();
     expect(tokenMatches('abc', 'abd')).toBe(false);
     expect(tokenMatches('abc', 'abc')).toBe(true);
+  });
+
+  it('needs the token for reads off loopback only, and refuses all reads there without one', () => {
+    const token = 'secret-token-123456';
+    expect(readRefusal('127.0.0.1', undefined, undefined)).toBeUndefined();
+    expect(readRefusal('::1', token, undefined)).toBeUndefined();
+    expect(readRefusal('0.0.0.0', token, undefined)?.status).toBe(401);
+    expect(readRefusal('0.0.0.0', token, 'wrong')?.status).toBe(401);
+    expect(readRefusal('0.0.0.0', token, token)).toBeUndefined();
+    expect(readRefusal('10.0.0.1', undefined, 'anything')?.status).toBe(401);
+  });
+
+  it('reads the token from an Authorization: Bearer header only', () => {
+    expect(bearerToken('Bearer abc.def-123')).toBe('abc.def-123');
+    expect(bearerToken('bearer  abc ')).toBe('abc');
+    expect(bearerToken('Basic abc')).toBeUndefined();
+    expect(bearerToken('Bearer')).toBeUndefined();
+    expect(bearerToken('Bearer a b')).toBeUndefined();
+    expect(bearerToken(undefined)).toBeUndefined();
   });
 
   it('generates URL-safe tokens that differ', () => {
@@ -124,6 +155,8 @@ describe('dashboard access: loopback, binding, token', () => {
     expect(hostAllowed('localhost:8081', '127.0.0.1', 8080)).toBe(false);
     expect(hostAllowed('evil.example:8080', '127.0.0.1', 8080)).toBe(false);
     expect(hostAllowed(undefined, '127.0.0.1', 8080)).toBe(false);
+    expect(hostAllowed('127.0.0.1:99999999999999999999', '127.0.0.1', 8080)).toBe(false);
+    expect(hostAllowed('', '127.0.0.1', 80)).toBe(false);
     expect(hostAllowed('dash.internal:8080', '0.0.0.0', 8080)).toBe(true);
   });
 });
@@ -146,13 +179,99 @@ describe('dashboard routes', () => {
   });
 });
 
+describe('dashboard request targets', () => {
+  it('reads origin-form and absolute-form targets without URL normalisation', () => {
+    expect(parseTarget('/api/pipeline?x=1#y')).toEqual({ path: '/api/pipeline', authority: undefined });
+    expect(parseTarget('//')).toEqual({ path: '//', authority: undefined });
+    expect(parseTarget('//evil.example/api/pipeline')).toEqual({
+      path: '//evil.example/api/pipeline',
+      authority: undefined,
+    });
+    expect(parseTarget('/%zz')).toEqual({ path: '/%zz', authority: undefined });
+    expect(parseTarget('http://127.0.0.1:8080/api/pipeline?q')).toEqual({
+      path: '/api/pipeline',
+      authority: '127.0.0.1:8080',
+    });
+    expect(parseTarget('HTTP://x')).toEqual({ path: '/', authority: 'x' });
+    expect(parseTarget('http://[::1')).toEqual({ path: '/', authority: '[::1' });
+  });
+
+  it('refuses the other forms', () => {
+    for (const target of ['*', '%', '', '?token=x', '127.0.0.1:80', 'ftp://x/', undefined]) {
+      expect(parseTarget(target), String(target)).toBeUndefined();
+    }
+  });
+
+  it('shortens long paths in messages', () => {
+    expect(shownPath('/a')).toBe('/a');
+    expect(shownPath(`/${'a'.repeat(500)}`)).toHaveLength(121);
+  });
+});
+
+describe('dashboard history: backlog and rates in and out for the charts', () => {
+  const counts = (waiting: number, inFlight: number) => ({ waiting, inFlight });
+
+  it("sums a stage's levels, without its dead-letter queue", () => {
+    const rows = [
+      row('work', 1, 0, 3, 2),
+      row('work', 1, 1, 4),
+      row('work', 1, 'dlq', 9),
+      row('sink', 2, 0, 1),
+    ];
+    expect(stageCounts(rows)).toEqual(
+      new Map([
+        ['work', counts(7, 2)],
+        ['sink', counts(1, 0)],
+      ]),
+    );
+  });
+
+  it('estimates the fewest arrivals and departures that explain the change', () => {
+    expect(flows(counts(0, 0), counts(10, 0))).toEqual({ in: 10, out: 0 }); // enqueued
+    expect(flows(counts(10, 0), counts(6, 4))).toEqual({ in: 0, out: 0 }); // received: not a flow
+    expect(flows(counts(6, 4), counts(6, 0))).toEqual({ in: 0, out: 4 }); // done
+    expect(flows(counts(6, 4), counts(8, 1))).toEqual({ in: 2, out: 3 }); // both: at least these
+    expect(flows(counts(5, 5), counts(5, 5))).toEqual({ in: 0, out: 0 });
+  });
+
+  it('keeps series per stage, aligned in time, with rates per second between samples', () => {
+    const history = new History(1000);
+    history.add([row('work', 1, 0, 0)], 0);
+    history.add([row('work', 1, 0, 4)], 2000);
+    history.add([row('work', 1, 0, 1, 2), row('sink', 2, 0, 6)], 4000);
+    expect(history.view()).toEqual({
+      at: [0, 2000, 4000],
+      stages: [
+        { name: 'work', backlog: [0, 4, 3], in: [null, 2, 0], out: [null, 0, 0.5] },
+        { name: 'sink', backlog: [null, null, 6], in: [null, null, null], out: [null, null, null] },
+      ],
+    });
+  });
+
+  it('is bounded: at most one point per step, none older than its window', () => {
+    const history = new History(500);
+    for (let at = 0; at <= 3 * HISTORY_MS; at += 500) history.add([row('work', 1, 0, at % 7)], at);
+    const { at } = history.view();
+    expect(at.length).toBeLessThanOrEqual(MAX_POINTS + 1);
+    expect(at.length).toBeGreaterThan(MAX_POINTS / 2);
+    expect(at[0]).toBeGreaterThanOrEqual(2 * HISTORY_MS);
+  });
+});
+
 describe('dashboard page', () => {
   it('is self-contained: its style and script inline, nothing loaded from elsewhere', () => {
     const html = pageHtml();
     expect(html).toContain(`<style>${PAGE_STYLE}</style>`);
     expect(html).toContain(`<script>${PAGE_SCRIPT}</script>`);
-    expect(html).not.toMatch(/<script src|<link |https?:\/\//);
+    // The SVG namespace is a name (createElementNS), never fetched; nothing else may name a URL.
+    expect(html.replaceAll("'http://www.w3.org/2000/svg'", '')).not.toMatch(/<script src|<link |https?:\/\//);
     expect(PAGE_SCRIPT).not.toMatch(/innerHTML/);
+  });
+
+  it('asks for the token in a form and sends it as a header, never in a URL', () => {
+    expect(pageHtml()).toContain('<form id="login" hidden>');
+    expect(PAGE_SCRIPT).toContain("authorization: 'Bearer ' + token");
+    expect(PAGE_SCRIPT).not.toMatch(/location\.(hash|search)|[?&#]token=/);
   });
 });
 
@@ -185,7 +304,10 @@ describe('sqspipes dashboard: its command line', () => {
       );
     expect(await refusal(['--port', '70000'])).toMatch(/--port must be an integer from 0 to 65535/);
     expect(await refusal(['--interval', '100ms'])).toMatch(/--interval must be a duration from 500ms/);
-    expect(await refusal(['--token', 'abcdefghijklmnop'])).toMatch(/--token applies only with --actions/);
+    expect(await refusal(['--token', 'abcdefghijklmnop'])).toMatch(
+      /--token applies only with --actions or a --host/,
+    );
+    expect(await refusal(['--host', '0.0.0.0', '--token', 'abcdefghijklmnop'])).toBe('accepted');
     expect(await refusal(['--actions', '--token', 'short'])).toMatch(/--token must be 16 to 256/);
     expect(await refusal(['--actions=yes'])).toMatch(/--actions takes no value/);
   });

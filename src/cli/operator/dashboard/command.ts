@@ -14,20 +14,21 @@ export interface DashboardArgs {
   readonly interval: number;
   /** `--actions`: redrive and purge from the page. */
   readonly actions: boolean;
-  /** `--token`; undefined: one is generated (with `actions`). */
+  /** `--token`; undefined: one is generated with `actions` on loopback (off loopback it is required). */
   readonly token: string | undefined;
 }
 
 /**
  * `sqspipes dashboard`: serves the live page until SIGINT or SIGTERM, then resolves (exit 0).
- * Prints `dashboard: <url>` on stdout once it listens; with actions the URL carries the token in
- * its fragment, which browsers never send to a server.
+ * Prints `dashboard: <url>` on stdout once it listens. The URL never carries the token: the page
+ * asks for it; a token generated here (actions on loopback) is said once on stderr.
  */
 export async function dashboardCommand(ctx: OperatorContext, args: DashboardArgs): Promise<void> {
   const bind = checkBind(args.host, args.actions, args.token !== undefined);
   if (!bind.ok) throw new UsageError(bind.error);
   if (bind.warning !== undefined) ctx.note(bind.warning);
-  const token = args.actions ? (args.token ?? generateToken()) : undefined;
+  const generated = args.actions && args.token === undefined ? generateToken() : undefined;
+  const token = args.token ?? generated;
   const controller = new AbortController();
   const dispose = onStopSignals(controller, ctx.note);
   const sampler = new Sampler(ctx, args.interval, args.actions);
@@ -38,12 +39,17 @@ export async function dashboardCommand(ctx: OperatorContext, args: DashboardArgs
       args.host,
       args.port,
     );
-    const url = `http://${urlHost(args.host)}:${server.port}/${token === undefined ? '' : `#token=${token}`}`;
+    const url = `http://${urlHost(args.host)}:${server.port}/`;
     if (ctx.json) await printJson({ dashboard: url });
     else await writeOut(`dashboard: ${url}\n`);
     ctx.note(
       `Serving the dashboard of domain ${ctx.domain}${args.actions ? ' (actions enabled)' : ''}; Ctrl-C stops`,
     );
+    if (generated !== undefined) {
+      ctx.note(
+        `Redrive and purge need the token ${generated}: the page asks for it once per tab (scripts send "Authorization: Bearer <token>")`,
+      );
+    }
     await sampler.run(controller.signal);
     await server.close();
   } finally {

@@ -1,8 +1,11 @@
 /**
  * The dashboard's one page: HTML with its style and script inline (no CDN, no build step), so it
  * works offline and ships in dist/. The script polls `GET /api/pipeline`, draws the stages left to
- * right, lists dead-letter messages with their reasons, and, when the server allows actions, sends
- * redrive and purge with the token it reads from the URL's fragment (`#token=…`) or query.
+ * right, each with small SVG charts of its backlog and its rates in and out over the last minutes
+ * (drawn by the script itself), lists dead-letter messages with their reasons, and, when the server
+ * allows actions, sends redrive and purge. When the server wants the token (off loopback, or for
+ * actions) the page asks for it in a form and sends it as `Authorization: Bearer …`, keeping it in
+ * the tab's sessionStorage: it never goes in a URL.
  * It builds the DOM with textContent only: message bodies are never parsed as HTML.
  */
 
@@ -34,19 +37,44 @@ button { font: inherit; padding: 3px 10px; border-radius: 6px; border: 1px solid
   background: var(--card); color: var(--accent); cursor: pointer; margin-left: 6px; }
 button:disabled { opacity: 0.5; cursor: default; }
 #message { min-height: 1.4em; }
+#login { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px;
+  margin-bottom: 14px; display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+#login[hidden] { display: none; }
+#login input { font: inherit; padding: 3px 8px; border-radius: 6px; border: 1px solid var(--line);
+  background: var(--bg); color: var(--text); min-width: 260px; }
+.charts { margin-top: 8px; border-top: 1px solid var(--line); padding-top: 6px; }
+.charts figure { margin: 4px 0 0; }
+.charts figcaption { font-size: 12px; color: var(--muted); display: flex; justify-content: space-between; }
+svg.chart { display: block; width: 100%; height: 44px; }
+svg.chart path { fill: none; stroke-width: 1.5; stroke-linejoin: round; }
+svg.chart .axis { stroke: var(--line); stroke-width: 1; }
+svg.chart .backlog { stroke: var(--text); } svg.chart .in { stroke: var(--accent); }
+svg.chart .out { stroke: var(--good); }
+.key-in { color: var(--accent); } .key-out { color: var(--good); }
 `;
 
 export const PAGE_SCRIPT = `
 'use strict';
-const params = new URLSearchParams(location.hash.slice(1) || location.search.slice(1));
-const token = params.get('token');
-const state = { snapshot: null, dead: new Map(), busy: false };
+const KEY = 'sqspipes-token';
+const stored = {
+  get() { try { return sessionStorage.getItem(KEY); } catch { return null; } },
+  set(value) { try { if (value) sessionStorage.setItem(KEY, value); else sessionStorage.removeItem(KEY); } catch {} },
+};
+let token = stored.get();
+const state = { snapshot: null, dead: new Map(), busy: false, refused: null, failure: null };
 const $ = (id) => document.getElementById(id);
+const SVG = 'http://www.w3.org/2000/svg';
+const W = 240, H = 44, MINUTE = 60000;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
   for (const c of children) node.append(c instanceof Node ? c : String(c));
+  return node;
+}
+function svg(tag, attrs) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
   return node;
 }
 function rate(r) {
@@ -55,14 +83,68 @@ function rate(r) {
   const t = Math.abs(r) >= 10 ? r.toFixed(0) : r.toFixed(1);
   return (r > 0 ? '+' : '') + t + '/s';
 }
+class Refused extends Error {}
 async function api(method, path) {
-  const headers = token ? { 'x-sqspipes-token': token } : {};
+  const headers = token ? { authorization: 'Bearer ' + token } : {};
   const response = await fetch(path, { method, headers, cache: 'no-store' });
-  const body = await response.json();
+  const body = await response.json().catch(() => ({}));
+  if (response.status === 401) {
+    const why = token ? 'The token was refused: enter the token the dashboard was started with.'
+      : 'This dashboard is not on loopback: enter its token to see the pipeline.';
+    forget();
+    throw new Refused(why);
+  }
   if (!response.ok) throw new Error(body.error || response.statusText);
   return body;
 }
+function forget() { token = null; stored.set(null); }
 function cell(field, value) { return el('td', { 'data-field': field }, value); }
+
+/** The path of \`values\` (aligned with \`at\`) in a W x H box, time along x, 0..max up. */
+function line(at, values, t0, span, max) {
+  let d = '';
+  let pen = false;
+  let points = 0;
+  values.forEach((v, i) => {
+    if (v === null || v === undefined) { pen = false; return; }
+    const x = ((at[i] - t0) / span) * W;
+    const y = H - 2 - (v / max) * (H - 6);
+    d += (pen ? 'L' : 'M') + x.toFixed(1) + ' ' + y.toFixed(1) + ' ';
+    pen = true;
+    points++;
+  });
+  return { d: d.trim() || 'M0 ' + (H - 2), points };
+}
+function chart(kind, at, series, caption) {
+  const last = at.length ? at[at.length - 1] : 0;
+  const span = Math.max(MINUTE, last - (at.length ? at[0] : last));
+  const values = series.flatMap((s) => s.values.filter((v) => v !== null));
+  const max = values.reduce((m, v) => Math.max(m, v), 0);
+  const box = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none', class: 'chart',
+    'data-chart': kind, 'data-max': max, role: 'img', 'aria-label': kind });
+  box.append(svg('line', { x1: 0, y1: H - 1.5, x2: W, y2: H - 1.5, class: 'axis' }));
+  for (const s of series) {
+    const { d, points } = line(at, s.values, last - span, span, Math.max(max, 1));
+    box.append(svg('path', { d, class: s.name, 'data-series': s.name, 'data-points': points,
+      'vector-effect': 'non-scaling-stroke' }));
+  }
+  return el('figure', {}, el('figcaption', {}, ...caption(max)), box);
+}
+function charts(stage) {
+  const history = state.snapshot.history;
+  const series = history && history.stages.find((s) => s.name === stage.name);
+  if (!series) return el('div', { class: 'charts muted' }, 'no history yet');
+  const at = history.at;
+  const minutes = Math.max(1, Math.round((at.length ? at[at.length - 1] - at[0] : 0) / MINUTE));
+  const latest = (values) => { const v = values[values.length - 1]; return v === null || v === undefined ? '-' : v.toFixed(1); };
+  return el('div', { class: 'charts', 'data-charts': stage.name },
+    chart('backlog', at, [{ name: 'backlog', values: series.backlog }], (max) => [
+      el('span', {}, 'backlog, last ' + minutes + ' min'), el('span', {}, 'max ' + max)]),
+    chart('rates', at, [{ name: 'in', values: series.in }, { name: 'out', values: series.out }], (max) => [
+      el('span', {}, el('span', { class: 'key-in' }, 'in ' + latest(series.in)), ' / ',
+        el('span', { class: 'key-out' }, 'out ' + latest(series.out)), ' per s (at least)'),
+      el('span', {}, 'max ' + max.toFixed(1))]));
+}
 
 function stageCard(stage) {
   const rows = stage.levels.map((l) => el('tr', { 'data-level': l.level }, el('td', {}, 'p' + l.level),
@@ -77,7 +159,7 @@ function stageCard(stage) {
   const head = el('tr', {}, ...['level', 'visible', 'in flight', 'delayed', 'rate'].map((h) => el('th', {}, h)));
   return el('section', { class: 'stage', 'data-stage': stage.name },
     el('h3', {}, el('span', {}, stage.name), el('span', { class: 'muted', 'data-field': 'total' }, total + ' queued')),
-    el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows)));
+    el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows)), charts(stage));
 }
 
 function deadPanel(stage) {
@@ -100,12 +182,27 @@ function deadPanel(stage) {
     ...buttons, el('ul', {}, ...items));
 }
 
-function draw() {
+/** Shows the token form when the server wants the token (for reads, or for actions) and the tab has none. */
+function drawLogin() {
   const s = state.snapshot;
+  const why = state.refused || (s && s.actions && !token ? 'Enter the token to redrive and purge.' : null);
+  $('login').hidden = !why;
+  $('login-why').textContent = why || '';
+  $('forget').hidden = !token;
+}
+
+function draw() {
+  drawLogin();
+  const s = state.snapshot;
+  $('error').textContent = state.failure || (s && s.error) || '';
+  if (!s) {
+    $('pipeline').replaceChildren();
+    $('dead').replaceChildren();
+    return;
+  }
   $('domain').textContent = s.domain;
   $('updated').textContent = s.at ? 'updated ' + new Date(s.at).toLocaleTimeString() : 'waiting for the first sample';
-  $('mode').textContent = s.actions ? (token ? 'actions enabled' : 'actions enabled, but this URL has no token') : 'read-only';
-  $('error').textContent = s.error || '';
+  $('mode').textContent = s.actions ? (token ? 'actions enabled' : 'actions enabled (they need the token)') : 'read-only';
   const pipeline = $('pipeline');
   pipeline.replaceChildren();
   if (s.stages.length === 0) pipeline.append(el('p', { class: 'muted' }, 'No queues of this domain yet.'));
@@ -120,17 +217,36 @@ function draw() {
 async function refresh() {
   try {
     state.snapshot = await api('GET', '/api/pipeline');
+    state.refused = null;
+    state.failure = null;
     if (!state.busy) {
       for (const st of state.snapshot.stages) {
         if (st.dlq && st.dlq.visible + st.dlq.inFlight > 0) state.dead.set(st.name, await api('GET', '/api/dlq/' + encodeURIComponent(st.name)));
         else state.dead.delete(st.name);
       }
     }
-    draw();
   } catch (error) {
-    $('error').textContent = 'cannot reach the dashboard: ' + error.message;
+    if (error instanceof Refused) {
+      state.refused = error.message;
+      state.snapshot = null;
+    } else {
+      state.failure = 'cannot reach the dashboard: ' + error.message;
+    }
   }
+  draw();
 }
+
+$('login').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const value = $('token').value.trim();
+  if (!value) return;
+  token = value;
+  stored.set(value);
+  $('token').value = '';
+  state.refused = null;
+  refresh();
+});
+$('forget').addEventListener('click', () => { forget(); draw(); });
 
 document.addEventListener('click', async (event) => {
   const button = event.target.closest('button[data-action]');
@@ -177,9 +293,15 @@ export function pageHtml(): string {
 <span class="muted" id="updated"></span>
 <span class="muted" id="mode"></span>
 <span class="bad" id="error"></span>
+<button type="button" id="forget" hidden>Forget the token</button>
 </header>
+<form id="login" hidden>
+<span id="login-why"></span>
+<input id="token" type="password" autocomplete="off" placeholder="token" aria-label="token">
+<button type="submit">Use token</button>
+</form>
 <div id="pipeline"></div>
-<p class="muted">Stages in pipeline order (the first, the source, has no queues). Counts are SQS's approximate ones; rates are visible messages per second.</p>
+<p class="muted">Stages in pipeline order (the first, the source, has no queues). Counts are SQS's approximate ones; the table's rates are visible messages per second. The charts span the last minutes (up to 10): a stage's backlog (waiting and in flight), and its rates in and out, estimated from the counts (SQS counts no arrivals or departures, so they are at least these).</p>
 <h2>Dead letters</h2>
 <div id="message"></div>
 <div id="dead"></div>

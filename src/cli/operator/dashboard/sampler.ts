@@ -3,6 +3,7 @@ import type { OperatorContext } from '../context.ts';
 import type { TagCache } from '../discover.ts';
 import { failureText } from '../errors.ts';
 import { statusRows } from '../status.ts';
+import { History } from './history.ts';
 import { type PipelineSnapshot, pipelineView, rateBase, type Sample } from './snapshot.ts';
 
 /** Rates are computed over this many sampling intervals (fewer until there are that many). */
@@ -10,14 +11,16 @@ const RATE_WINDOW_INTERVALS = 5;
 
 /**
  * Reads the domain's queue counts every `intervalMs` (as `status --watch` does) and keeps the
- * latest snapshot, so that every open page shares one set of SQS calls. A failed sample keeps
- * the previous counts and says why in `error`.
+ * latest snapshot, with the last minutes of counts for the charts (history.ts), so that every
+ * open page shares one set of SQS calls. A failed sample keeps the previous counts and says why
+ * in `error`.
  */
 export class Sampler {
   readonly #ctx: OperatorContext;
   readonly #intervalMs: number;
   readonly #cache: TagCache = new Map();
   #history: Sample[] = [];
+  readonly #charts: History;
   #snapshot: PipelineSnapshot;
 
   constructor(ctx: OperatorContext, intervalMs: number, actions: boolean) {
@@ -31,7 +34,9 @@ export class Sampler {
       },
     };
     this.#intervalMs = intervalMs;
-    this.#snapshot = { domain: ctx.domain, at: null, intervalMs, actions, stages: [], error: null };
+    this.#charts = new History(intervalMs);
+    const history = this.#charts.view();
+    this.#snapshot = { domain: ctx.domain, at: null, intervalMs, actions, stages: [], error: null, history };
   }
 
   /** The latest snapshot. */
@@ -47,7 +52,9 @@ export class Sampler {
       const windowMs = this.#intervalMs * RATE_WINDOW_INTERVALS;
       const stages = pipelineView(rows, rateBase(this.#history, now, windowMs), now);
       this.#history = [...this.#history.filter((s) => now - s.at <= windowMs), { rows, at: now }];
-      this.#snapshot = { ...this.#snapshot, at: new Date(now).toISOString(), stages, error: null };
+      this.#charts.add(rows, now);
+      const history = this.#charts.view();
+      this.#snapshot = { ...this.#snapshot, at: new Date(now).toISOString(), stages, error: null, history };
     } catch (error) {
       this.#snapshot = { ...this.#snapshot, error: failureText(error, false) };
     }

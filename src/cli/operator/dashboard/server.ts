@@ -3,9 +3,12 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hostAllowed, TOKEN_HEADER } from './access.ts';
+import { failureText } from '../errors.ts';
+import { bearerToken, hostAllowed, readRefusal, type Refusal, TOKEN_HEADER } from './access.ts';
 import { answer, type ApiContext } from './api.ts';
+import { discardBody, MAX_BODY_BYTES } from './body.ts';
 import { PAGE_SCRIPT, PAGE_STYLE, pageHtml } from './page.ts';
+import { parseTarget, shownPath } from './request-target.ts';
 import { routeOf } from './routes.ts';
 
 /** A running dashboard server. */
@@ -36,19 +39,42 @@ const COMMON_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-/** Starts the server on `host`:`port` (0: a free port); resolves once it listens. */
+/** Bounds on a client: the whole of its headers, and its whole request, must arrive within these. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Where the server listens, for the Host check and the access rules. */
+interface Bound {
+  readonly host: string;
+  port: number;
+}
+
+/**
+ * Starts the server on `host`:`port` (0: a free port); resolves once it listens. Every request
+ * node:http can parse gets an answer (a failure inside becomes a 500 and a note on stderr); node
+ * answers or closes the rest itself (400, 413, 431); nothing a client sends rejects unhandled.
+ */
 export async function startServer(api: ApiContext, host: string, port: number): Promise<DashboardServer> {
   const page = pageHtml();
-  let bound = port;
-  const server: Server = createServer((request, response) => {
-    void handle(api, page, host, bound, request, response);
-  });
+  const bound: Bound = { host, port };
+  const server: Server = createServer(
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
+    (request, response) => {
+      response.on('error', () => undefined); // the client went away: there is no one to tell
+      handle(api, page, bound, request, response).catch((error: unknown) => {
+        api.ctx.note(`dashboard: ${shownPath(request.url ?? '')} failed: ${failureText(error, false)}`);
+        if (response.headersSent) response.destroy();
+        else json(response, 500, { error: 'the dashboard failed on this request (see its stderr)' });
+      });
+    },
+  );
+  server.on('error', (error) => api.ctx.note(`dashboard: server error: ${failureText(error, false)}`));
   server.listen(port, host);
   await once(server, 'listening');
-  bound = (server.address() as AddressInfo).port;
+  bound.port = (server.address() as AddressInfo).port;
   let closed: Promise<void> | undefined;
   return {
-    port: bound,
+    port: bound.port,
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -62,42 +88,67 @@ export async function startServer(api: ApiContext, host: string, port: number): 
 async function handle(
   api: ApiContext,
   page: string,
-  host: string,
-  port: number,
+  bound: Bound,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  if (!hostAllowed(request.headers.host, host, port)) {
+  const target = parseTarget(request.url);
+  if (target === undefined) return json(response, 400, { error: 'the request target must be a path, /…' });
+  if (countHeader(request, 'host') > 1) return json(response, 400, { error: 'more than one Host header' });
+  if (!hostAllowed(target.authority ?? request.headers.host, bound.host, bound.port)) {
     return json(response, 403, { error: 'unexpected Host header: open the URL the dashboard printed' });
   }
-  const path = new URL(request.url ?? '/', 'http://dashboard').pathname;
+  const body = await discardBody(request);
+  if (body === 'too-large') {
+    response.setHeader('connection', 'close');
+    return json(response, 413, { error: `a request body is at most ${MAX_BODY_BYTES} bytes (none is used)` });
+  }
+  if (body === 'failed') {
+    response.destroy(); // the client cut its own request: nothing to answer
+    return;
+  }
+  const { path } = target;
   const route = routeOf(request.method ?? 'GET', path);
+  if (route.kind === 'page') {
+    response.writeHead(200, {
+      ...COMMON_HEADERS,
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': CSP,
+    });
+    response.end(request.method === 'HEAD' ? undefined : page);
+    return;
+  }
+  const given = bearerToken(request.headers[TOKEN_HEADER]);
+  const refused = readRefusal(bound.host, api.token, given);
+  if (refused !== undefined) return refuse(response, refused);
   switch (route.kind) {
-    case 'page':
-      response.writeHead(200, {
-        ...COMMON_HEADERS,
-        'content-type': 'text/html; charset=utf-8',
-        'content-security-policy': CSP,
-      });
-      response.end(request.method === 'HEAD' ? undefined : page);
-      return;
     case 'not-found':
-      return json(response, 404, { error: `no such URL: ${path}` });
+      return json(response, 404, { error: `no such URL: ${shownPath(path)}` });
     case 'method':
       response.setHeader('allow', route.allow);
-      return json(response, 405, { error: `${path} takes ${route.allow}` });
+      return json(response, 405, { error: `${shownPath(path)} takes ${route.allow}` });
     case 'bad-stage':
       return json(response, 400, { error: route.text });
     default: {
-      request.resume(); // a POST's body, if any, is not read
-      const given = request.headers[TOKEN_HEADER];
-      const result = await answer(api, route, typeof given === 'string' ? given : undefined);
+      const result = await answer(api, route, given);
+      if (result.status === 401) response.setHeader('www-authenticate', 'Bearer realm="sqspipes"');
       return json(response, result.status, result.body);
     }
   }
 }
 
+/** How many times `name` (lower case) is among the request's raw headers. */
+function countHeader(request: IncomingMessage, name: string): number {
+  return request.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === name).length;
+}
+
+function refuse(response: ServerResponse, refusal: Refusal): void {
+  if (refusal.status === 401) response.setHeader('www-authenticate', 'Bearer realm="sqspipes"');
+  json(response, refusal.status, { error: refusal.message });
+}
+
 function json(response: ServerResponse, status: number, body: unknown): void {
+  if (response.headersSent || response.destroyed) return;
   response.writeHead(status, { ...COMMON_HEADERS, 'content-type': 'application/json; charset=utf-8' });
   response.end(JSON.stringify(body));
 }

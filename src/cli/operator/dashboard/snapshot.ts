@@ -4,6 +4,7 @@
  * successive samples. Pure: the sampler (sampler.ts) calls SQS.
  */
 import { type StatusRow, withRates } from '../status.ts';
+import type { PipelineHistory } from './history.ts';
 
 /** One priority level of a stage (its input queue `<domain>-<stage>-p<level>.fifo`). */
 export interface LevelView {
@@ -45,6 +46,8 @@ export interface PipelineSnapshot {
   readonly stages: readonly StageView[];
   /** Why the last sample failed (the counts shown are older), or null. */
   readonly error: string | null;
+  /** Each stage's backlog and rates in and out over the last minutes, for the charts. */
+  readonly history: PipelineHistory;
 }
 
 /** A sample of the domain's queues: their rows and when they were read (epoch ms). */
