@@ -32,6 +32,15 @@ export default {
       to: { path: '^src/cli/', dependencyTypesNot: ['dynamic-import'] },
     },
     {
+      name: 'library-imports-no-testing-kit',
+      severity: 'error',
+      comment:
+        'The testing kit (src/testing/, the `sqspipes/testing` entry) builds on the library; the ' +
+        'library never imports it, so that fauxqs and testcontainers never load in production.',
+      from: { path: '^src/', pathNot: '^src/testing/' },
+      to: { path: '^src/testing/' },
+    },
+    {
       name: 'yargs-only-in-cli',
       severity: 'error',
       comment: 'Only the CLI parses command lines: the library never loads yargs.',
