@@ -20,8 +20,9 @@
  * shared by several processes (or kept across a crash) belong in a store they all update, such as
  * one `UPDATE … SET requests = requests + 1` per hour in a database.
  *
- * Node ≥ 22.18 runs this .ts file as is (on 22.12 to 22.17 add `--experimental-strip-types`). In a
- * clone of this repository, `npm run build` first ('sqspipes' resolves to its dist/), and `npx node`
+ * Node ≥ 22.18 runs this .ts file as is (on 22.12 to 22.17 add `--experimental-strip-types`), but
+ * not from node_modules: in your project, copy it as access-logs.mts with the data/ folder beside
+ * it, and run `node access-logs.mts …`. In a clone of this repository, `npm run build` first ('sqspipes' resolves to its dist/), and `npx node`
  * is the repository's Node 24. ACCESS_LOGS_DIR (default: the data/ folder beside this file) holds
  * the files; SQSPIPES_DOMAIN (default `access-logs`) names the queues. Endpoint, region and
  * credentials: the AWS SDK's usual environment (AWS_ENDPOINT_URL_SQS, AWS_REGION, …).

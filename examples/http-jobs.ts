@@ -11,7 +11,7 @@
  *                    per sentence, in order
  *
  * Run an emulator (or use AWS), the three stages, then the service, each in its own terminal:
- *   npx fauxqs                                   # SQS on http://localhost:4566
+ *   npx --yes fauxqs                             # SQS on http://localhost:4566
  *   export AWS_ENDPOINT_URL_SQS=http://localhost:4566 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
  *   node examples/http-jobs.ts split 4
  *   node examples/http-jobs.ts count 8
@@ -28,8 +28,9 @@
  * (SIGINT) or SIGTERM stops it gracefully: it stops accepting, answers the requests waiting on a
  * job with `failed` (`closed`), deletes its reply queue and exits 0; a second signal exits at once.
  *
- * Node ≥ 22.18 runs this .ts file as is (on 22.12 to 22.17 add `--experimental-strip-types`). In a
- * clone of this repository, `npm run build` first ('sqspipes' resolves to its dist/), and `npx node`
+ * Node ≥ 22.18 runs this .ts file as is (on 22.12 to 22.17 add `--experimental-strip-types`), but
+ * not from node_modules: in your project, copy it as http-jobs.mts and run `node http-jobs.mts …`.
+ * In a clone of this repository, `npm run build` first ('sqspipes' resolves to its dist/), and `npx node`
  * is the repository's Node 24. SQSPIPES_DOMAIN (default `http-jobs`) names the queues; the SDK finds
  * the endpoint, region and credentials as usual (AWS_ENDPOINT_URL_SQS, AWS_REGION, …).
  */
@@ -249,7 +250,12 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
 }
 
 async function serve(port: number): Promise<void> {
-  const server = createServer((request, response) => void handle(request, response));
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      console.error(error); // the response could not be written (the client went away)
+      response.destroy();
+    });
+  });
   server.listen(port, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();

@@ -1,5 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { checkEndpointUrl } from './sqs/connect.ts';
+import { checkDuration, DURATION_RANGES } from './time/duration.ts';
 import type { Logger, TaskClientOptions } from './types.ts';
 import { checkBoolean, checkInteger, checkKeys, checkName, fail, isPlainObject } from './validate.ts';
 
@@ -16,6 +17,7 @@ export interface ResolvedClientOptions {
   readonly maxSockets: number;
   readonly kmsKeyId: string | undefined;
   readonly pollWaitSeconds: number;
+  readonly sendTimeout: number;
 }
 
 const CLIENT_KEYS = [
@@ -30,6 +32,7 @@ const CLIENT_KEYS = [
   'maxSockets',
   'kmsKeyId',
   'pollWaitSeconds',
+  'sendTimeout',
 ] as const;
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -59,7 +62,13 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
     maxSockets: checkInteger('`maxSockets`', options['maxSockets'] ?? 500, 1, 100_000),
     kmsKeyId: optionalString('`kmsKeyId`', options['kmsKeyId']),
     pollWaitSeconds: checkInteger('`pollWaitSeconds`', options['pollWaitSeconds'] ?? 20, 1, 20),
+    sendTimeout: checkSendTimeout(options['sendTimeout'] ?? 30_000),
   };
+}
+
+/** A positive duration in Node's timer range, or Infinity. */
+function checkSendTimeout(value: unknown): number {
+  return checkDuration('`sendTimeout`', value, DURATION_RANGES.sendTimeout);
 }
 
 function optionalString(field: string, value: unknown): string | undefined {

@@ -13,6 +13,7 @@ import {
 } from './sqs/connect.ts';
 import { type Diagnose, diagnoser } from './sqs/diagnose.ts';
 import { SqsIo } from './sqs/sqs-io.ts';
+import { deadline, untilAborted } from './time/deadline.ts';
 import type { Logger } from './types.ts';
 
 /** What a client talks to SQS with, made on first use. */
@@ -59,20 +60,33 @@ export async function connect(
     owned: given === undefined,
     diagnose,
     io,
-    provisioner: new Provisioner(sqs, { diagnose }),
+    provisioner: new Provisioner(sqs, { diagnose, logger }),
     replies,
     telemetry: await loadTelemetry(),
   };
 }
 
 /**
- * Ends a connection: abandons the submissions still awaited (deleting the reply queue), flushes
- * pending requests and closes the SQSClient sqspipes made (not one the caller passed in).
+ * Ends a connection within `timeoutMs`: abandons the submissions still awaited (deleting the
+ * reply queue), flushes pending requests and closes the SQSClient sqspipes made (not one the
+ * caller passed in), whatever failed. Resolves with what SQS did not accept in time, in words.
  */
-export async function disconnect(connection: Connection): Promise<void> {
-  await connection.replies.close();
-  await connection.io.flush();
-  if (connection.owned) connection.sqs.destroy();
+export async function disconnect(
+  connection: Connection,
+  timeoutMs: number,
+  logger: Logger,
+): Promise<string[]> {
+  const limit = deadline('close()', timeoutMs);
+  const started = Date.now();
+  try {
+    await untilAborted(connection.replies.close(), limit.signal).catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not end the reply queue within sendTimeout');
+    });
+    return await connection.io.flush(Math.max(0, timeoutMs - (Date.now() - started)));
+  } finally {
+    limit.dispose();
+    if (connection.owned) connection.sqs.destroy();
+  }
 }
 
 /** Says where the client connects, once, when it is made (never its credentials): `--verbose`. */

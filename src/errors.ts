@@ -48,14 +48,17 @@ export class OutputError extends SqspipesError {
   }
 }
 
-/** A queue exists with attributes that differ from what this pipeline needs. */
+/**
+ * A queue exists with an attribute that differs from what this pipeline needs and that SQS cannot
+ * change on a live queue (the others are updated in place when the stage starts).
+ */
 export class QueueConfigError extends SqspipesError {
   override name = 'QueueConfigError';
   readonly queue: string;
   readonly attribute: string;
   constructor(queue: string, attribute: string, expected: string, actual: string | undefined) {
     super(
-      `Queue \`${queue}\` exists with ${attribute}=${JSON.stringify(actual ?? null)}, but this pipeline needs ${attribute}=${JSON.stringify(expected)}: delete the queue (sqspipes destroy) or change the option`,
+      `Queue \`${queue}\` exists with ${attribute}=${JSON.stringify(actual ?? null)}, but this pipeline needs ${attribute}=${JSON.stringify(expected)}, which SQS cannot change on an existing queue. To keep its messages, run the new pipeline under a new \`domain\` (new queues) while the old one drains: keep the old stages running until \`sqspipes status\` shows its queues empty, then \`sqspipes destroy\` the old domain; or change the option back`,
     );
     this.queue = queue;
     this.attribute = attribute;
@@ -100,6 +103,11 @@ export interface ConnectionDetails {
   readonly queue: string | undefined;
   /** The underlying error code, e.g. `ECONNREFUSED` or `InvalidClientTokenId`. */
   readonly code: string | undefined;
+  /**
+   * A producer call (`enqueue()`, `submit()`) gave up while its message was on its way: SQS may
+   * or may not have accepted it; sending again with the same `id` is safe. @default false
+   */
+  readonly outcomeUnknown?: boolean;
 }
 
 /**
@@ -116,18 +124,74 @@ export class ConnectionError extends SqsError {
   readonly region: string | undefined;
   readonly step: string;
   readonly action: string;
+  /** See {@link ConnectionDetails.outcomeUnknown}. */
+  readonly outcomeUnknown: boolean;
+  readonly #details: ConnectionDetails;
   constructor(message: string, details: ConnectionDetails, cause: unknown) {
     super(message, {
       cause,
       ...(details.queue === undefined ? {} : { queue: details.queue }),
       ...(details.code === undefined ? {} : { code: details.code }),
     });
+    this.#details = details;
     this.problem = details.problem;
     this.endpoint = details.endpoint;
     this.endpointSource = details.endpointSource;
     this.region = details.region;
     this.step = details.step;
     this.action = details.action;
+    this.outcomeUnknown = details.outcomeUnknown ?? false;
+  }
+
+  /** The same error, saying (`words`) that the message may or may not have reached SQS. */
+  withOutcomeUnknown(words: string): ConnectionError {
+    return new ConnectionError(
+      `${this.message}${words}`,
+      { ...this.#details, outcomeUnknown: true },
+      this.cause,
+    );
+  }
+}
+
+/**
+ * A report on a submitted item (its end, or its dead-lettering) could not be sent to its sender's
+ * reply queue, after retries; the queue was not found gone. The input it is about is not
+ * acknowledged: it comes back, and its report is sent again.
+ */
+export class ReplyError extends SqspipesError {
+  override name = 'ReplyError';
+  readonly stage: string;
+  /** The reply queue's name. */
+  readonly queue: string;
+  readonly itemId: string;
+  constructor(stage: string, queue: string, itemId: string, tries: number, cause: unknown) {
+    super(
+      `Stage \`${stage}\` could not send its report on item ${itemId} to reply queue \`${queue}\` (${tries} tries): ${describe(cause)}; its input is not acknowledged and comes back`,
+      { cause },
+    );
+    this.stage = stage;
+    this.queue = queue;
+    this.itemId = itemId;
+  }
+}
+
+/**
+ * The lease on an input was lost: its visibility could not be extended before it lapsed (the
+ * heartbeat's extension was refused or kept failing), so SQS may give the input to another worker.
+ * The call's `signal` aborts with this reason; the input is not acknowledged with its stale
+ * receipt handle, and comes back (outputs already sent are deduplicated by id).
+ */
+export class LeaseLostError extends SqspipesError {
+  override name = 'LeaseLostError';
+  readonly stage: string;
+  readonly messageId: string;
+  constructor(stage: string, messageId: string, cause: unknown) {
+    super(
+      `Stage \`${stage}\` lost its lease on message ${messageId}: its visibility could not be extended (${describe(cause)}), so SQS may deliver it again; its call is aborted and its input not acknowledged`,
+      { cause },
+    );
+    this.stage = stage;
+    this.messageId = messageId;
   }
 }
 

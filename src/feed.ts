@@ -4,7 +4,10 @@
  */
 import type { Connection } from './connection.ts';
 import { type Envelope, encodeValue, wrapEncoded } from './envelope.ts';
-import { OutputError } from './errors.ts';
+import { ConnectionError, OutputError } from './errors.ts';
+import { OutcomeUnknownError } from './sqs/batcher.ts';
+import type { SqsCall } from './sqs/diagnose.ts';
+import { type Deadline, DeadlineExceeded, untilAborted } from './time/deadline.ts';
 import { inputQueueName } from './queues/naming.ts';
 import type { PipelineQueues } from './queues/topology.ts';
 import type { Stage } from './stage.ts';
@@ -19,24 +22,57 @@ export function encodeOrThrow(stage: string, value: unknown): string {
   }
 }
 
-/** Sends a value (its JSON) in an envelope to a stage's input. */
+/**
+ * Sends a value (its JSON) in an envelope to a stage's input, within `deadline`: past it nothing
+ * is sent any more, and the error says whether SQS may still have accepted the message.
+ */
 export async function feed(
-  { io, telemetry }: Pick<Connection, 'io' | 'telemetry'>,
+  { io, telemetry, diagnose }: Pick<Connection, 'io' | 'telemetry' | 'diagnose'>,
   queues: PipelineQueues,
   stage: Stage,
   envelope: Omit<Envelope, 'value'>,
   json: string,
+  deadline: Deadline,
 ): Promise<void> {
   const level = envelope.level ?? 0;
-  const url = await queues.inputUrl(stage, level);
-  const groupId = envelope.key === undefined ? envelope.id : groupIdOf(envelope.key);
-  const span = telemetry.send(inputQueueName(queues.topology.domain, stage.name, level));
-  const body = wrapEncoded({ ...envelope, trace: span.carrier }, json);
+  const name = inputQueueName(queues.topology.domain, stage.name, level);
+  let call: SqsCall = { step: 'finding the queue to send to', action: 'GetQueueUrl', queue: name };
   try {
-    const sent = await io.send(url, { body, groupId, deduplicationId: envelope.id });
-    span.end(undefined, (sent as { MessageId?: string } | undefined)?.MessageId);
+    const url = await untilAborted(queues.inputUrl(stage, level), deadline.signal);
+    call = { step: 'sending', action: 'SendMessageBatch', queue: url };
+    const groupId = envelope.key === undefined ? envelope.id : groupIdOf(envelope.key);
+    const span = telemetry.send(name);
+    const body = wrapEncoded({ ...envelope, trace: span.carrier }, json);
+    try {
+      const sent = await io.send(url, { body, groupId, deduplicationId: envelope.id }, deadline.signal);
+      span.end(undefined, (sent as { MessageId?: string } | undefined)?.MessageId);
+    } catch (error) {
+      span.end(error);
+      throw error;
+    }
   } catch (error) {
-    span.end(error);
-    throw error;
+    throw producerError(error, deadline, (e) => diagnose(e, call));
   }
+}
+
+/**
+ * The error a producer call (`enqueue()`, `submit()`) rejects with: the caller's own abort reason
+ * as it is; a deadline that ran out, as a ConnectionError naming the endpoint; a request given up
+ * on the wire, as a ConnectionError that says the outcome is unknown and that sending again with
+ * the same `id` is safe (or `unknown`: what to say then, e.g. in the words of a CLI).
+ */
+export function producerError(
+  error: unknown,
+  deadline: Deadline,
+  diagnose: (error: unknown) => unknown,
+  unknown = ' The message was on its way when the call gave up: SQS may or may not have accepted it. Sending it again with the same `id` is safe (SQS drops a repeated id within 5 minutes).',
+): unknown {
+  if (deadline.callerGaveUp && error === deadline.signal.reason) return error;
+  if (error instanceof OutcomeUnknownError) {
+    const why = error.cause instanceof Error ? error.cause : error;
+    const found = diagnose(why instanceof DeadlineExceeded ? why : new DeadlineExceeded(error.message, 0));
+    if (found instanceof ConnectionError) return found.withOutcomeUnknown(unknown);
+    return error;
+  }
+  return diagnose(error);
 }

@@ -21,8 +21,10 @@ export {
   type ItemEnd,
   ItemError,
   type EndpointSource,
+  LeaseLostError,
   OutputError,
   QueueConfigError,
+  ReplyError,
   SqsError,
   SqspipesError,
   StageError,
@@ -34,6 +36,7 @@ export { type ItemStatus, Submission } from './replies/submission.ts';
 export type {
   EnqueueOptions,
   Logger,
+  RedriveOptions,
   QueueInfo,
   RunOptions,
   StageCliDefaults,
@@ -51,3 +54,4 @@ export {
   type StageTypes,
   type TypedStageOptions,
 } from './pipeline.ts';
+export type { Jsonified } from './jsonified.ts';

@@ -1,4 +1,5 @@
 import type { JsonOutput } from './json-check.ts';
+import type { Jsonified } from './jsonified.ts';
 import type { BatchItemError, EmptyTaskOutput, FanOut, Identified } from './outputs.ts';
 import type { Submission } from './replies/submission.ts';
 import { TaskClient } from './task-client.ts';
@@ -24,7 +25,10 @@ export type OutputOf<R> =
           : A
     : never;
 
-/** Input and output types of one stage of a typed pipeline. */
+/**
+ * Input and output types of one stage of a typed pipeline: `input` as it arrives (after JSON),
+ * `output` as the method returns it (what `run()` yields in its process).
+ */
 export interface StageTypes {
   readonly input: unknown;
   readonly output: unknown;
@@ -47,8 +51,10 @@ export type MethodFor<Prev> = [Prev] extends [never]
   : (input: Prev, ...args: never[]) => unknown;
 
 /**
- * A pipeline whose stage types chain: stage n + 1 takes the awaited output of stage n, and
- * `run()` and `enqueue()` are typed by stage name. Built with {@link pipeline}.
+ * A pipeline whose stage types chain: stage n + 1 takes the awaited output of stage n as it
+ * arrives after JSON ({@link Jsonified}: a `Date` is a string), and `run()` and `enqueue()` are
+ * typed by stage name. `Last` is what the last stage's outputs become on the wire (the next
+ * stage's input, a submission's results). Built with {@link pipeline}.
  */
 export class Pipeline<Stages extends Record<string, StageTypes>, Last, Entry = never> {
   /** The untyped client underneath (events, stats, queues, purge, destroy, close, …). */
@@ -64,9 +70,10 @@ export class Pipeline<Stages extends Record<string, StageTypes>, Last, Entry = n
   }
 
   /**
-   * Appends a stage; its method takes the previous stage's output (the first stage: any
-   * arguments). Its outputs travel as JSON: one whose type holds a Map, Set, function, bigint,
-   * symbol, typed array or RegExp fails to compile (and any such value is refused at run time).
+   * Appends a stage; its method takes the previous stage's output as it arrives after JSON (the
+   * first stage: any arguments). Its outputs travel as JSON: one whose type holds a Map, Set,
+   * function, bigint, symbol, typed array or RegExp fails to compile (and any such value is
+   * refused at run time); what `toJSON()` returns is what the next stage gets (a `Date`: a string).
    */
   stage<Name extends string, M extends MethodFor<Last>, State = undefined>(
     name: Name,
@@ -74,8 +81,8 @@ export class Pipeline<Stages extends Record<string, StageTypes>, Last, Entry = n
     options: TypedStageOptions<[Last] extends [never] ? OutputOf<ReturnType<M>> : Last, State> = {},
   ): Pipeline<
     Stages & Record<Name, { input: Last; output: OutputOf<ReturnType<M>> }>,
-    OutputOf<ReturnType<M>>,
-    [Last] extends [never] ? OutputOf<ReturnType<M>> : Entry
+    Jsonified<OutputOf<ReturnType<M>>>,
+    [Last] extends [never] ? Jsonified<OutputOf<ReturnType<M>>> : Entry
   > {
     const entry = { ...options, method, name } as StageOptions;
     return new Pipeline(this.#options, [...this.#entries, entry]);
@@ -102,7 +109,7 @@ export class Pipeline<Stages extends Record<string, StageTypes>, Last, Entry = n
     method: ((inputs: Last[], ...args: never[]) => readonly R[] | Promise<readonly R[]>) &
       JsonOutput<OutputOf<R>>,
     options: TypedStageOptions<Last, State> & { batch: number },
-  ): Pipeline<Stages & Record<Name, { input: Last; output: OutputOf<R> }>, OutputOf<R>, Entry> {
+  ): Pipeline<Stages & Record<Name, { input: Last; output: OutputOf<R> }>, Jsonified<OutputOf<R>>, Entry> {
     const entry = { ...options, method, name } as StageOptions;
     return new Pipeline(this.#options, [...this.#entries, entry]);
   }

@@ -1,7 +1,8 @@
 import { ConfigError } from './errors.ts';
 import type { Stage } from './stage.ts';
 import { MAX_WORKERS } from './stage.ts';
-import { checkBoolean, checkInteger, checkKeys, checkNumber, fail, isPlainObject } from './validate.ts';
+import { checkDuration, DURATION_RANGES, type Duration } from './time/duration.ts';
+import { checkBoolean, checkInteger, checkKeys, fail, isPlainObject } from './validate.ts';
 
 /** `run()` options, validated against the stage and with defaults filled in. */
 export interface ResolvedRunOptions {
@@ -12,12 +13,17 @@ export interface ResolvedRunOptions {
   readonly minPriority: number;
   readonly maxPriority: number;
   readonly limit: number;
-  readonly idleTimeout: number | undefined;
+  /** Undefined: never (`Infinity` given, or nothing). */
+  readonly idleTimeout: Duration | undefined;
   readonly signal: AbortSignal | undefined;
-  readonly shutdownTimeout: number;
+  /** `Infinity`: running calls are never aborted. */
+  readonly shutdownTimeout: Duration;
   readonly failFast: boolean;
   readonly withIds: boolean;
 }
+
+/** How long running calls get to finish on stop by default: 30 s. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 
 const RUN_KEYS = [
   'workers',
@@ -50,11 +56,17 @@ export function resolveRunOptions(stage: Stage, next: Stage | undefined, given: 
     1,
     Number.MAX_SAFE_INTEGER,
   );
-  const idleTimeout =
-    options['idleTimeout'] === undefined
-      ? undefined
-      : checkNumber(field('idleTimeout'), options['idleTimeout'], 0);
-  const shutdownTimeout = checkNumber(field('shutdownTimeout'), options['shutdownTimeout'] ?? 30_000, 0);
+  const idle = checkDuration(
+    field('idleTimeout'),
+    options['idleTimeout'] ?? Number.POSITIVE_INFINITY,
+    DURATION_RANGES.idleTimeout,
+  );
+  const idleTimeout = idle === Number.POSITIVE_INFINITY ? undefined : idle;
+  const shutdownTimeout = checkDuration(
+    field('shutdownTimeout'),
+    options['shutdownTimeout'] ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+    DURATION_RANGES.shutdownTimeout,
+  );
   const signal = options['signal'];
   if (signal !== undefined && !(signal instanceof AbortSignal))
     fail(field('signal'), 'an AbortSignal', signal);
@@ -81,8 +93,10 @@ function resolvePriority(
   value: unknown,
 ): (output: unknown) => number {
   if (value === undefined) return () => 0;
-  if (stage.index > 0)
-    throw new ConfigError(`${field} applies to the first stage only (later stages keep their input's level)`);
+  if (stage.consumes)
+    throw new ConfigError(
+      `${field} applies to the first stage only, when it is a source (stages with an input keep their input's level)`,
+    );
   const top = (next?.priorities ?? 1) - 1;
   const expectation = `an integer from 0 to ${top} (the levels of stage \`${next?.name ?? stage.name}\`)`;
   if (typeof value === 'function') {
@@ -98,16 +112,19 @@ function resolvePriority(
 export function resolveEnqueueOptions(
   stage: Stage,
   given: unknown,
-): { level: number; key: string | undefined } {
+): { level: number; key: string | undefined; signal: AbortSignal | undefined } {
   const options = given ?? {};
   if (!isPlainObject(options)) fail('`enqueue` options', 'an object', options);
-  checkKeys('`enqueue` options', options, ['priority', 'id']);
+  checkKeys('`enqueue` options', options, ['priority', 'id', 'signal']);
   const field = (key: string) => `\`${key}\` of enqueue('${stage.name}')`;
   const level = checkInteger(field('priority'), options['priority'] ?? 0, 0, stage.priorities - 1);
   const key = options['id'];
   if (key !== undefined && (typeof key !== 'string' || key === ''))
     fail(field('id'), 'a non-empty string', key);
-  return { level, key };
+  const signal = options['signal'];
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    fail(field('signal'), 'an AbortSignal', signal);
+  return { level, key, signal };
 }
 
 /** How long `submit()` waits for an item's result by default: 5 minutes. */
@@ -117,19 +134,35 @@ export const DEFAULT_RESULT_TIMEOUT_MS = 300_000;
 export function resolveSubmitOptions(
   stage: Stage,
   given: unknown,
-): { level: number; key: string | undefined; timeoutMs: number; status: boolean } {
+): {
+  level: number;
+  key: string | undefined;
+  signal: AbortSignal | undefined;
+  timeoutMs: number;
+  status: boolean;
+} {
   const options = given ?? {};
   if (!isPlainObject(options)) fail('`submit` options', 'an object', options);
-  checkKeys('`submit` options', options, ['priority', 'id', 'stage', 'timeout', 'status']);
-  const { priority, id } = options;
-  const { level, key } = resolveEnqueueOptions(stage, { priority, id });
+  checkKeys('`submit` options', options, ['priority', 'id', 'signal', 'stage', 'timeout', 'status']);
+  const { priority, id, signal: givenSignal } = options;
+  const { level, key, signal } = resolveEnqueueOptions(stage, { priority, id, signal: givenSignal });
   const field = (name: string) => `\`${name}\` of submit()`;
-  const timeoutMs = checkNumber(
+  const timeoutMs = checkDuration(
     field('timeout'),
     options['timeout'] ?? DEFAULT_RESULT_TIMEOUT_MS,
-    1,
-    2 ** 31 - 1,
+    DURATION_RANGES.resultTimeout,
   );
   const status = checkBoolean(field('status'), options['status'] ?? false);
-  return { level, key, timeoutMs, status };
+  return { level, key, signal, timeoutMs, status };
+}
+
+/** `redrive()` options, validated: the caller's signal. */
+export function resolveRedriveOptions(stage: string, given: unknown): { signal: AbortSignal | undefined } {
+  const options = given ?? {};
+  if (!isPlainObject(options)) fail('`redrive` options', 'an object', options);
+  checkKeys('`redrive` options', options, ['signal']);
+  const signal = options['signal'];
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    fail(`\`signal\` of redrive('${stage}')`, 'an AbortSignal', signal);
+  return { signal };
 }

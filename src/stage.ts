@@ -1,31 +1,34 @@
 import { ConfigError } from './errors.ts';
 import { checkQueueNamesFit, MAX_PRIORITIES } from './queues/naming.ts';
+import { checkDuration, DURATION_RANGES, type Duration } from './time/duration.ts';
 import type { StageMethod } from './types.ts';
-import {
-  checkFunction,
-  checkInteger,
-  checkKeys,
-  checkName,
-  checkNumber,
-  fail,
-  isPlainObject,
-} from './validate.ts';
+import { checkFunction, checkInteger, checkKeys, checkName, fail, isPlainObject } from './validate.ts';
 
 /** A registered stage, validated and with every default filled in. */
 export interface Stage {
   readonly name: string;
-  /** Position in the pipeline, from 0 (the source). */
+  /** Position in the pipeline, from 0 (the first stage). */
   readonly index: number;
+  /**
+   * The stage has input queues (by level) and a dead-letter queue, and its runs consume them:
+   * every stage but a first one registered without `input: true` (a source, which calls its
+   * method in a loop).
+   */
+  readonly consumes: boolean;
   readonly method: StageMethod;
   readonly workers: number;
   readonly priorities: number;
   readonly interval: () => number;
   readonly visibilityTimeout: number;
-  /** Retries (in hand, after `retryDelay`) before an input moves to the dead-letter queue. */
+  /**
+   * Retries (in hand, after `retryDelay`) before an input moves to the dead-letter queue; of the
+   * source, before a failed call is reported and skipped (0 by default).
+   */
   readonly retries: number;
   /** Milliseconds to wait before attempt `attempt + 1` (at most 12 hours). */
   readonly retryDelay: (attempt: number) => number;
-  readonly timeout: number | undefined;
+  /** Undefined: no limit (`Infinity` given, or nothing). */
+  readonly timeout: Duration | undefined;
   /** Key of an input of this stage (first stage: of its outputs); undefined: no ordering. */
   readonly group: ((value: unknown) => unknown) | undefined;
   /** Batch size of a batch handler; undefined: one input per call. */
@@ -38,6 +41,7 @@ export const MAX_WORKERS = 10_000;
 const STAGE_KEYS = [
   'method',
   'name',
+  'input',
   'workers',
   'priorities',
   'interval',
@@ -82,6 +86,7 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
   );
   const field = (key: string) => `\`${key}\` of stage \`${name}\``;
   checkKeys(`stage \`${name}\``, spec, STAGE_KEYS);
+  const consumes = resolveInput(field('input'), index, spec['input']);
   const workers = checkInteger(field('workers'), spec['workers'] ?? 1, 1, MAX_WORKERS);
   const priorities = checkInteger(field('priorities'), spec['priorities'] ?? 1, 1, MAX_PRIORITIES);
   const visibilityTimeout = checkInteger(
@@ -90,22 +95,28 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
     1,
     MAX_VISIBILITY_SECONDS,
   );
-  const retries = checkInteger(field('retries'), spec['retries'] ?? DEFAULT_RETRIES, 0, 999);
-  if (index === 0 && (spec['retries'] !== undefined || spec['retryDelay'] !== undefined)) {
-    throw new ConfigError(`${field('retries')} applies to stages with an input queue, not the first stage`);
-  }
+  // A source has nothing upstream to keep a failed call: by default it is reported and skipped.
+  const defaultRetries = consumes ? DEFAULT_RETRIES : 0;
+  const retries = checkInteger(field('retries'), spec['retries'] ?? defaultRetries, 0, 999);
   const retryDelay = resolveRetryDelay(field('retryDelay'), spec['retryDelay']);
-  const timeout =
-    spec['timeout'] === undefined ? undefined : checkNumber(field('timeout'), spec['timeout'], 1);
+  const limit = checkDuration(
+    field('timeout'),
+    spec['timeout'] ?? Number.POSITIVE_INFINITY,
+    DURATION_RANGES.timeout,
+  );
+  const timeout = limit === Number.POSITIVE_INFINITY ? undefined : limit;
   const rawInterval = spec['interval'];
-  if (rawInterval !== undefined && index > 0) {
-    throw new ConfigError(`${field('interval')} applies to the first stage only`);
+  if (rawInterval !== undefined && consumes) {
+    throw new ConfigError(
+      `${field('interval')} applies to the first stage only, when it is a source (registered without \`input: true\`)`,
+    );
   }
   const interval = resolveInterval(field('interval'), rawInterval ?? 0);
-  if (index > 0) checkQueueNamesFit(domain, name, priorities); // the first stage has no queue
+  if (consumes) checkQueueNamesFit(domain, name, priorities); // a source has no queue
   return {
     name,
     index,
+    consumes,
     method,
     workers,
     priorities,
@@ -115,7 +126,7 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
     retryDelay,
     timeout,
     group: optionalFunction(field('group'), spec['group']),
-    batch: resolveBatch(field('batch'), index, spec['batch']),
+    batch: resolveBatch(field('batch'), consumes, spec['batch']),
     setup: optionalFunction(field('setup'), spec['setup']),
     teardown: optionalFunction(field('teardown'), spec['teardown']),
   };
@@ -128,10 +139,26 @@ function optionalFunction<F>(field: string, value: unknown): F | undefined {
 /** Largest batch: gathered from several receives beyond SQS's 10. */
 export const MAX_BATCH = 100;
 
-function resolveBatch(field: string, index: number, value: unknown): number | undefined {
+/**
+ * Whether the stage consumes an input queue: every later stage does; the first does with
+ * `input: true` (fed by `enqueue()`/`submit()`), else it is the source.
+ */
+function resolveInput(field: string, index: number, value: unknown): boolean {
+  if (value === undefined) return index > 0;
+  if (typeof value !== 'boolean') fail(field, 'a boolean', value);
+  if (index > 0 && !value)
+    throw new ConfigError(
+      `${field} can be false on the first stage only: a later stage always consumes its input queue`,
+    );
+  return value;
+}
+
+function resolveBatch(field: string, consumes: boolean, value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  if (index === 0)
-    throw new ConfigError(`${field} applies to stages with an input queue, not the first stage`);
+  if (!consumes)
+    throw new ConfigError(
+      `${field} applies to stages with an input queue, not the source (give the first stage \`input: true\` to feed it)`,
+    );
   return checkInteger(field, value, 1, MAX_BATCH);
 }
 
@@ -144,23 +171,35 @@ export const DEFAULT_RETRIES = 2;
 /** Default retry delay: 1 s, 2 s, 4 s, … at most 5 minutes. */
 const defaultRetryDelay = (attempt: number) => Math.min(300_000, 1000 * 2 ** (attempt - 1));
 
-/** Retry delays in ms, at most 12 hours (SQS's visibility limit). A bad returned value throws. */
+/**
+ * Retry delays in ms, at most 12 hours (SQS's visibility limit): a number beyond it is refused; a
+ * function's value beyond it is capped (a doubling backoff grows past any limit). A returned value
+ * that is no duration (NaN, negative, Infinity) throws.
+ */
 function resolveRetryDelay(field: string, value: unknown): (attempt: number) => number {
-  const clamp = (ms: number) => Math.min(MAX_VISIBILITY_SECONDS * 1000, ms);
+  const { retryDelay } = DURATION_RANGES;
   if (value === undefined) return defaultRetryDelay;
   if (typeof value === 'function') {
     const fn = value as (attempt: number) => unknown;
-    return (attempt) => clamp(checkNumber(`the value returned by ${field}`, fn(attempt), 0));
+    const returned = `the value returned by ${field}`;
+    return (attempt) => {
+      const ms = fn(attempt);
+      if (typeof ms !== 'number' || !(ms >= 0) || ms === Number.POSITIVE_INFINITY)
+        fail(returned, 'a finite duration in ms >= 0 (capped at 12 hours)', ms);
+      return Math.min(retryDelay.max, ms);
+    };
   }
-  const ms = checkNumber(field, value, 0);
-  return () => clamp(ms);
+  const ms = checkDuration(field, value, retryDelay);
+  return () => ms;
 }
 
+/** The source's pause between calls, in ms: a finite duration (a returned one is checked per call). */
 function resolveInterval(field: string, value: unknown): () => number {
+  const { interval } = DURATION_RANGES;
   if (typeof value === 'function') {
     const fn = value as () => unknown;
-    return () => checkNumber(`the value returned by ${field}`, fn(), 0);
+    return () => checkDuration(`the value returned by ${field}`, fn(), interval);
   }
-  const ms = checkNumber(field, value, 0);
+  const ms = checkDuration(field, value, interval);
   return () => ms;
 }

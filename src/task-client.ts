@@ -2,9 +2,9 @@ import { type ResolvedClientOptions, resolveClientOptions } from './client-optio
 import { type ClientStats, countOutcomes } from './client-stats.ts';
 import { type Connection, connect, disconnect } from './connection.ts';
 import type { Envelope } from './envelope.ts';
-import { ConfigError, UnknownStageError } from './errors.ts';
+import { ConfigError, SqsError, UnknownStageError } from './errors.ts';
 import { TaskEvents } from './events.ts';
-import { encodeOrThrow, feed } from './feed.ts';
+import { encodeOrThrow, feed, producerError } from './feed.ts';
 import { enqueueId } from './ids.ts';
 import { observeClient } from './observe/client-metrics.ts';
 import { createAllQueues, deleteQueues, describeQueues, purgeQueues, redriveStage } from './queues/admin.ts';
@@ -14,6 +14,7 @@ import type { Submission } from './replies/submission.ts';
 import {
   type ResolvedRunOptions,
   resolveEnqueueOptions,
+  resolveRedriveOptions,
   resolveRunOptions,
   resolveSubmitOptions,
 } from './run-options.ts';
@@ -23,12 +24,14 @@ import type {
   EnqueueOptions,
   Logger,
   QueueInfo,
+  RedriveOptions,
   RunOptions,
   StageCliDefaults,
   StageEntry,
   SubmitOptions,
   TaskClientOptions,
 } from './types.ts';
+import { type Deadline, deadline, untilAborted } from './time/deadline.ts';
 import { OutputChannel } from './worker/output-channel.ts';
 import { StageHooks } from './worker/hooks.ts';
 import type { RunDeps } from './worker/run-deps.ts';
@@ -69,6 +72,11 @@ export class TaskClient extends TaskEvents {
     return this.#topology?.stages.map((s) => s.name) ?? [];
   }
 
+  /** The source stage (the first, unless registered with `input: true`); undefined if none. */
+  get sourceStage(): string | undefined {
+    return this.#topology?.stages.find((s) => !s.consumes)?.name;
+  }
+
   /**
    * Registers the pipeline's stages, in order: bare functions (named by their name) or stage
    * objects. Validates everything now, queue names included: a problem is a ConfigError here.
@@ -94,12 +102,11 @@ export class TaskClient extends TaskEvents {
   }
 
   async *#run(stage: Stage, options: ResolvedRunOptions): AsyncGenerator<unknown, void, undefined> {
-    const deps = await this.#deps();
+    const deps = await this.#deps(stage);
     const output = new OutputChannel<unknown>();
-    const runner =
-      stage.index === 0
-        ? new SourceRunner(stage, deps, options, output)
-        : new StageRunner(stage, deps, options, output);
+    const runner = stage.consumes
+      ? new StageRunner(stage, deps, options, output)
+      : new SourceRunner(stage, deps, options, output);
     this.#active.set(runner, stage.name);
     try {
       await runner.start();
@@ -111,16 +118,21 @@ export class TaskClient extends TaskEvents {
   }
 
   /**
-   * Feeds `value` into the input of `stage` (any stage but the first) from outside. With `id`,
+   * Feeds `value` into the input of `stage` (any stage but a source) from outside. With `id`,
    * enqueueing the same id again within SQS's 5-minute deduplication window is a no-op.
    */
   async enqueue(stage: string, value: unknown, options: EnqueueOptions = {}): Promise<void> {
     const found = this.#consuming(stage, 'enqueue into');
-    const { level, key } = resolveEnqueueOptions(found, options);
+    const { level, key, signal } = resolveEnqueueOptions(found, options);
     const id = enqueueId(key);
     const group = found.group === undefined ? undefined : String(found.group(value));
     const json = encodeOrThrow(stage, value); // bad input fails before any request
-    await this.#feed(found, { id, level, key: group }, json);
+    const limit = deadline('enqueue()', this.#options.sendTimeout, signal);
+    try {
+      await this.#feed(found, { id, level, key: group }, json, limit);
+    } finally {
+      limit.dispose();
+    }
   }
 
   /**
@@ -133,59 +145,74 @@ export class TaskClient extends TaskEvents {
    */
   async submit(value: unknown, options: SubmitOptions = {}): Promise<Submission> {
     const topology = this.#requireTopology();
-    const stage = options.stage ?? topology.stages[1]?.name;
+    const stage = options.stage ?? topology.stages.find((s) => s.consumes)?.name;
     if (stage === undefined) {
       throw new ConfigError(
-        'submit() needs a stage with an input, and this pipeline has only its first stage',
+        'submit() needs a stage with an input, and this pipeline has only its source: register a later stage, or give the first stage `input: true`',
       );
     }
     const found = this.#consuming(stage, 'submit to');
-    const { level, key, timeoutMs, status } = resolveSubmitOptions(found, options);
+    const { level, key, signal, timeoutMs, status } = resolveSubmitOptions(found, options);
     const id = enqueueId(key);
     const group = found.group === undefined ? undefined : String(found.group(value));
     const json = encodeOrThrow(stage, value);
-    const { replies } = await this.#connect();
-    const queue = await replies.queueName();
-    // The same idempotency key again, in flight or settled within SQS's deduplication window: SQS
-    // would drop the message, so this is the same item.
-    const known = replies.known(id);
-    if (known !== undefined) return known.submission;
-    const item = replies.follow(id, stage, { timeoutMs, statuses: status, keyed: key !== undefined });
+    const limit = deadline('submit()', this.#options.sendTimeout, signal);
     try {
-      const reply = { queue, item: id, token: id, status };
-      await this.#feed(found, { id, level, key: group, reply }, json);
-    } catch (error) {
-      replies.forget(item);
-      throw error;
+      const { replies, diagnose } = await this.#connect();
+      const queue = await untilAborted(replies.queueName(), limit.signal).catch((error: unknown) => {
+        const call = { step: 'creating the reply queue', action: 'CreateQueue' };
+        throw producerError(error, limit, (e) => diagnose(e, call));
+      });
+      // The same idempotency key again, in flight or settled within SQS's deduplication window:
+      // SQS would drop the message, so this is the same item.
+      const known = replies.known(id);
+      if (known !== undefined) return known.submission;
+      const follow = { timeoutMs, statuses: status, keyed: key !== undefined };
+      const item = replies.follow(id, stage, follow);
+      try {
+        const reply = { queue, item: id, token: id, status };
+        await this.#feed(found, { id, level, key: group, reply }, json, limit);
+      } catch (error) {
+        replies.forget(item);
+        throw error;
+      }
+      replies.listen();
+      return item.submission;
+    } finally {
+      limit.dispose();
     }
-    replies.listen();
-    return item.submission;
   }
 
-  /** Sends a value (its JSON) in an envelope to a stage's input. */
-  async #feed(stage: Stage, envelope: Omit<Envelope, 'value'>, json: string): Promise<void> {
-    await feed(await this.#connect(), await this.#queues(), stage, envelope, json);
+  /** Sends a value (its JSON) in an envelope to a stage's input, within `limit`. */
+  async #feed(stage: Stage, envelope: Omit<Envelope, 'value'>, json: string, limit: Deadline): Promise<void> {
+    await feed(await this.#connect(), await this.#queues(), stage, envelope, json, limit);
   }
 
-  /** A stage with an input queue (any but the first). */
+  /** A stage with an input queue (any but a source). */
   #consuming(name: string, doing: string): Stage {
     const found = this.#stage(name);
-    if (found.index === 0) {
-      throw new ConfigError(`Stage \`${name}\` is the first stage: it has no input queue to ${doing}`);
+    if (!found.consumes) {
+      throw new ConfigError(
+        `Stage \`${name}\` is the source: it has no input queue to ${doing} (register it with \`input: true\` to feed it)`,
+      );
     }
     return found;
   }
 
   /**
    * Moves every message of `stage`'s dead-letter queue back to its input, at the level it was
-   * sent at. Resolves with the number moved.
+   * sent at. Resolves with the number moved. Each step (finding the queue; a receive of up to 10
+   * messages and their moves) is bounded by `sendTimeout`: while SQS is unreachable it rejects
+   * with a ConnectionError. `options.signal` ends it early.
    */
-  async redrive(stage: string): Promise<number> {
+  async redrive(stage: string, options: RedriveOptions = {}): Promise<number> {
     const found = this.#stage(stage);
-    if (found.index === 0) {
-      throw new ConfigError(`Stage \`${stage}\` is the first stage: it has no dead-letter queue`);
+    if (!found.consumes) {
+      throw new ConfigError(`Stage \`${stage}\` is the source: it has no dead-letter queue`);
     }
-    return redriveStage(await this.#connect(), await this.#queues(), found);
+    const { signal } = resolveRedriveOptions(stage, options);
+    const bounds = { stepMs: this.#options.sendTimeout, signal };
+    return redriveStage(await this.#connect(), await this.#queues(), found, bounds);
   }
 
   /**
@@ -193,7 +220,7 @@ export class TaskClient extends TaskEvents {
    * deployment step, or a way to fail early on missing permissions or attribute drift.
    */
   async createQueues(): Promise<void> {
-    await createAllQueues(await this.#queues());
+    await createAllQueues(await this.#queues(() => true));
   }
 
   /** This pipeline's queues (inputs by level, dead-letter queues) with approximate depths. */
@@ -246,7 +273,14 @@ export class TaskClient extends TaskEvents {
       await Promise.allSettled([...this.#active.keys()].map((runner) => runner.stop()));
       if (this.#connection === undefined) return;
       const connection = await this.#connection.catch(() => undefined);
-      if (connection !== undefined) await disconnect(connection);
+      if (connection === undefined) return;
+      const { sendTimeout } = this.#options;
+      const unsent = await disconnect(connection, sendTimeout, this.#logger);
+      if (unsent.length > 0) {
+        throw new SqsError(
+          `close(): SQS did not accept these requests within sendTimeout (${sendTimeout} ms), so they were given up: ${unsent.join('; ')}. A message given up was not sent; an input whose delete was given up comes back from SQS`,
+        );
+      }
     })();
     return this.#closed;
   }
@@ -267,16 +301,18 @@ export class TaskClient extends TaskEvents {
     return stage;
   }
 
-  async #queues(): Promise<PipelineQueues> {
+  /** The pipeline's queues; those of the stages it `owns` get their attributes updated in place. */
+  async #queues(owns?: (stage: Stage) => boolean): Promise<PipelineQueues> {
     const { provisioner } = await this.#connect();
-    return new PipelineQueues(this.#requireTopology(), provisioner);
+    return new PipelineQueues(this.#requireTopology(), provisioner, owns);
   }
 
-  async #deps(): Promise<RunDeps> {
+  /** What a run of `stage` needs; it owns the stage's queues. */
+  async #deps(stage: Stage): Promise<RunDeps> {
     const { io, telemetry } = await this.#connect();
     const { ignoreNone, pollWaitSeconds } = this.#options;
     return {
-      queues: await this.#queues(),
+      queues: await this.#queues((s) => s === stage),
       io,
       logger: this.#logger,
       events: this,

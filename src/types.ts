@@ -3,8 +3,9 @@
  *
  * - **stage**: one registered function (its `method`), with its worker count and priority levels.
  *   Stages form an ordered pipeline: each stage's outputs are the next stage's inputs.
- * - **source stage**: the first stage. It has no input queue: its workers call `method(...args)`
- *   in a loop, paced by `interval`.
+ * - **source stage**: the first stage, unless registered with `input: true`. It has no input
+ *   queue: its workers call `method(...args)` in a loop, paced by `interval`. A first stage with
+ *   `input: true` consumes an input queue like any later stage (fed by `enqueue()`/`submit()`).
  * - **priority level**: 0 (lowest) to `priorities - 1`. Each later stage has one FIFO input queue
  *   per level; higher levels are consumed first.
  * - **envelope**: the JSON body of a message: the value plus what the runner needs (format
@@ -43,11 +44,18 @@ export interface StageOptions {
   method: StageMethod;
   /** Stage name, used in queue names: letters, digits, `_`, `-`. @default method.name */
   name?: string;
+  /**
+   * First stage only: `true` makes it consume an input queue (with levels and a dead-letter
+   * queue) fed by `enqueue()` and `submit()`, instead of being a source that calls its method in
+   * a loop: a pipeline that only serves `submit()` needs no dummy source. Later stages always
+   * consume. @default false for the first stage (a source), true for the others
+   */
+  input?: boolean;
   /** Concurrent calls in one process (can be overridden per run). @default 1 */
   workers?: number;
   /** Number of priority levels, 1 to 16. @default 1 */
   priorities?: number;
-  /** Source stage only: milliseconds each worker waits between calls, or a function giving them. @default 0 */
+  /** Source stage only (a first stage without `input: true`): milliseconds each worker waits between calls (0 to 2^31-1, about 24.9 days), or a function giving them. @default 0 */
   interval?: number | (() => number);
   /**
    * Seconds a received input stays invisible to other workers before a heartbeat must extend it.
@@ -58,12 +66,20 @@ export interface StageOptions {
    * Times a failed input is tried again (in hand, after `retryDelay`; later inputs of its group
    * wait) before it moves to the stage's dead-letter queue (`<domain>-<stage>-dlq.fifo`) with
    * the reason. Every failure is reported (`failed` event, a log line) and the run goes on; see
-   * the run option `failFast` to stop instead. @default 2
+   * the run option `failFast` to stop instead. The source has no input: a call of it that throws
+   * is tried again in its worker, then reported and skipped. @default 2 (the source: 0)
    */
   retries?: number;
-  /** Delay before a failed input is tried again, in ms, from the attempt number (1, 2, …). @default 1 s doubling, at most 5 min */
+  /**
+   * Delay before a failed input (or source call) is tried again, in ms (0 to 12 hours, SQS's
+   * visibility limit), or a function of the attempt number (1, 2, …) whose values past 12 hours
+   * are capped. @default 1 s doubling, at most 5 min
+   */
   retryDelay?: number | ((attempt: number) => number);
-  /** Milliseconds a call may run; then its signal aborts and the call counts as failed. @default no limit */
+  /**
+   * Milliseconds a call may run (1 to 2^31-1, about 24.9 days); then its signal aborts and the call
+   * counts as failed. @default Infinity: no limit
+   */
   timeout?: number;
   /**
    * Orders by key: inputs with the same key are processed one at a time, in order, across all
@@ -119,11 +135,17 @@ export interface TaskClientOptions {
   kmsKeyId?: string;
   /**
    * Seconds an idle priority level long-polls SQS for (1-20). Each idle level costs 60 / this
-   * requests a minute, and a stop waits up to this long for the receives in flight (a receive is
-   * never abandoned: SQS would hide what it takes for a visibility timeout). A run with an
-   * `idleTimeout` never polls past it. @default 20
+   * requests a minute. A stop abandons an idle long poll at once (it asks SQS to hide what it
+   * brings for 2 s only). A run with an `idleTimeout` never polls past it. @default 20
    */
   pollWaitSeconds?: number;
+  /**
+   * Milliseconds `enqueue()` and `submit()` wait for SQS to accept a message (finding or
+   * creating the queue included), and `close()` to flush what is pending, before they give up
+   * with a ConnectionError naming the endpoint. A message given up is never sent afterwards.
+   * `Infinity`: wait as long as it takes. @default 30000
+   */
+  sendTimeout?: number;
 }
 
 /** Options of {@link TaskClient.run}. */
@@ -140,16 +162,25 @@ export interface RunOptions {
   maxPriority?: number;
   /** Stop after this many inputs processed (source: calls made) in this run. @default no limit */
   limit?: number;
-  /** Stop when nothing was in hand and no input arrived for this many milliseconds. @default no timeout */
+  /**
+   * Stop when nothing was in hand and no input arrived for this many milliseconds (0 to 2^31-1,
+   * about 24.9 days). @default Infinity: never
+   */
   idleTimeout?: number;
   /** Stop gracefully when aborted. */
   signal?: AbortSignal;
-  /** Milliseconds running calls get to finish on stop before they are aborted. @default 30000 */
+  /**
+   * Milliseconds the whole stop may take (0 to 2^31-1, about 24.9 days): the receives in flight,
+   * the running calls (their signal aborts when a fifth of it, at most 3 s, is left) and the
+   * last sends and deletes share this one clock. `Infinity`: calls are never aborted, the stop
+   * waits for them. @default 30000
+   */
   shutdownTimeout?: number;
   /**
    * Stop the run (rejecting with the StageError) once an input has failed its last attempt. The
    * input is kept in the dead-letter queue first, so the next process does not fail on it again.
-   * @default false: the input goes to the dead-letter queue and the run goes on
+   * The source stops once a call has failed its last attempt (or its outputs could not be sent).
+   * @default false: the input goes to the dead-letter queue (a source call is skipped) and the run goes on
    */
   failFast?: boolean;
   /**
@@ -175,15 +206,35 @@ export interface EnqueueOptions {
    * is dropped by SQS. @default a random id
    */
   id?: string;
+  /**
+   * Gives up when aborted: the call rejects with the signal's reason and the message is never
+   * sent afterwards (if it was on its way, a ConnectionError with `outcomeUnknown` says so).
+   * Either way the call is bounded by the client's `sendTimeout`.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link TaskClient.redrive}. */
+export interface RedriveOptions {
+  /**
+   * Gives up when aborted: the call rejects with the signal's reason. Whatever ends it, each step
+   * (a receive of up to 10 dead letters and their moves) is bounded by the client's `sendTimeout`
+   * (plus the receive's 1 s wait), so a redrive settles while SQS is unreachable.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of `submit()`: those of `enqueue()`, and how to follow the item. */
 export interface SubmitOptions extends EnqueueOptions {
-  /** The stage to submit to. @default the first stage with an input (the second registered) */
+  /**
+   * The stage to submit to. @default the first stage with an input: the first registered if it
+   * has `input: true`, else the second
+   */
   stage?: string;
   /**
    * How long `result()` waits, in milliseconds, before it rejects with an ItemError (`timeout`).
-   * The item itself goes on through the pipeline. @default 300000 (5 minutes)
+   * The item itself goes on through the pipeline. 1 to 2^31-1 (about 24.9 days), or `Infinity`:
+   * wait until the item ends (or the client closes). @default 300000 (5 minutes)
    */
   timeout?: number;
   /**

@@ -4,11 +4,13 @@ import { ConfigError } from './errors.ts';
  * Option checks with one error format, e.g.
  * `Expected \`workers\` of stage \`reduce\` to be an integer from 1 to 1000, got \`0\` (number)`.
  */
+/** `value` as an error message shows it: numbers as JS writes them (JSON would show NaN as null). */
 export function received(value: unknown): string {
   let shown: string;
   if (typeof value === 'function') shown = value.name === '' ? '[function]' : `[function ${value.name}]`;
   else if (typeof value === 'bigint') shown = `${value}n`;
   else if (typeof value === 'symbol') shown = value.toString();
+  else if (typeof value === 'number') shown = String(value);
   else {
     try {
       shown = JSON.stringify(value) ?? String(value);

@@ -32,8 +32,12 @@ async function stop(): Promise<void> {
   await server.stop().catch(() => {});
   process.exit(0);
 }
-process.on('SIGTERM', () => void stop());
-process.on('SIGINT', () => void stop());
-process.stdin.on('end', () => void stop());
-process.stdin.on('error', () => void stop());
+/** A listener that stops; a stop that fails exits all the same. */
+const onStop = (): void => {
+  stop().catch(() => process.exit(1));
+};
+process.on('SIGTERM', onStop);
+process.on('SIGINT', onStop);
+process.stdin.on('end', onStop);
+process.stdin.on('error', onStop);
 process.stdin.resume();

@@ -31,7 +31,8 @@ export function installCleanup(onSignal: () => Promise<void>): void {
       if (signalled) process.exit(130);
       signalled = true;
       process.stderr.write(`\n${name}: stopping child processes…\n`);
-      void onSignal().finally(() => process.exit(130));
+      const exit = () => process.exit(130);
+      onSignal().then(exit, exit);
     });
   }
 }

@@ -13,4 +13,13 @@ runOperatorCli(process.argv.slice(2))
   .catch((error: unknown) => {
     process.stderr.write(`sqspipes: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
-  });
+  })
+  .finally(exitOnceFlushed);
+
+/**
+ * Ends the process once what it wrote is out. The command is over: a request it gave up on at its
+ * deadline (an endpoint that accepts connections and never answers) must not keep it alive.
+ */
+function exitOnceFlushed(): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit()));
+}

@@ -1,5 +1,8 @@
 import type { TaskClient } from '../task-client.ts';
 
+/** What the progress line reads of the client. */
+export type ProgressClient = Pick<TaskClient, 'stats' | 'queues'>;
+
 export interface ProgressOptions {
   readonly stage: string;
   /** Where the line goes: stderr, so that stdout stays pure JSON lines. */
@@ -14,11 +17,12 @@ const BACKLOG_REFRESH_MS = 10_000;
 
 /**
  * The stage CLI's progress report on stderr: a live line redrawn in place on a terminal, a plain
- * log line every `logInterval` ms otherwise. Inputs processed, outputs, failures, rate, in hand,
- * and the backlog of the stage's input queues (asked of SQS every 10 s: one request per level).
+ * log line every `logInterval` ms otherwise. Inputs taken in, outputs, failed attempts, inputs
+ * done per second, in hand, and the backlog of the stage's input queues (asked of SQS every 10 s:
+ * one request per level).
  */
 export class Progress {
-  readonly #client: TaskClient;
+  readonly #client: ProgressClient;
   readonly #options: ProgressOptions;
   readonly #tty: boolean;
   readonly #timers: NodeJS.Timeout[] = [];
@@ -26,7 +30,7 @@ export class Progress {
   #rate = 0;
   #backlog: string = '?';
 
-  constructor(client: TaskClient, options: ProgressOptions) {
+  constructor(client: ProgressClient, options: ProgressOptions) {
     this.#client = client;
     this.#options = options;
     this.#tty = options.stream.isTTY === true;
@@ -35,8 +39,13 @@ export class Progress {
   start(): void {
     const every = this.#tty ? TTY_REFRESH_MS : this.#options.logInterval;
     this.#timers.push(setInterval(() => this.#draw(), every));
-    void this.#refreshBacklog();
-    this.#timers.push(setInterval(() => void this.#refreshBacklog(), BACKLOG_REFRESH_MS));
+    const refresh = (): void => {
+      this.#refreshBacklog().catch(() => {
+        this.#backlog = '?';
+      });
+    };
+    refresh();
+    this.#timers.push(setInterval(refresh, BACKLOG_REFRESH_MS));
     for (const timer of this.#timers) timer.unref();
   }
 
@@ -49,7 +58,12 @@ export class Progress {
     this.#options.stream.write('\n');
   }
 
-  /** The text of the line, e.g. `reduce: 120 in, 118 out, 0 failed, 40.2/s, 16 in hand, backlog 300`. */
+  /**
+   * The text of the line, e.g. `reduce: 120 in, 118 out, 0 failed, 40.2/s, 16 in hand, backlog 300`:
+   * `in` is every input this run took (source: calls), whatever became of it: done, set aside in
+   * the dead-letter queue, or in hand (running, waiting for a retry or for a worker); `failed`
+   * counts failed attempts; the rate is inputs done per second.
+   */
   line(): string {
     const stats = this.#client.stats();
     const now = Date.now();
@@ -58,8 +72,9 @@ export class Progress {
       this.#rate = (stats.processed - this.#last.processed) / seconds;
       this.#last = { at: now, processed: stats.processed };
     }
+    const taken = stats.processed + stats.deadLettered + stats.inHand;
     return (
-      `${this.#options.stage}: ${stats.processed} in, ${stats.outputs} out, ${stats.failed} failed, ` +
+      `${this.#options.stage}: ${taken} in, ${stats.outputs} out, ${stats.failed} failed, ` +
       `${this.#rate.toFixed(1)}/s, ${stats.inHand} in hand, backlog ${this.#backlog}`
     );
   }

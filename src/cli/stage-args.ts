@@ -1,6 +1,13 @@
 import yargs, { type Argv } from 'yargs';
 import { MAX_PRIORITIES } from '../queues/naming.ts';
 import { MAX_WORKERS } from '../stage.ts';
+import {
+  DURATION_RANGES,
+  type DurationRange,
+  flagRangeText,
+  isDuration,
+  parseDurationText,
+} from '../time/duration.ts';
 import { UsageError } from './operator/errors.ts';
 
 /** Node options recommended for stage processes (README: Deployment, Memory; the benchmark's soak). */
@@ -11,13 +18,18 @@ export interface StageArgs {
   readonly stage: string;
   readonly workers: number | undefined;
   readonly limit: number | undefined;
+  /** `--idle-timeout`, in ms; `never` is Infinity. */
   readonly idleTimeout: number | undefined;
+  /** `--shutdown-timeout`, in ms; `never` is Infinity. */
+  readonly shutdownTimeout: number | undefined;
   readonly priority: number | undefined;
   readonly minPriority: number | undefined;
   readonly maxPriority: number | undefined;
   readonly failFast: boolean;
   readonly verbose: boolean;
   readonly quiet: boolean;
+  /** Print each output on stdout: `--print` / `--no-print`, by default for the last stage only. */
+  readonly print: boolean;
   readonly progressInterval: number;
 }
 
@@ -30,6 +42,11 @@ export type ParsedStageCli =
 export interface StageCliContext {
   /** Registered stage names, in pipeline order. */
   readonly stages: readonly string[];
+  /**
+   * The source stage (no input queue), or undefined when the first stage consumes one.
+   * @default the first of `stages`
+   */
+  readonly source?: string | undefined;
   /** How the usage names the command, e.g. `node pipeline.js`. */
   readonly scriptName: string;
 }
@@ -37,12 +54,13 @@ export interface StageCliContext {
 const VALUE_FLAGS = [
   'limit',
   'idle-timeout',
+  'shutdown-timeout',
   'priority',
   'min-priority',
   'max-priority',
   'progress-interval',
 ];
-const SWITCHES = ['fail-fast', 'quiet', 'verbose', 'help', 'version'];
+const SWITCHES = ['fail-fast', 'quiet', 'print', 'verbose', 'help', 'version'];
 const DEFAULT_PROGRESS_INTERVAL = 10_000;
 const TOP_LEVEL = MAX_PRIORITIES - 1;
 
@@ -76,7 +94,8 @@ export async function parseStageArgs(
     const known = context.stages.map((s) => `\`${s}\``).join(', ') || 'none';
     throw new UsageError(`Unknown stage \`${stage}\`: registered stages are ${known}`);
   }
-  const levels = priorityFlags(parsed, context.stages[0] ?? '', index === 0);
+  const source = 'source' in context ? context.source : context.stages[0];
+  const levels = priorityFlags(parsed, source, stage === source);
   const workers = positive(parsed, 'workers', 'workers');
   if (workers !== undefined && workers > MAX_WORKERS) {
     throw new UsageError(`workers must be at most ${MAX_WORKERS}, got "${workers}"`);
@@ -87,12 +106,17 @@ export async function parseStageArgs(
       stage,
       workers,
       limit: positive(parsed, 'limit'),
-      idleTimeout: positive(parsed, 'idle-timeout'),
+      idleTimeout: durationFlag(parsed, 'idle-timeout', DURATION_RANGES.idleTimeout),
+      shutdownTimeout: durationFlag(parsed, 'shutdown-timeout', DURATION_RANGES.shutdownTimeout),
       ...levels,
       failFast: parsed['fail-fast'] === true,
       verbose: parsed['verbose'] === true,
       quiet: parsed['quiet'] === true,
-      progressInterval: positive(parsed, 'progress-interval') ?? DEFAULT_PROGRESS_INTERVAL,
+      // The last stage's outputs go nowhere else; the others' go to the next stage's queue.
+      print: typeof parsed['print'] === 'boolean' ? parsed['print'] : index === context.stages.length - 1,
+      progressInterval:
+        durationFlag(parsed, 'progress-interval', DURATION_RANGES.progressInterval) ??
+        DEFAULT_PROGRESS_INTERVAL,
     },
   };
 }
@@ -103,7 +127,8 @@ function build(y: Argv, { stages, scriptName }: StageCliContext): Argv {
   return y
     .scriptName(scriptName)
     .usage(
-      '$0 <stage> [workers] [flags]\n\nRuns one stage of the pipeline; prints each output as a JSON line on stdout.',
+      '$0 <stage> [workers] [flags]\n\nRuns one stage of the pipeline. The last stage prints each output as a ' +
+        'JSON line on stdout (--print, --no-print: any stage).',
     )
     .version(false)
     .command('$0 [stage] [workers]', false)
@@ -112,7 +137,18 @@ function build(y: Argv, { stages, scriptName }: StageCliContext): Argv {
     .option('limit', number('stop after this many inputs (first stage: calls)'))
     .option(
       'idle-timeout',
-      number('stop once nothing was in hand and no input arrived for this many ms (says so on stderr)'),
+      number(
+        'stop once nothing was in hand and no input arrived for this long (says so on stderr): ms, ' +
+          'or an integer and a unit (30s, 5m, 2h, 1d), up to 24.9 days; never (the default): no idle timeout',
+      ),
+    )
+    .option(
+      'shutdown-timeout',
+      number(
+        'the most a stop may take (default 30s): receives in flight, running calls (their signal ' +
+          'aborts when a fifth of it, at most 3s, is left), last sends and deletes; ms or 30s, 5m, …, ' +
+          'up to 24.9 days; never: calls are never aborted',
+      ),
     )
     .option('fail-fast', {
       type: 'boolean',
@@ -124,10 +160,17 @@ function build(y: Argv, { stages, scriptName }: StageCliContext): Argv {
     .option('min-priority', number('consume only levels >= this'))
     .option('max-priority', number('consume only levels <= this'))
     .option('quiet', { type: 'boolean', describe: 'no progress line on stderr' })
+    .option('print', {
+      type: 'boolean',
+      describe:
+        'print each output as a JSON line on stdout (default: the last stage only, whose outputs go ' +
+        'nowhere else; --no-print: none). The stage never waits for stdout: lines it cannot take ' +
+        'at once are dropped, and counted on stderr',
+    })
     .option(
       'progress-interval',
       number(
-        `ms between progress lines when stderr is not a terminal (default ${DEFAULT_PROGRESS_INTERVAL})`,
+        `time between progress lines when stderr is not a terminal: ms or 30s, 5m, … (default ${DEFAULT_PROGRESS_INTERVAL})`,
       ),
     )
     .option('verbose', {
@@ -181,7 +224,7 @@ function checkFlagNames(argv: readonly string[]): void {
 
 function priorityFlags(
   parsed: Record<string, unknown>,
-  first: string,
+  first: string | undefined,
   isFirst: boolean,
 ): Pick<StageArgs, 'priority' | 'minPriority' | 'maxPriority'> {
   const priority = level(parsed, 'priority');
@@ -189,7 +232,9 @@ function priorityFlags(
   const maxPriority = level(parsed, 'max-priority');
   if (priority !== undefined && !isFirst) {
     throw new UsageError(
-      `--priority applies to the first stage (${first}) only: later stages keep their input's level`,
+      first === undefined
+        ? "--priority applies to a source stage only, and this pipeline's first stage consumes an input: stages with an input keep their input's level"
+        : `--priority applies to the first stage (${first}) only: later stages keep their input's level`,
     );
   }
   for (const [flag, value] of [
@@ -225,6 +270,24 @@ function positive(parsed: Record<string, unknown>, key: string, name = `--${key}
   return value;
 }
 
+/**
+ * A duration flag in ms (`10000`, `30s`, `5m`, `never` where `range` allows it), or undefined when
+ * not given: `--idle-timeout must be a duration from 0 to 2147483647 ms (…), got "abc"`.
+ */
+function durationFlag(
+  parsed: Record<string, unknown>,
+  key: string,
+  range: DurationRange,
+): number | undefined {
+  const given = text(parsed, key);
+  if (given === undefined) return undefined;
+  const value = parseDurationText(given);
+  if (!isDuration(value, range)) {
+    throw new UsageError(`--${key} must be ${flagRangeText(range)}, got ${JSON.stringify(given)}`);
+  }
+  return value;
+}
+
 /** A priority level flag, or undefined when not given. */
 function level(parsed: Record<string, unknown>, key: string): number | undefined {
   const given = text(parsed, key);
@@ -241,6 +304,7 @@ const FLAG_OF_OPTION: Readonly<Record<string, { flag: string; key: keyof StageAr
   workers: { flag: 'workers', key: 'workers' },
   limit: { flag: '--limit', key: 'limit' },
   idleTimeout: { flag: '--idle-timeout', key: 'idleTimeout' },
+  shutdownTimeout: { flag: '--shutdown-timeout', key: 'shutdownTimeout' },
   priority: { flag: '--priority', key: 'priority' },
   minPriority: { flag: '--min-priority', key: 'minPriority' },
   maxPriority: { flag: '--max-priority', key: 'maxPriority' },

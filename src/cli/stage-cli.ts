@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { ConfigError, describe as describeError } from '../errors.ts';
 import type { TaskClient } from '../task-client.ts';
 import type { Logger, RunOptions, StageCliDefaults } from '../types.ts';
+import { OutputPrinter } from './output-printer.ts';
 import { Progress } from './progress.ts';
 import { onStopSignals } from './signals.ts';
 import { inFlagWords, type ParsedStageCli, parseStageArgs, type StageArgs } from './stage-args.ts';
@@ -24,8 +25,9 @@ export const EXIT = {
 } as const;
 
 /**
- * `node script.js <stage> [workers] [flags]`: runs one stage, printing each output as a JSON line
- * on stdout (everything else goes to stderr). Resolves with the exit code, also set on the
+ * `node script.js <stage> [workers] [flags]`: runs one stage; the last stage (or any, with
+ * `--print`) prints each output as a JSON line on stdout, never waiting for it (see
+ * OutputPrinter); everything else goes to stderr. Resolves with the exit code, also set on the
  * process. `logger` gets the CLI's own records (the summary, at debug): by default the stderr
  * logger, verbose with `--verbose`; TaskClient.main() may pass the client's.
  */
@@ -55,7 +57,11 @@ async function runStage(
   const scriptName = `node ${basename(process.argv[1] ?? 'script.js')}`;
   let parsed: ParsedStageCli;
   try {
-    parsed = await parseStageArgs(argv, { stages: client.stageNames, scriptName });
+    parsed = await parseStageArgs(argv, {
+      stages: client.stageNames,
+      source: client.sourceStage,
+      scriptName,
+    });
   } catch (error) {
     return usageError(error);
   }
@@ -80,7 +86,10 @@ async function runStage(
   }
 }
 
-/** Prints each output of `run` until it ends: 0 when it stopped gracefully, 1 when it failed. */
+/**
+ * Consumes `run` until it ends, printing its outputs if asked: 0 when it stopped gracefully, 1
+ * when it failed.
+ */
 async function consume(
   client: TaskClient,
   run: AsyncGenerator<unknown, void, undefined>,
@@ -91,16 +100,21 @@ async function consume(
     ? undefined
     : new Progress(client, { stage: args.stage, stream: process.stderr, logInterval: args.progressInterval });
   const started = Date.now();
+  const printer = args.print ? new OutputPrinter(process.stdout, (text) => logger.warn({}, text)) : undefined;
   let failure: { error: unknown } | undefined;
   try {
     progress?.start();
-    for await (const output of run) {
-      await writeLine(`${JSON.stringify(output) ?? 'null'}\n`);
-    }
+    for await (const output of run) printer?.print(output);
   } catch (error) {
     failure = { error };
   }
   progress?.stop();
+  if (printer !== undefined && printer.dropped > 0) {
+    logger.warn(
+      { stage: args.stage, dropped: printer.dropped },
+      `${printer.dropped} output lines were not printed: stdout was not read fast enough or was closed`,
+    );
+  }
   logSummary(client, logger, args.stage, started);
   if (failure === undefined) return EXIT.ok;
   // Last, so that the reason is the last line an operator sees.
@@ -151,11 +165,4 @@ function causeOf(error: unknown): string {
   if (!(error instanceof Error) || error.cause === undefined) return '';
   const stack = error.cause instanceof Error ? error.cause.stack : undefined;
   return stack === undefined ? '' : `\n${stack}`;
-}
-
-function writeLine(line: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.stdout.write(line)) resolve();
-    else process.stdout.once('drain', resolve);
-  });
 }

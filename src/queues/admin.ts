@@ -8,6 +8,7 @@ import type { Stage } from '../stage.ts';
 import type { QueueInfo } from '../types.ts';
 import { queueDepths } from './depths.ts';
 import { redriveQueue } from './redrive.ts';
+import { deadline, untilAborted } from '../time/deadline.ts';
 import type { PipelineQueues } from './topology.ts';
 
 /** What administration asks SQS with: the client's SQSClient, and how to explain its failures. */
@@ -17,7 +18,7 @@ export type AdminConnection = Pick<Connection, 'sqs' | 'diagnose'>;
 export async function createAllQueues(queues: PipelineQueues): Promise<void> {
   await Promise.all(
     queues.topology.stages
-      .slice(1)
+      .filter((stage) => stage.consumes)
       .flatMap((stage) =>
         Array.from({ length: stage.priorities }, (_, level) => queues.inputUrl(stage, level)),
       ),
@@ -70,12 +71,28 @@ export async function deleteQueues(
   return existing.map((q) => q.name);
 }
 
-/** Moves every message of `stage`'s dead-letter queue back to its input (see redriveQueue). */
+/**
+ * Moves every message of `stage`'s dead-letter queue back to its input (see redriveQueue): finding
+ * the queue and each step of the redrive take `stepMs` at most; `signal` ends it.
+ */
 export async function redriveStage(
-  { io }: Pick<Connection, 'io'>,
+  { io, diagnose }: Pick<Connection, 'io' | 'diagnose'>,
   queues: PipelineQueues,
   stage: Stage,
+  bounds: { readonly stepMs: number; readonly signal: AbortSignal | undefined },
 ): Promise<number> {
-  const dlq = await queues.deadLetterUrl(stage);
-  return redriveQueue(io, dlq, (level) => queues.inputUrl(stage, level), stage.priorities - 1);
+  const find = deadline('redrive()', bounds.stepMs, bounds.signal);
+  let dlq: string;
+  try {
+    dlq = await untilAborted(queues.deadLetterUrl(stage), find.signal);
+  } catch (error) {
+    if (find.callerGaveUp && error === find.signal.reason) throw error;
+    const call = { step: 'finding the dead-letter queue', action: 'GetQueueUrl, GetQueueAttributes' };
+    throw diagnose(error, call);
+  } finally {
+    find.dispose();
+  }
+  const signal = bounds.signal === undefined ? {} : { signal: bounds.signal };
+  const target = (level: number) => queues.inputUrl(stage, level);
+  return redriveQueue(io, dlq, target, stage.priorities - 1, { stepMs: bounds.stepMs, diagnose, ...signal });
 }

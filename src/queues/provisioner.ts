@@ -6,10 +6,13 @@ import {
   QueueAttributeName,
   QueueDoesNotExist,
   QueueNameExists,
+  SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { QueueConfigError, SqsError } from '../errors.ts';
 import { type Diagnose, passThrough, type SqsCall } from '../sqs/diagnose.ts';
+import type { Logger } from '../types.ts';
+import { type AttributeChange, attributeDrift, attributeUpdate } from './attribute-drift.ts';
 
 /** A queue this pipeline needs: its name, attributes and tags. */
 export interface QueueSpec {
@@ -23,7 +26,17 @@ export interface ProvisionerOptions {
   readonly settleMs?: number;
   /** Turns a failed call's error into the one to throw (a ConnectionError for a setup problem). */
   readonly diagnose?: Diagnose;
+  /** Says on which queue an attribute was updated in place (warn), or left as another set it (debug). */
+  readonly logger?: Logger;
 }
+
+/**
+ * What a caller does about a queue whose attributes differ from its spec in ways SQS can change
+ * on a live queue: `own` (the stage that consumes the queue, or `createQueues()`) updates them in
+ * place; `use` (a producer) leaves them to the owner and goes on. A difference SQS cannot change
+ * is a QueueConfigError either way.
+ */
+export type QueueRole = 'own' | 'use';
 
 /** The step a queue lookup belongs to: part of creating the queues, or looking them up alone. */
 const CREATING = 'creating queues';
@@ -31,29 +44,38 @@ const LOOKING_UP = 'looking up queues';
 
 /**
  * Creates queues on first use, idempotently, and remembers their URLs. A queue that exists with
- * other attributes is a {@link QueueConfigError} naming the queue and the attribute; a failure
- * that says the setup is wrong (unreachable endpoint, credentials) is diagnosed as such.
+ * other attributes is updated in place by its owner (see {@link QueueRole}) when SQS allows it,
+ * else a {@link QueueConfigError} naming the queue and the attribute; a failure that says the
+ * setup is wrong (unreachable endpoint, credentials) is diagnosed as such.
  */
 export class Provisioner {
   readonly #client: SQSClient;
   readonly #urls = new Map<string, Promise<string>>();
+  /** URLs of the queues this client owns, their attributes reconciled. */
+  readonly #owned = new Map<string, Promise<string>>();
   readonly #arns = new Map<string, Promise<string>>();
   readonly #settleMs: number;
   readonly #diagnose: Diagnose;
+  readonly #logger: Logger | undefined;
 
   constructor(client: SQSClient, options: ProvisionerOptions = {}) {
     this.#client = client;
     this.#settleMs = options.settleMs ?? 1000;
     this.#diagnose = options.diagnose ?? passThrough;
+    this.#logger = options.logger;
   }
 
-  /** URL of the queue, creating it if needed. Concurrent calls for one name share one request. */
-  ensure(spec: QueueSpec): Promise<string> {
-    let url = this.#urls.get(spec.name);
+  /**
+   * URL of the queue, creating it if needed; `role` says what to do about attributes that differ
+   * (see {@link QueueRole}). Concurrent calls for one name share one request.
+   */
+  ensure(spec: QueueSpec, role: QueueRole = 'use'): Promise<string> {
+    const cache = role === 'own' ? this.#owned : this.#urls;
+    let url = cache.get(spec.name);
     if (url === undefined) {
-      url = this.#ensure(spec);
-      this.#urls.set(spec.name, url);
-      url.catch(() => this.#urls.delete(spec.name));
+      url = this.#ensure(spec, role);
+      cache.set(spec.name, url);
+      url.catch(() => cache.delete(spec.name));
     }
     return url;
   }
@@ -99,14 +121,15 @@ export class Provisioner {
   forget(names: Iterable<string>): void {
     for (const name of names) {
       this.#urls.delete(name);
+      this.#owned.delete(name);
       this.#arns.delete(name);
     }
   }
 
-  async #ensure(spec: QueueSpec): Promise<string> {
+  async #ensure(spec: QueueSpec, role: QueueRole): Promise<string> {
     const existing = await this.#find(spec.name, CREATING);
     if (existing !== undefined) {
-      await this.#checkAttributes(spec, existing);
+      await this.#reconcile(spec, existing, role);
       return existing;
     }
     let url: string | undefined;
@@ -124,55 +147,57 @@ export class Provisioner {
         this.#fail(error, { step: CREATING, action: 'CreateQueue', queue: spec.name });
       // Created meanwhile by another process, with other attributes: say which.
       const raced = await this.#find(spec.name, CREATING);
-      if (raced !== undefined) await this.#checkAttributes(spec, raced);
-      throw error;
+      if (raced === undefined) throw error;
+      await this.#reconcile(spec, raced, role);
+      return raced;
     }
     if (url === undefined)
       throw new SqsError(`CreateQueue returned no URL for ${spec.name}`, { queue: spec.name });
-    await this.#checkAttributes(spec, url);
+    await this.#reconcile(spec, url, 'use');
     if (this.#settleMs > 0) await sleep(this.#settleMs);
     return url;
   }
 
-  async #checkAttributes(spec: QueueSpec, url: string): Promise<void> {
+  /**
+   * Compares the queue's attributes with the spec: a difference SQS cannot change is an error; the
+   * others are updated in place by the owner (said as a warning), left to it by a user.
+   */
+  async #reconcile(spec: QueueSpec, url: string, role: QueueRole): Promise<void> {
     const out = await this.#client
       .send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [QueueAttributeName.All] }))
       .catch((error: unknown) =>
         this.#fail(error, { step: CREATING, action: 'GetQueueAttributes', queue: spec.name }),
       );
-    const actual = out.Attributes ?? {};
-    for (const [name, expected] of Object.entries(spec.attributes)) {
-      const value = (actual as Record<string, string | undefined>)[name];
-      // An attribute the server does not report (an emulator without that feature) is not drift.
-      if (value === undefined) continue;
-      if (!sameAttribute(name, expected, value)) throw new QueueConfigError(spec.name, name, expected, value);
+    const actual: Readonly<Record<string, string | undefined>> = out.Attributes ?? {};
+    const drift = attributeDrift(spec.attributes, actual);
+    const [fixed] = drift.immutable;
+    if (fixed !== undefined) throw new QueueConfigError(spec.name, fixed.name, fixed.wanted, fixed.actual);
+    if (drift.mutable.length === 0) return;
+    if (role === 'use') {
+      this.#logger?.debug(
+        { queue: spec.name, changes: drift.mutable },
+        "queue attributes differ from this client's stage options: left as they are (the stage that consumes the queue updates them when it starts)",
+      );
+      return;
     }
+    await this.#client
+      .send(
+        new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributeUpdate(drift.mutable, actual) }),
+      )
+      .catch((error: unknown) =>
+        this.#fail(error, { step: CREATING, action: 'SetQueueAttributes', queue: spec.name }),
+      );
+    for (const change of drift.mutable) this.#logUpdate(spec.name, change);
+  }
+
+  #logUpdate(queue: string, { name, wanted, actual }: AttributeChange): void {
+    this.#logger?.warn(
+      { queue, attribute: name, from: actual, to: wanted },
+      `queue ${queue}: ${name} updated in place from ${actual ?? '(unset)'} to ${wanted} (messages kept)`,
+    );
   }
 
   #fail(error: unknown, call: SqsCall): never {
     throw this.#diagnose(error, call);
   }
-}
-
-function sameAttribute(name: string, expected: string, actual: string): boolean {
-  if (expected === actual) return true;
-  if (name === 'RedrivePolicy') {
-    try {
-      const a: unknown = JSON.parse(expected);
-      const b: unknown = JSON.parse(actual);
-      return JSON.stringify(normalize(a)) === JSON.stringify(normalize(b));
-    } catch {
-      return false;
-    }
-  }
-  return expected.toLowerCase() === actual.toLowerCase();
-}
-
-function normalize(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(
-    Object.entries(value)
-      .map(([k, v]) => [k, String(v)])
-      .sort(),
-  );
 }

@@ -1,6 +1,6 @@
 import type { Stage } from '../stage.ts';
 import { deadLetterQueueName, inputQueueName, queueTags } from './naming.ts';
-import type { Provisioner, QueueSpec } from './provisioner.ts';
+import type { Provisioner, QueueRole, QueueSpec } from './provisioner.ts';
 
 export interface TopologyOptions {
   /** High-throughput FIFO: deduplication and throughput limit per message group. */
@@ -13,9 +13,16 @@ export interface TopologyOptions {
  * Deliveries SQS allows beyond the stage's attempts before its redrive policy moves a message to
  * the dead-letter queue. sqspipes itself counts attempts in hand and moves a failed input there
  * after `retries + 1` of them; the policy is the safety net for inputs that never report (a call
- * that kills its process), and the slack keeps hand-backs (stops, each a delivery) from reaching it.
+ * that kills its process). Receives that are not attempts (hand-backs on a stop or past a `limit`,
+ * `peek`s) spend it too: the slack keeps them from reaching it in practice, and a message received
+ * for the last time it allows is never handed back (see `Delivery.lastReceive`).
  */
-export const REDRIVE_SLACK = 9;
+export const REDRIVE_SLACK = 99;
+
+/** The maxReceiveCount of `stage`'s input queues: SQS moves a message received more often to its DLQ. */
+export function maxReceiveCount(stage: Pick<Stage, 'retries'>): number {
+  return stage.retries + 1 + REDRIVE_SLACK;
+}
 
 /** 14 days, SQS's maximum: a pipeline paused over a long weekend loses nothing. */
 const RETENTION_SECONDS = '1209600';
@@ -45,7 +52,7 @@ export class Topology {
         : {
             RedrivePolicy: JSON.stringify({
               deadLetterTargetArn: dlqArn,
-              maxReceiveCount: stage.retries + 1 + REDRIVE_SLACK,
+              maxReceiveCount: maxReceiveCount(stage),
             }),
           };
     return {
@@ -55,7 +62,7 @@ export class Topology {
     };
   }
 
-  /** Dead-letter queue of `stage` (every stage but the first has one). */
+  /** Dead-letter queue of `stage` (every stage that consumes has one; a source has none). */
   deadLetterQueue(stage: Stage): QueueSpec {
     return {
       name: deadLetterQueueName(this.domain, stage.name),
@@ -66,14 +73,16 @@ export class Topology {
 
   /** Every queue of the pipeline, stage by stage: input levels, then the dead-letter queue. */
   queues(): { stage: Stage; level: number | 'dlq'; spec: QueueSpec }[] {
-    return this.stages.slice(1).flatMap((stage) => [
-      ...Array.from({ length: stage.priorities }, (_, level) => ({
-        stage,
-        level,
-        spec: this.inputQueue(stage, level),
-      })),
-      { stage, level: 'dlq' as const, spec: this.deadLetterQueue(stage) },
-    ]);
+    return this.stages
+      .filter((stage) => stage.consumes)
+      .flatMap((stage) => [
+        ...Array.from({ length: stage.priorities }, (_, level) => ({
+          stage,
+          level,
+          spec: this.inputQueue(stage, level),
+        })),
+        { stage, level: 'dlq' as const, spec: this.deadLetterQueue(stage) },
+      ]);
   }
 
   #fifoAttributes(): Record<string, string> {
@@ -91,16 +100,22 @@ export class Topology {
   }
 }
 
-/** Queue URLs of one pipeline, creating queues on first use (a stage's DLQ before its inputs). */
+/**
+ * Queue URLs of one pipeline, creating queues on first use (a stage's DLQ before its inputs). The
+ * queues of the stages it `owns` (the stage a run consumes for; every stage for `createQueues()`)
+ * get their changeable attributes updated in place when they differ from the stage's options.
+ */
 export class PipelineQueues {
   readonly topology: Topology;
   readonly #provisioner: Provisioner;
+  readonly #owns: (stage: Stage) => boolean;
   /** URLs by stage and level (or `dlq`). */
   readonly #urls = new Map<string, Promise<string>>();
 
-  constructor(topology: Topology, provisioner: Provisioner) {
+  constructor(topology: Topology, provisioner: Provisioner, owns: (stage: Stage) => boolean = () => false) {
     this.topology = topology;
     this.#provisioner = provisioner;
+    this.#owns = owns;
   }
 
   /** URL of one of the stage's input queues (created if needed); asked once, then remembered. */
@@ -108,7 +123,7 @@ export class PipelineQueues {
     // Every output sent asks for its queue: answer from memory, without rebuilding the spec.
     return this.#remember(`${stage.name}\0${level}`, async () => {
       const dlq = await this.#deadLetter(stage);
-      return this.#provisioner.ensure(this.topology.inputQueue(stage, level, dlq.arn));
+      return this.#provisioner.ensure(this.topology.inputQueue(stage, level, dlq.arn), this.#role(stage));
     });
   }
 
@@ -119,8 +134,12 @@ export class PipelineQueues {
 
   async #deadLetter(stage: Stage): Promise<{ url: string; arn: string }> {
     const spec = this.topology.deadLetterQueue(stage);
-    const url = await this.#provisioner.ensure(spec);
+    const url = await this.#provisioner.ensure(spec, this.#role(stage));
     return { url, arn: await this.#provisioner.arn(spec.name, url) };
+  }
+
+  #role(stage: Stage): QueueRole {
+    return this.#owns(stage) ? 'own' : 'use';
   }
 
   #remember(key: string, make: () => Promise<string>): Promise<string> {

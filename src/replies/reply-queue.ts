@@ -119,7 +119,12 @@ export class ReplyQueue {
     this.senderId = created.senderId;
     this.#diagnose = options.diagnose;
     this.#logger = options.logger;
-    this.#timer = setInterval(() => void this.#beat(), options.everyMs);
+    // #beat reports its own failures; a rejection would be a bug, said the same way.
+    this.#timer = setInterval(() => {
+      this.#beat().catch((error: unknown) =>
+        this.#logger.warn({ queue: this.name, err: error }, 'reply queue heartbeat failed'),
+      );
+    }, options.everyMs);
     this.#timer.unref();
   }
 

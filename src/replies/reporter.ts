@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueDoesNotExist } from '@aws-sdk/client-sqs';
 import { encodeValue, type ReplyAddress } from '../envelope.ts';
-import { describe } from '../errors.ts';
+import { describe, ReplyError } from '../errors.ts';
 import type { OutgoingMessage } from '../sqs/sqs-io.ts';
 import type { Logger } from '../types.ts';
 import { encodeDead, encodeEnd, encodeStatus, type ItemStatusKind } from './report.ts';
@@ -23,17 +24,24 @@ export interface ReporterDeps {
   /** The run's batched sends. */
   readonly send: (url: string, message: OutgoingMessage) => Promise<unknown>;
   readonly logger: Logger;
+  /** Waits before each retry of a report that failed to send; their number bounds the retries. */
+  readonly retryDelaysMs?: readonly number[] | undefined;
 }
 
 /** How long a reply queue found missing is taken for gone (its sender died or closed). */
 const MISSING_FOR_MS = 60_000;
 
+/** Waits before the retries of a report (about 15 s in all, on top of the SDK's own retries). */
+const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+
 /**
  * A stage's side of `submit()`: sends reports about submitted items to their senders' reply
- * queues. An end report is sent before the input is acknowledged, so that a crash cannot lose it;
- * statuses are sent in the background. A reply queue that is gone (its sender closed or died)
- * never fails or stalls the stage: its reports are dropped, quietly. Only queues named as reply
- * queues of this pipeline's domain are written to, whatever a message says.
+ * queues. An end report (or a dead-letter report) is sent before the input is acknowledged, so
+ * that a crash cannot lose it; a send that fails is retried with backoff, and one that keeps
+ * failing rejects, so that the input is not acknowledged (it comes back, and its report is sent
+ * again). A reply queue that is gone (its sender closed or died) never fails or stalls the stage:
+ * its reports are dropped, quietly. Statuses are sent once, in the background. Only queues named
+ * as reply queues of this pipeline's domain are written to, whatever a message says.
  */
 export class Reporter {
   readonly #d: ReporterDeps;
@@ -46,8 +54,9 @@ export class Reporter {
   }
 
   /**
-   * The call on this branch ended (it stands for the `finished` status too); resolves once the
-   * report was sent (or dropped). Never rejects.
+   * The call on this branch ended (it stands for the `finished` status too); resolves once every
+   * part of the report was accepted by SQS, or its reply queue is gone. Rejects with a
+   * {@link ReplyError} when a part could not be sent, after retries.
    */
   async ended(address: ReplyAddress, end: EndOfCall, attempt: number): Promise<void> {
     const { stage } = this.#d;
@@ -72,13 +81,19 @@ export class Reporter {
       attempt,
       at: Date.now(),
     });
-    await Promise.all(bodies.map((body, part) => this.#send(address, body, `${nonce}:${part}`)));
+    const sent = await Promise.allSettled(
+      bodies.map((body, part) => this.#deliver(address, body, `${nonce}:${part}`)),
+    );
+    for (const one of sent) if (one.status === 'rejected') throw one.reason;
   }
 
-  /** The branch went to the dead-letter queue. Never rejects. */
+  /**
+   * The branch went to the dead-letter queue; resolves once the report was accepted, or its reply
+   * queue is gone. Rejects with a {@link ReplyError} when it could not be sent, after retries.
+   */
   dead(address: ReplyAddress, reason: string): Promise<void> {
     const body = encodeDead({ item: address.item, token: address.token, stage: this.#d.stage, reason });
-    return this.#send(address, body, randomUUID());
+    return this.#deliver(address, body, randomUUID());
   }
 
   /** Progress of the item, if its sender asked for it. Never rejects (callers need not wait). */
@@ -97,9 +112,40 @@ export class Reporter {
       at: Date.now(),
       ...(error === undefined ? {} : { error: describe(error).slice(0, 2000) }),
     });
-    await this.#send(address, body, randomUUID());
+    try {
+      await this.#send(address, body, randomUUID());
+    } catch (e) {
+      this.#d.logger.warn(
+        { stage: this.#d.stage, queue: address.queue, item: address.item, err: e },
+        `could not send the status \`${status}\` of an item to its sender`,
+      );
+    }
   }
 
+  /** Sends a report, retrying with backoff under the same deduplication id (see {@link #send}). */
+  async #deliver(address: ReplyAddress, body: string, deduplicationId: string): Promise<void> {
+    const delays = this.#d.retryDelaysMs ?? RETRY_DELAYS_MS;
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.#send(address, body, deduplicationId);
+        return;
+      } catch (error) {
+        const delay = delays[tries - 1];
+        if (delay === undefined)
+          throw new ReplyError(this.#d.stage, address.queue, address.item, tries, error);
+        this.#d.logger.debug(
+          { stage: this.#d.stage, queue: address.queue, item: address.item, err: error, tries },
+          'a report to a sender failed to send; retrying',
+        );
+        await sleep(delay);
+      }
+    }
+  }
+
+  /**
+   * Sends once. Resolves when SQS accepted it, or when it is dropped: the queue is not a reply
+   * queue of this pipeline, or it is gone. Rejects when it failed otherwise.
+   */
   async #send(address: ReplyAddress, body: string, deduplicationId: string): Promise<void> {
     const name = address.queue;
     if (!isReplyQueueName(this.#d.domain, name)) {
@@ -118,14 +164,8 @@ export class Reporter {
       if (url === undefined) return;
       await this.#d.send(url, { body, groupId: address.item, deduplicationId });
     } catch (error) {
-      if (isMissingQueue(error)) {
-        this.#gone(name);
-        return;
-      }
-      this.#d.logger.warn(
-        { stage: this.#d.stage, queue: name, item: address.item, err: error },
-        'could not send a reply to the sender; its result may time out',
-      );
+      if (!isMissingQueue(error)) throw error;
+      this.#gone(name);
     }
   }
 

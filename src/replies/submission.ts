@@ -1,4 +1,5 @@
 import { ItemError } from '../errors.ts';
+import { setTimer, type Timer } from '../time/timers.ts';
 import { Completion } from './completion.ts';
 import type { ItemStatusKind, Report } from './report.ts';
 
@@ -82,7 +83,7 @@ export class PendingItem {
   readonly #completion: Completion;
   readonly #resolve: (results: unknown[]) => void;
   readonly #reject: (error: ItemError) => void;
-  readonly #timer: NodeJS.Timeout;
+  readonly #timer: Timer;
   readonly #statuses: boolean;
   #settled = false;
 
@@ -111,12 +112,11 @@ export class PendingItem {
       reject(error);
     };
     this.submission = new Submission(id, stage, result);
-    this.#timer = setTimeout(
-      () =>
-        this.#reject(
-          new ItemError(id, 'timeout', { message: `got no result within ${timeoutMs} ms (timeout)` }),
-        ),
-      timeoutMs,
+    // Infinity (no timeout) arms no timer.
+    this.#timer = setTimer(timeoutMs, () =>
+      this.#reject(
+        new ItemError(id, 'timeout', { message: `got no result within ${timeoutMs} ms (timeout)` }),
+      ),
     );
   }
 
@@ -204,7 +204,7 @@ export class PendingItem {
   #settle(onSettled: () => void): void {
     if (this.#settled) return;
     this.#settled = true;
-    clearTimeout(this.#timer);
+    this.#timer.cancel();
     onSettled();
   }
 }

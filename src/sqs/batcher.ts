@@ -2,6 +2,11 @@
  * Coalesces single operations into SQS batch calls: up to `maxEntries` entries and `maxBytes`
  * per call, waiting at most `lingerMs` for company. Several calls may be in flight at once.
  * Entries that SQS failed with a transient error are retried (with backoff) in a later batch.
+ *
+ * Each entry may carry its caller's signal (its deadline): once it aborts, the entry is never
+ * sent again. One still waiting (pending or between retries) is withdrawn, rejecting with the
+ * signal's reason (or, when an attempt had already failed, that failure: it says why); one on the
+ * wire rejects at once with an {@link OutcomeUnknownError}, and is not retried if its call fails.
  */
 export type EntryResult<R> = { ok: true; value: R } | { ok: false; error: Error; retryable: boolean };
 
@@ -18,11 +23,23 @@ export interface BatcherOptions<E, R> {
   maxAttempts?: number;
   /**
    * Whether a thrown call (after the SDK's own retries) is worth trying again. Those entries are
-   * retried with backoff until they succeed or {@link Batcher.abort} is called. @default never
+   * retried with backoff until they succeed, their signal aborts or {@link Batcher.abort} is
+   * called. @default never
    */
   retryCall?: (error: unknown) => boolean;
-  /** Performs one batch call; returns one result per entry, in order. A throw fails every entry. */
-  call: (entries: readonly E[]) => Promise<EntryResult<R>[]>;
+  /**
+   * Performs one batch call; returns one result per entry, in order. A throw fails every entry.
+   * `signal` aborts once every entry's caller gave up (never when one entry has no signal).
+   */
+  call: (entries: readonly E[], signal?: AbortSignal) => Promise<EntryResult<R>[]>;
+}
+
+/**
+ * The caller gave up on an entry while its request was on the wire: SQS may or may not have
+ * carried it out. `cause` is why the caller gave up.
+ */
+export class OutcomeUnknownError extends Error {
+  override name = 'OutcomeUnknownError';
 }
 
 interface Pending<E, R> {
@@ -31,8 +48,14 @@ interface Pending<E, R> {
   attempt: number;
   resolve: (value: R) => void;
   reject: (error: Error) => void;
-  /** Withdraws the entry while it is not on the wire (its run gave up on it). */
+  /** The caller's deadline: aborting it withdraws the entry (see the class). */
   signal: AbortSignal | undefined;
+  /** Settled, or given up by its caller: nothing more happens to it. */
+  done: boolean;
+  /** On the wire now. */
+  sending: boolean;
+  /** Why its last attempt failed (transiently), if one did. */
+  lastError: Error | undefined;
 }
 
 export class Batcher<E, R> {
@@ -72,12 +95,23 @@ export class Batcher<E, R> {
         resolve,
         reject,
         signal,
+        done: false,
+        sending: false,
+        lastError: undefined,
       };
-      if (signal !== undefined) {
-        const forget = this.#watch(signal, item);
-        item.resolve = (value) => (forget(), resolve(value));
-        item.reject = (error) => (forget(), reject(error));
-      }
+      const forget = signal === undefined ? undefined : this.#watch(signal, item);
+      item.resolve = (value) => {
+        if (item.done) return;
+        item.done = true;
+        forget?.();
+        resolve(value);
+      };
+      item.reject = (error) => {
+        if (item.done) return;
+        item.done = true;
+        forget?.();
+        reject(error);
+      };
       this.#enqueue(item);
     });
   }
@@ -109,8 +143,22 @@ export class Batcher<E, R> {
     };
   }
 
-  /** Removes `item` from the pending batch or from its retry wait, and rejects it. */
-  #withdraw(item: Pending<E, R>, error: Error): void {
+  /**
+   * Its caller gave up on `item`: removes it from the pending batch or from its retry wait and
+   * rejects it (with its last failure, which says why, if it had one); on the wire, rejects it
+   * with an {@link OutcomeUnknownError} and lets the call run its course without it.
+   */
+  #withdraw(item: Pending<E, R>, reason: Error): void {
+    if (item.done) return;
+    if (item.sending) {
+      const unknown = new OutcomeUnknownError(
+        `gave up while the request was on the wire (${reason.message}): SQS may or may not have accepted it`,
+        { cause: item.lastError ?? reason },
+      );
+      item.reject(unknown);
+      return;
+    }
+    const error = item.lastError ?? reason;
     const index = this.#pending.indexOf(item);
     if (index >= 0) {
       this.#pending.splice(index, 1);
@@ -167,30 +215,41 @@ export class Batcher<E, R> {
   }
 
   async #run(batch: Pending<E, R>[]): Promise<void> {
+    for (const item of batch) item.sending = true;
+    const giveUp = allGaveUp(batch);
     let results: EntryResult<R>[];
     try {
-      results = await this.#options.call(batch.map((p) => p.entry));
+      results = await this.#options.call(
+        batch.map((p) => p.entry),
+        giveUp?.signal,
+      );
     } catch (error) {
       const again = this.#options.retryCall(error) && !this.#aborted;
       for (const item of batch) {
-        if (again) this.#retryLater(item);
+        item.sending = false;
+        if (again && !item.done) this.#retryLater(item, toError(error));
         else item.reject(toError(error));
       }
       return;
+    } finally {
+      giveUp?.dispose();
     }
     batch.forEach((item, i) => {
+      item.sending = false;
       const result = results[i] ?? {
         ok: false,
         error: new Error('SQS returned no result for this entry'),
         retryable: true,
       };
       if (result.ok) item.resolve(result.value);
-      else if (result.retryable && item.attempt < this.#options.maxAttempts) this.#retryLater(item);
+      else if (result.retryable && item.attempt < this.#options.maxAttempts && !item.done)
+        this.#retryLater(item, result.error);
       else item.reject(result.error);
     });
   }
 
-  #retryLater(item: Pending<E, R>): void {
+  #retryLater(item: Pending<E, R>, error: Error): void {
+    item.lastError = error;
     const delay = Math.min(5000, 25 * 2 ** item.attempt) * (0.5 + Math.random() / 2);
     const timer = setTimeout(() => {
       this.#retrying.delete(timer);
@@ -200,10 +259,11 @@ export class Batcher<E, R> {
     this.#retrying.set(timer, item);
   }
 
-  /** Gives up: rejects every entry not yet sent or waiting for a retry. */
-  abort(error: Error): void {
+  /** Gives up: rejects every entry not yet sent or waiting for a retry. Returns how many. */
+  abort(error: Error): number {
     this.#aborted = true;
     this.#clearTimer();
+    const count = this.#pending.length + this.#retrying.size;
     for (const [timer, item] of this.#retrying) {
       clearTimeout(timer);
       item.reject(error);
@@ -212,6 +272,7 @@ export class Batcher<E, R> {
     for (const item of this.#pending) item.reject(error);
     this.#pending = [];
     this.#bytes = 0;
+    return count;
   }
 
   #clearTimer(): void {
@@ -220,6 +281,41 @@ export class Batcher<E, R> {
     clearImmediate(this.#timer as NodeJS.Immediate);
     this.#timer = undefined;
   }
+}
+
+/**
+ * A signal that aborts once the caller of every entry of `batch` gave up (so that the request
+ * itself can be abandoned); undefined when an entry has no caller's signal.
+ */
+function allGaveUp<E, R>(
+  batch: readonly Pending<E, R>[],
+): { signal: AbortSignal; dispose(): void } | undefined {
+  const signals: AbortSignal[] = [];
+  for (const item of batch) {
+    if (item.signal === undefined) return undefined;
+    signals.push(item.signal);
+  }
+  const controller = new AbortController();
+  let left = new Set(signals).size;
+  const seen = new Set<AbortSignal>();
+  const onAbort = (signal: AbortSignal) => () => {
+    if (seen.has(signal)) return;
+    seen.add(signal);
+    if (--left === 0) controller.abort(toError(signal.reason));
+  };
+  const listeners = new Map<AbortSignal, () => void>();
+  for (const signal of new Set(signals)) {
+    const listener = onAbort(signal);
+    listeners.set(signal, listener);
+    if (signal.aborted) listener();
+    else signal.addEventListener('abort', listener, { once: true });
+  }
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const [signal, listener] of listeners) signal.removeEventListener('abort', listener);
+    },
+  };
 }
 
 function toError(error: unknown): Error {

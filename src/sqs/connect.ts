@@ -103,6 +103,9 @@ export async function createSqsClient(options: ConnectOptions): Promise<SQSClien
       httpsAgent: new HttpsAgent(agentOptions),
       connectionTimeout: 5_000,
       requestTimeout: 30_000,
+      // Without it a request past requestTimeout only logs a warning and waits on: a network that
+      // drops packets would hang any call that has no deadline of its own.
+      throwOnRequestTimeout: true,
     }),
     // Send to the configured endpoint, not the host inside queue URLs (emulators return
     // unresolvable hosts such as sqs.us-east-1.localhost).

@@ -15,12 +15,42 @@ export interface SqsCall {
 /** Turns the error of a failed SQS call into the error to surface. */
 export type Diagnose = (error: unknown, call: SqsCall) => unknown;
 
+/**
+ * How the one who reads a fix sets what it names: the library's options (TaskClientOptions) or
+ * the operator CLI's flags. The environment variables and profiles of the AWS SDK work for both.
+ */
+export interface SettingNames {
+  /** e.g. the `endpoint` option, `--endpoint`. */
+  readonly endpoint: string;
+  readonly region: string;
+  /** Where credentials can be given besides the SDK's chain; undefined: only the SDK's chain. */
+  readonly credentials: string | undefined;
+  /** Where the queues' KMS key was named. */
+  readonly kmsKey: string;
+}
+
+/** The words of TaskClientOptions. */
+export const LIBRARY_SETTINGS: SettingNames = {
+  endpoint: 'the `endpoint` option',
+  region: 'the `region` option',
+  credentials: 'the `credentials` option (or pass your own SQSClient as `sqs`)',
+  kmsKey: 'the `kmsKeyId` option',
+};
+
+/** The words of the operator CLI (`sqspipes`): its flags; credentials come from the SDK's chain only. */
+export const OPERATOR_CLI_SETTINGS: SettingNames = {
+  endpoint: '--endpoint',
+  region: '--region',
+  credentials: undefined,
+  kmsKey: "the queue's KmsMasterKeyId",
+};
+
 /** Surfaces errors as they are (no target known). */
 export const passThrough: Diagnose = (error) => error;
 
-/** A {@link Diagnose} for the client that talks to `target`. */
-export function diagnoser(target: SqsTarget): Diagnose {
-  return (error, call) => diagnose(error, target, call);
+/** A {@link Diagnose} for the client that talks to `target`, with fixes in `settings`' words. */
+export function diagnoser(target: SqsTarget, settings: SettingNames = LIBRARY_SETTINGS): Diagnose {
+  return (error, call) => diagnose(error, target, call, settings);
 }
 
 /** Network error codes: the endpoint cannot be reached. */
@@ -67,21 +97,27 @@ interface Finding {
  * A {@link ConnectionError} for a failure that says the setup is wrong (unreachable endpoint,
  * something other than SQS answering, no region, missing or rejected credentials, a permission
  * denied), naming the endpoint, its source, the region, the step and the likely fix; any other
- * error (SQS's own answers, sqspipes errors, aborts) unchanged.
+ * error (SQS's own answers, sqspipes errors, aborts) unchanged. Fixes name the settings in the
+ * words of `settings`: the library's options by default.
  */
-export function diagnose(error: unknown, target: SqsTarget, call: SqsCall): unknown {
+export function diagnose(
+  error: unknown,
+  target: SqsTarget,
+  call: SqsCall,
+  settings: SettingNames = LIBRARY_SETTINGS,
+): unknown {
   if (!(error instanceof Error) || error instanceof SqspipesError || error.name === 'AbortError') {
     return error;
   }
-  const found = findProblem(error, target, call);
+  const found = findProblem(error, target, call, settings);
   if (found === undefined) return error;
   const { endpoint, source, region } = target;
   const on = call.queue === undefined ? '' : ` on ${call.queue}`;
   const detail = found.detail === undefined ? '' : `: ${found.detail}`;
   const where =
     endpoint === undefined
-      ? "AWS's default for the region (no `endpoint` option, AWS_ENDPOINT_URL_SQS or AWS_ENDPOINT_URL is set)"
-      : `${endpoint} (from ${sourceLabel(source)})`;
+      ? `AWS's default for the region (no ${settings.endpoint.replace(/^the /, '')}, AWS_ENDPOINT_URL_SQS or AWS_ENDPOINT_URL is set)`
+      : `${endpoint} (from ${sourceLabel(source, settings)})`;
   const message = `${found.what} while ${call.step} (${call.action}${on})${detail}. Endpoint: ${where}; region: ${region ?? 'not set'}. ${found.fix}`;
   const details = {
     problem: found.problem,
@@ -96,33 +132,45 @@ export function diagnose(error: unknown, target: SqsTarget, call: SqsCall): unkn
   return new ConnectionError(message, details, error);
 }
 
-function findProblem(error: Error, target: SqsTarget, call: SqsCall): Finding | undefined {
-  if (error instanceof SQSServiceException) return serviceProblem(error, target, call);
+function findProblem(
+  error: Error,
+  target: SqsTarget,
+  call: SqsCall,
+  settings: SettingNames,
+): Finding | undefined {
+  if (error instanceof SQSServiceException) return serviceProblem(error, target, call, settings);
   const code = stringField(error, 'code');
   if (code !== undefined && (UNREACHABLE.has(code) || UNRESOLVED.has(code) || isTls(code))) {
-    return network(error, code, target);
+    return network(error, code, target, settings);
   }
-  if (TIMEOUTS.has(error.name)) return network(error, error.name, target);
+  if (TIMEOUTS.has(error.name)) return network(error, error.name, target, settings);
   // No class to narrow with: the credential chain's error is not a dependency of ours, and the
   // region check throws a plain Error.
-  if (error.name === 'CredentialsProviderError') return noCredentials(error);
-  if (error.message === 'Region is missing') return noRegion();
+  if (error.name === 'CredentialsProviderError') return noCredentials(error, settings);
+  if (error.message === 'Region is missing') return noRegion(settings);
   // The SDK could not read the answer (an HTML page, say): it attaches the response's metadata.
   const status = httpStatus(error);
-  if (status !== undefined) return notSqs(status, target);
+  if (status !== undefined) return notSqs(status, target, settings);
   return undefined;
 }
 
-function serviceProblem(error: SQSServiceException, target: SqsTarget, call: SqsCall): Finding | undefined {
+function serviceProblem(
+  error: SQSServiceException,
+  target: SqsTarget,
+  call: SqsCall,
+  settings: SettingNames,
+): Finding | undefined {
   const code = stringField(error, 'Code') ?? error.name;
-  if (error instanceof InvalidSecurity || BAD_CREDENTIALS.has(code)) return badCredentials(error, code);
-  if (error instanceof KmsAccessDenied) return kmsDenied(error, call);
+  if (error instanceof InvalidSecurity || BAD_CREDENTIALS.has(code)) {
+    return badCredentials(error, code, settings);
+  }
+  if (error instanceof KmsAccessDenied) return kmsDenied(error, call, settings);
   if (DENIED.has(code)) return denied(error, code, call);
-  if (UNKNOWN_ANSWERS.has(error.name)) return notSqs(error.$metadata.httpStatusCode, target);
+  if (UNKNOWN_ANSWERS.has(error.name)) return notSqs(error.$metadata.httpStatusCode, target, settings);
   return undefined;
 }
 
-function network(error: Error, code: string, target: SqsTarget): Finding {
+function network(error: Error, code: string, target: SqsTarget, settings: SettingNames): Finding {
   const found = { problem: 'unreachable', detail: describe(error), code } as const;
   if (isTls(code)) {
     const fix =
@@ -130,11 +178,10 @@ function network(error: Error, code: string, target: SqsTarget): Finding {
     return { ...found, what: 'The TLS handshake with SQS failed', fix };
   }
   if (target.endpoint === undefined) {
-    const fix =
-      'Check the network connection (and any proxy) to AWS and the region; for a local emulator, set the `endpoint` option or AWS_ENDPOINT_URL_SQS.';
+    const fix = `Check the network connection (and any proxy) to AWS and the region; for a local emulator, set ${settings.endpoint} or AWS_ENDPOINT_URL_SQS.`;
     return { ...found, what: 'Cannot reach SQS', fix };
   }
-  const label = sourceLabel(target.source);
+  const label = sourceLabel(target.source, settings);
   if (UNRESOLVED.has(code)) {
     return {
       ...found,
@@ -150,11 +197,11 @@ function network(error: Error, code: string, target: SqsTarget): Finding {
   };
 }
 
-function notSqs(status: number | undefined, target: SqsTarget): Finding {
+function notSqs(status: number | undefined, target: SqsTarget, settings: SettingNames): Finding {
   const fix =
     target.endpoint === undefined
       ? 'A proxy may have answered instead of AWS: check HTTPS_PROXY and the region.'
-      : `Something other than SQS listens there: check the host, port and path in ${sourceLabel(target.source)} (LocalStack, for one, is http://localhost:4566).`;
+      : `Something other than SQS listens there: check the host, port and path in ${sourceLabel(target.source, settings)} (LocalStack, for one, is http://localhost:4566).`;
   const shown = status === undefined ? '' : ` (HTTP ${status})`;
   return {
     problem: 'not-sqs',
@@ -164,31 +211,33 @@ function notSqs(status: number | undefined, target: SqsTarget): Finding {
   };
 }
 
-function noRegion(): Finding {
+function noRegion(settings: SettingNames): Finding {
   return {
     problem: 'no-region',
     what: 'No AWS region is set',
-    fix: 'Without a region there is no SQS endpoint to call: set the `region` option or AWS_REGION (e.g. us-east-1), or a region in your AWS profile; for a local emulator, set the `endpoint` option (the region then defaults to us-east-1).',
+    fix: `Without a region there is no SQS endpoint to call: set ${settings.region} or AWS_REGION (e.g. us-east-1), or a region in your AWS profile; for a local emulator, set ${settings.endpoint} (the region then defaults to us-east-1).`,
     code: undefined,
   };
 }
 
-function noCredentials(error: Error): Finding {
+function noCredentials(error: Error, settings: SettingNames): Finding {
+  const option = settings.credentials === undefined ? '' : `${settings.credentials}, `;
   return {
     problem: 'no-credentials',
     what: 'No AWS credentials were found',
     detail: describe(error),
-    fix: 'Set the `credentials` option, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; a local emulator accepts any values (e.g. test and test).',
+    fix: `Set ${option}AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (a profile of ~/.aws/config, e.g. after aws sso login); a local emulator accepts any values (e.g. test and test).`,
     code: error.name,
   };
 }
 
-function badCredentials(error: SQSServiceException, code: string): Finding {
+function badCredentials(error: SQSServiceException, code: string, settings: SettingNames): Finding {
+  const option = settings.credentials === undefined ? '' : ` (or ${settings.credentials})`;
   const fix = /Expired/.test(code)
     ? 'The session token has expired: get fresh credentials (e.g. aws sso login) and run again.'
     : /Signature/.test(code)
-      ? 'The secret access key does not match the access key id: check AWS_SECRET_ACCESS_KEY (or the `credentials` option) and the system clock.'
-      : 'The access key id is unknown at this endpoint: check AWS_ACCESS_KEY_ID, AWS_PROFILE or the `credentials` option, and that the endpoint and region are the ones these credentials are for.';
+      ? `The secret access key does not match the access key id: check AWS_SECRET_ACCESS_KEY${option} and the system clock.`
+      : `The access key id is unknown at this endpoint: check AWS_ACCESS_KEY_ID or AWS_PROFILE${option}, and that the endpoint and region are the ones these credentials are for.`;
   const detail = `${code}: ${error.message}`;
   return { problem: 'bad-credentials', what: 'SQS rejected the credentials', detail, fix, code };
 }
@@ -206,20 +255,20 @@ function denied(error: SQSServiceException, code: string, call: SqsCall): Findin
   };
 }
 
-function kmsDenied(error: KmsAccessDenied, call: SqsCall): Finding {
+function kmsDenied(error: KmsAccessDenied, call: SqsCall, settings: SettingNames): Finding {
   return {
     problem: 'access-denied',
     what: `SQS refused ${call.action}: the queue's KMS key cannot be used`,
     detail: `${error.name}: ${error.message}`,
-    fix: 'Grant kms:GenerateDataKey and kms:Decrypt on the key (the `kmsKeyId` option) to the identity in use.',
+    fix: `Grant kms:GenerateDataKey and kms:Decrypt on the key (${settings.kmsKey}) to the identity in use.`,
     code: error.name,
   };
 }
 
-function sourceLabel(source: SqsTarget['source']): string {
+function sourceLabel(source: SqsTarget['source'], settings: SettingNames): string {
   switch (source) {
     case 'option':
-      return 'the `endpoint` option';
+      return settings.endpoint;
     case 'client':
       return 'the SQSClient passed as `sqs`';
     case 'default':

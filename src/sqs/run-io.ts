@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../time/timers.ts';
 import type { Message } from '@aws-sdk/client-sqs';
 import { SqsError } from '../errors.ts';
 import type { OutgoingMessage, ReceiptSource, SqsIo } from './sqs-io.ts';
@@ -16,9 +16,18 @@ export class RunIo {
     this.#io = io;
   }
 
-  /** Receives are never aborted: SQS would keep an abandoned long poll open and hide what it takes. */
-  receive(url: string, max: number, waitSeconds: number, visibility: number): Promise<Message[]> {
-    return this.#io.receive(url, max, waitSeconds, visibility);
+  /**
+   * Aborting `signal` abandons the receive: SQS may still hand the abandoned poll a message and
+   * hide it for `visibility` seconds (see the poller).
+   */
+  receive(
+    url: string,
+    max: number,
+    waitSeconds: number,
+    visibility: number,
+    signal?: AbortSignal,
+  ): Promise<Message[]> {
+    return this.#io.receive(url, max, waitSeconds, visibility, signal);
   }
 
   send(url: string, message: OutgoingMessage): Promise<unknown> {
@@ -44,7 +53,7 @@ export class RunIo {
       const left = deadline - Date.now();
       if (left <= 0) break;
       const timer = new AbortController();
-      const late = sleep(left, undefined, { signal: timer.signal }).catch(() => {});
+      const late = sleep(left, timer.signal); // Infinity (shutdownTimeout: never): no timer
       await Promise.race([Promise.allSettled([...this.#pending]), late]);
       timer.abort();
     }
@@ -55,6 +64,11 @@ export class RunIo {
       );
     }
     return abandoned;
+  }
+
+  /** Requests of this run not yet accepted by SQS (retries included). */
+  get pending(): number {
+    return this.#pending.size;
   }
 
   #track<T>(request: Promise<T>): Promise<T> {

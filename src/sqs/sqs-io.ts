@@ -93,7 +93,7 @@ export class SqsIo {
       ReceiveRequestAttemptId: randomUUID(),
     });
     try {
-      const out = await this.#client.send(command, signal === undefined ? {} : { abortSignal: signal });
+      const out = await this.#client.send(command, abortOption(signal));
       return out.Messages ?? [];
     } catch (error) {
       throw this.#options.diagnose(error, { step: 'receiving', action: 'ReceiveMessage', queue: url });
@@ -113,7 +113,7 @@ export class SqsIo {
           lingerMs: this.#options.sendLingerMs,
           sizeOf: (m: OutgoingMessage) =>
             Buffer.byteLength(m.body) + m.groupId.length + m.deduplicationId.length,
-          call: (entries) => this.#sendBatch(url, entries),
+          call: (entries, signal) => this.#sendBatch(url, entries, signal),
           retryCall: isTransient,
         }),
     );
@@ -132,7 +132,7 @@ export class SqsIo {
       () =>
         new Batcher({
           lingerMs: this.#options.ackLingerMs,
-          call: (messages: readonly ReceiptSource[]) => this.#deleteBatch(url, messages),
+          call: (messages: readonly ReceiptSource[], signal) => this.#deleteBatch(url, messages, signal),
           retryCall: isTransient,
         }),
     );
@@ -156,7 +156,7 @@ export class SqsIo {
       () =>
         new Batcher({
           lingerMs: this.#options.ackLingerMs,
-          call: (changes: readonly VisibilityChange[]) => this.#visibilityBatch(url, changes),
+          call: (changes: readonly VisibilityChange[], signal) => this.#visibilityBatch(url, changes, signal),
           retryCall: isTransient,
         }),
     );
@@ -174,30 +174,44 @@ export class SqsIo {
   /**
    * Sends everything pending and waits for every batch call in flight, retries included. After
    * `timeoutMs` (SQS unreachable), gives up: what is left is rejected, as if the process had died.
+   * Resolves with what was given up, in words (`2 sends to <queue url>`); empty when all went.
    */
-  async flush(timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
-    const maps = [this.#senders, this.#deleters, this.#hiders] as const;
-    const all = Promise.all(maps.flatMap((m) => [...m.values()].map((b) => b.flush())));
+  async flush(timeoutMs = Number.POSITIVE_INFINITY): Promise<string[]> {
+    const maps = [
+      ['send', this.#senders],
+      ['delete', this.#deleters],
+      ['visibility change', this.#hiders],
+    ] as const;
+    const all = Promise.all(maps.flatMap(([, m]) => [...m.values()].map((b) => b.flush())));
     if (timeoutMs === Number.POSITIVE_INFINITY) {
       await all;
-      return;
+      return [];
     }
     const timer = new AbortController();
     const late = sleep(timeoutMs, 'late' as const, { signal: timer.signal }).catch(() => 'done' as const);
     const outcome = await Promise.race([all.then(() => 'done' as const), late]);
     timer.abort();
+    const unsent: string[] = [];
     if (outcome === 'late') {
       const error = new SqsError(
         `SQS did not accept pending requests within ${timeoutMs} ms; giving up on them`,
       );
-      for (const map of maps) {
-        for (const batcher of map.values()) batcher.abort(error);
+      for (const [what, map] of maps) {
+        for (const [url, batcher] of map) {
+          const count = batcher.abort(error);
+          if (count > 0) unsent.push(`${count} ${what}${count === 1 ? '' : 's'} to ${url}`);
+        }
         map.clear();
       }
     }
+    return unsent;
   }
 
-  async #sendBatch(url: string, entries: readonly OutgoingMessage[]): Promise<EntryResult<unknown>[]> {
+  async #sendBatch(
+    url: string,
+    entries: readonly OutgoingMessage[],
+    signal: AbortSignal | undefined,
+  ): Promise<EntryResult<unknown>[]> {
     const out = await this.#client.send(
       new SendMessageBatchCommand({
         QueueUrl: url,
@@ -209,21 +223,31 @@ export class SqsIo {
           ...(m.attributes === undefined ? {} : { MessageAttributes: stringAttributes(m.attributes) }),
         })),
       }),
+      abortOption(signal),
     );
     return results(url, 'SendMessageBatch', entries.length, out.Successful ?? [], out.Failed ?? []);
   }
 
-  async #deleteBatch(url: string, messages: readonly ReceiptSource[]): Promise<EntryResult<unknown>[]> {
+  async #deleteBatch(
+    url: string,
+    messages: readonly ReceiptSource[],
+    signal: AbortSignal | undefined,
+  ): Promise<EntryResult<unknown>[]> {
     const out = await this.#client.send(
       new DeleteMessageBatchCommand({
         QueueUrl: url,
         Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receiptHandle })),
       }),
+      abortOption(signal),
     );
     return results(url, 'DeleteMessageBatch', messages.length, out.Successful ?? [], out.Failed ?? []);
   }
 
-  async #visibilityBatch(url: string, changes: readonly VisibilityChange[]): Promise<EntryResult<unknown>[]> {
+  async #visibilityBatch(
+    url: string,
+    changes: readonly VisibilityChange[],
+    signal: AbortSignal | undefined,
+  ): Promise<EntryResult<unknown>[]> {
     const out = await this.#client.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl: url,
@@ -233,6 +257,7 @@ export class SqsIo {
           VisibilityTimeout: c.seconds,
         })),
       }),
+      abortOption(signal),
     );
     return results(
       url,
@@ -277,6 +302,11 @@ function results(
     };
   }
   return out as EntryResult<unknown>[];
+}
+
+/** The SDK's per-call option that aborts the request with `signal`. */
+function abortOption(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
+  return signal === undefined ? {} : { abortSignal: signal };
 }
 
 function stringAttributes(

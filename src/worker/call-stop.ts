@@ -6,11 +6,20 @@
  * never aborted and rarely look at their signal.
  */
 
-/** A reason to stop that may never come: its AbortSignal exists only once asked for. */
+/**
+ * A reason to stop that may never come: its AbortSignal exists only once asked for. An `advisory`
+ * one only tells the call (its signal aborts): what the call still produces counts, as the cause
+ * may pass (a lost lease that SQS gives back to this process).
+ */
 export class LazyAbort {
+  readonly advisory: boolean;
   #aborted = false;
   #reason: unknown;
   #controller: AbortController | undefined;
+
+  constructor(options: { readonly advisory?: boolean } = {}) {
+    this.advisory = options.advisory ?? false;
+  }
 
   get aborted(): boolean {
     return this.#aborted;
@@ -47,9 +56,11 @@ export class CallStop {
     this.#sources = sources;
   }
 
-  /** Throws the reason of a source that stopped the call, if one did. */
+  /** Throws the reason of a source that stopped the call, if one did (an advisory one does not). */
   throwIfAborted(): void {
-    for (const source of this.#sources) if (source.aborted) throw source.reason;
+    for (const source of this.#sources) {
+      if (source.aborted && !(source instanceof LazyAbort && source.advisory)) throw source.reason;
+    }
   }
 
   /** One AbortSignal for the whole call, made on first use. */

@@ -1,4 +1,5 @@
 import { runInContext, type TaskContext, type TaskInput } from '../context.ts';
+import { setTimer, type Timer } from '../time/timers.ts';
 import { CallStop, LazyAbort, type StopSource } from './call-stop.ts';
 
 /** A call that ran past the stage's `timeout`. */
@@ -68,15 +69,18 @@ export function callStage<T>(
     () => undefined,
   );
   if (timeout === undefined || timer === undefined) return { result: call, settled };
-  let handle: NodeJS.Timeout | undefined;
+  let handle: Timer | undefined;
   const late = new Promise<never>((_, reject) => {
-    handle = setTimeout(() => {
+    handle = setTimer(timeout, () => {
       const error = new CallTimeoutError(`call exceeded the stage's timeout of ${timeout} ms`);
       timer.abort(error);
       reject(error);
-    }, timeout);
+    });
   });
   late.catch(() => {});
-  void settled.then(() => clearTimeout(handle));
+  settled.then(
+    () => handle?.cancel(),
+    () => {}, // settled never rejects
+  );
   return { result: Promise.race([call, late]), settled };
 }

@@ -1,7 +1,8 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Envelope } from '../envelope.ts';
-import { describe, type SqspipesError } from '../errors.ts';
+import { describe, LeaseLostError, type SqspipesError } from '../errors.ts';
 import type { InputInfo, TaskEvents } from '../events.ts';
+import { maxReceiveCount } from '../queues/topology.ts';
 import type { Reporter } from '../replies/reporter.ts';
 import type { RunIo } from '../sqs/run-io.ts';
 import type { Stage } from '../stage.ts';
@@ -77,7 +78,12 @@ export class Delivery implements Lease {
   #handedBackFor = 0;
   /** Settles when the latest call on it has returned (a timed-out call may run on). */
   #callSettled: Promise<unknown> = Promise.resolve();
+  /** Aborted when SQS's 12-hour limit is about to end its lease. */
   readonly #capped = new LazyAbort();
+  /** Aborted when its lease is lost: it tells the call, whose outputs still count if the lease comes back. */
+  readonly #leaseStop = new LazyAbort({ advisory: true });
+  /** Its lease was lost (see {@link lost}) and SQS has not given it to this process again since. */
+  #lost = false;
 
   constructor(
     url: string,
@@ -109,6 +115,15 @@ export class Delivery implements Lease {
     return this.#capped;
   }
 
+  /**
+   * Aborted, with a {@link LeaseLostError}, when its lease is lost: the call is told, and should
+   * stop. Advisory: should SQS give the input back to this process before the call returns, what
+   * the call produced counts, and the input is acknowledged.
+   */
+  get leaseStop(): LazyAbort {
+    return this.#leaseStop;
+  }
+
   /** What events and logs say about it. */
   get info(): InputInfo {
     return {
@@ -131,13 +146,27 @@ export class Delivery implements Lease {
     this.receivedAt = Date.now();
     this.leaseUntil = this.receivedAt + this.#deps.heartbeat.visibilitySeconds * 1000;
     this.receiveCount = receiveCountOf(message);
+    this.#lost = false; // a new lease
   }
 
-  /** A worker starts a call on it (one more attempt). */
-  begin(): void {
+  /** Its lease was lost, and SQS has not given it to this process again since. */
+  get leaseLost(): boolean {
+    return this.#lost;
+  }
+
+  /**
+   * A worker starts a call on it (one more attempt). False if its lease was lost while it waited
+   * for the worker: it ends here, with no call made on it.
+   */
+  begin(): boolean {
+    if (this.#lost) {
+      this.#end('released');
+      return false;
+    }
     this.#expect('begin', 'waiting');
     this.#state = 'running';
     this.attempts++;
+    return true;
   }
 
   /** The running call settles with `settled` (a timed-out call may run on): a retry waits for it. */
@@ -150,6 +179,10 @@ export class Delivery implements Lease {
    * background). `processed` is emitted once SQS confirmed the delete.
    */
   acknowledge(outputs: number): void {
+    if (this.#lost) {
+      this.#end('released'); // never deleted with a stale handle: SQS delivers it again
+      return;
+    }
     if (!this.#end('acked')) return;
     this.#deps.io.delete(this.url, this).then(
       () => this.#deps.events.safeEmit('processed', { ...this.info, outputs }),
@@ -168,10 +201,21 @@ export class Delivery implements Lease {
    * Hands it back without a verdict (not an attempt): visible again at once, or, for an input
    * between retries, when its retry delay ends; never before `notBeforeSeconds` (a message of its
    * group before it went back with a delay). Later messages of its group in hand go back too.
+   * On its last receive (see {@link lastReceive}) it is dead-lettered with that reason instead.
    */
   release(notBeforeSeconds = 0): void {
     const delay = this.#state === 'backoff' ? Math.ceil((this.#retryAt - Date.now()) / 1000) : 0;
     this.#handBack(Math.max(delay, notBeforeSeconds));
+  }
+
+  /**
+   * This receive is the last its queue's redrive policy allows: handed back, the message would be
+   * moved to the dead-letter queue by SQS itself at its next receive, with no reason recorded and
+   * no report to its submitter. Peeks and hand-backs spend that budget; attempts, made in hand,
+   * do not.
+   */
+  get lastReceive(): boolean {
+    return this.receiveCount >= maxReceiveCount(this.#deps.stage);
   }
 
   /**
@@ -190,20 +234,35 @@ export class Delivery implements Lease {
    */
   fail(error: SqspipesError): void {
     this.#expect('fail', 'running');
+    if (this.#lost) {
+      this.#end('released'); // not retried here with a stale handle: SQS delivers it again
+      return;
+    }
     const { stage, events, logger } = this.#deps;
     events.safeEmit('failed', error, this.info);
     if (this.attempts > stage.retries) {
       this.deadLetter(describe(error), error);
       return;
     }
+    const delayMs = this.#retryDelayMs();
+    const budgetMs = (leaseBudgetSeconds(this) - this.#deps.heartbeat.visibilitySeconds) * 1000;
+    // Its retry happens wherever SQS delivers it next: handed back, with its delay.
+    const handBack = this.#deps.stopping() || delayMs > budgetMs;
+    if (handBack && this.lastReceive) {
+      this.deadLetter(budgetSpentReason(this.receiveCount, maxReceiveCount(stage), error));
+      return;
+    }
     logger.warn({ ...this.info, err: error.message }, 'call failed; it will be tried again');
     const reply = this.envelope?.reply;
-    if (reply !== undefined) void this.#deps.reporter?.status(reply, 'retrying', this.attempts, error);
-    const delayMs = this.#retryDelayMs();
+    const reporter = this.#deps.reporter;
+    if (reply !== undefined && reporter !== undefined) {
+      reporter
+        .status(reply, 'retrying', this.attempts, error)
+        .catch((e: unknown) => this.#warn(e, 'status failed'));
+    }
     events.safeEmit('retried', { ...this.info, delaySeconds: delayMs / 1000 });
-    const budgetMs = (leaseBudgetSeconds(this) - this.#deps.heartbeat.visibilitySeconds) * 1000;
-    if (this.#deps.stopping() || delayMs > budgetMs) {
-      this.#handBack(Math.ceil(delayMs / 1000)); // the retry happens wherever SQS delivers it next
+    if (handBack) {
+      this.#handBack(Math.ceil(delayMs / 1000));
       return;
     }
     this.#state = 'backoff';
@@ -211,11 +270,13 @@ export class Delivery implements Lease {
     const settled = this.#callSettled;
     this.#retryTimer = setTimeout(() => {
       // A timed-out call may still run: its retry must not overlap it.
-      void settled.then(() => {
-        if (this.#state !== 'backoff') return;
-        this.#state = 'waiting';
-        this.#deps.retry(this);
-      });
+      settled
+        .then(() => {
+          if (this.#state !== 'backoff') return;
+          this.#state = 'waiting';
+          this.#deps.retry(this);
+        })
+        .catch((e: unknown) => this.#warn(e, 'could not schedule its retry'));
     }, delayMs);
   }
 
@@ -226,9 +287,11 @@ export class Delivery implements Lease {
   deadLetter(reason: string, error?: SqspipesError): void {
     if (this.#state === 'ending' || this.#state === 'ended') return;
     this.#state = 'ending';
-    void this.#moveToDeadLetterQueue(reason).then((moved) => {
-      if (moved && error !== undefined) this.#deps.failFast?.(error);
-    });
+    this.#moveToDeadLetterQueue(reason)
+      .then((moved) => {
+        if (moved && error !== undefined) this.#deps.failFast?.(error);
+      })
+      .catch((e: unknown) => this.#warn(e, 'dead-lettering failed'));
   }
 
   async #moveToDeadLetterQueue(reason: string): Promise<boolean> {
@@ -237,14 +300,26 @@ export class Delivery implements Lease {
       const where = { stage: stage.name, level: this.level };
       await sendToDeadLetterQueue(io, await this.#deps.deadLetterUrl(), this.#message, where, reason);
     } catch (error) {
-      this.#warn(error, 'could not move the message to the dead-letter queue; handing it back');
+      const spent = this.lastReceive
+        ? ' (its receive budget is spent: SQS moves it at its next receive)'
+        : '';
+      this.#warn(error, `could not move the message to the dead-letter queue; handing it back${spent}`);
       this.#state = 'waiting';
-      this.#handBack(0);
+      this.#handBack(0, true);
       return false;
     }
     const reply = this.envelope?.reply;
-    // Before the delete: a crash in between reports it again, never loses it.
-    if (reply !== undefined) await this.#deps.reporter?.dead(reply, reason);
+    // Before the delete: a crash in between reports it again, never loses it. A report that
+    // could not be sent (after retries) leaves the input undeleted: it comes back and runs again
+    // (attempts are counted per process); the DLQ drops a copy sent again within 5 minutes.
+    try {
+      if (reply !== undefined) await this.#deps.reporter?.dead(reply, reason);
+    } catch (error) {
+      this.#warn(error, 'could not tell its sender it was dead-lettered; handing it back');
+      this.#state = 'waiting';
+      this.#handBack(0, true);
+      return false;
+    }
     const info = this.info;
     this.#end('dead-lettered');
     logger.error({ ...info, queue: this.url, reason }, 'message moved to the dead-letter queue');
@@ -265,7 +340,43 @@ export class Delivery implements Lease {
     this.#deps.events.safeEmit('visibilityLimit', { ...this.info, secondsLeft: seconds });
   }
 
-  #handBack(delaySeconds: number): void {
+  /**
+   * Called by the heartbeat when the lease is lost: SQS may give the message to another worker, or
+   * has already. Its call's signal aborts with a {@link LeaseLostError}. It stays in hand until its
+   * call returns (or, waiting, until a worker takes it), then ends without a word to SQS: its
+   * receipt handle is stale, so it is neither acknowledged, retried nor handed back with it. SQS
+   * delivers it again; outputs its call sent already are deduplicated by their ids. Should SQS
+   * give it to this process again meanwhile ({@link renew}), the lease is back and it goes on.
+   */
+  lost(cause: unknown): void {
+    if (this.#lost || this.#state === 'ending' || this.#state === 'ended') return;
+    this.#lost = true;
+    const error = new LeaseLostError(this.#deps.stage.name, this.messageId, cause);
+    const running = this.#state === 'running';
+    this.#leaseStop.abort(error);
+    this.#deps.logger.warn(
+      { ...this.info, queue: this.url, err: error },
+      running
+        ? 'lost the lease on an input: its call is aborted, and SQS delivers the input again'
+        : 'lost the lease on an input in hand: SQS delivers it again',
+    );
+    this.#deps.events.safeEmit('error', error);
+  }
+
+  /**
+   * Makes it visible again after `delaySeconds` (within its lease), unless this is its last
+   * receive: then, unless `force`d (its dead-letter send failed), it is dead-lettered with why,
+   * rather than left to SQS's silent redrive.
+   */
+  #handBack(delaySeconds: number, force = false): void {
+    if (this.#lost) {
+      this.#end('released'); // its handle is stale: SQS makes it visible again, not this process
+      return;
+    }
+    if (!force && this.lastReceive && this.#state !== 'ended') {
+      this.deadLetter(budgetSpentReason(this.receiveCount, maxReceiveCount(this.#deps.stage)));
+      return;
+    }
     const seconds = Math.max(0, Math.min(delaySeconds, leaseBudgetSeconds(this)));
     if (this.#state !== 'ended') this.#handedBackFor = seconds; // before #end: the group reads it
     if (!this.#end('released')) return;
@@ -306,6 +417,16 @@ export class Delivery implements Lease {
     this.#deps.logger.warn({ ...this.info, queue: this.url, err: error }, text);
     this.#deps.events.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
   }
+}
+
+/** Why a message on its last receive was dead-lettered rather than handed back. */
+export function budgetSpentReason(received: number, max: number, error?: SqspipesError): string {
+  const last = error === undefined ? '' : `; its last attempt failed: ${describe(error)}`;
+  return (
+    `received ${received} times without completing: the receive budget of its queue ` +
+    `(maxReceiveCount ${max}) is spent by hand-backs and peeks, and a hand-back now would let SQS ` +
+    `move it to the dead-letter queue without a reason${last}`
+  );
 }
 
 /** Deliveries of a message so far, this one included. */

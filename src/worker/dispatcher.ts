@@ -3,6 +3,11 @@
  * within a level, and never two messages of one group at once (nor one overtaking an earlier one
  * of its group). A taken item keeps its group busy until {@link Dispatcher.done} (also while it
  * waits for a retry). Pure bookkeeping, no I/O.
+ *
+ * At the start of a run every level's first receive is in flight at once, and a low level's can
+ * come back first: levels named by {@link Dispatcher.expect} hold back every lower level until
+ * each is {@link Dispatcher.seen} (its queue was looked at), so that the first worker free does not
+ * take a low item while the high ones are on their way.
  */
 export interface Dispatchable {
   readonly level: number;
@@ -16,6 +21,34 @@ export class Dispatcher<T extends Dispatchable> {
   /** Every level seen, highest first. */
   #levels: number[] = [];
   #count = 0;
+  /** Levels not looked at yet: items below the highest of them wait. */
+  readonly #unseen = new Set<number>();
+  /** The highest unseen level: items of lower levels are not taken. */
+  #floor = Number.NEGATIVE_INFINITY;
+
+  /** Holds back the levels below each of `levels` until it is {@link seen}. */
+  expect(levels: Iterable<number>): void {
+    for (const level of levels) this.#unseen.add(level);
+    this.#floor = Math.max(Number.NEGATIVE_INFINITY, ...this.#unseen);
+  }
+
+  /** `level` was looked at: the levels below it no longer wait for it. False if none waited. */
+  seen(level: number): boolean {
+    if (!this.#unseen.delete(level)) return false;
+    this.#floor = Math.max(Number.NEGATIVE_INFINITY, ...this.#unseen);
+    return true;
+  }
+
+  /** Stops holding back any level (the start's bound is over). */
+  seeAll(): void {
+    this.#unseen.clear();
+    this.#floor = Number.NEGATIVE_INFINITY;
+  }
+
+  /** True while some expected level was not seen yet (the levels below it wait). */
+  get holding(): boolean {
+    return this.#unseen.size > 0;
+  }
 
   /** Adds items in the order SQS returned them. */
   push(...items: T[]): void {
@@ -37,6 +70,7 @@ export class Dispatcher<T extends Dispatchable> {
    */
   take(allowed: (item: T) => boolean = always): T | undefined {
     for (const level of this.#levels) {
+      if (level < this.#floor) break; // held back: a higher level was not looked at yet
       const queue = this.#waiting.get(level);
       if (queue === undefined) continue;
       let passed: Set<string> | undefined; // groups held back at this level (made on the first)
@@ -104,6 +138,13 @@ export class Dispatcher<T extends Dispatchable> {
   /** Items waiting (not taken). */
   get waiting(): number {
     return this.#count;
+  }
+
+  /** Items waiting at `level` or above: those that run before anything `level` would bring. */
+  waitingFrom(level: number): number {
+    let count = 0;
+    for (const [at, queue] of this.#waiting) if (at >= level) count += queue.length;
+    return count;
   }
 }
 

@@ -158,7 +158,7 @@ export class Forwarder {
   }
 
   #keyOf(value: unknown, inherited: string | undefined): string | undefined {
-    const declared = this.#next?.group ?? (this.#stage.index === 0 ? this.#stage.group : undefined);
+    const declared = this.#next?.group ?? (this.#stage.consumes ? undefined : this.#stage.group);
     if (declared === undefined) return inherited;
     let key: unknown;
     try {

@@ -1,5 +1,6 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import { decodeEnvelope, type Envelope } from '../envelope.ts';
+import { setTimer, type Timer } from '../time/timers.ts';
 import type { Capacity } from './capacity.ts';
 import type { Delivery, Outcome } from './delivery.ts';
 import { LevelPoller, type PollerHandlers, type ReceiveIo } from './poller.ts';
@@ -28,8 +29,15 @@ export interface IntakeOptions {
   readonly stopping: () => boolean;
   /** How many more inputs the run may take (its `limit`). */
   readonly quota: () => number;
-  /** Deliveries waiting for a worker, of any level. */
-  readonly waiting: () => number;
+  /** Deliveries waiting for a worker at `level` or above (those that run before what it brings). */
+  readonly waiting: (level: number) => number;
+  /** A receive of `level` came back with less than it asked, or failed (said once per level). */
+  readonly caughtUp: (level: number) => void;
+  /**
+   * Extends what an idle level's long poll brought with a short lease to the stage's visibility.
+   * @see IDLE_LEASE_SECONDS
+   */
+  readonly extend: (url: string, messages: readonly Message[]) => void;
   /** A receive returned messages / returned none / failed / worked again after failing. */
   readonly on: Pick<PollerHandlers, 'empty' | 'failed' | 'recovered'> & { received(): void };
 }
@@ -63,8 +71,13 @@ export class Intake {
           { visibility: options.visibility, lanes: options.lanes, waitSeconds: options.waitSeconds },
           {
             inHand: () => this.#byLevel.get(level) ?? 0,
-            waiting: options.waiting,
-            messages: (messages) => this.#accept(level, url, messages),
+            waiting: () => options.waiting(level),
+            caughtUp: () => options.caughtUp(level),
+            messages: (messages, visibility) => {
+              // Not while stopping: what it brings then is released, and must not be hidden again.
+              if (visibility < options.visibility && !options.stopping()) options.extend(url, messages);
+              this.#accept(level, url, messages);
+            },
             empty: options.on.empty,
             failed: options.on.failed,
             recovered: options.on.recovered,
@@ -82,6 +95,11 @@ export class Intake {
     for (const poller of this.#pollers) poller.wake();
   }
 
+  /** Busy receives in flight now, over every level: those a stop waits for. */
+  get busyReceiving(): number {
+    return this.#pollers.reduce((sum, poller) => sum + poller.busyReceiving, 0);
+  }
+
   /** Deliveries in hand, not ended. */
   get live(): number {
     return this.#live.size;
@@ -92,21 +110,24 @@ export class Intake {
     return [...this.#live.values()].filter((d) => d.state === 'backoff');
   }
 
-  /** Ends receiving: resolves once no receive is in flight, then releases what came meanwhile. */
-  async stop(): Promise<void> {
-    await Promise.all(this.#pollers.map((poller) => poller.stop()));
+  /**
+   * Ends receiving: idle long polls at once, busy receives when they end or `deadline` aborts;
+   * then releases what came meanwhile.
+   */
+  async stop(deadline?: AbortSignal): Promise<void> {
+    await Promise.all(this.#pollers.map((poller) => poller.stop(deadline)));
     for (const delivery of this.#setAside.splice(0)) delivery.release();
   }
 
   /** Resolves once every delivery has ended, or after `timeoutMs`. */
   async allEnded(timeoutMs: number): Promise<void> {
     if (this.#live.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     await new Promise<void>((resolve) => {
       this.#allEnded = resolve;
-      timer = setTimeout(resolve, timeoutMs);
+      timer = setTimer(timeoutMs, resolve); // Infinity (shutdownTimeout: never): no timer
     });
-    clearTimeout(timer);
+    timer?.cancel();
     this.#allEnded = undefined;
   }
 

@@ -6,15 +6,31 @@ import type { Capacity } from './capacity.ts';
 export const RECEIVE_MAX = 10;
 /** Wait of a busy level: short, so that a stop can let the receive finish before handing back. */
 export const BUSY_WAIT_SECONDS = 2;
+/**
+ * Wait of a level's first receive, a look at its queue when the run starts: no wait, so that an
+ * empty higher level does not hold up the lower ones (see Scheduler.caughtUp).
+ */
+const LOOK_WAIT_SECONDS = 0;
 /** Pause after a failed receive (SQS unreachable): the stage waits instead of spinning. */
 const RETRY_MS = 1000;
+/**
+ * Visibility an idle level's long poll asks for, in seconds: what it brings is extended to the
+ * stage's visibility at once, and a poll abandoned by a stop hides a message this long only.
+ */
+export const IDLE_LEASE_SECONDS = 2;
 
 export interface PollerHandlers {
   /** Messages of this level in hand (waiting or running). */
   inHand(): number;
-  /** Messages of any level waiting for a worker. */
+  /** Messages waiting for a worker that run before what this level brings (its level or above). */
   waiting(): number;
-  messages(messages: Message[]): void;
+  /**
+   * Said once, the first time a receive comes back with less than it asked for (SQS has no more in
+   * sight) or fails: the lower levels need not wait for this one (see Scheduler.caughtUp).
+   */
+  caughtUp(): void;
+  /** Messages received, kept invisible for `visibility` seconds (a short idle lease, or the stage's). */
+  messages(messages: Message[], visibility: number): void;
   empty(): void;
   failed(error: unknown): void;
   recovered(): void;
@@ -22,7 +38,13 @@ export interface PollerHandlers {
 
 /** What a poller receives through. */
 export interface ReceiveIo {
-  receive(url: string, max: number, waitSeconds: number, visibility: number): Promise<Message[]>;
+  receive(
+    url: string,
+    max: number,
+    waitSeconds: number,
+    visibility: number,
+    signal: AbortSignal,
+  ): Promise<Message[]>;
 }
 
 /**
@@ -38,10 +60,16 @@ export interface ReceiveIo {
  * requests (a stage fed slower than it works would make more than one per message), so one lane
  * polls until a receive comes back full again.
  *
- * A receive is never aborted: SQS keeps an abandoned long poll open on its side and gives it
- * whatever becomes visible meanwhile, into an answer nobody reads (hidden for a visibility
- * timeout). So a stop waits for the receives in flight to end (at most their wait) and the run
- * hands back what they bring.
+ * SQS keeps an abandoned long poll open on its side and gives it whatever becomes visible
+ * meanwhile, into an answer nobody reads, hidden for the visibility the poll asked for. So an
+ * idle level's long poll asks for a short one ({@link IDLE_LEASE_SECONDS}; the run extends what
+ * it brings at once) and a stop abandons it at once; a busy level's receive (2 s) asks for the
+ * stage's visibility, and a stop waits for it to end (until the stop's deadline) and hands back
+ * what it brings.
+ *
+ * The first receive of a level is a look at its queue, shaped like a busy one but with no wait: a
+ * backlog queued before the run comes in batches at once, and the first time a receive comes back
+ * with less than it asked the poller says so ({@link PollerHandlers.caughtUp}).
  */
 export class LevelPoller {
   readonly level: number;
@@ -53,12 +81,18 @@ export class LevelPoller {
   readonly #waitSeconds: (busy: boolean) => number;
   readonly #on: PollerHandlers;
   readonly #stopped = new AbortController();
+  /** Receives in flight, by whether a stop abandons them at once (idle long polls). */
+  readonly #receiving = new Map<AbortController, { idle: boolean }>();
   /** Receive loops: lanes beyond the first run only while the level is busy. */
   readonly #loops: Promise<void>[] = [];
   #busy = false;
   /** The last receive brought all it asked for: SQS likely has more. */
   #full = false;
   #wakers: (() => void)[] = [];
+  /** The level's first receive (a look at its queue) was made. */
+  #looked = false;
+  /** {@link PollerHandlers.caughtUp} was said. */
+  #caughtUp = false;
 
   constructor(
     level: number,
@@ -83,17 +117,38 @@ export class LevelPoller {
     for (let lane = 0; lane < this.#lanes; lane++) this.#loops.push(this.#run(lane));
   }
 
-  /** Stops receiving. Resolves once no receive of this level is in flight. */
-  async stop(): Promise<void> {
+  /**
+   * Stops receiving: idle long polls are abandoned at once, busy receives (2 s at most) are
+   * waited for until `deadline` aborts. Resolves once no receive of this level is in flight.
+   */
+  async stop(deadline?: AbortSignal): Promise<void> {
     this.#stopped.abort();
     this.#wake();
-    await Promise.all(this.#loops);
+    for (const [receive, { idle }] of this.#receiving) if (idle) receive.abort();
+    const abandonAll = () => {
+      for (const receive of this.#receiving.keys()) receive.abort();
+    };
+    if (deadline?.aborted === true) abandonAll();
+    else deadline?.addEventListener('abort', abandonAll, { once: true });
+    try {
+      await Promise.all(this.#loops);
+    } finally {
+      deadline?.removeEventListener('abort', abandonAll);
+    }
+  }
+
+  /** Busy receives in flight now: those a stop waits for. */
+  get busyReceiving(): number {
+    let count = 0;
+    for (const { idle } of this.#receiving.values()) if (!idle) count++;
+    return count;
   }
 
   async #run(lane: number): Promise<void> {
     const stopped = this.#stopped.signal;
     while (!stopped.aborted) {
-      const busy = this.#busy || this.#on.inHand() > 0;
+      const looking = !this.#looked; // lanes past the first sleep until the look came back
+      const busy = looking || this.#busy || this.#on.inHand() > 0;
       // A busy level's lane k receives only while fewer than 10·(k+1) inputs wait for a worker:
       // intake follows the workers' demand. Fast stages get many receives in flight; slow ones keep
       // a small prefetch and leave the rest to other processes. Lanes past the first also need SQS
@@ -110,25 +165,40 @@ export class LevelPoller {
       const min = busy && this.#on.waiting() > 0 ? RECEIVE_MAX : 1;
       const room = await this.#capacity.reserve(this.level, min, busy ? RECEIVE_MAX : 1, stopped);
       if (room === 0) break;
+      this.#looked = true;
       let messages: Message[];
+      const visibility = busy ? this.#visibility : Math.min(this.#visibility, IDLE_LEASE_SECONDS);
+      const receive = new AbortController();
+      this.#receiving.set(receive, { idle: !busy });
       try {
-        messages = await this.#io.receive(this.url, room, this.#waitSeconds(busy), this.#visibility);
+        const wait = looking ? LOOK_WAIT_SECONDS : this.#waitSeconds(busy);
+        messages = await this.#io.receive(this.url, room, wait, visibility, receive.signal);
       } catch (error) {
         this.#capacity.received(room, 0);
         if (stopped.aborted) break;
         this.#on.failed(error);
+        this.#sayCaughtUp();
         await sleep(RETRY_MS, undefined, { signal: stopped }).catch(() => {});
         continue;
+      } finally {
+        this.#receiving.delete(receive);
       }
       this.#on.recovered();
       this.#busy = messages.length > 0;
       this.#full = messages.length >= room;
       if (messages.length > 0) {
         this.#wake();
-        this.#on.messages(messages); // in hand (waiting for a worker) before their room is settled
+        this.#on.messages(messages, visibility); // in hand (waiting for a worker) before their room is settled
       } else this.#on.empty();
+      if (messages.length < room) this.#sayCaughtUp(); // after its messages are in hand
       this.#capacity.received(room, messages.length);
     }
+  }
+
+  #sayCaughtUp(): void {
+    if (this.#caughtUp) return;
+    this.#caughtUp = true;
+    this.#on.caughtUp();
   }
 
   /** Fewer inputs wait for a worker: sleeping lanes look again. */

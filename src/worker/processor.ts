@@ -39,9 +39,11 @@ export class Processor {
     this.#d = deps;
   }
 
-  async run(deliveries: readonly Delivery[]): Promise<void> {
+  async run(taken: readonly Delivery[]): Promise<void> {
     const { stage } = this.#d;
-    for (const delivery of deliveries) delivery.begin();
+    // One whose lease was lost while it waited for this worker is not run (it ended there).
+    const deliveries = taken.filter((delivery) => delivery.begin());
+    if (deliveries.length === 0) return;
     // A sender that follows an item's statuses gets `received` before anything the call does.
     if (deliveries.some(followed)) await this.#status(deliveries, 'received');
     const batch = stage.batch !== undefined;
@@ -66,7 +68,7 @@ export class Processor {
     const { stage, args } = this.#d;
     return callStage(
       this.#context(deliveries, batch),
-      [this.#d.callSignal, ...deliveries.map((d) => d.cappedStop)],
+      [this.#d.callSignal, ...deliveries.flatMap((d) => [d.cappedStop, d.leaseStop])],
       stage.timeout,
       async (stop): Promise<Share[]> => {
         if (!batch) {
@@ -139,8 +141,8 @@ export class Processor {
       return;
     }
     const { emission } = share;
-    emission.delivered.then(
-      async (handled) => {
+    emission.delivered
+      .then(async (handled) => {
         // The consumer left before seeing them all: SQS delivers the input again.
         if (!handled) {
           delivery.release();
@@ -148,13 +150,16 @@ export class Processor {
         }
         const reply = delivery.envelope?.reply;
         // Before the acknowledgement: a crash in between sends the report again, never loses it.
+        // A report that could not be sent (a ReplyError, after retries) fails the attempt: the
+        // input is not acknowledged.
         if (reply !== undefined && emission.report !== undefined) {
           await this.#d.reporter.ended(reply, emission.report, delivery.attempts);
         }
         delivery.acknowledge(emission.count);
-      },
-      (error: unknown) => delivery.fail(this.#failure(delivery, error)),
-    );
+      })
+      .catch((error: unknown) => {
+        if (delivery.state === 'running') delivery.fail(this.#failure(delivery, error));
+      });
   }
 
   #failure(delivery: Delivery, error: unknown): SqspipesError {

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setTimer, sleep, type Timer } from '../time/timers.ts';
 
 /** Grace given to calls after their signal was aborted, before the run stops waiting for them. */
 const ABORT_GRACE_MS = 1000;
@@ -15,7 +15,7 @@ export class RunControl {
   readonly #running = new Set<Promise<unknown>>();
   readonly #idleTimeout: number | undefined;
   readonly #signal: AbortSignal | undefined;
-  #idleTimer: NodeJS.Timeout | undefined;
+  #idleTimer: Timer | undefined;
   #idleDeadline = Number.POSITIVE_INFINITY;
   #busy: () => boolean = () => false;
   #error: unknown;
@@ -53,12 +53,13 @@ export class RunControl {
   }
 
   #armIdle(ms: number): void {
-    this.#idleTimer = setTimeout(() => {
+    // setTimer: an Infinity (never) arms nothing, where a bare setTimeout would fire every 1 ms.
+    this.#idleTimer = setTimer(ms, () => {
       this.#idleTimer = undefined;
       const left = this.#idleDeadline - Date.now();
       if (left > 0) this.#armIdle(left);
       else if (!this.#busy()) this.requestStop();
-    }, ms);
+    });
   }
 
   /** Milliseconds until the idle timeout stops the run (infinite without one). */
@@ -91,7 +92,7 @@ export class RunControl {
   }
 
   requestStop(): void {
-    clearTimeout(this.#idleTimer);
+    this.#idleTimer?.cancel();
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#stopping.abort();
   }
@@ -115,12 +116,12 @@ export class RunControl {
 
   /** Waits for running calls: `timeoutMs`, then aborts their signal and waits a short grace more. */
   /** Resolves with the number of calls abandoned (still running after the grace). */
-  async drain(timeoutMs: number): Promise<number> {
+  async drain(timeoutMs: number, graceMs = ABORT_GRACE_MS): Promise<number> {
     if (await this.#settledWithin(timeoutMs)) return 0;
     this.#calls.abort(
       new Error(`run stopping: calls did not finish within shutdownTimeout (${timeoutMs} ms)`),
     );
-    await this.#settledWithin(ABORT_GRACE_MS);
+    await this.#settledWithin(graceMs);
     return this.#running.size;
   }
 
@@ -128,7 +129,8 @@ export class RunControl {
     if (this.#running.size === 0) return true;
     const timer = new AbortController();
     const all = Promise.allSettled([...this.#running]).then(() => true);
-    const late = sleep(ms, false, { signal: timer.signal }).catch(() => false);
+    // Infinity (shutdownTimeout: never abort) arms no timer: only the calls settling end the wait.
+    const late = sleep(ms, timer.signal).then(() => false);
     const done = await Promise.race([all, late]);
     timer.abort();
     return done && this.#running.size === 0 ? true : done;

@@ -5,6 +5,11 @@ import type { RunControl } from './run-control.ts';
 
 /** Steps of the waiting count at which intake is told (SQS's batch of 10). */
 const DRAIN_STEP = 10;
+/**
+ * Longest the lower levels wait, at the start of a run, for the higher levels' queues to be looked
+ * at (see {@link Scheduler.caughtUp}); past it, a higher level still receiving is not waited for.
+ */
+export const START_HOLD_MS = 5000;
 
 export interface SchedulerOptions {
   /** Concurrent calls (worker slots). */
@@ -15,12 +20,19 @@ export interface SchedulerOptions {
   readonly drained: () => void;
   /** Inputs this run may start in all (`limit`). */
   readonly limit: number;
+  /** The priority levels the run receives from. */
+  readonly levels: readonly number[];
 }
 
 /**
  * Gives deliveries to worker slots: the highest level first, one call at a time per group (a
  * retried input keeps its group until it ends), at most `limit` inputs started in the run. A slot
  * is held while the call runs, not while its outputs travel.
+ *
+ * At the start, each level's first receive is in flight at once and a lower level's may come back
+ * first: the lower levels wait until every higher level's queue was looked at (a receive of it came
+ * back with less than it asked, or failed), for {@link START_HOLD_MS} at most. A backlog queued
+ * before the run starts is thus taken highest level first, as one that arrives during the run.
  */
 export class Scheduler {
   readonly #options: SchedulerOptions;
@@ -34,11 +46,38 @@ export class Scheduler {
   #started = 0;
   /** Deliveries waiting for a worker that have not started yet (a retry waiting does not count). */
   #fresh = 0;
+  /** Ends the start's hold of the lower levels (see {@link START_HOLD_MS}). */
+  #hold: NodeJS.Timeout | undefined;
 
   constructor(options: SchedulerOptions, processor: Processor, control: RunControl) {
     this.#options = options;
     this.#processor = processor;
     this.#control = control;
+    const lowest = Math.min(...options.levels);
+    const above = options.levels.filter((level) => level > lowest);
+    if (above.length > 0) {
+      this.#dispatcher.expect(above);
+      this.#hold = setTimeout(() => {
+        this.#endHold();
+        this.#pump();
+      }, START_HOLD_MS).unref();
+    }
+  }
+
+  /**
+   * A receive of `level` came back with less than it asked for, or failed: SQS has nothing more of
+   * it in sight, and the levels below it need not wait for it any longer.
+   */
+  caughtUp(level: number): void {
+    if (!this.#dispatcher.seen(level)) return;
+    if (!this.#dispatcher.holding) this.#endHold();
+    this.#pump();
+  }
+
+  #endHold(): void {
+    clearTimeout(this.#hold);
+    this.#hold = undefined;
+    this.#dispatcher.seeAll();
   }
 
   /** Received deliveries, in receive order. */
@@ -69,6 +108,7 @@ export class Scheduler {
 
   /** Removes and returns every delivery waiting for a worker (to release them on stop). */
   drain(): Delivery[] {
+    this.#endHold();
     this.#fresh = 0;
     return this.#dispatcher.drain();
   }
@@ -76,6 +116,14 @@ export class Scheduler {
   /** Deliveries waiting for a worker. */
   get waiting(): number {
     return this.#dispatcher.waiting;
+  }
+
+  /**
+   * Deliveries waiting for a worker at `level` or above: those that run before what a receive of
+   * `level` brings (a lower level's prefetch does not slow a higher level's intake).
+   */
+  waitingFrom(level: number): number {
+    return this.#dispatcher.waitingFrom(level);
   }
 
   /**
@@ -103,7 +151,8 @@ export class Scheduler {
       if (Math.floor(after / DRAIN_STEP) < Math.floor(before / DRAIN_STEP)) this.#options.drained();
       if (deliveries.length === 0) return;
       this.#running++;
-      void this.#run(deliveries);
+      // The processor settles each input itself: a rejection here is a bug, and ends the run.
+      this.#run(deliveries).catch((error: unknown) => this.#control.fail(error));
     }
   }
 

@@ -1,21 +1,30 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { SqspipesError, StageError } from '../errors.ts';
+import { ConfigError, SqspipesError, StageError } from '../errors.ts';
+import type { InputInfo } from '../events.ts';
 import { sourceCallId } from '../ids.ts';
 import type { ResolvedRunOptions } from '../run-options.ts';
 import { RunIo } from '../sqs/run-io.ts';
 import type { Stage } from '../stage.ts';
+import { sleep } from '../time/timers.ts';
 import { callStage } from './call.ts';
-import { type EmitTarget, produceOutputs } from './emit.ts';
-import { Forwarder } from './forwarder.ts';
+import { type Emission, type EmitTarget, produceOutputs } from './emit.ts';
+import { Forwarder, type Lineage } from './forwarder.ts';
 import type { OutputChannel } from './output-channel.ts';
 import { OUTPUT_WINDOW, OutputWindow } from './output-window.ts';
 import { RunControl } from './run-control.ts';
+import { STOP_CALLS, STOP_FLUSH, StopClock } from './stop-clock.ts';
 import { logStop } from './stop-log.ts';
 import type { RunDeps } from './run-deps.ts';
 
 /**
  * Runs the source (first) stage: `workers` loops, each calling `method(...args)`, forwarding
  * what it returns to the next stage, then waiting `interval` ms. `limit` counts calls.
+ *
+ * An error ends its call, never the run: a source has no input to keep or dead-letter, so a call
+ * that throws is tried again up to the stage's `retries` (after `retryDelay`, in its worker),
+ * then reported (`failed` event, error log line) and skipped. A call whose outputs SQS did not
+ * all accept (after the batcher's own retries) is reported and skipped too: its outputs were
+ * produced already, so it is not called again. With `failFast` the run ends with the error of
+ * such a call instead. An `interval` that throws ends the run with its error.
  */
 export class SourceRunner {
   readonly #stage: Stage;
@@ -32,6 +41,8 @@ export class SourceRunner {
   #state: unknown;
   #started = false;
   #stopLogged = false;
+  /** Why the run failed, for the stop's log line. */
+  #failedBecause: string | undefined;
   #stopped: Promise<void> | undefined;
 
   constructor(stage: Stage, deps: RunDeps, options: ResolvedRunOptions, output: OutputChannel<unknown>) {
@@ -58,10 +69,15 @@ export class SourceRunner {
     this.#logStart();
     this.#control.begin(() => {
       this.#logStop();
-      void this.stop();
+      // The shutdown ends the run's output itself; whoever else awaits stop() sees this error too.
+      this.stop().catch((error: unknown) => this.#deps.logger.error(this.#errorFields(error), 'stop failed'));
     });
     for (let i = 0; i < this.#options.workers; i++) this.#loops.push(this.#loop());
-    void Promise.all(this.#loops).then(() => this.#control.requestStop());
+    // A loop does not reject (its errors fail the run); if one ever did, that too is a run error.
+    Promise.all(this.#loops).then(
+      () => this.#control.requestStop(),
+      (error: unknown) => this.#fail(this.#failure(error), 'a worker loop failed'),
+    );
   }
 
   /** Calls running now. */
@@ -75,7 +91,13 @@ export class SourceRunner {
       this.#logStop('stop() was called (the consumer left the loop, or close())');
     }
     // Recorded before the shutdown starts: its stop request calls stop() again, synchronously.
-    this.#stopped ??= Promise.resolve().then(() => this.#shutdown());
+    // A step of the shutdown that throws is a run error: the output ends with it all the same.
+    this.#stopped ??= Promise.resolve()
+      .then(() => this.#shutdown())
+      .catch((error: unknown) => {
+        this.#control.fail(error);
+        this.#output.end(this.#control.error);
+      });
     return this.#stopped;
   }
 
@@ -83,26 +105,56 @@ export class SourceRunner {
     const stop = this.#control.stopSignal;
     while (!stop.aborted && this.#calls < this.#options.limit) {
       this.#calls++;
-      const ok = await this.#control.track(this.#call());
+      const ok = await this.#control.track(this.#item());
       if (!ok || stop.aborted || this.#calls >= this.#options.limit) return;
-      const wait = this.#stage.interval();
-      if (wait > 0) await sleep(wait, undefined, { signal: stop }).catch(() => {});
+      const wait = this.#interval();
+      if (wait === undefined) return;
+      if (wait > 0) await sleep(wait, stop);
     }
   }
 
-  async #call(): Promise<boolean> {
-    const stage = this.#stage;
-    const context = {
-      stage: stage.name,
-      priority: 0,
-      messageId: undefined,
-      receiveCount: 1,
-      attempt: 1,
-      inputs: [],
-      state: this.#state,
-    };
-    const info = { stage: stage.name, messageId: undefined, priority: 0, receiveCount: 1, attempt: 1 };
+  /** The wait before a worker's next call; undefined (the run fails) if `interval` threw. */
+  #interval(): number | undefined {
+    try {
+      return this.#stage.interval();
+    } catch (error) {
+      this.#fail(this.#failure(error), "the stage's `interval` threw");
+      return undefined;
+    }
+  }
+
+  /**
+   * One call of the source with its retries. Every attempt has the same lineage, so outputs an
+   * attempt sent before it failed are deduplicated when the next produces them again. Resolves
+   * false when the run must stop (`failFast`).
+   */
+  async #item(): Promise<boolean> {
     const lineage = { inputId: sourceCallId() };
+    const stop = this.#control.stopSignal;
+    for (let attempt = 1; ; attempt++) {
+      const info = this.#info(attempt);
+      const failure = await this.#attempt(lineage, info);
+      if (failure === undefined) return true;
+      this.#deps.events.safeEmit('failed', failure, info);
+      if (failure instanceof ConfigError) {
+        // A run option is wrong (a `priority` function's level, say): every call would fail alike.
+        this.#fail(failure, 'a run option is wrong');
+        return false;
+      }
+      if (attempt > this.#stage.retries) return this.#giveUp(failure, info);
+      if (stop.aborted) return this.#skip(failure, info, 'the run stops before its retry');
+      const delayMs = this.#retryDelayMs(attempt);
+      this.#deps.logger.warn(this.#errorFields(failure, info), 'call failed; it will be tried again');
+      this.#deps.events.safeEmit('retried', { ...info, delaySeconds: delayMs / 1000 });
+      if (delayMs > 0) await sleep(delayMs, stop);
+      if (stop.aborted) return this.#skip(failure, info, 'the run stops before its retry');
+    }
+  }
+
+  /** One attempt: resolves with its failure, or undefined once its outputs are on their way. */
+  async #attempt(lineage: Lineage, info: InputInfo): Promise<SqspipesError | undefined> {
+    const stage = this.#stage;
+    const context = { ...info, inputs: [], state: this.#state };
     const trace = this.#deps.telemetry.sourceCall(stage.name);
     const call = trace.run(() =>
       callStage(context, [this.#control.callSignal], stage.timeout, async (stop) => {
@@ -114,28 +166,76 @@ export class SourceRunner {
       () => trace.end(),
       (error: unknown) => trace.end(error),
     );
-    const failed = (error: unknown) => {
-      const failure = error instanceof SqspipesError ? error : new StageError(stage.name, undefined, error);
-      this.#deps.events.safeEmit('failed', failure, info);
-      this.#control.fail(failure);
-    };
     try {
       const emission = await call.result;
       if (emission.count > 0) this.#control.touch();
-      // The worker goes on; the outputs travel (the output window bounds how many).
-      const delivered = emission.delivered.then(
-        () => this.#deps.events.safeEmit('processed', { ...info, outputs: emission.count }),
-        failed,
-      );
-      this.#delivering.add(delivered);
-      void delivered.then(() => this.#delivering.delete(delivered));
-      return true;
+      this.#deliver(emission, info);
+      return undefined;
     } catch (error) {
-      failed(error);
-      return false;
+      return this.#failure(error);
     } finally {
       await call.settled; // a timed-out call keeps its worker until it returns
     }
+  }
+
+  /** The worker goes on; the outputs travel (the output window bounds how many). */
+  #deliver(emission: Emission, info: InputInfo): void {
+    const delivered = emission.delivered.then(
+      () => this.#deps.events.safeEmit('processed', { ...info, outputs: emission.count }),
+      (error: unknown) => {
+        const failure = this.#failure(error);
+        this.#deps.events.safeEmit('failed', failure, info);
+        this.#giveUp(failure, info, 'its outputs could not all be sent');
+      },
+    );
+    this.#delivering.add(delivered);
+    const forget = () => this.#delivering.delete(delivered);
+    delivered.then(forget, forget);
+  }
+
+  /**
+   * A call failed for good (`what`): with `failFast` the run ends with its error (false), else
+   * it is reported and skipped, since a source has no input to dead-letter (true).
+   */
+  #giveUp(failure: SqspipesError, info: InputInfo, what = 'its last attempt failed'): boolean {
+    if (!this.#options.failFast)
+      return this.#skip(failure, info, `${what}; a source has no input to dead-letter`);
+    this.#fail(failure, 'a call failed (failFast)');
+    return false;
+  }
+
+  /** Reports a call that will not be tried again, and lets its worker go on. */
+  #skip(failure: SqspipesError, info: InputInfo, why: string): true {
+    this.#deps.logger.error(this.#errorFields(failure, info), `call skipped: ${why}`);
+    return true;
+  }
+
+  #retryDelayMs(attempt: number): number {
+    try {
+      return this.#stage.retryDelay(attempt);
+    } catch (error) {
+      this.#deps.logger.warn(this.#errorFields(error), 'retryDelay failed; retrying after 1 second');
+      return 1000;
+    }
+  }
+
+  /** Ends the run with `failure`; `reason` is what the stop's log line says. */
+  #fail(failure: SqspipesError, reason: string): void {
+    this.#failedBecause ??= reason;
+    this.#control.fail(failure);
+  }
+
+  #failure(error: unknown): SqspipesError {
+    return error instanceof SqspipesError ? error : new StageError(this.#stage.name, undefined, error);
+  }
+
+  #info(attempt: number): InputInfo {
+    return { stage: this.#stage.name, messageId: undefined, priority: 0, receiveCount: 1, attempt };
+  }
+
+  #errorFields(error: unknown, info?: InputInfo): Record<string, unknown> {
+    const err = error instanceof Error ? error.message : String(error);
+    return { ...(info ?? { stage: this.#stage.name }), err };
   }
 
   /** What an operator needs to know of this run: where it sends, how many workers. */
@@ -162,7 +262,7 @@ export class SourceRunner {
     const { signal, limit, idleTimeout } = this.#options;
     logStop(this.#deps.logger, this.#stage.name, {
       external,
-      failed: this.#control.failed ? 'a call failed' : undefined,
+      failed: this.#control.failed ? (this.#failedBecause ?? 'a call failed') : undefined,
       signal,
       limitReached: this.#calls >= limit,
       limit,
@@ -173,16 +273,24 @@ export class SourceRunner {
 
   async #shutdown(): Promise<void> {
     this.#control.requestStop();
-    const abandoned = await this.#control.drain(this.#options.shutdownTimeout);
+    // One clock for the whole stop (see StageRunner.stop): calls, then their outputs, then the flush.
+    const clock = new StopClock(this.#options.shutdownTimeout);
+    const say = (msg: string, fields: object) => (upToMs: number) =>
+      this.#deps.logger.info({ stage: this.#stage.name, ...fields, upToMs }, msg);
+    const calls = { calls: this.#control.runningCount };
+    const drained = this.#control.drain(clock.forCalls(), clock.grace);
+    const abandoned = await clock.waitSaying(drained, () => clock.forCalls(), say(STOP_CALLS, calls));
     if (abandoned > 0) {
       const fields = { stage: this.#stage.name, calls: abandoned };
       this.#deps.logger.warn(fields, 'calls still running past shutdownTimeout were abandoned');
     }
-    const timer = new AbortController();
-    const late = sleep(this.#options.shutdownTimeout, undefined, { signal: timer.signal }).catch(() => {});
-    await Promise.race([Promise.allSettled([...this.#delivering]), late]);
-    timer.abort();
-    await this.#io.flush(this.#options.shutdownTimeout);
+    const delivered = Promise.race([
+      Promise.allSettled([...this.#delivering]),
+      sleep(clock.left(), clock.signal),
+    ]).then(() => this.#io.flush(clock.left()));
+    const requests = { requests: this.#io.pending };
+    await clock.waitSaying(delivered, () => clock.left(), say(STOP_FLUSH, requests));
+    clock.dispose();
     if (this.#started)
       await this.#deps.hooks.release(this.#stage).catch((error: unknown) => this.#control.fail(error));
     this.#output.end(this.#control.failed ? this.#control.error : undefined);

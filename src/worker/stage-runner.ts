@@ -17,6 +17,7 @@ import { RunControl } from './run-control.ts';
 import { logStop } from './stop-log.ts';
 import type { RunDeps } from './run-deps.ts';
 import { Scheduler } from './scheduler.ts';
+import { STOP_CALLS, STOP_FLUSH, STOP_RECEIVES, StopClock } from './stop-clock.ts';
 
 /** Most receives in flight at once per priority level. */
 const MAX_LANES = 8;
@@ -97,7 +98,7 @@ export class StageRunner {
     });
     const limit = this.#options.limit;
     const drained = () => this.#intake?.wake();
-    const scheduler = new Scheduler({ workers, batch, limit, drained }, processor, this.#control);
+    const scheduler = new Scheduler({ workers, batch, limit, drained, levels }, processor, this.#control);
     // A worker is free as soon as its call returns, while its input waits for its outputs to be
     // accepted (a round trip): room in hand for the workers, plus two batches of 10 per receive
     // lane (one arriving while the one before completes), plus one place per idle level's long poll.
@@ -109,6 +110,7 @@ export class StageRunner {
     this.#capacity = capacity;
     this.#intake = new Intake({
       io: this.#io,
+      extend: (url, messages) => this.#extend(url, messages),
       capacity,
       queues: levels.map((level, i) => ({ level, url: urls[i] as string })),
       visibility: stage.visibilityTimeout,
@@ -123,7 +125,8 @@ export class StageRunner {
       },
       stopping: () => this.#control.stopping,
       quota: () => scheduler.quota,
-      waiting: () => scheduler.waiting,
+      waiting: (level) => scheduler.waitingFrom(level),
+      caughtUp: (level) => scheduler.caughtUp(level),
       on: {
         received: () => {
           this.#control.touch();
@@ -138,7 +141,10 @@ export class StageRunner {
     this.#control.begin(
       () => {
         this.#logStop();
-        void this.stop();
+        // The shutdown ends the run's output itself; a failure of it is logged, never unhandled.
+        this.stop().catch((error: unknown) =>
+          this.#deps.logger.error({ stage: this.#stage.name, err: error }, 'stop failed'),
+        );
       },
       () => this.inHand > 0,
     );
@@ -174,6 +180,18 @@ export class StageRunner {
     this.#maybeIdle();
   }
 
+  /** Extends messages an idle long poll brought with a short lease to the stage's visibility. */
+  #extend(url: string, messages: readonly Message[]): void {
+    const seconds = this.#stage.visibilityTimeout;
+    for (const message of messages) {
+      const receipt = { receiptHandle: message.ReceiptHandle ?? '' };
+      this.#io.changeVisibility(url, receipt, seconds).catch((error: unknown) => {
+        const fields = { stage: this.#stage.name, messageId: message.MessageId, err: error };
+        this.#deps.logger.warn(fields, 'could not extend a received message; it may be delivered again');
+      });
+    }
+  }
+
   /** A busy level's short wait; an idle level's long poll, never past the run's idle timeout. */
   #waitSeconds(busy: boolean): number {
     if (busy) return BUSY_WAIT_SECONDS;
@@ -187,10 +205,11 @@ export class StageRunner {
   }
 
   /**
-   * Stops gracefully (idempotent): no new receives, and those in flight are waited out (at most
-   * their wait: a busy level's 2 s, an idle level's long poll) → what waits for a worker or for a
-   * retry is handed back → running calls finish (`shutdownTimeout`, then their signal aborts) →
-   * every delivery's verdict is carried out and this run's requests flushed → the output ends.
+   * Stops gracefully (idempotent), within one clock, `shutdownTimeout`: no new receives (idle
+   * long polls are abandoned at once, busy receives of 2 s waited out) → what waits for a worker
+   * or for a retry is handed back → running calls finish (their signal aborts when the clock
+   * leaves just enough time to flush) → every delivery's verdict is carried out and this run's
+   * requests flushed → the output ends. What it waits for is logged (`info`) as it starts waiting.
    */
   stop(): Promise<void> {
     // A run that failed to start says nothing here: its error says it all.
@@ -204,8 +223,14 @@ export class StageRunner {
 
   async #shutdown(): Promise<void> {
     this.#control.requestStop();
+    const clock = new StopClock(this.#options.shutdownTimeout);
+    const say = (msg: string, fields: object) => (upToMs: number) =>
+      this.#deps.logger.info({ stage: this.#stage.name, ...fields, upToMs }, msg);
     const waiting = this.#scheduler?.drain() ?? [];
-    await this.#intake?.stop();
+    const receives = { receives: this.#intake?.busyReceiving ?? 0 };
+    const upToReceives = () => clock.leftFor(BUSY_WAIT_SECONDS * 1000);
+    const received = this.#intake?.stop(clock.signal) ?? Promise.resolve();
+    await clock.waitSaying(received, upToReceives, say(STOP_RECEIVES, receives));
     // Inputs between retries go back with their delay, and what waits behind them in their
     // group for longer: nothing of a group becomes visible before its first.
     const notBefore = new Map<string, number>();
@@ -214,14 +239,17 @@ export class StageRunner {
       notBefore.set(delivery.group, Math.max(notBefore.get(delivery.group) ?? 0, laterThan(delivery)));
     }
     for (const delivery of waiting) delivery.release(notBefore.get(delivery.group) ?? 0);
-    const timeout = this.#options.shutdownTimeout;
-    const abandoned = await this.#control.drain(timeout);
+    const calls = { calls: this.#control.runningCount };
+    const drained = this.#control.drain(clock.forCalls(), clock.grace);
+    const abandoned = await clock.waitSaying(drained, () => clock.forCalls(), say(STOP_CALLS, calls));
     if (abandoned > 0) {
       const fields = { stage: this.#stage.name, calls: abandoned };
       this.#deps.logger.warn(fields, 'calls still running past shutdownTimeout were abandoned');
     }
-    await this.#intake?.allEnded(timeout);
-    await this.#io.flush(timeout);
+    await this.#intake?.allEnded(clock.left());
+    const requests = { requests: this.#io.pending };
+    await clock.waitSaying(this.#io.flush(clock.left()), () => clock.left(), say(STOP_FLUSH, requests));
+    clock.dispose();
     this.#heartbeat.stop();
     if (this.#acquired) {
       await this.#deps.hooks.release(this.#stage).catch((error: unknown) => this.#control.fail(error));

@@ -19,9 +19,9 @@ describe('examples/access-logs.ts', () => {
       // The header's commands; `--limit` ends each stage as soon as its inputs are done.
       const idle = ['--idle-timeout', '10000', '--quiet'];
       const stages = [
-        startStage(ACCESS_LOGS, ['files', '--limit', '1', '--quiet'], env, SOURCE),
-        startStage(ACCESS_LOGS, ['lines', '2', '--limit', '3', ...idle], env, SOURCE),
-        startStage(ACCESS_LOGS, ['parse', '4', '--limit', '362', ...idle], env, SOURCE),
+        startStage(ACCESS_LOGS, ['files', '--limit', '1', '--quiet', '--print'], env, SOURCE),
+        startStage(ACCESS_LOGS, ['lines', '2', '--limit', '3', ...idle, '--print'], env, SOURCE),
+        startStage(ACCESS_LOGS, ['parse', '4', '--limit', '362', ...idle, '--print'], env, SOURCE),
         startStage(ACCESS_LOGS, ['tally', '--limit', '360', ...idle], env, SOURCE),
       ];
       const codes = await Promise.all(stages.map((s) => s.exited));

@@ -28,7 +28,7 @@ describe('a stop leaves no receive behind', () => {
       const started = Date.now();
       expect(await collect(before.run('step', { idleTimeout: 1000 }))).toEqual([]);
       // The idle long poll was sized to end with the idle timeout: the stop is quick.
-      expect(Date.now() - started).toBeLessThan(5000);
+      expect(Date.now() - started).toBeLessThan(15_000); // not a 20 s long poll
       await before.close(); // the process exits
       await client.enqueue('step', `after stop ${round}`);
       const after = new TaskClient({ domain: client.domain, endpoint, region, credentials });

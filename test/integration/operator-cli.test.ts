@@ -22,6 +22,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskClient } from '../../src/index.ts';
 import { queueDepths } from '../../src/queues/depths.ts';
+import { REDRIVE_SLACK } from '../../src/queues/topology.ts';
 import { collect, testClient } from '../support/pipeline.ts';
 import { backendEnv, childEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
 
@@ -317,17 +318,17 @@ describe('operator CLI', () => {
     ]);
     expect(peeked[0]).toMatchObject({ queueLevel: 1, envelope: true, level: 1, value: 'high' });
     // Peeking an input queue notes its maxReceiveCount, SQS's redrive safety net, which peeks count
-    // toward: retries + 10, so 12 for work (retries 2 by default) and 11 for sink (retries 1).
+    // toward: retries + 100, so 102 for work (retries 2 by default) and 101 for sink (retries 1).
     const text = await cli(['peek', 'work', '--domain', domains.peek, '--level', '0', '--max', '1']);
     expect(text.code).toBe(0);
     expect(oneLine(text.stdout)).toMatch(/^p0 {2}id=\S+ {2}level=0 {2}receives=\d+ {2}"low-[ab]"$/);
     expect(oneLine(text.stderr)).toMatch(
-      /peeking counts as a receive .*work-p0\.fifo received more than 12 times moves to the dead-letter queue/,
+      /peeking counts as a receive .*work-p0\.fifo received more than 102 times moves to the dead-letter queue/,
     );
     const sink = await cli(['peek', 'sink', '--domain', domains.peek, '--json']);
     expect(sink.code).toBe(0);
     expect(oneLine(sink.stderr)).toMatch(
-      /peeking counts as a receive .*sink-p0\.fifo received more than 11 times moves to the dead-letter queue/,
+      /peeking counts as a receive .*sink-p0\.fifo received more than 101 times moves to the dead-letter queue/,
     );
     expect(JSON.parse(sink.stdout)).toMatchObject([{ value: 'to-sink', receiveCount: 1 }]);
     const dlq = await ok(['peek', 'sink', '--dlq', '--domain', domains.peek]);
@@ -366,7 +367,7 @@ describe('operator CLI', () => {
       `Stage \`work\` of domain \`${domains.enq}\` has no priority level 2 (no queue ${domains.enq}-work-p2.fifo): its levels are 0, 1`,
     );
     expect(oneLine(stage.stderr)).toBe(
-      `Stage \`nope\` of domain \`${domains.enq}\` has no queues: its stages with queues are \`work\`, \`sink\` (a pipeline's first stage has none). A stage's queues are created when that stage runs, or when the library's client.enqueue() is called`,
+      `Stage \`nope\` of domain \`${domains.enq}\` has no queues: its stages with queues are \`work\`, \`sink\` (a pipeline's first stage has none, unless registered with \`input: true\`). A stage's queues are created when that stage runs, or when the library's client.enqueue() is called`,
     );
     expect(await visible(`${domains.enq}-sink-p0.fifo`)).toBe(5);
     expect(await visible(`${domains.enq}-work-p1.fifo`)).toBe(1);
@@ -397,7 +398,7 @@ describe('operator CLI', () => {
     // The first stage (the source) has no queues, so no DLQ: a usage error, naming the stages that have one.
     expect(none.code).toBe(2);
     expect(oneLine(none.stderr)).toBe(
-      `Stage \`gen\` of domain \`${domains.redrive}\` has no queues: its stages with queues are \`work\`, \`sink\` (a pipeline's first stage has none). A stage's queues are created when that stage runs, or when the library's client.enqueue() is called`,
+      `Stage \`gen\` of domain \`${domains.redrive}\` has no queues: its stages with queues are \`work\`, \`sink\` (a pipeline's first stage has none, unless registered with \`input: true\`). A stage's queues are created when that stage runs, or when the library's client.enqueue() is called`,
     );
   });
 
@@ -615,6 +616,20 @@ describe('operator CLI: peek --dlq shows why each message is in the dead-letter 
     const queues = await client.queues();
     const input = queues.find((q) => q.stage === 'fail' && q.level === 0)?.url ?? '';
     const dlq = queues.find((q) => q.stage === 'fail' && q.level === 'dlq')?.url ?? '';
+    // The peek that brings it to the last receive its queue allows (retries 0) says so.
+    const budget = 1 + REDRIVE_SLACK;
+    for (let i = 1; i < budget; i++) {
+      await raw.send(
+        new ReceiveMessageCommand({ QueueUrl: input, VisibilityTimeout: 0, WaitTimeSeconds: 1 }),
+      );
+    }
+    const last = await cli(['peek', 'fail', ...d]);
+    expect(last.code).toBe(0);
+    expect(last.stderr).toMatch(
+      new RegExp(
+        `\\nWarning: message \\S+ of \\S+-fail-p0\\.fifo has now been received ${budget} times, the most its queue allows: SQS moves it`,
+      ),
+    );
     await receiveUntilMoved(input);
     expect((await queueDepths(raw, dlq)).visible).toBe(1);
     // A message whose call failed its last attempt: sqspipes moves it and records why.

@@ -9,7 +9,7 @@ describe('three stages in three OS processes', () => {
     const env = { SQSPIPES_DOMAIN: domain };
     const total = 1000;
     const stages = [
-      startStage(NUMBERS_SCRIPT, ['numbers', '8', '--limit', String(total)], env),
+      startStage(NUMBERS_SCRIPT, ['numbers', '8', '--limit', String(total), '--print'], env),
       startStage(NUMBERS_SCRIPT, ['square', '16', '--limit', String(total), '--idle-timeout', '30000'], env),
       startStage(NUMBERS_SCRIPT, ['label', '8', '--limit', String(total), '--idle-timeout', '30000'], env),
     ];

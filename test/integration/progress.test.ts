@@ -40,6 +40,7 @@ describe('stage CLI progress', () => {
       '5',
       '--idle-timeout',
       '10000',
+      '--print',
     ]
       .map((a) => `'${a}'`)
       .join(' ');
@@ -73,7 +74,7 @@ describe('stage CLI progress', () => {
     expect(logged.stderr()).not.toContain('\r');
     const quiet = startStage(
       NUMBERS_SCRIPT,
-      ['square', '1', '--limit', '3', '--progress-interval', '50', '--quiet'],
+      ['square', '1', '--limit', '3', '--progress-interval', '50', '--quiet', '--print'],
       {
         SQSPIPES_DOMAIN: domain,
       },

@@ -211,7 +211,16 @@ describe('interval', () => {
       },
     },
   ]);
-  const slow = testClient('intslow', [{ method: tick, interval: 3000 }]);
+  let slowIntervals = 0;
+  const slow = testClient('intslow', [
+    {
+      method: tick,
+      interval: () => {
+        slowIntervals++;
+        return 3000;
+      },
+    },
+  ]);
 
   it('waits interval ms between calls of the source', async () => {
     calls.length = 0;
@@ -220,7 +229,6 @@ describe('interval', () => {
     const elapsed = performance.now() - started;
     expect(out).toEqual([1, 2, 3]);
     expect(elapsed).toBeGreaterThanOrEqual(350);
-    expect(elapsed).toBeLessThan(3000);
     const [a = 0, b = 0, c = 0] = calls;
     expect(b - a).toBeGreaterThanOrEqual(190);
     expect(c - b).toBeGreaterThanOrEqual(190);
@@ -242,10 +250,10 @@ describe('interval', () => {
   // Regression: the loop used to sleep `interval` after the last call the limit allows.
   it('ends the run once the limit is reached, without waiting out the interval', async () => {
     calls.length = 0;
-    const started = performance.now();
+    slowIntervals = 0;
     const out = await collect(slow.run('tick', { workers: 1, limit: 1 }));
     expect(out).toEqual([1]);
-    expect(performance.now() - started).toBeLessThan(1500);
+    expect(slowIntervals).toBe(0); // the interval is asked for just before it is waited out
   });
 });
 
@@ -357,7 +365,7 @@ describe('stopping a run: idleTimeout', () => {
     const elapsed = performance.now() - started;
     expect(out).toEqual([]);
     expect(elapsed).toBeGreaterThanOrEqual(380);
-    expect(elapsed).toBeLessThan(2000);
+    expect(elapsed).toBeLessThan(15_000); // its long poll was sized to the idle timeout, never 20 s
   });
 
   let slowCalls = 0;
@@ -468,13 +476,14 @@ describe('a throwing stage with failFast', () => {
     await expectEachOnce(quick, yielded, second, 10);
   });
 
-  // A source has no input to keep: a throwing source stops its run (the process restarts it).
+  // A throwing source call is reported and skipped (test/integration/source-errors.test.ts);
+  // with failFast it stops its run.
   function explode(): never {
     throw boom;
   }
   const sourceOnly = testClient('throwsrc', [explode]);
-  it('a throwing source rejects with StageError naming it', async () => {
-    const run = collect(sourceOnly.run('explode', { limit: 3 }));
+  it('a throwing source with failFast rejects with StageError naming it', async () => {
+    const run = collect(sourceOnly.run('explode', { limit: 3, failFast: true }));
     await expect(run).rejects.toBeInstanceOf(StageError);
     await expect(run).rejects.toMatchObject({ stage: 'explode', cause: boom });
   });

@@ -48,7 +48,14 @@ describe('stage CLI', () => {
     const cases: [string[], string][] = [
       [['square', '0'], 'workers must be a positive integer, got "0"'],
       [['square', '--limit', 'abc'], '--limit must be a positive integer, got "abc"'],
-      [['square', '--progress-interval', '0'], '--progress-interval must be a positive integer, got "0"'],
+      [
+        ['square', '--idle-timeout', '30d'],
+        '--idle-timeout must be a duration from 0 to 2147483647 ms (about 24.9 days): ms (10000) or an integer and a unit (30s, 5m, 2h, 1d), or never, got "30d"',
+      ],
+      [
+        ['square', '--progress-interval', '0'],
+        '--progress-interval must be a duration from 1 to 2147483647 ms (about 24.9 days): ms (10000) or an integer and a unit (30s, 5m, 2h, 1d), got "0"',
+      ],
       [['square', '--limit'], '--limit needs a value'],
       [['square', '--limt', '3'], 'Unknown option --limt'],
       [
@@ -103,7 +110,7 @@ describe('stage CLI', () => {
     const client = fixtureClient(name);
     await client.enqueue('square', 7);
     await client.enqueue('square', 8);
-    const p = startStage(NUMBERS_SCRIPT, ['square', '2', '--idle-timeout', '1000', '--quiet'], {
+    const p = startStage(NUMBERS_SCRIPT, ['square', '2', '--idle-timeout', '1000', '--quiet', '--print'], {
       SQSPIPES_DOMAIN: name,
       SQSPIPES_FAIL_ON: '7',
     });
@@ -147,7 +154,7 @@ describe('stage CLI', () => {
     expect(await client.redrive('square')).toBe(1);
     const again = startStage(
       NUMBERS_SCRIPT,
-      ['square', '--limit', '1', '--idle-timeout', '20000', '--quiet', '--verbose'],
+      ['square', '--limit', '1', '--idle-timeout', '20000', '--quiet', '--verbose', '--print'],
       { SQSPIPES_DOMAIN: name },
     );
     expect(await again.exited).toBe(0);
@@ -160,7 +167,7 @@ describe('stage CLI', () => {
     const name = domain();
     const client = fixtureClient(name);
     for (let i = 1; i <= 40; i++) await client.enqueue('square', i);
-    const p = startStage(NUMBERS_SCRIPT, ['square', '1', '--verbose'], { SQSPIPES_DOMAIN: name });
+    const p = startStage(NUMBERS_SCRIPT, ['square', '1', '--verbose', '--print'], { SQSPIPES_DOMAIN: name });
     await p.waitForLines(3);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
@@ -171,9 +178,13 @@ describe('stage CLI', () => {
     const rest =
       left === 0
         ? undefined
-        : startStage(NUMBERS_SCRIPT, ['square', '4', '--limit', String(left), '--idle-timeout', '20000'], {
-            SQSPIPES_DOMAIN: name,
-          });
+        : startStage(
+            NUMBERS_SCRIPT,
+            ['square', '4', '--limit', String(left), '--idle-timeout', '20000', '--print'],
+            {
+              SQSPIPES_DOMAIN: name,
+            },
+          );
     if (rest !== undefined) expect(await rest.exited, rest.stderr()).toBe(0);
     const all = [...p.lines, ...(rest?.lines ?? [])].map((o) => (o as { n: number }).n).sort((a, b) => a - b);
     expect(all).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
@@ -199,9 +210,13 @@ describe('stage CLI', () => {
     const client = fixtureClient(name);
     await client.enqueue('square', 12_345);
     await client.enqueue('square', 54_321);
-    const p = startStage(NUMBERS_SCRIPT, ['square', '3', '--idle-timeout', '1000', '--quiet', '--verbose'], {
-      SQSPIPES_DOMAIN: name,
-    });
+    const p = startStage(
+      NUMBERS_SCRIPT,
+      ['square', '3', '--idle-timeout', '1000', '--quiet', '--verbose', '--print'],
+      {
+        SQSPIPES_DOMAIN: name,
+      },
+    );
     expect(await p.exited).toBe(0);
     expect(p.lines).toHaveLength(2);
     const log = p.stderr();
@@ -223,9 +238,13 @@ describe('stage CLI', () => {
 
   it('with --verbose the first stage logs where it sends, its workers, and that it reached --limit', async () => {
     const name = domain();
-    const p = startStage(NUMBERS_SCRIPT, ['numbers', '2', '--limit', '3', '--quiet', '--verbose'], {
-      SQSPIPES_DOMAIN: name,
-    });
+    const p = startStage(
+      NUMBERS_SCRIPT,
+      ['numbers', '2', '--limit', '3', '--quiet', '--verbose', '--print'],
+      {
+        SQSPIPES_DOMAIN: name,
+      },
+    );
     expect(await p.exited).toBe(0);
     expect(p.lines).toHaveLength(3);
     const log = p.stderr();
@@ -235,5 +254,65 @@ describe('stage CLI', () => {
     );
     expect(log).toContain('sqspipes debug: stopping: limit reached stage="numbers" limit=3\n');
     expect(log).toMatch(/sqspipes debug: summary stage="numbers" seconds=[\d.]+ processed=3 outputs=3 /);
+  });
+
+  it('prints the outputs of the last stage only, unless --print or --no-print says otherwise', async () => {
+    const name = domain();
+    const client = fixtureClient(name);
+    for (const n of [1, 2]) await client.enqueue('square', n);
+    for (const n of [3, 4]) await client.enqueue('label', { n, sq: n * n });
+    const run = async (args: string[], count: number) => {
+      const p = startStage(NUMBERS_SCRIPT, [...args, '--limit', String(count), '--quiet'], {
+        SQSPIPES_DOMAIN: name,
+      });
+      expect(await p.exited, p.stderr()).toBe(0);
+      return p.lines;
+    };
+    // square's outputs go on to label: not printed by default.
+    expect(await run(['square'], 1)).toEqual([]);
+    expect(await run(['square', '--print'], 1)).toHaveLength(1);
+    expect(await run(['label'], 1)).toHaveLength(1);
+    expect(await run(['label', '--no-print'], 1)).toEqual([]);
+    await client.close();
+  });
+
+  it('never waits for a stdout nobody reads: drops what it cannot take, and counts it on stderr', async () => {
+    const name = domain();
+    const client = fixtureClient(name);
+    const total = 12;
+    for (let n = 1; n <= total; n++) await client.enqueue('label', { n, sq: n * n });
+    // Lines of 200 kB: the first one fills the pipe and stdout's buffer.
+    const p = startStage(NUMBERS_SCRIPT, ['label', '2', '--limit', String(total), '--quiet', '--verbose'], {
+      SQSPIPES_DOMAIN: name,
+      SQSPIPES_PAD: '200000',
+    });
+    p.child.stdout?.pause();
+    // Every input is processed while nobody reads: the summary comes before stdout is read at all.
+    await waitForText(() => p.stderr(), 'summary');
+    expect(p.stderr()).toMatch(new RegExp(`summary stage="label" .*processed=${total} `));
+    expect(p.stderr()).toContain('sqspipes warn: stdout is not read fast enough: output lines are dropped');
+    p.child.stdout?.resume();
+    expect(await p.exited).toBe(0);
+    const dropped = Number(/sqspipes warn: (\d+) output lines were not printed/.exec(p.stderr())?.[1]);
+    expect(dropped).toBeGreaterThan(0);
+    expect(p.lines.length + dropped).toBe(total);
+    // What was printed is whole lines.
+    for (const line of p.lines) expect(line).toMatch(/^\d+:\d+x{200000}$/);
+    await client.close();
+  });
+
+  it('goes on when the reader of its stdout goes away (EPIPE), and exits 0', async () => {
+    const name = domain();
+    const client = fixtureClient(name);
+    const total = 6;
+    for (let n = 1; n <= total; n++) await client.enqueue('label', { n, sq: n * n });
+    const p = startStage(NUMBERS_SCRIPT, ['label', '--limit', String(total), '--quiet', '--verbose'], {
+      SQSPIPES_DOMAIN: name,
+    });
+    p.child.stdout?.destroy();
+    expect(await p.exited, p.stderr()).toBe(0);
+    expect(p.stderr()).toMatch(new RegExp(`summary stage="label" .*processed=${total} `));
+    expect(p.stderr()).toMatch(/sqspipes warn: \d+ output lines were not printed/);
+    await client.close();
   });
 });

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readQuickStart } from './readme-quick-start.ts';
+import { readQuickStart, readTestingExamples } from './readme-quick-start.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const README_ENDPOINT = 'http://localhost:4566';
@@ -92,7 +92,7 @@ describe('from npm pack to a running pipeline, as the README tells a new user', 
 
   it("runs the Quick start's three stages as three processes in a fresh npm init -y project", async () => {
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-    expect(readme, 'the README names the local SQS this test starts').toContain('npx fauxqs');
+    expect(readme, 'the README names the local SQS this test starts').toContain('npx --yes fauxqs');
     const quickStart = readQuickStart(readme);
     expect(quickStart.commands.map((args) => args[0])).toEqual(['generate', 'reduce', 'count']);
     expect(quickStart.env['AWS_ENDPOINT_URL_SQS']).toBe(README_ENDPOINT);
@@ -104,19 +104,44 @@ describe('from npm pack to a running pipeline, as the README tells a new user', 
     const report = stages.map((s) => `node pipeline.mjs ${s.args.join(' ')}:\n${s.stderr}`).join('\n');
     expect(codes, report).toEqual([0, 0, 0]);
 
-    const [words, reduced, counted] = stages.map(jsonLines) as [
-      string[],
-      [string, string][],
-      [string, number][],
-    ];
-    expect(words).toHaveLength(20);
-    for (const word of words) expect(word).toMatch(/^[a-z]{1,10}$/);
-    for (const [word, vowels] of reduced) expect(vowels).toBe(vowelsOf(word));
-    for (const [word, n] of counted) expect(n).toBe(vowelsOf(word).length);
-    // Every word through every stage exactly once.
-    const sorted = (list: string[]) => [...list].sort();
-    expect(sorted(reduced.map(([word]) => word))).toEqual(sorted(words));
-    expect(sorted(counted.map(([word]) => word))).toEqual(sorted(words));
+    // Only the last stage prints (the others' outputs go on to the next stage's queue): each of
+    // the 20 words once, with its number of vowels.
+    const [words, reduced, counted] = stages.map(jsonLines) as [unknown[], unknown[], [string, number][]];
+    expect([words, reduced]).toEqual([[], []]);
+    expect(counted).toHaveLength(20);
+    for (const [word, n] of counted) {
+      expect(word).toMatch(/^[a-z]{1,10}$/);
+      expect(n).toBe(vowelsOf(word).length);
+    }
+  });
+
+  it('runs the vitest and node:test examples of "Testing your pipeline" as pasted in that project', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const { vitest, nodeTest } = readTestingExamples(readme);
+    expect(readme).toContain('npm i -D vitest fauxqs');
+    // The versions this repository tests with, from npm's cache when it has them.
+    const versions = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>;
+    };
+    const dev = ['vitest', 'fauxqs'].map((name) => `${name}@${versions.devDependencies[name] ?? 'latest'}`);
+    await npm(['install', '-D', ...dev, '--prefer-offline', '--no-audit', '--no-fund'], project);
+    await writeFile(join(project, 'pipeline.test.mjs'), vitest);
+    await writeFile(join(project, 'pipeline.node-test.mjs'), nodeTest);
+    const run = async (args: readonly string[]): Promise<void> => {
+      try {
+        await promisify(execFile)(args[0] ?? '', args.slice(1), { cwd: project, env: cleanEnv() });
+      } catch (error) {
+        const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+        throw new Error(`\`${args.join(' ')}\` failed:\n${stdout}\n${stderr}`, { cause: error });
+      }
+    };
+    await run([
+      process.execPath,
+      join(project, 'node_modules', 'vitest', 'vitest.mjs'),
+      'run',
+      'pipeline.test.mjs',
+    ]);
+    await run([process.execPath, '--test', 'pipeline.node-test.mjs']);
   });
 
   it('installs without running a script, with its license and the files its user path links to', async () => {

@@ -54,3 +54,11 @@ function exportedEnv(readme: string): Record<string, string> {
     .map((pair): [string, string] => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]);
   return Object.fromEntries(pairs);
 }
+
+/** The two ```js blocks of "Testing your pipeline": a vitest test file, then a node:test one. */
+export function readTestingExamples(readme: string): { vitest: string; nodeTest: string } {
+  const section = sectionOf(readme, '## Testing your pipeline');
+  const vitest = fencedBlock(section, 'js', 'Testing your pipeline');
+  const after = section.slice(section.indexOf(vitest) + vitest.length);
+  return { vitest, nodeTest: fencedBlock(after, 'js', 'Testing your pipeline, after its vitest example') };
+}

@@ -10,18 +10,34 @@ export interface FaultCounts {
   serverError: number;
   resetBefore: number;
   resetAfter: number;
+  /** Requests left unanswered (mode `hang`). */
+  hung: number;
 }
+
+/**
+ * What the proxy does with every request: `faults` as described at {@link startFaultProxy};
+ * `down`, a connection reset before anything is forwarded (SQS unreachable); `hang`, nothing at
+ * all: the request stays open, unanswered (a network that drops packets).
+ */
+export type ProxyMode = 'faults' | 'down' | 'hang';
 
 /**
  * An HTTP proxy on loopback in front of an SQS endpoint that fails about `rate` of the requests:
  * throttling (400 ThrottlingException), 500, a connection reset before forwarding, and a reset
- * after forwarding (SQS acted, the client never hears). For tests only.
+ * after forwarding (SQS acted, the client never hears). `setMode` takes SQS away. For tests only.
  */
 export async function startFaultProxy(
   target: string,
   initialRate: number,
-): Promise<{ url: string; counts: FaultCounts; setRate(rate: number): void; stop(): Promise<void> }> {
+): Promise<{
+  url: string;
+  counts: FaultCounts;
+  setRate(rate: number): void;
+  setMode(mode: ProxyMode): void;
+  stop(): Promise<void>;
+}> {
   let rate = initialRate;
+  let mode: ProxyMode = 'faults';
   const upstream = new URL(target);
   const counts: FaultCounts = {
     forwarded: 0,
@@ -30,8 +46,17 @@ export async function startFaultProxy(
     serverError: 0,
     resetBefore: 0,
     resetAfter: 0,
+    hung: 0,
   };
   const server: Server = createServer((req, res) => {
+    if (mode === 'down') {
+      req.socket.destroy();
+      return;
+    }
+    if (mode === 'hang') {
+      counts.hung++;
+      return;
+    }
     const roll = Math.random();
     const quarter = rate / 4;
     if (roll < quarter) {
@@ -82,6 +107,9 @@ export async function startFaultProxy(
     counts,
     setRate: (next: number) => {
       rate = next;
+    },
+    setMode: (next: ProxyMode) => {
+      mode = next;
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -53,10 +53,12 @@ export function startStage(
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
             waiters.push({ count, resolve });
-            void exited.then((code) =>
-              lines.length >= count
-                ? resolve()
-                : reject(new Error(`exited (${code}) after ${lines.length} of ${count} lines:\n${stderr}`)),
+            exited.then(
+              (code) =>
+                lines.length >= count
+                  ? resolve()
+                  : reject(new Error(`exited (${code}) after ${lines.length} of ${count} lines:\n${stderr}`)),
+              reject,
             );
           }),
   };

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
-import { expect, it } from 'vitest';
-import { Batcher } from '../../src/sqs/batcher.ts';
+import { expect, it, vi } from 'vitest';
+import { Batcher, OutcomeUnknownError } from '../../src/sqs/batcher.ts';
 
 it('watches an abort signal with one listener for all its entries, and withdraws them all', async () => {
   // One listener per entry made every add walk thousands of listeners on a run's signal.
@@ -26,4 +26,48 @@ it('stops watching a signal once its entries are sent', async () => {
   const signal = new AbortController().signal;
   expect(await Promise.all([batcher.add(1, signal), batcher.add(2, signal)])).toEqual([1, 2]);
   expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+});
+
+it('never sends an entry again once its caller gave up, and says so for one on the wire', async () => {
+  let calls = 0;
+  let answer: ((value: never) => void) | undefined;
+  const batcher = new Batcher<number, number>({
+    lingerMs: 0,
+    retryCall: () => true,
+    call: () => {
+      calls++;
+      // The first call fails as if SQS were unreachable; the second hangs on the wire.
+      if (calls === 1) return Promise.reject(new Error('ECONNREFUSED'));
+      return new Promise((_, reject) => (answer = reject));
+    },
+  });
+  const caller = new AbortController();
+  const entry = batcher.add(1, caller.signal);
+  await vi.waitFor(() => expect(calls).toBe(2)); // retried after the failure, now on the wire
+  caller.abort(new Error('deadline'));
+  await expect(entry).rejects.toBeInstanceOf(OutcomeUnknownError);
+  answer?.(new Error('ECONNRESET') as never); // the call fails after all: no retry of a given-up entry
+  await batcher.flush();
+  expect(calls).toBe(2);
+});
+
+it('withdraws an entry waiting for its retry, rejecting with the failure that made it wait', async () => {
+  let calls = 0;
+  const batcher = new Batcher<number, number>({
+    lingerMs: 0,
+    retryCall: () => true,
+    call: () => {
+      calls++;
+      return Promise.reject(new Error('ECONNREFUSED'));
+    },
+  });
+  const caller = new AbortController();
+  const entry = batcher.add(1, caller.signal);
+  await vi.waitFor(() => expect(calls).toBeGreaterThan(0));
+  await Promise.resolve(); // the failed call has settled: the entry waits for its retry
+  const made = calls;
+  caller.abort(new Error('deadline'));
+  await expect(entry).rejects.toThrow('ECONNREFUSED');
+  await batcher.flush();
+  expect(calls).toBe(made);
 });

@@ -45,6 +45,16 @@ it('a CallStop stops when any source does, and throws that reason', () => {
   expect(new CallStop([run.signal]).signal).toBe(run.signal); // one source: its own signal
 });
 
+it('an advisory source aborts the signal only: the call is told, and what it produces still counts', () => {
+  const lost = new LazyAbort({ advisory: true });
+  const stop = new CallStop([new AbortController().signal, lost]);
+  const signal = stop.signal;
+  lost.abort(new Error('lease lost'));
+  expect(signal.aborted).toBe(true);
+  expect(signal.reason).toEqual(new Error('lease lost'));
+  expect(() => stop.throwIfAborted()).not.toThrow();
+});
+
 it("the stage sees its call's signal in taskContext(), aborted by the timeout", async () => {
   let seen: AbortSignal | undefined;
   const call = callStage(context, [new AbortController().signal], 20, async () => {

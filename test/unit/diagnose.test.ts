@@ -2,7 +2,7 @@ import { KmsAccessDenied, QueueDoesNotExist, SQSClient, SQSServiceException } fr
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ConnectionError, OutputError } from '../../src/index.ts';
 import { checkEndpointUrl, chooseEndpoint, type SqsTarget, targetOf } from '../../src/sqs/connect.ts';
-import { diagnose, diagnoser, type SqsCall } from '../../src/sqs/diagnose.ts';
+import { diagnose, diagnoser, OPERATOR_CLI_SETTINGS, type SqsCall } from '../../src/sqs/diagnose.ts';
 import { SqsIo } from '../../src/sqs/sqs-io.ts';
 
 // The SDK's errors as it throws them (see test/integration/connection-errors.test.ts for the
@@ -120,6 +120,37 @@ describe('diagnose', () => {
     });
     const found = diagnosed(error, local, creating, 'credentials', 'AWS_ACCESS_KEY_ID', 'AWS_PROFILE');
     expect(found.problem).toBe('no-credentials');
+  });
+
+  it('tells a library user the settings TaskClientOptions has: `credentials`, or a client of their own as `sqs`', () => {
+    const error = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+    diagnosed(error, aws, creating, 'the `credentials` option', '`sqs`', 'AWS_PROFILE');
+  });
+
+  it("gives the operator CLI's fixes in its flags, and no `credentials` option it does not have", () => {
+    const cli = (error: unknown, target: SqsTarget): string => {
+      const result = diagnose(error, target, creating, OPERATOR_CLI_SETTINGS);
+      expect(result).toBeInstanceOf(ConnectionError);
+      const { message } = result as ConnectionError;
+      expect(message).not.toMatch(/`(credentials|region|endpoint|sqs)`|option/);
+      return message;
+    };
+    const missing = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+    expect(cli(missing, aws)).toMatch(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE/);
+    for (const code of ['InvalidClientTokenId', 'SignatureDoesNotMatch']) {
+      expect(cli(serviceError(code, 'The security token is invalid.', 403), aws)).toMatch(/AWS_/);
+    }
+    expect(cli(new Error('Region is missing'), noRegion)).toMatch(/--region or AWS_REGION.*--endpoint/);
+    expect(cli(networkError('ECONNREFUSED', 'connect ECONNREFUSED'), local)).toContain(
+      'http://127.0.0.1:1 (from --endpoint)',
+    );
+    expect(cli(networkError('ETIMEDOUT', 'connect ETIMEDOUT'), aws)).toContain(
+      '--endpoint or AWS_ENDPOINT_URL_SQS',
+    );
   });
 
   it.each([

@@ -59,4 +59,46 @@ describe('Dispatcher', () => {
     expect(d.waiting).toBe(2);
     expect([d.take()?.id, d.take()?.id, d.take()]).toEqual(['b', 'a', undefined]);
   });
+
+  describe('at the start of a run', () => {
+    it('holds back the levels below one not looked at yet, until it is seen', () => {
+      const d = new Dispatcher<ReturnType<typeof item>>();
+      d.expect([1, 2]);
+      d.push(item('low', 0));
+      expect(d.take()).toBeUndefined(); // levels 1 and 2 have not been looked at
+      expect(d.seen(2)).toBe(true);
+      expect(d.take()).toBeUndefined(); // level 1 still may bring something
+      d.push(item('mid', 1)); // level 1's own items are not held back by level 1
+      expect(d.take()?.id).toBe('mid');
+      expect(d.seen(1)).toBe(true);
+      expect(d.holding).toBe(false);
+      expect(d.take()?.id).toBe('low');
+      expect(d.seen(1)).toBe(false); // said once
+    });
+
+    it('takes a high backlog that came after a low one first', () => {
+      const d = new Dispatcher<ReturnType<typeof item>>();
+      d.expect([1]);
+      d.push(item('l1', 0), item('l2', 0));
+      d.push(item('h1', 1), item('h2', 1));
+      d.seen(1);
+      const order = [];
+      for (let next = d.take(); next; next = d.take()) order.push(next.id);
+      expect(order).toEqual(['h1', 'h2', 'l1', 'l2']);
+    });
+
+    it('stops holding back every level at once when the bound is over', () => {
+      const d = new Dispatcher<ReturnType<typeof item>>();
+      d.expect([1, 2]);
+      d.push(item('low', 0));
+      d.seeAll();
+      expect(d.take()?.id).toBe('low');
+    });
+  });
+
+  it('counts the items waiting at a level or above', () => {
+    const d = new Dispatcher<ReturnType<typeof item>>();
+    d.push(item('a', 0), item('b', 0), item('c', 1), item('d', 2));
+    expect([d.waitingFrom(0), d.waitingFrom(1), d.waitingFrom(2), d.waitingFrom(3)]).toEqual([4, 2, 1, 0]);
+  });
 });

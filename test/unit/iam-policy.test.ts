@@ -18,6 +18,8 @@ const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234
 const pipeline = parsePipeline('gen,parse:2,store', 1);
 
 const PROVISION = ['sqs:CreateQueue', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:TagQueue'];
+/** The owner of a queue updates a changed option in place. */
+const UPDATE = 'sqs:SetQueueAttributes';
 
 /** The policy as resource → sorted actions (each resource once), to compare exactly. */
 function grants(policy: IamPolicy): Record<string, string[]> {
@@ -40,21 +42,23 @@ function policyOf(request: Partial<RoleRequest> & Pick<RoleRequest, 'role'>): Re
 const sorted = (...actions: string[]) => [...actions].sort();
 
 describe('rolePolicy', () => {
-  it("stage: consumes its inputs, sends to its DLQ and the next stage's inputs, creates the next DLQ, replies", () => {
+  it("stage: consumes and updates its inputs, sends to its DLQ and the next stage's inputs, creates the next DLQ, replies", () => {
     expect(policyOf({ role: 'stage', stage: 'parse' })).toEqual({
       [arn('parse-p0.fifo')]: sorted(
         ...PROVISION,
+        UPDATE,
         'sqs:ReceiveMessage',
         'sqs:DeleteMessage',
         'sqs:ChangeMessageVisibility',
       ),
       [arn('parse-p1.fifo')]: sorted(
         ...PROVISION,
+        UPDATE,
         'sqs:ReceiveMessage',
         'sqs:DeleteMessage',
         'sqs:ChangeMessageVisibility',
       ),
-      [arn('parse-dlq.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      [arn('parse-dlq.fifo')]: sorted(...PROVISION, UPDATE, 'sqs:SendMessage'),
       [arn('store-p0.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
       [arn('store-dlq.fifo')]: sorted(...PROVISION),
       [arn('reply-*')]: sorted('sqs:GetQueueUrl', 'sqs:SendMessage'),
@@ -65,11 +69,12 @@ describe('rolePolicy', () => {
     expect(policyOf({ role: 'stage', stage: 'store' })).toEqual({
       [arn('store-p0.fifo')]: sorted(
         ...PROVISION,
+        UPDATE,
         'sqs:ReceiveMessage',
         'sqs:DeleteMessage',
         'sqs:ChangeMessageVisibility',
       ),
-      [arn('store-dlq.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      [arn('store-dlq.fifo')]: sorted(...PROVISION, UPDATE, 'sqs:SendMessage'),
       [arn('reply-*')]: sorted('sqs:GetQueueUrl', 'sqs:SendMessage'),
     });
   });
@@ -98,7 +103,7 @@ describe('rolePolicy', () => {
   });
 
   it('operator: the only role that lists, purges and deletes queues', () => {
-    const operate = [...PROVISION, 'sqs:ListQueueTags', 'sqs:PurgeQueue', 'sqs:DeleteQueue'];
+    const operate = [...PROVISION, UPDATE, 'sqs:ListQueueTags', 'sqs:PurgeQueue', 'sqs:DeleteQueue'];
     const input = sorted(...operate, 'sqs:SendMessage', 'sqs:ReceiveMessage');
     const dlq = sorted(...operate, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility');
     expect(policyOf({ role: 'operator' })).toEqual({
@@ -197,7 +202,6 @@ describe('parseStages', () => {
   it.each([
     ['', '--stages must list the pipeline\'s stages in order, got ""'],
     ['gen', '(the source, which has no queues) included: got only "gen"'],
-    ['gen:2,a', '--stages: the first stage "gen" is the source, which has no queues'],
     ['gen,a:0', '--stages: the priorities of "a" must be an integer from 1 to 16, got "0"'],
     ['gen,a:17', 'from 1 to 16'],
     ['gen,a:x', 'from 1 to 16'],
@@ -207,6 +211,26 @@ describe('parseStages', () => {
     ['gen,gen', '--stages names "gen" twice'],
   ])('rejects --stages %j', (stages, message) => {
     expect(() => parseStages(stages, 1)).toThrow(message);
+  });
+
+  it('reads a first stage given with :<priorities> as one that consumes (`input: true`): no source', () => {
+    const consuming = parsePipeline('parse:2,store', 1);
+    expect(consuming).toEqual({
+      source: undefined,
+      stages: [
+        { name: 'parse', priorities: 2, deadLetter: true },
+        { name: 'store', priorities: 1, deadLetter: true },
+      ],
+    });
+    expect(parsePipeline('parse:1', 1).stages).toEqual([{ name: 'parse', priorities: 1, deadLetter: true }]);
+    const request = { kmsKey: undefined };
+    const stage = grants(rolePolicy(scheme, consuming, { ...request, role: 'stage', stage: 'parse' }));
+    expect(stage[arn('parse-p1.fifo')]).toContain('sqs:ReceiveMessage');
+    expect(stage[arn('parse-dlq.fifo')]).toContain('sqs:SendMessage');
+    const producer = grants(
+      rolePolicy(scheme, consuming, { ...request, role: 'producer', stage: undefined }),
+    );
+    expect(producer[arn('parse-p0.fifo')]).toContain('sqs:SendMessage');
   });
 
   it('rejects a dead-letter stage that is not in --stages, or is the first', () => {

@@ -66,11 +66,13 @@ function wire() {
     visibility: 30,
     lanes: 1,
     waitSeconds: () => 1,
+    extend: () => {},
     deliver: (url, level, message, env) => new Delivery(url, level, message, env, deps),
     schedule: (deliveries) => scheduled.push(...deliveries),
     stopping: () => state.stopping,
     quota: () => Number.POSITIVE_INFINITY,
     waiting: () => 0,
+    caughtUp: () => {},
     on: { received() {}, empty() {}, failed() {}, recovered() {} },
   });
   wiring.intake = intake;

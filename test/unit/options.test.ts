@@ -403,7 +403,7 @@ describe('enqueue() validation happens before connecting', () => {
     const client = pipeline();
     const sent = client.enqueue('generate', 1);
     await expect(sent).rejects.toBeInstanceOf(ConfigError);
-    await expect(sent).rejects.toThrow(/`generate` is the first stage/);
+    await expect(sent).rejects.toThrow(/`generate` is the source/);
     expect(client.stats().requests).toEqual({});
   });
 

@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { EmptyTaskOutput, fanOut, pipeline, type Submission } from '../../src/index.ts';
+import { EmptyTaskOutput, fanOut, type Jsonified, pipeline, type Submission } from '../../src/index.ts';
 
 const words = pipeline({ domain: 'types' })
   .stage('generate', (max: number) => 'x'.repeat(max))
@@ -95,5 +95,58 @@ describe('typed pipelines', () => {
     expectTypeOf(
       base.stage('tree', (s: string): Tree => ({ name: s, children: [] })).run('tree'),
     ).toEqualTypeOf<AsyncGenerator<Tree, void, undefined>>();
+  });
+
+  it('types the next stage with what arrives after JSON: a Date output is a string input', () => {
+    const dated = pipeline({ domain: 'types' }).stage('now', () => new Date());
+    // @ts-expect-error a Date travels as its ISO string: the next stage receives a string
+    dated.stage('next', (d: Date) => d.getTime());
+    const next = dated.stage('next', (iso: string) => ({ iso, at: new Date(iso) }));
+    // What run() yields is what the method returned, in this process: still a Date.
+    expectTypeOf(dated.run('now')).toEqualTypeOf<AsyncGenerator<Date, void, undefined>>();
+    expectTypeOf<Parameters<typeof next.enqueue<'next'>>[1]>().toEqualTypeOf<string>();
+    // @ts-expect-error enqueue takes what the stage receives
+    void next.enqueue('next', new Date());
+    // A submission's results come back as JSON too.
+    expectTypeOf(next.submit('2026-01-01')).toEqualTypeOf<Promise<Submission<{ iso: string; at: string }>>>();
+    next.stage('last', (r: { iso: string; at: string }) => r.at.length);
+    // @ts-expect-error `at` arrives as a string
+    next.stage('last', (r: { iso: string; at: Date }) => r.at.getTime());
+  });
+
+  it('maps a type to its JSON: toJSON() results, dropped properties, Map and Set as {}, arrays and tuples', () => {
+    class Money {
+      readonly cents = 100;
+      toJSON(): { cents: number; currency: 'EUR' } {
+        return { cents: this.cents, currency: 'EUR' };
+      }
+    }
+    expectTypeOf<Jsonified<Date>>().toEqualTypeOf<string>();
+    expectTypeOf<Jsonified<Money>>().toEqualTypeOf<{ cents: number; currency: 'EUR' }>();
+    expectTypeOf<Jsonified<{ at: Date; nested: { when: Date[] } }>>().toEqualTypeOf<{
+      at: string;
+      nested: { when: string[] };
+    }>();
+    // Properties JSON drops: undefined, functions, symbols; one that may be undefined may be missing.
+    expectTypeOf<
+      Jsonified<{ a: number; u: undefined; f: () => void; s: symbol; maybe: string | undefined; o?: Date }>
+    >().toEqualTypeOf<{ a: number; maybe?: string; o?: string }>();
+    // A class instance: its data, not its methods.
+    expectTypeOf<Jsonified<{ n: number; twice(): number }>>().toEqualTypeOf<{ n: number }>();
+    expectTypeOf<Jsonified<Map<string, number>>>().toEqualTypeOf<Record<string, never>>();
+    expectTypeOf<Jsonified<Set<string>>>().toEqualTypeOf<Record<string, never>>();
+    expectTypeOf<Jsonified<bigint>>().toEqualTypeOf<never>();
+    expectTypeOf<Jsonified<Date[]>>().toEqualTypeOf<string[]>();
+    expectTypeOf<Jsonified<[Date, number, { d: Date }]>>().toEqualTypeOf<[string, number, { d: string }]>();
+    expectTypeOf<Jsonified<readonly [Date, string]>>().toEqualTypeOf<readonly [string, string]>();
+    // In an array, what JSON drops becomes null.
+    expectTypeOf<Jsonified<(number | undefined)[]>>().toEqualTypeOf<(number | null)[]>();
+    expectTypeOf<Jsonified<string | Date | null>>().toEqualTypeOf<string | null>();
+    expectTypeOf<Jsonified<unknown>>().toEqualTypeOf<unknown>();
+    expectTypeOf<Jsonified<{ data: unknown }>>().toEqualTypeOf<{ data: unknown }>();
+    expectTypeOf<Jsonified<Record<string, number[] | null>>>().toEqualTypeOf<
+      Record<string, number[] | null>
+    >();
+    expectTypeOf<Jsonified<object>>().toEqualTypeOf<object>();
   });
 });

@@ -29,6 +29,8 @@ describe('stage CLI arguments', () => {
         '--limit',
         '10',
         '--idle-timeout=2000',
+        '--shutdown-timeout',
+        '5s',
         '--min-priority',
         '1',
         '--max-priority',
@@ -44,12 +46,14 @@ describe('stage CLI arguments', () => {
       workers: 4,
       limit: 10,
       idleTimeout: 2000,
+      shutdownTimeout: 5000,
       priority: undefined,
       minPriority: 1,
       maxPriority: 2,
       failFast: true,
       verbose: true,
       quiet: true,
+      print: false,
       progressInterval: 500,
     });
   });
@@ -60,23 +64,64 @@ describe('stage CLI arguments', () => {
       workers: undefined,
       limit: undefined,
       idleTimeout: undefined,
+      shutdownTimeout: undefined,
       priority: 0,
       minPriority: undefined,
       maxPriority: undefined,
       failFast: false,
       verbose: false,
       quiet: false,
+      print: false,
       progressInterval: 10_000,
     });
   });
 
+  it('prints outputs for the last stage only (they go nowhere else), unless --print or --no-print says', async () => {
+    expect((await args('numbers')).print).toBe(false);
+    expect((await args('square')).print).toBe(false);
+    expect((await args('label')).print).toBe(true);
+    expect((await args('square', '--print')).print).toBe(true);
+    expect((await args('label', '--no-print')).print).toBe(false);
+    expect((await args('label', '--print=false')).print).toBe(false);
+    expect(await usageError('square', '--print=yes')).toBe('--print takes no value, got "--print=yes"');
+  });
+
   it('rejects a numeric flag that is not a positive integer, in flag language', async () => {
-    for (const flag of ['--limit', '--idle-timeout', '--progress-interval']) {
-      for (const value of ['abc', '0', '-1', '1.5', '1e3']) {
-        expect(await usageError('square', flag, value)).toBe(
-          `${flag} must be a positive integer, got ${JSON.stringify(value)}`,
-        );
-      }
+    for (const value of ['abc', '0', '-1', '1.5', '1e3']) {
+      expect(await usageError('square', '--limit', value)).toBe(
+        `--limit must be a positive integer, got ${JSON.stringify(value)}`,
+      );
+    }
+  });
+
+  it('reads durations as ms, an integer and a unit, or never where it means something', async () => {
+    const got = await args(
+      'square',
+      '--idle-timeout',
+      '5m',
+      '--shutdown-timeout=never',
+      '--progress-interval=2s',
+    );
+    expect([got.idleTimeout, got.shutdownTimeout, got.progressInterval]).toEqual([300_000, Infinity, 2000]);
+    expect((await args('square', '--idle-timeout', 'never')).idleTimeout).toBe(Infinity);
+    expect((await args('square', '--idle-timeout', '0')).idleTimeout).toBe(0);
+    expect((await args('square', '--idle-timeout', '2147483647')).idleTimeout).toBe(2 ** 31 - 1);
+  });
+
+  it('rejects a duration out of range (past 2^31-1 ms it used to fire at once), in flag language', async () => {
+    const units = 'ms (10000) or an integer and a unit (30s, 5m, 2h, 1d)';
+    for (const value of ['abc', '-1', '1.5', '1e3', '30d', '2147483648', '5 m']) {
+      expect(await usageError('square', '--idle-timeout', value)).toBe(
+        `--idle-timeout must be a duration from 0 to 2147483647 ms (about 24.9 days): ${units}, or never, got ${JSON.stringify(value)}`,
+      );
+    }
+    expect(await usageError('square', '--shutdown-timeout', '25d')).toBe(
+      `--shutdown-timeout must be a duration from 0 to 2147483647 ms (about 24.9 days): ${units}, or never (running calls are never aborted), got "25d"`,
+    );
+    for (const value of ['0', 'never']) {
+      expect(await usageError('square', '--progress-interval', value)).toBe(
+        `--progress-interval must be a duration from 1 to 2147483647 ms (about 24.9 days): ${units}, got ${JSON.stringify(value)}`,
+      );
     }
   });
 
@@ -110,6 +155,18 @@ describe('stage CLI arguments', () => {
     );
     expect(await usageError('numbers', '--min-priority', '1')).toBe(
       '--min-priority applies to stages with an input queue, not the first stage (numbers)',
+    );
+  });
+
+  it('treats a first stage that consumes an input (`input: true`) like any stage with one', async () => {
+    const context = { stages: STAGES, source: undefined, scriptName: 'node p.ts' };
+    const parsed = await parseStageArgs(['numbers', '--min-priority', '0'], context);
+    expect(parsed.kind === 'run' && parsed.args.minPriority).toBe(0);
+    const error: unknown = await parseStageArgs(['numbers', '--priority', '1'], context).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toBe(
+      "--priority applies to a source stage only, and this pipeline's first stage consumes an input: stages with an input keep their input's level",
     );
   });
 

@@ -20,6 +20,7 @@ import { checkAccount, checkPartition, parsePipeline, type StageSpec } from './i
 import type { RoleRequest } from './iam-roles.ts';
 import type { ScalingRequest } from './scaling.ts';
 import { scalingRequest } from './scaling-args.ts';
+import { sqsTimeout } from './sqs-timeout.ts';
 import { BOOLEAN_FLAGS, operatorParser } from './parser.ts';
 import { DEFAULT_STALE_AFTER_MS } from '../../replies/reply-queue.ts';
 import { packageVersion } from '../version.ts';
@@ -35,8 +36,8 @@ export interface GlobalArgs {
 
 /** `iam-policy`/`scaling --stages … --account …`: the pipeline to take instead of listing the queues. */
 export interface ComputedArns {
-  /** The first stage of `--stages` (the source, which has no queues). */
-  readonly source: string;
+  /** The first stage of `--stages` when it is a source (no queues); undefined when it consumes. */
+  readonly source: string | undefined;
   /** The stages with queues (every stage of `--stages` but the first). */
   readonly stages: readonly StageSpec[];
   readonly account: string;
@@ -62,8 +63,15 @@ export type Command =
       readonly id: string | undefined;
       /** Group key of every value (`--key`), for a stage that orders its inputs by key. */
       readonly key: string | undefined;
+      /** `--timeout`: the whole command's bound, in ms. */
+      readonly timeoutMs: number;
     }
-  | { readonly name: 'redrive'; readonly stage: string }
+  | {
+      readonly name: 'redrive';
+      readonly stage: string;
+      /** `--timeout`: the bound of each step (finding the queues, each batch of moves), in ms. */
+      readonly timeoutMs: number;
+    }
   | {
       readonly name: 'peek';
       readonly stage: string;
@@ -165,10 +173,15 @@ function command(parsed: Parsed, argv: readonly string[]): Command {
         priority: integer(parsed, 'priority', 0, MAX_PRIORITIES - 1) ?? 0,
         id: optionalString(parsed, 'id'),
         key: optionalString(parsed, 'key'),
+        timeoutMs: sqsTimeout(parsed),
       };
     }
     case 'redrive':
-      return { name, stage: stageName('<stage>', positional(parsed, 'stage')) };
+      return {
+        name,
+        stage: stageName('<stage>', positional(parsed, 'stage')),
+        timeoutMs: sqsTimeout(parsed),
+      };
     case 'peek': {
       const dlq = parsed['dlq'] === true;
       const level = integer(parsed, 'level', 0, MAX_PRIORITIES - 1);

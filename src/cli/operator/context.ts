@@ -1,4 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Diagnose } from '../../sqs/diagnose.ts';
 
 /** What every operator command gets: the SQS client, the domain and the output mode. */
 export interface OperatorContext {
@@ -9,4 +10,9 @@ export interface OperatorContext {
   readonly json: boolean;
   /** A note for the human, on stderr. */
   readonly note: (text: string) => void;
+  /**
+   * Explains a failure that did not come from an SQS call, such as a command giving up on SQS
+   * (`--timeout`), as a ConnectionError naming the endpoint. @default the error as it is
+   */
+  readonly diagnose?: Diagnose;
 }

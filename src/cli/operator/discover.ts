@@ -80,14 +80,14 @@ export function queuesOfStage(queues: readonly DomainQueue[], domain: string, st
 
 /**
  * The error for `stage` of `domain` having no queues: it names the stages that have some (the
- * first stage, the source, never has any), or says that the domain has none.
+ * source, the first stage unless it has `input: true`, never has any), or says that the domain has none.
  */
 export function noQueuesOf(domain: string, stage: string, queues: readonly DomainQueue[]): UsageError {
   const stages = stageNames(queues);
   return new UsageError(
     stages.length === 0
       ? `Domain \`${domain}\` has no queues (check --domain, --region, --endpoint). ${QUEUES_CREATED}`
-      : `Stage \`${stage}\` of domain \`${domain}\` has no queues: its stages with queues are ${stages.map((s) => `\`${s}\``).join(', ')} (a pipeline's first stage has none). ${QUEUES_CREATED}`,
+      : `Stage \`${stage}\` of domain \`${domain}\` has no queues: its stages with queues are ${stages.map((s) => `\`${s}\``).join(', ')} (a pipeline's first stage has none, unless registered with \`input: true\`). ${QUEUES_CREATED}`,
   );
 }
 

@@ -1,14 +1,18 @@
 import { encodeEnvelope, MAX_MESSAGE_BYTES } from '../../envelope.ts';
 import { SqsError } from '../../errors.ts';
+import { producerError } from '../../feed.ts';
 import { enqueueId } from '../../ids.ts';
 import { inputQueueName, TAG } from '../../queues/naming.ts';
+import type { SqsCall } from '../../sqs/diagnose.ts';
 import { type OutgoingMessage, SqsIo } from '../../sqs/sqs-io.ts';
+import { deadline, untilAborted } from '../../time/deadline.ts';
 import { groupIdOf } from '../../worker/forwarder.ts';
 import type { OperatorContext } from './context.ts';
 import { discoverQueues, type DomainQueue, noQueuesOf, QUEUES_CREATED } from './discover.ts';
 import { UsageError } from './errors.ts';
 import type { InputValue } from './json-input.ts';
 import { count, printJson, printLines } from './output.ts';
+import { DEFAULT_SQS_TIMEOUT_MS } from './sqs-timeout.ts';
 
 export interface EnqueueArgs {
   readonly stage: string;
@@ -17,6 +21,8 @@ export interface EnqueueArgs {
   readonly id: string | undefined;
   /** Group key of every value, for a stage that orders its inputs by key (its `group` option). */
   readonly key: string | undefined;
+  /** Bound of the whole command (finding the queue, sending every value), in ms. @default 30 s */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -26,6 +32,9 @@ export interface EnqueueArgs {
  * queues. With `--key`, every value carries that group key (envelope `k`, MessageGroupId) and they
  * are sent one after another, so that the stage takes them in order; a stage whose queues are
  * tagged keyed gets nothing without it.
+ *
+ * The whole command is bounded by `args.timeoutMs`: past it, nothing more is sent and it fails with
+ * a ConnectionError naming the endpoint (saying so when a value was on its way).
  */
 export async function enqueueCommand(
   ctx: OperatorContext,
@@ -34,20 +43,28 @@ export async function enqueueCommand(
 ): Promise<void> {
   const name = inputQueueName(ctx.domain, args.stage, args.priority);
   const messages = values.map((v) => encode(v, args));
-  const queues = await discoverQueues(ctx.sqs, ctx.domain, { warn: ctx.note });
-  const queue = queues.find((q) => q.stage === args.stage && q.level === args.priority);
-  if (queue === undefined) throw missingQueue(ctx.domain, args, queues);
-  checkKey(ctx, queue, args);
+  const limit = deadline('sqspipes enqueue', args.timeoutMs ?? DEFAULT_SQS_TIMEOUT_MS);
   const io = new SqsIo(ctx.sqs);
+  let call: SqsCall = { step: 'running `sqspipes enqueue`', action: 'ListQueues' };
   try {
+    const discovered = discoverQueues(ctx.sqs, ctx.domain, { warn: ctx.note });
+    const queues = await untilAborted(discovered, limit.signal);
+    const queue = queues.find((q) => q.stage === args.stage && q.level === args.priority);
+    if (queue === undefined) throw missingQueue(ctx.domain, args, queues);
+    checkKey(ctx, queue, args);
+    call = { ...call, action: 'SendMessageBatch', queue: queue.url };
     if (args.key === undefined) {
-      await Promise.all(messages.map((m) => io.send(queue.url, m)));
+      await Promise.all(messages.map((m) => io.send(queue.url, m, limit.signal)));
     } else {
       // One message group: SQS keeps the order of sends only when each waits for the one before.
-      for (const m of messages) await io.send(queue.url, m);
+      for (const m of messages) await io.send(queue.url, m, limit.signal);
     }
+  } catch (error) {
+    const diagnose = ctx.diagnose ?? ((e: unknown) => e);
+    throw producerError(error, limit, (e) => diagnose(e, call), rerunWords(args));
   } finally {
-    await io.flush();
+    limit.dispose();
+    await io.flush(0); // every send carried the deadline: none is left once it ran out
   }
   const ids = messages.map((m) => m.deduplicationId);
   const key = args.key === undefined ? {} : { key: args.key };
@@ -56,6 +73,15 @@ export async function enqueueCommand(
     const keyed = args.key === undefined ? '' : ` with key ${JSON.stringify(args.key)}`;
     await printLines([`sent ${count(ids.length, 'message')} to ${name}${keyed}`]);
   }
+}
+
+/** What the error says when a value was on its way as the command gave up. */
+function rerunWords(args: EnqueueArgs): string {
+  const again =
+    args.id === undefined
+      ? 'Running the command again may send them twice: give --id to make that safe.'
+      : 'Running the command again with the same --id is safe (SQS drops a repeated id within 5 minutes).';
+  return ` Values were on their way when the command gave up: SQS may or may not have accepted them. ${again}`;
 }
 
 /** Refuses a keyed stage without `--key`; notes that a queue from before the tag cannot tell. */

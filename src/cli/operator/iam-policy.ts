@@ -36,7 +36,7 @@ export function schemeOfArn(arn: string, domain: string): ArnScheme {
   return { partition, region, account, domain };
 }
 
-/** A stage of `--stages` that has queues (every stage but the first, the source). */
+/** A stage of `--stages` that has queues (every stage but a source first stage). */
 export interface StageSpec {
   readonly name: string;
   /** Its number of priority levels: one input queue each. */
@@ -50,7 +50,10 @@ export interface StageSpec {
 
 /** A pipeline's stages, as `--stages` gives them or as its queues tell. */
 export interface PipelineSpec {
-  /** The first stage (the source, which has no queues); undefined when unknown (discovered queues). */
+  /**
+   * The first stage when it is a source (no queues); undefined when the first stage consumes an
+   * input (`input: true`) or when unknown (discovered queues).
+   */
   readonly source: string | undefined;
   /** The stages with queues, in pipeline order. */
   readonly stages: readonly StageSpec[];
@@ -64,38 +67,43 @@ export function parseStages(stages: string, defaultPriorities: number, dlqStages
 /**
  * Parses `--stages gen,parse:4,store`: the pipeline's stages in order, as registered, each
  * optionally with `:` and its number of priority levels (else `defaultPriorities`). The first
- * stage is the source, which has no queues: it is the result's `source`, and takes no
- * `:<priorities>`. `dlqStages` (`--dlq-stages store`) names the stages with a dead-letter queue;
- * undefined: every stage with queues has one.
+ * stage given without `:<priorities>` is the source, which has no queues: it is the result's
+ * `source`. A first stage given with `:<priorities>` (`parse:1,store`) consumes an input (it was
+ * registered with `input: true`): it has queues like the others, and there is no source.
+ * `dlqStages` (`--dlq-stages store`) names the stages with a dead-letter queue; undefined: every
+ * stage with queues has one.
  */
-export function parsePipeline(
-  stages: string,
-  defaultPriorities: number,
-  dlqStages?: string,
-): PipelineSpec & { readonly source: string } {
+export function parsePipeline(stages: string, defaultPriorities: number, dlqStages?: string): PipelineSpec {
   const items = list(stages);
-  const [source, ...rest] = items.map((item) => parseItem(item, defaultPriorities));
-  if (source === undefined) {
+  const parsed = items.map((item) => parseItem(item, defaultPriorities));
+  const [first] = parsed;
+  if (first === undefined) {
     throw new UsageError(`--stages must list the pipeline's stages in order, got ${quote(stages)}`);
   }
-  if (source.count !== undefined) {
-    throw new UsageError(
-      `--stages: the first stage ${quote(source.name)} is the source, which has no queues: give it without :<priorities>`,
-    );
-  }
+  if (first.count !== undefined) return pipelineOf(undefined, parsed, dlqStages);
+  const rest = parsed.slice(1);
   if (rest.length === 0) {
     throw new UsageError(
-      `--stages must list the pipeline's stages in order, the first (the source, which has no queues) included: got only ${quote(source.name)}`,
+      `--stages must list the pipeline's stages in order, the first (the source, which has no queues) included: got only ${quote(first.name)} (a first stage registered with \`input: true\` has queues: give it as ${quote(`${first.name}:<priorities>`)})`,
     );
   }
+  return pipelineOf(first.name, rest, dlqStages);
+}
+
+/** The pipeline of a `source` (or none) and the stages with queues, names checked. */
+function pipelineOf(
+  source: string | undefined,
+  rest: readonly { name: string; priorities: number }[],
+  dlqStages: string | undefined,
+): PipelineSpec {
   const names = new Set<string>();
-  for (const { name } of [source, ...rest]) {
+  for (const name of [...(source === undefined ? [] : [source]), ...rest.map((s) => s.name)]) {
     if (names.has(name)) throw new UsageError(`--stages names ${quote(name)} twice`);
     names.add(name);
   }
   const dead = dlqStages === undefined ? undefined : new Set(list(dlqStages));
   for (const name of dead ?? []) {
-    if (name === source.name) {
+    if (name === source) {
       throw new UsageError(
         `--dlq-stages names ${quote(name)}, the first stage (the source), which has no dead-letter queue`,
       );
@@ -103,7 +111,7 @@ export function parsePipeline(
     if (!names.has(name)) throw new UsageError(`--dlq-stages names ${quote(name)}, which is not in --stages`);
   }
   return {
-    source: source.name,
+    source,
     stages: rest.map(({ name, priorities }) => ({ name, priorities, deadLetter: dead?.has(name) ?? true })),
   };
 }

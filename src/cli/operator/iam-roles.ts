@@ -1,15 +1,17 @@
 /**
  * Least-privilege IAM policies, one per role (pure: no I/O). Each grants the SQS actions the
  * role's own calls make, on the queues it makes them on, and nothing else:
- * - `stage`: a stage's workers. They create (on first use) and consume their input queues, send
- *   failures to their dead-letter queue, send outputs to the next stage's inputs (creating them and
+ * - `stage`: a stage's workers. They create (on first use) and consume their input queues, update
+ *   the attributes of their input and dead-letter queues in place when an option changed (on
+ *   start: `sqs:SetQueueAttributes`), send failures to their dead-letter queue, send outputs to the next stage's inputs (creating them and
  *   the next stage's dead-letter queue, whose ARN those inputs' redrive policy names), and reply
  *   to senders. The first stage (the source) has no queue of its own: only the next stage's.
  * - `producer`: a process that feeds one stage from outside (`enqueue()`, `submit()`): that
  *   stage's inputs (creating them, and its dead-letter queue), and its own reply queue for
  *   `submit()` (created with tags, heartbeat by TagQueue, received from, deleted on close).
  * - `operator`: every `sqspipes` command and the client's `queues()`, `purge()`, `destroy()`,
- *   `redrive()` and `createQueues()`. Only it may purge or delete queues, and list them
+ *   `redrive()` and `createQueues()` (which updates changed attributes in place, like a stage's
+ *   start). Only it may purge or delete queues, and list them
  *   (`sqs:ListQueues` has no queue resource: it is granted on `*`).
  *
  * IAM authorizes a batch (SendMessageBatch, DeleteMessageBatch, ChangeMessageVisibilityBatch) by
@@ -43,6 +45,8 @@ export interface RoleRequest {
 
 /** What creating a queue on first use takes: look it up, create it (with tags), read its attributes. */
 export const PROVISION = ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:CreateQueue', 'sqs:TagQueue'];
+/** What the owner of a queue (its stage, `createQueues()`) takes to update a changed option in place. */
+export const UPDATE = ['sqs:SetQueueAttributes'];
 /** What consuming a queue takes: receive, acknowledge, extend or hand back. */
 export const CONSUME = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'];
 /** A stage's workers reply to senders, whose queues they look up by name. */
@@ -50,7 +54,7 @@ export const REPLY = ['sqs:GetQueueUrl', 'sqs:SendMessage'];
 /** A sender's own reply queue: created with tags, heartbeat (TagQueue), received from, deleted. */
 export const OWN_REPLY_QUEUE = [...PROVISION, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:DeleteQueue'];
 /** The operator reads every queue's tags (queues are found by them) and attributes, purges and deletes. */
-const OPERATE = [...PROVISION, 'sqs:ListQueueTags', 'sqs:PurgeQueue', 'sqs:DeleteQueue'];
+const OPERATE = [...PROVISION, ...UPDATE, 'sqs:ListQueueTags', 'sqs:PurgeQueue', 'sqs:DeleteQueue'];
 /** Input queues: `enqueue` and redrive send to them, `peek` receives with a visibility of 0. */
 export const OPERATOR_INPUTS = [...OPERATE, 'sqs:SendMessage', 'sqs:ReceiveMessage'];
 /** Dead-letter queues: redrive and `peek --dlq` receive, delete what was moved, hand back the rest. */
@@ -140,8 +144,13 @@ function stageGrants(
   if (own === undefined) return [{ ...send, resources: nextArns?.inputs ?? [] }, create];
   const ownArns = stageQueueArns(scheme, own);
   return [
-    { sid: 'SqspipesConsume', actions: [...PROVISION, ...CONSUME], resources: ownArns.inputs },
-    { ...send, resources: [ownArns.deadLetter, ...(nextArns?.inputs ?? [])] },
+    { sid: 'SqspipesConsume', actions: [...PROVISION, ...UPDATE, ...CONSUME], resources: ownArns.inputs },
+    {
+      sid: 'SqspipesOwnDeadLetter',
+      actions: [...PROVISION, ...UPDATE, 'sqs:SendMessage'],
+      resources: [ownArns.deadLetter],
+    },
+    { ...send, resources: nextArns?.inputs ?? [] },
     create,
     { sid: 'SqspipesReply', actions: REPLY, resources: [replies] },
   ];

@@ -47,15 +47,15 @@ const PEEK = `With --dlq, each message shows why it is there: the reason sqspipe
 Peek receives with a visibility timeout of 0, so the messages stay available. Its limits:
 - on FIFO queues a receive locks the message's group until its visibility timeout expires; with 0 that is at once, so workers are not held up, but a worker receiving at the same moment can still get the same messages;
 - at most 10 messages, one receive per queue; on FIFO queues SQS returns messages of few message groups, so this is a sample, not a listing;
-- each peek adds 1 to the receive count of every message it shows. That uses up none of a stage's attempts (sqspipes counts them itself); the receive count matters only to the input queues' redrive policy, SQS's safety net for inputs whose process died, which moves a message to the stage's dead-letter queue once it was received more than retries + 10 times (its maxReceiveCount), peeks included: only a message peeked that often goes there.`;
+- each peek adds 1 to the receive count of every message it shows. That uses up none of a stage's attempts (sqspipes counts them itself); the receive count matters only to the input queues' redrive policy, SQS's safety net for inputs whose process died, which moves a message to the stage's dead-letter queue once it was received more than retries + 100 times (its maxReceiveCount), peeks included: only a message peeked that often goes there, and a peek that brings one to that limit says so.`;
 
 const IAM = `Prints the policy of one role, granting what its sqspipes calls need and nothing else:
-- stage (--stage <name>): the stage's workers. Its input queues: GetQueueUrl, GetQueueAttributes, CreateQueue, TagQueue (queues are created on first use, with tags), ReceiveMessage, DeleteMessage, ChangeMessageVisibility. Its dead-letter queue and the next stage's input queues: the same creation actions and SendMessage. The next stage's dead-letter queue: the creation actions only (the next inputs' redrive policy names it). The reply queues <domain>-reply-*: GetQueueUrl, SendMessage. The first stage (the source) has no queue of its own: only the next stage's.
+- stage (--stage <name>): the stage's workers. Its input queues: GetQueueUrl, GetQueueAttributes, CreateQueue, TagQueue (queues are created on first use, with tags), SetQueueAttributes (an option changed since: updated in place on start), ReceiveMessage, DeleteMessage, ChangeMessageVisibility. Its dead-letter queue: the same creation actions, SetQueueAttributes and SendMessage. The next stage's input queues: the creation actions and SendMessage. The next stage's dead-letter queue: the creation actions only (the next inputs' redrive policy names it). The reply queues <domain>-reply-*: GetQueueUrl, SendMessage. The first stage (the source) has no queue of its own: only the next stage's.
 - producer (--stage <name>, default the first stage with queues): a process that feeds that stage with enqueue() or submit(). Its input queues: the creation actions and SendMessage; its dead-letter queue: the creation actions. The reply queues: the creation actions, ReceiveMessage, DeleteMessage, DeleteQueue (submit() makes its own, refreshes its heartbeat tag, deletes it on close).
-- operator: every sqspipes command, and the client's queues(), purge(), destroy(), redrive() and createQueues(). Input and dead-letter queues: the creation actions, ListQueueTags, PurgeQueue, DeleteQueue; SendMessage, ReceiveMessage on inputs (enqueue, redrive, peek); ReceiveMessage, DeleteMessage, ChangeMessageVisibility on dead-letter queues (redrive, peek --dlq). Reply queues: ListQueueTags, DeleteQueue (replies --remove-stale). ListQueues on * (it has no queue resource; only the operator lists queues).
+- operator: every sqspipes command, and the client's queues(), purge(), destroy(), redrive() and createQueues(). Input and dead-letter queues: the creation actions, SetQueueAttributes (createQueues() updates changed options in place), ListQueueTags, PurgeQueue, DeleteQueue; SendMessage, ReceiveMessage on inputs (enqueue, redrive, peek); ReceiveMessage, DeleteMessage, ChangeMessageVisibility on dead-letter queues (redrive, peek --dlq). Reply queues: ListQueueTags, DeleteQueue (replies --remove-stale). ListQueues on * (it has no queue resource; only the operator lists queues).
 With --kms-key <key ARN> (queues encrypted with the client's kmsKeyId), each role also gets kms:GenerateDataKey and kms:Decrypt on that key: sending needs both, receiving Decrypt.
 
-By default the pipeline is read from the domain's existing queues (their tags, and the partition, region and account of their ARNs). With --stages it is taken from the line without calling SQS, for queues not created yet: arn:<partition>:sqs:<region>:<account>:<domain>-<stage>-p<level>.fifo and <domain>-<stage>-dlq.fifo for every stage but the first (or, for the dead-letter queues, for --dlq-stages only).`;
+By default the pipeline is read from the domain's existing queues (their tags, and the partition, region and account of their ARNs). With --stages it is taken from the line without calling SQS, for queues not created yet: arn:<partition>:sqs:<region>:<account>:<domain>-<stage>-p<level>.fifo and <domain>-<stage>-dlq.fifo for every stage but the first (or, for the dead-letter queues, for --dlq-stages only). A first stage registered with input: true has queues too: give it with :<priorities> (e.g. --stages parse:1,store).`;
 
 const SCALING = `Prints the autoscaling configuration of every stage with queues (the first stage, the source, has none), so that one stage per process or machine scales with its backlog.
 --keda: one KEDA ScaledObject per stage (YAML documents separated by ---), scaling the Deployment --deployment (default <domain>-{stage}) with one aws-sqs-queue trigger per priority queue, queueLength = --target-backlog. KEDA counts visible and in-flight messages; with several priority queues, advanced.scalingModifiers (KEDA 2.12 or later) sums the triggers, since the HPA otherwise follows the largest one. The triggers use the KEDA operator's own AWS identity (identityOwner: operator), or a TriggerAuthentication with --auth-ref; either needs sqs:GetQueueAttributes on the queues. minReplicaCount is 1 by default: at 0 an item waits for KEDA's next poll and a pod's start; give --min-replicas 0 to scale to zero on purpose.
@@ -162,10 +162,22 @@ function commands(y: Argv): Argv {
           describe:
             'group key of the values, for a stage with a `group` option: what its group function returns for them (required there)',
         })
+        .option('timeout', {
+          type: 'string',
+          describe:
+            'give up (exit code 1) when finding the queue and sending every value takes longer, 1s to 1d (default 30s)',
+        })
         .epilogue(ENQUEUE),
     )
     .command(COMMAND_USAGE.redrive, "move the stage's dead-letter messages back to its input queues", (c) =>
-      c.positional('stage', { type: 'string' }).epilogue(REDRIVE),
+      c
+        .positional('stage', { type: 'string' })
+        .option('timeout', {
+          type: 'string',
+          describe:
+            'give up (exit code 1) when one step (finding the queues, a receive of up to 10 messages and their moves) takes longer, 1s to 1d (default 30s)',
+        })
+        .epilogue(REDRIVE),
     )
     .command(COMMAND_USAGE.peek, "show messages of a stage's queues without consuming them", (c) =>
       c
@@ -190,7 +202,7 @@ function commands(y: Argv): Argv {
           .option('stages', {
             type: 'string',
             describe:
-              "compute the ARNs instead of listing existing queues: the pipeline's stages in order, as registered, name[:priorities],… (the first, the source, has no queues)",
+              "compute the ARNs instead of listing existing queues: the pipeline's stages in order, as registered, name[:priorities],… (the first, the source, has no queues; a first stage with input: true is given with :<priorities>)",
           })
           .option('priorities', {
             type: 'string',
@@ -258,7 +270,7 @@ function commands(y: Argv): Argv {
           .option('stages', {
             type: 'string',
             describe:
-              "the pipeline's stages in order, name[:priorities],… instead of the existing queues (the first, the source, has no queues)",
+              "the pipeline's stages in order, name[:priorities],… instead of the existing queues (the first, the source, has no queues; a first stage with input: true is given with :<priorities>)",
           })
           .option('priorities', {
             type: 'string',

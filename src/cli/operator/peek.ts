@@ -27,10 +27,12 @@ const WAIT_SECONDS = 1;
  * 0, so the messages stay available. Its limits (also in `--help`): a worker receiving at the
  * same moment may get the same messages; at most 10 messages, one receive per queue, and on FIFO
  * queues SQS returns messages of few groups; and each peek adds one to the messages' receive
- * counts. sqspipes counts a stage's attempts itself, so peeks use none of them up; the receive
- * count matters only to the input queues' redrive policy (maxReceiveCount `retries + 10`), SQS's
- * safety net for inputs whose process died: a message peeked that often moves to the DLQ.
- * A dead-letter queue's messages show why they are there (see dead-letter-reason.ts).
+ * counts (a receive with visibility 0 still counts). sqspipes counts a stage's attempts itself, so
+ * peeks use none of them up; the receive count matters only to the input queues' redrive policy
+ * (maxReceiveCount `retries + 100`), SQS's safety net for inputs whose process died: a message
+ * received that often moves to the DLQ at its next receive, with no reason recorded. A peek that
+ * brings a message there says so. A dead-letter queue's messages show why they are there (see
+ * dead-letter-reason.ts).
  */
 export async function peekCommand(ctx: OperatorContext, args: PeekArgs): Promise<void> {
   const queues = queuesOfStage(
@@ -42,8 +44,9 @@ export async function peekCommand(ctx: OperatorContext, args: PeekArgs): Promise
   const seen: PeekedMessage[] = [];
   for (const queue of chosen) {
     if (seen.length >= args.max) break;
-    await warnAboutRedrive(ctx, queue);
+    const max = await warnAboutRedrive(ctx, queue);
     const messages = await peekQueue(ctx, queue, args.max - seen.length);
+    if (max !== undefined) warnAboutSpentBudgets(ctx, queue, messages, max);
     seen.push(...messages.map((m) => describeMessage(queue, m)));
   }
   if (ctx.json) await printJson(seen);
@@ -66,18 +69,38 @@ function choose(queues: readonly DomainQueue[], args: PeekArgs, domain: string):
   return one;
 }
 
-/** Notes the queue's maxReceiveCount (SQS's, which peeks count toward), if it has a redrive policy. */
-async function warnAboutRedrive(ctx: OperatorContext, queue: DomainQueue): Promise<void> {
-  if (queue.level === 'dlq') return;
+/**
+ * Notes the queue's maxReceiveCount (SQS's, which peeks count toward), if it has a redrive policy;
+ * returns it, when it could be read.
+ */
+async function warnAboutRedrive(ctx: OperatorContext, queue: DomainQueue): Promise<number | undefined> {
+  if (queue.level === 'dlq') return undefined;
   const out = await ctx.sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['RedrivePolicy'] }),
   );
   const policy = out.Attributes?.RedrivePolicy;
-  if (policy === undefined) return;
-  const max = /"maxReceiveCount"\s*:\s*"?(\d+)/.exec(policy)?.[1] ?? '?';
+  if (policy === undefined) return undefined;
+  const max = /"maxReceiveCount"\s*:\s*"?(\d+)/.exec(policy)?.[1];
   ctx.note(
-    `Note: peeking counts as a receive (not as an attempt); a message of ${queue.name} received more than ${max} times moves to the dead-letter queue (SQS's redrive safety net)`,
+    `Note: peeking counts as a receive (not as an attempt); a message of ${queue.name} received more than ${max ?? '?'} times moves to the dead-letter queue (SQS's redrive safety net)`,
   );
+  return max === undefined ? undefined : Number(max);
+}
+
+/** Warns about each message this peek brought to the last receive its queue allows. */
+function warnAboutSpentBudgets(
+  ctx: OperatorContext,
+  queue: DomainQueue,
+  messages: readonly Message[],
+  max: number,
+): void {
+  for (const message of messages) {
+    const count = Number(message.Attributes?.ApproximateReceiveCount ?? 0);
+    if (count < max) continue;
+    ctx.note(
+      `Warning: message ${message.MessageId ?? '?'} of ${queue.name} has now been received ${count} times, the most its queue allows: SQS moves it to the dead-letter queue at its next receive, without a reason (\`sqspipes redrive\` brings it back)`,
+    );
+  }
 }
 
 /**

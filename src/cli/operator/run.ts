@@ -1,6 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient, targetOf } from '../../sqs/connect.ts';
-import { type Diagnose, diagnoser } from '../../sqs/diagnose.ts';
+import { type Diagnose, diagnoser, OPERATOR_CLI_SETTINGS } from '../../sqs/diagnose.ts';
 import { type Command, parseOperatorArgs } from './args.ts';
 import type { OperatorContext } from './context.ts';
 import { dashboardCommand } from './dashboard/command.ts';
@@ -47,8 +47,10 @@ export async function runOperatorCli(argv: readonly string[]): Promise<number> {
       credentials: undefined,
       maxSockets: MAX_SOCKETS,
     });
-    explainFailures(sqs, diagnoser(await targetOf(sqs, global.endpoint, false)), command.name);
-    const ctx: OperatorContext = { sqs, domain: global.domain, json: global.json, note };
+    const target = await targetOf(sqs, global.endpoint, false);
+    const diagnose = diagnoser(target, OPERATOR_CLI_SETTINGS);
+    explainFailures(sqs, diagnose, command.name);
+    const ctx: OperatorContext = { sqs, domain: global.domain, json: global.json, note, diagnose };
     await dispatch(ctx, command, sqs);
     return EXIT.ok;
   } catch (error) {
@@ -76,7 +78,7 @@ async function dispatch(ctx: OperatorContext, command: Command, sqs: SQSClient):
       return enqueueCommand(ctx, command, values);
     }
     case 'redrive':
-      return redriveCommand(ctx, command.stage);
+      return redriveCommand(ctx, command.stage, command.timeoutMs);
     case 'peek':
       return peekCommand(ctx, command);
     case 'iam-policy':
