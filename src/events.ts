@@ -9,7 +9,10 @@ export interface InputInfo {
   readonly priority: number;
   /** SQS's deliveries so far, this one included (hand-backs count too). */
   readonly receiveCount: number;
-  /** Attempts on this input in this process, the current one included: 1, then 2, … on retries. */
+  /**
+   * Attempts on this input in this process, the current one included: 1, then 2, … on retries;
+   * 0 for one a run found in its dead-letter queue, moved there by SQS itself (`deadLettered`).
+   */
   readonly attempt: number;
 }
 

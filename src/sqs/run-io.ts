@@ -18,7 +18,7 @@ export class RunIo {
 
   /**
    * Aborting `signal` abandons the receive: SQS may still hand the abandoned poll a message and
-   * hide it for `visibility` seconds (see the poller).
+   * hide it for `visibility` seconds (see the poller). `messageAttributes`: those to return too.
    */
   receive(
     url: string,
@@ -26,8 +26,9 @@ export class RunIo {
     waitSeconds: number,
     visibility: number,
     signal?: AbortSignal,
+    messageAttributes?: readonly string[],
   ): Promise<Message[]> {
-    return this.#io.receive(url, max, waitSeconds, visibility, signal);
+    return this.#io.receive(url, max, waitSeconds, visibility, signal, messageAttributes);
   }
 
   send(url: string, message: OutgoingMessage): Promise<unknown> {

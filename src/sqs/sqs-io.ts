@@ -71,13 +71,17 @@ export class SqsIo {
     this.#options = { sendLingerMs: 2, ackLingerMs: 5, diagnose: passThrough, ...options };
   }
 
-  /** Long-polls one queue. Aborting `signal` ends the wait (messages SQS had picked come back later). */
+  /**
+   * Long-polls one queue. Aborting `signal` ends the wait (messages SQS had picked come back later).
+   * `messageAttributes`: the message attributes to return too (none by default).
+   */
   async receive(
     url: string,
     max: number,
     waitSeconds: number,
     visibilityTimeout: number,
     signal?: AbortSignal,
+    messageAttributes?: readonly string[],
   ): Promise<Message[]> {
     const command = new ReceiveMessageCommand({
       QueueUrl: url,
@@ -89,6 +93,7 @@ export class SqsIo {
         MessageSystemAttributeName.MessageGroupId,
         MessageSystemAttributeName.SentTimestamp,
       ],
+      ...(messageAttributes === undefined ? {} : { MessageAttributeNames: [...messageAttributes] }),
       // Same id on the SDK's own retries of this call: SQS then returns the same messages.
       ReceiveRequestAttemptId: randomUUID(),
     });

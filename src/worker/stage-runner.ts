@@ -5,6 +5,7 @@ import { RunIo } from '../sqs/run-io.ts';
 import type { Stage } from '../stage.ts';
 import { Capacity } from './capacity.ts';
 import { Delivery, type DeliveryDeps, type Outcome } from './delivery.ts';
+import { DlqSweeper } from './dlq-sweep.ts';
 import { Forwarder } from './forwarder.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { Intake } from './intake.ts';
@@ -41,6 +42,8 @@ export class StageRunner {
   #capacity: Capacity | undefined;
   #scheduler: Scheduler | undefined;
   #intake: Intake | undefined;
+  /** Looks for messages SQS moved to the dead-letter queue by itself (see {@link DlqSweeper}). */
+  #sweeper: DlqSweeper | undefined;
   #acquired = false;
   #receiveFailing = false;
   #idle = false;
@@ -150,6 +153,15 @@ export class StageRunner {
     );
     if (this.#control.stopping) return; // aborted already: receive nothing
     this.#intake.start();
+    this.#sweeper = new DlqSweeper({
+      stage,
+      io: this.#io,
+      deadLetterUrl: () => this.#deps.queues.deadLetterUrl(stage),
+      reporter,
+      events: this.#deps.events,
+      logger: this.#deps.logger,
+    });
+    this.#sweeper.start();
   }
 
   #deliveryDeps(scheduler: Scheduler, reporter: Reporter): DeliveryDeps {
@@ -224,6 +236,8 @@ export class StageRunner {
   async #shutdown(): Promise<void> {
     this.#control.requestStop();
     const clock = new StopClock(this.#options.shutdownTimeout);
+    // Its receive is abandoned at once; what it found is ended, within the clock, before the flush.
+    const swept = this.#sweeper?.stop(clock.signal) ?? Promise.resolve();
     const say = (msg: string, fields: object) => (upToMs: number) =>
       this.#deps.logger.info({ stage: this.#stage.name, ...fields, upToMs }, msg);
     const waiting = this.#scheduler?.drain() ?? [];
@@ -247,6 +261,7 @@ export class StageRunner {
       this.#deps.logger.warn(fields, 'calls still running past shutdownTimeout were abandoned');
     }
     await this.#intake?.allEnded(clock.left());
+    await swept;
     const requests = { requests: this.#io.pending };
     await clock.waitSaying(this.#io.flush(clock.left()), () => clock.left(), say(STOP_FLUSH, requests));
     clock.dispose();

@@ -632,12 +632,18 @@ describe('operator CLI: peek --dlq shows why each message is in the dead-letter 
     );
     await receiveUntilMoved(input);
     expect((await queueDepths(raw, dlq)).visible).toBe(1);
+    // Before a run of its stage sweeps the dead-letter queue: no reason, and that SQS moved it.
+    const moved = (await ok(['peek', 'fail', '--dlq', ...d])).trim();
+    expect(moved).toMatch(
+      /^dlq {2}id=\S+ {2}level=0 {2}receives=\d+ {2}reason="moved by SQS after \d+ receives \(no reason recorded\)" {2}"stuck"$/,
+    );
     // A message whose call failed its last attempt: sqspipes moves it and records why.
     await client.enqueue('fail', 'boom');
-    const dead = new Promise((resolve) => client.once('deadLettered', resolve));
-    const run = collect(client.run('fail', { idleTimeout: 1000 }));
-    await dead;
-    expect(await run).toEqual([]);
+    const reasons: string[] = [];
+    client.on('deadLettered', (info) => reasons.push(info.reason));
+    // The run also sweeps its dead-letter queue: it records why SQS moved `stuck`.
+    expect(await collect(client.run('fail', { idleTimeout: 1000 }))).toEqual([]);
+    expect(reasons).toHaveLength(2);
 
     const peeked = JSON.parse(await ok(['peek', 'fail', '--dlq', '--json', ...d])) as {
       value: string;
@@ -652,9 +658,9 @@ describe('operator CLI: peek --dlq shows why each message is in the dead-letter 
     });
     expect(byValue.get('stuck')).toMatchObject({
       deadLetterReason: expect.stringMatching(
-        /^moved by SQS after \d+ receives \(no reason recorded\)$/,
+        /^moved to the dead-letter queue by SQS after \d+ receives \(maxReceiveCount 100\)/,
       ) as unknown,
-      reasonRecorded: false,
+      reasonRecorded: true,
     });
     const lines = (await ok(['peek', 'fail', '--dlq', ...d])).trim().split('\n');
     expect(lines).toHaveLength(2);
@@ -662,7 +668,7 @@ describe('operator CLI: peek --dlq shows why each message is in the dead-letter 
       /^dlq {2}id=\S+ {2}level=0 {2}receives=\d+ {2}reason=".*no boom today.*" {2}"boom"$/,
     );
     expect(lines.find((l) => l.endsWith('"stuck"'))).toMatch(
-      /^dlq {2}id=\S+ {2}level=0 {2}receives=\d+ {2}reason="moved by SQS after \d+ receives \(no reason recorded\)" {2}"stuck"$/,
+      /^dlq {2}id=\S+ {2}level=0 {2}receives=\d+ {2}reason="moved to the dead-letter queue by SQS after \d+ receives .*" {2}"stuck"$/,
     );
   });
 });

@@ -98,7 +98,7 @@ function warnAboutSpentBudgets(
     const count = Number(message.Attributes?.ApproximateReceiveCount ?? 0);
     if (count < max) continue;
     ctx.note(
-      `Warning: message ${message.MessageId ?? '?'} of ${queue.name} has now been received ${count} times, the most its queue allows: SQS moves it to the dead-letter queue at its next receive, without a reason (\`sqspipes redrive\` brings it back)`,
+      `Warning: message ${message.MessageId ?? '?'} of ${queue.name} has now been received ${count} times, the most its queue allows: SQS moves it to the dead-letter queue at its next receive, without a reason (a running stage records why and reports it within a minute; \`sqspipes redrive\` brings it back)`,
     );
   }
 }
