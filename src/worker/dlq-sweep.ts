@@ -20,13 +20,21 @@ const PAGE = 10;
 /** Most receives of one sweep: it looks past at most `PAGE * MAX_PAGES` messages with a reason. */
 const MAX_PAGES = 5;
 
-/** Wait of a sweep's receive: short (an empty dead-letter queue answers at once or within 1 s). */
-const WAIT_SECONDS = 1;
+/**
+ * A sweep's receive does not wait (a short poll): a long poll abandoned by a stop would stay open
+ * on SQS's side and hide what it brings from `redrive` and `peek`.
+ */
+const WAIT_SECONDS = 0;
 
 /**
- * Visibility of what a sweep receives: long enough to record, report and delete a message (a
- * report may be retried for about 15 s), so that no other process sweeps it meanwhile. What has a
- * reason is made visible again at the end of the sweep.
+ * Visibility a sweep's receive asks for: short, so that what a receive abandoned by a stop brings
+ * is hidden no longer. What has a reason is made visible again at once.
+ */
+const LOOK_SECONDS = 2;
+
+/**
+ * Visibility of a message SQS moved, once found: long enough to record, report and delete it (a
+ * report may be retried for about 15 s), so that no other process sweeps it meanwhile.
  */
 const HOLD_SECONDS = 60;
 
@@ -120,25 +128,28 @@ export class DlqSweeper {
   async #sweep(): Promise<void> {
     const { io } = this.#d;
     const url = await this.#d.deadLetterUrl();
-    const held: Message[] = [];
-    try {
-      for (let page = 0; page < MAX_PAGES && !this.#stop.signal.aborted; page++) {
-        const messages = await io.receive(url, PAGE, WAIT_SECONDS, HOLD_SECONDS, this.#stop.signal, [
-          REASON_ATTRIBUTE,
-        ]);
-        const moved = messages.filter((m) => !hasReason(m));
-        held.push(...messages.filter(hasReason));
-        await Promise.all(moved.map((m) => this.#record(url, m)));
-        if (messages.length < PAGE) break;
-      }
-    } finally {
-      // In the run's requests: a stop flushes them.
-      for (const m of held) {
-        io.changeVisibility(url, { receiptHandle: m.ReceiptHandle ?? '' }, 0).catch((error: unknown) =>
-          this.#warn(m, error, 'could not make a dead-lettered message visible again; it shows in a minute'),
-        );
-      }
+    for (let page = 0; page < MAX_PAGES && !this.#stop.signal.aborted; page++) {
+      const messages = await io.receive(url, PAGE, WAIT_SECONDS, LOOK_SECONDS, this.#stop.signal, [
+        REASON_ATTRIBUTE,
+      ]);
+      // In the run's requests (a stop flushes them): what has a reason goes back at once, what SQS
+      // moved is held while it is recorded.
+      const moved = messages.filter((m) => !hasReason(m));
+      for (const m of messages) this.#hide(url, m, hasReason(m) ? 0 : HOLD_SECONDS);
+      await Promise.all(moved.map((m) => this.#record(url, m)));
+      if (messages.length < PAGE) break;
     }
+  }
+
+  #hide(url: string, message: Message, seconds: number): void {
+    const receipt = { receiptHandle: message.ReceiptHandle ?? '' };
+    this.#d.io.changeVisibility(url, receipt, seconds).catch((error: unknown) => {
+      this.#warn(
+        message,
+        error,
+        `could not change its visibility to ${seconds} s; it shows again within ${LOOK_SECONDS} s`,
+      );
+    });
   }
 
   /** Records why `message` is there on a copy, reports it, then deletes it; a failure leaves it for a later sweep. */

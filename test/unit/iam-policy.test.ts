@@ -20,6 +20,8 @@ const pipeline = parsePipeline('gen,parse:2,store', 1);
 const PROVISION = ['sqs:CreateQueue', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:TagQueue'];
 /** The owner of a queue updates a changed option in place. */
 const UPDATE = 'sqs:SetQueueAttributes';
+/** A stage consumes its inputs, and sweeps its own dead-letter queue. */
+const CONSUME = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'];
 
 /** The policy as resource → sorted actions (each resource once), to compare exactly. */
 function grants(policy: IamPolicy): Record<string, string[]> {
@@ -58,7 +60,7 @@ describe('rolePolicy', () => {
         'sqs:DeleteMessage',
         'sqs:ChangeMessageVisibility',
       ),
-      [arn('parse-dlq.fifo')]: sorted(...PROVISION, UPDATE, 'sqs:SendMessage'),
+      [arn('parse-dlq.fifo')]: sorted(...PROVISION, UPDATE, 'sqs:SendMessage', ...CONSUME),
       [arn('store-p0.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
       [arn('store-dlq.fifo')]: sorted(...PROVISION),
       [arn('reply-*')]: sorted('sqs:GetQueueUrl', 'sqs:SendMessage'),
@@ -74,7 +76,7 @@ describe('rolePolicy', () => {
         'sqs:DeleteMessage',
         'sqs:ChangeMessageVisibility',
       ),
-      [arn('store-dlq.fifo')]: sorted(...PROVISION, UPDATE, 'sqs:SendMessage'),
+      [arn('store-dlq.fifo')]: sorted(...PROVISION, UPDATE, 'sqs:SendMessage', ...CONSUME),
       [arn('reply-*')]: sorted('sqs:GetQueueUrl', 'sqs:SendMessage'),
     });
   });

@@ -146,8 +146,9 @@ function stageGrants(
   return [
     { sid: 'SqspipesConsume', actions: [...PROVISION, ...UPDATE, ...CONSUME], resources: ownArns.inputs },
     {
+      // It dead-letters into it, and sweeps it for what SQS moved there itself (src/worker/dlq-sweep.ts).
       sid: 'SqspipesOwnDeadLetter',
-      actions: [...PROVISION, ...UPDATE, 'sqs:SendMessage'],
+      actions: [...PROVISION, ...UPDATE, 'sqs:SendMessage', ...CONSUME],
       resources: [ownArns.deadLetter],
     },
     { ...send, resources: nextArns?.inputs ?? [] },
