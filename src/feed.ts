@@ -44,7 +44,8 @@ export async function feed(
     const span = telemetry.send(name);
     const body = wrapEncoded({ ...envelope, trace: span.carrier }, json);
     try {
-      const sent = await io.send(url, { body, groupId, deduplicationId: envelope.id }, deadline.signal);
+      const message = { body, groupId, deduplicationId: envelope.id };
+      const sent = await io.send(url, message, deadline.signal, true); // abandoned with its caller
       span.end(undefined, (sent as { MessageId?: string } | undefined)?.MessageId);
     } catch (error) {
       span.end(error);

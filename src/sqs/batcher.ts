@@ -50,6 +50,8 @@ interface Pending<E, R> {
   reject: (error: Error) => void;
   /** The caller's deadline: aborting it withdraws the entry (see the class). */
   signal: AbortSignal | undefined;
+  /** Abandon the request carrying it too once its caller (and every other one in it) gave up. */
+  abandon: boolean;
   /** Settled, or given up by its caller: nothing more happens to it. */
   done: boolean;
   /** On the wire now. */
@@ -84,7 +86,7 @@ export class Batcher<E, R> {
    * Adds one entry; resolves with its result once the batch call that carries it succeeded.
    * Aborting `signal` withdraws it (rejecting with the signal's reason) unless it is on the wire.
    */
-  add(entry: E, signal?: AbortSignal): Promise<R> {
+  add(entry: E, signal?: AbortSignal, abandon = false): Promise<R> {
     if (this.#aborted) return Promise.reject(new Error('batcher aborted'));
     if (signal?.aborted === true) return Promise.reject(toError(signal.reason));
     return new Promise<R>((resolve, reject) => {
@@ -95,6 +97,7 @@ export class Batcher<E, R> {
         resolve,
         reject,
         signal,
+        abandon: abandon && signal !== undefined,
         done: false,
         sending: false,
         lastError: undefined,
@@ -292,7 +295,9 @@ function allGaveUp<E, R>(
 ): { signal: AbortSignal; dispose(): void } | undefined {
   const signals: AbortSignal[] = [];
   for (const item of batch) {
-    if (item.signal === undefined) return undefined;
+    // Only short-lived callers' signals (a producer call's deadline): a listener per batch call on
+    // a run's long-lived signal would cost every add a walk of its listeners.
+    if (item.signal === undefined || !item.abandon) return undefined;
     signals.push(item.signal);
   }
   const controller = new AbortController();

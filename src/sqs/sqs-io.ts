@@ -109,7 +109,7 @@ export class SqsIo {
    * Sends one message (batched); resolves once SQS accepted it (or dropped it as a duplicate).
    * Aborting `signal` withdraws it unless it is already on the wire.
    */
-  send(url: string, message: OutgoingMessage, signal?: AbortSignal): Promise<unknown> {
+  send(url: string, message: OutgoingMessage, signal?: AbortSignal, abandon = false): Promise<unknown> {
     const batcher = getOrCreate(
       this.#senders,
       url,
@@ -122,7 +122,7 @@ export class SqsIo {
           retryCall: isTransient,
         }),
     );
-    return this.#surface(batcher.add(message, signal), {
+    return this.#surface(batcher.add(message, signal, abandon), {
       step: 'sending',
       action: 'SendMessageBatch',
       queue: url,
