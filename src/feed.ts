@@ -68,7 +68,8 @@ export function producerError(
   diagnose: (error: unknown) => unknown,
   unknown = ' The message was on its way when the call gave up: SQS may or may not have accepted it. Sending it again with the same `id` is safe (SQS drops a repeated id within 5 minutes).',
 ): unknown {
-  if (deadline.callerGaveUp && error === deadline.signal.reason) return error;
+  // The caller's own signal: its reason, whatever the last attempt's failure was.
+  if (deadline.callerGaveUp) return deadline.signal.reason;
   if (error instanceof OutcomeUnknownError) {
     const why = error.cause instanceof Error ? error.cause : error;
     const found = diagnose(why instanceof DeadlineExceeded ? why : new DeadlineExceeded(error.message, 0));
