@@ -7,7 +7,9 @@ import { type Envelope, encodeValue, wrapEncoded } from './envelope.ts';
 import { ConnectionError, OutputError } from './errors.ts';
 import { OutcomeUnknownError } from './sqs/batcher.ts';
 import type { SqsCall } from './sqs/diagnose.ts';
+import { isTransient } from './sqs/transient.ts';
 import { type Deadline, DeadlineExceeded, untilAborted } from './time/deadline.ts';
+import { sleep } from './time/timers.ts';
 import { inputQueueName } from './queues/naming.ts';
 import type { PipelineQueues } from './queues/topology.ts';
 import type { Stage } from './stage.ts';
@@ -38,7 +40,7 @@ export async function feed(
   const name = inputQueueName(queues.topology.domain, stage.name, level);
   let call: SqsCall = { step: 'finding the queue to send to', action: 'GetQueueUrl', queue: name };
   try {
-    const url = await untilAborted(queues.inputUrl(stage, level), deadline.signal);
+    const url = await whileTransient(() => queues.inputUrl(stage, level), deadline.signal);
     call = { step: 'sending', action: 'SendMessageBatch', queue: url };
     const groupId = envelope.key === undefined ? envelope.id : groupIdOf(envelope.key);
     const span = telemetry.send(name);
@@ -53,6 +55,24 @@ export async function feed(
     }
   } catch (error) {
     throw producerError(error, deadline, (e) => diagnose(e, call));
+  }
+}
+
+/**
+ * `work`'s value, tried again (with backoff) after each transient failure (SQS unreachable,
+ * throttling, 5xx) until `signal` aborts, as a send in the batcher is: an outage shorter than the
+ * deadline is ridden out whatever phase it meets. Past the deadline, the last failure (it says
+ * more than "the time ran out"); the caller's own abort reason is decided by producerError.
+ */
+export async function whileTransient<T>(work: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await untilAborted(work(), signal);
+    } catch (error) {
+      const transient = isTransient(error) || (error instanceof Error && isTransient(error.cause));
+      if (signal.aborted || !transient) throw error;
+      if (!(await sleep(Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2), signal))) throw error;
+    }
   }
 }
 

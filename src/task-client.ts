@@ -4,7 +4,7 @@ import { type Connection, connect, disconnect } from './connection.ts';
 import type { Envelope } from './envelope.ts';
 import { ConfigError, SqsError, UnknownStageError } from './errors.ts';
 import { TaskEvents } from './events.ts';
-import { encodeOrThrow, feed, producerError } from './feed.ts';
+import { encodeOrThrow, feed, producerError, whileTransient } from './feed.ts';
 import { enqueueId } from './ids.ts';
 import { observeClient } from './observe/client-metrics.ts';
 import { createAllQueues, deleteQueues, describeQueues, purgeQueues, redriveStage } from './queues/admin.ts';
@@ -31,7 +31,7 @@ import type {
   SubmitOptions,
   TaskClientOptions,
 } from './types.ts';
-import { type Deadline, deadline, untilAborted } from './time/deadline.ts';
+import { type Deadline, deadline } from './time/deadline.ts';
 import { OutputChannel } from './worker/output-channel.ts';
 import { StageHooks } from './worker/hooks.ts';
 import type { RunDeps } from './worker/run-deps.ts';
@@ -159,7 +159,7 @@ export class TaskClient extends TaskEvents {
     const limit = deadline('submit()', this.#options.sendTimeout, signal);
     try {
       const { replies, diagnose } = await this.#connect();
-      const queue = await untilAborted(replies.queueName(), limit.signal).catch((error: unknown) => {
+      const queue = await whileTransient(() => replies.queueName(), limit.signal).catch((error: unknown) => {
         const call = { step: 'creating the reply queue', action: 'CreateQueue' };
         throw producerError(error, limit, (e) => diagnose(e, call));
       });

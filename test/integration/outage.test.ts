@@ -75,6 +75,18 @@ describe('producer calls while SQS is unreachable', () => {
     expect((error as Error).message).toMatch(/same `id` is safe/);
   });
 
+  it('enqueue() rides out an outage shorter than its sendTimeout, also while it looks up its queue', async () => {
+    const { client, proxy } = await clientBehindProxy(`${domain}e`, 60_000);
+    proxy.setMode('down');
+    const pending = client.enqueue('sink', 'late');
+    // More failed requests than the SDK's own attempts: the call tries again until its deadline.
+    await vi.waitFor(() => expect(proxy.counts.refused).toBeGreaterThan(6), { timeout: 30_000 });
+    proxy.setMode('faults');
+    await pending;
+    await client.close();
+    expect(await queuedValues(`${domain}e`)).toEqual(['late']);
+  });
+
   it("enqueue() ends with the caller's own reason when its signal aborts", async () => {
     const { client, proxy } = await clientBehindProxy(`${domain}c`, 60_000);
     proxy.setMode('down');

@@ -12,6 +12,8 @@ export interface FaultCounts {
   resetAfter: number;
   /** Requests left unanswered (mode `hang`). */
   hung: number;
+  /** Connections reset in mode `down`. */
+  refused: number;
 }
 
 /**
@@ -47,9 +49,11 @@ export async function startFaultProxy(
     resetBefore: 0,
     resetAfter: 0,
     hung: 0,
+    refused: 0,
   };
   const server: Server = createServer((req, res) => {
     if (mode === 'down') {
+      counts.refused++;
       req.socket.destroy();
       return;
     }
