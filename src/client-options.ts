@@ -1,4 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SETTLE_MS_OPTION } from './queues/provisioner.ts';
 import { checkEndpointUrl } from './sqs/connect.ts';
 import { checkDuration, DURATION_RANGES } from './time/duration.ts';
 import type { Logger, TaskClientOptions } from './types.ts';
@@ -18,6 +19,8 @@ export interface ResolvedClientOptions {
   readonly kmsKeyId: string | undefined;
   readonly pollWaitSeconds: number;
   readonly sendTimeout: number;
+  /** Wait after creating a queue (see SETTLE_MS_OPTION); undefined: the provisioner's. */
+  readonly settleMs: number | undefined;
 }
 
 const CLIENT_KEYS = [
@@ -63,7 +66,13 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
     kmsKeyId: optionalString('`kmsKeyId`', options['kmsKeyId']),
     pollWaitSeconds: checkInteger('`pollWaitSeconds`', options['pollWaitSeconds'] ?? 20, 1, 20),
     sendTimeout: checkSendTimeout(options['sendTimeout'] ?? 30_000),
+    settleMs: settleMsOf(options),
   };
+}
+
+function settleMsOf(options: object): number | undefined {
+  const value = (options as Record<symbol, unknown>)[SETTLE_MS_OPTION];
+  return value === undefined ? undefined : checkInteger('queue settle time', value, 0, 10_000);
 }
 
 /** A positive duration in Node's timer range, or Infinity. */

@@ -54,13 +54,14 @@ export async function connect(
     waitSeconds: pollWaitSeconds,
     kmsKeyId,
     highThroughput,
+    settleMs: options.settleMs,
   });
   return {
     sqs,
     owned: given === undefined,
     diagnose,
     io,
-    provisioner: new Provisioner(sqs, { diagnose, logger }),
+    provisioner: new Provisioner(sqs, { diagnose, logger, settleMs: options.settleMs }),
     replies,
     telemetry: await loadTelemetry(),
   };

@@ -37,6 +37,7 @@ import { StageHooks } from './worker/hooks.ts';
 import type { RunDeps } from './worker/run-deps.ts';
 import { SourceRunner } from './worker/source-runner.ts';
 import { StageRunner } from './worker/stage-runner.ts';
+import type { StopOptions } from './worker/stop-clock.ts';
 
 /**
  * A pipeline of stages over SQS FIFO queues. Register the stages in order, then run one stage
@@ -51,7 +52,10 @@ export class TaskClient extends TaskEvents {
   readonly #requests: RequestCounts = new Map();
   readonly #hooks = new StageHooks();
   /** Active runs, with the stage each runs. */
-  readonly #active = new Map<{ readonly inHand: number; stop(): Promise<void> }, string>();
+  readonly #active = new Map<
+    { readonly inHand: number; stop(options?: StopOptions): Promise<void> },
+    string
+  >();
   readonly #counts = countOutcomes(this);
   #closed: Promise<void> | undefined;
   #replies: ReplyListener | undefined;
@@ -233,8 +237,14 @@ export class TaskClient extends TaskEvents {
     await purgeQueues(await this.#connect(), await this.queues());
   }
 
-  /** Deletes this pipeline's queues (exact names; never by prefix). */
+  /**
+   * Deletes this pipeline's queues (exact names; never by prefix). This client's active runs stop
+   * first, without waiting for their receives in flight (the queues are going away).
+   */
   async destroy(): Promise<void> {
+    await Promise.allSettled(
+      [...this.#active.keys()].map((runner) => runner.stop({ abandonReceives: true })),
+    );
     const deleted = await deleteQueues(await this.#connect(), await this.queues());
     (await this.#queues()).forget(deleted);
   }

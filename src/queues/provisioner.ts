@@ -21,9 +21,15 @@ export interface QueueSpec {
   readonly tags: Readonly<Record<string, string>>;
 }
 
+/**
+ * A client option under this key (not part of the typed API) sets {@link ProvisionerOptions.settleMs}:
+ * the testing kit gives 0 for SQS implementations where a queue is usable once CreateQueue answered.
+ */
+export const SETTLE_MS_OPTION: unique symbol = Symbol.for('sqspipes.queueSettleMs');
+
 export interface ProvisionerOptions {
   /** Wait after creating a queue before using it (AWS asks for one second). @default 1000 */
-  readonly settleMs?: number;
+  readonly settleMs?: number | undefined;
   /** Turns a failed call's error into the one to throw (a ConnectionError for a setup problem). */
   readonly diagnose?: Diagnose;
   /** Says on which queue an attribute was updated in place (warn), or left as another set it (debug). */

@@ -17,6 +17,8 @@ export interface ListenerDeps {
   /** The reply queue's encryption and throughput, as the pipeline's queues. */
   readonly kmsKeyId: string | undefined;
   readonly highThroughput: boolean;
+  /** Wait after creating the reply queue. @default the provisioner's */
+  readonly settleMs?: number | undefined;
 }
 
 /** How a submitted item is followed. */
@@ -125,8 +127,9 @@ export class ReplyListener {
 
   #replyQueue(): Promise<ReplyQueue> {
     if (this.#queue === undefined) {
-      const { sqs, domain, diagnose, logger, kmsKeyId, highThroughput } = this.#d;
-      this.#queue = ReplyQueue.create(sqs, domain, { diagnose, logger, kmsKeyId, highThroughput });
+      const { sqs, domain, diagnose, logger, kmsKeyId, highThroughput, settleMs } = this.#d;
+      const options = { diagnose, logger, kmsKeyId, highThroughput, settleMs };
+      this.#queue = ReplyQueue.create(sqs, domain, options);
       this.#queue.catch(() => (this.#queue = undefined));
     }
     return this.#queue;

@@ -93,6 +93,8 @@ export interface ReplyQueueOptions {
   kmsKeyId?: string | undefined;
   /** High-throughput FIFO (the client's `highThroughput`): many stages reply at once. */
   highThroughput?: boolean;
+  /** Wait after creating it (see Provisioner). @default the provisioner's (1 s) */
+  settleMs?: number | undefined;
 }
 
 /** A sender's own reply queue: created (FIFO, tags: TAG.domain=domain, TAG.role='reply', HEARTBEAT_TAG=now, plus 'sqspipes:host' = os.hostname(), 'sqspipes:pid' = process.pid), heartbeat refreshed with TagQueue every heartbeatEveryMs by an unref'd timer. */
@@ -155,7 +157,11 @@ export class ReplyQueue {
         ? { DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' }
         : {}),
     };
-    const url = await new Provisioner(sqs, { diagnose }).ensure({ name, attributes, tags });
+    const url = await new Provisioner(sqs, { diagnose, settleMs: options.settleMs }).ensure({
+      name,
+      attributes,
+      tags,
+    });
     return new ReplyQueue(
       sqs,
       { name, url, senderId },

@@ -10,6 +10,7 @@ import {
   TaskClient,
   type TaskClientOptions,
 } from '../index.ts';
+import { SETTLE_MS_OPTION } from '../queues/provisioner.ts';
 import { type DeadLetter, drainDeadLetters } from './dead-letters.ts';
 import { type Failure, Round, type StageRunPlan } from './round.ts';
 import { startSqs, type TestSqs } from './start-sqs.ts';
@@ -146,6 +147,9 @@ export async function testPipeline(
     region: sqs.region,
     credentials: sqs.credentials,
   };
+  // The emulators the kit starts answer CreateQueue once the queue is usable: no second's wait
+  // (AWS asks for it). Spread with the options, this key reaches the client.
+  if (sqs.backend !== 'endpoint') Object.assign(connection, { [SETTLE_MS_OPTION]: 0 });
   try {
     const client =
       typeof define === 'function'
@@ -188,6 +192,8 @@ class Harness implements PipelineHarness {
   /** The plans of `#round`, as JSON: a run with the same ones reuses it. */
   #planned = '';
   #closed: Promise<void> | undefined;
+  /** The stages with `group`, read once. */
+  #keyedStages: Promise<Set<string>> | undefined;
 
   constructor(client: TaskClient, sqs: TestSqs, ownsSqs: boolean) {
     this.client = client;
@@ -208,8 +214,10 @@ class Harness implements PipelineHarness {
     const stage = options.stage ?? this.#entryStage();
     await this.start(options);
     try {
-      // One at a time: inputs of one group key reach SQS in the order given.
-      for (const input of inputs) await this.client.enqueue(stage, input);
+      // A stage with `group`: one at a time, so that inputs of one key reach SQS in the order
+      // given. Any other: all at once (each input is a group of its own).
+      if (await this.#keyed(stage)) for (const input of inputs) await this.client.enqueue(stage, input);
+      else await Promise.all(inputs.map((input) => this.client.enqueue(stage, input)));
     } catch (error) {
       await this.#stopRound().catch(() => {});
       throw error;
@@ -279,8 +287,9 @@ class Harness implements PipelineHarness {
 
   async #close(): Promise<void> {
     const steps: (() => Promise<unknown>)[] = [
-      () => this.#stopRound(),
+      // destroy() stops the runs first, abandoning their last receives (their queues go away).
       () => this.client.destroy(),
+      () => this.#stopRound(),
       () => this.client.close(),
       () => Promise.resolve(this.#raw.destroy()),
       () => (this.#ownsSqs ? this.sqs.close() : Promise.resolve()),
@@ -289,6 +298,13 @@ class Harness implements PipelineHarness {
     for (const step of steps) await step().catch((error: unknown) => errors.push(error));
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, 'testPipeline: close() failed in several steps');
+  }
+
+  async #keyed(stage: string): Promise<boolean> {
+    this.#keyedStages ??= this.client
+      .queues()
+      .then((queues) => new Set(queues.filter((q) => q.keyed).map((q) => q.stage)));
+    return (await this.#keyedStages).has(stage);
   }
 
   #entryStage(): string {

@@ -18,7 +18,7 @@ import { RunControl } from './run-control.ts';
 import { logStop } from './stop-log.ts';
 import type { RunDeps } from './run-deps.ts';
 import { Scheduler } from './scheduler.ts';
-import { STOP_CALLS, STOP_FLUSH, STOP_RECEIVES, StopClock } from './stop-clock.ts';
+import { STOP_CALLS, STOP_FLUSH, STOP_RECEIVES, StopClock, type StopOptions } from './stop-clock.ts';
 
 /** Most receives in flight at once per priority level. */
 const MAX_LANES = 8;
@@ -49,6 +49,8 @@ export class StageRunner {
   #idle = false;
   #stopLogged = false;
   #stopped: Promise<void> | undefined;
+  /** Aborts when the stop may abandon even busy receives (their queues are being deleted). */
+  readonly #abandonReceives = new AbortController();
 
   constructor(stage: Stage, deps: RunDeps, options: ResolvedRunOptions, output: OutputChannel<unknown>) {
     this.#stage = stage;
@@ -222,8 +224,11 @@ export class StageRunner {
    * or for a retry is handed back → running calls finish (their signal aborts when the clock
    * leaves just enough time to flush) → every delivery's verdict is carried out and this run's
    * requests flushed → the output ends. What it waits for is logged (`info`) as it starts waiting.
+   * `abandonReceives`: busy receives are abandoned too (what they bring stays invisible for the
+   * stage's visibility timeout: only for queues about to be deleted, as `destroy()` does).
    */
-  stop(): Promise<void> {
+  stop(options: StopOptions = {}): Promise<void> {
+    if (options.abandonReceives === true) this.#abandonReceives.abort();
     // A run that failed to start says nothing here: its error says it all.
     if (this.#stopped === undefined && !this.#control.stopping && this.#acquired) {
       this.#logStop('stop() was called (the consumer left the loop, or close())');
@@ -243,7 +248,8 @@ export class StageRunner {
     const waiting = this.#scheduler?.drain() ?? [];
     const receives = { receives: this.#intake?.busyReceiving ?? 0 };
     const upToReceives = () => clock.leftFor(BUSY_WAIT_SECONDS * 1000);
-    const received = this.#intake?.stop(clock.signal) ?? Promise.resolve();
+    const receivesUntil = AbortSignal.any([clock.signal, this.#abandonReceives.signal]);
+    const received = this.#intake?.stop(receivesUntil) ?? Promise.resolve();
     await clock.waitSaying(received, upToReceives, say(STOP_RECEIVES, receives));
     // Inputs between retries go back with their delay, and what waits behind them in their
     // group for longer: nothing of a group becomes visible before its first.

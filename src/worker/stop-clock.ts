@@ -6,6 +6,15 @@ export const STOP_RECEIVES = 'stopping: waiting for the receives in flight';
 export const STOP_CALLS = 'stopping: waiting for running calls (then their signal aborts)';
 export const STOP_FLUSH = 'stopping: waiting for SQS to accept the last sends and deletes';
 
+/** How a run stops. */
+export interface StopOptions {
+  /**
+   * Abandon busy receives too, rather than wait for them (up to 2 s): what they bring stays
+   * invisible for the stage's visibility timeout, so only for queues about to be deleted.
+   */
+  readonly abandonReceives?: boolean;
+}
+
 /** A stop says what it waits for once it has waited this long (a quick stop says nothing). */
 export const SAY_AFTER_MS = 1000;
 

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { enqueueId } from '../../src/ids.ts';
+import { STOP_RECEIVES } from '../../src/worker/stop-clock.ts';
 import { TaskClient } from '../../src/index.ts';
 import { collect, testClient } from '../support/pipeline.ts';
 import { backendEnv, rawClient } from '../support/sqs.ts';
@@ -38,6 +39,23 @@ describe('a stop leaves no receive behind', () => {
       ]);
       await after.close();
     }
+  });
+});
+
+describe('destroy()', () => {
+  it("stops this client's runs without waiting for their last receives, then deletes the queues", async () => {
+    const said: string[] = [];
+    const logger = { debug() {}, info: (_: object, msg: string) => said.push(msg), warn() {}, error() {} };
+    const client = testClient('destroy', [source, { method: echo, name: 'step' }], { logger });
+    await client.enqueue('step', 'one');
+    const first = new Promise<void>((resolve) => client.once('processed', () => resolve()));
+    const run = collect(client.run('step')); // no limit, no idle timeout
+    await first; // the level is busy now: its next receive waits up to 2 s
+    await client.destroy();
+    expect(await run).toEqual(['one']);
+    // A stop that waits a second for its receives says so (STOP_RECEIVES): this one did not wait.
+    expect(said).not.toContain(STOP_RECEIVES);
+    expect((await client.queues()).filter((q) => q.exists)).toEqual([]);
   });
 });
 

@@ -7,6 +7,8 @@ import {
   type TaskClientOptions,
   UnknownStageError,
 } from '../../src/index.ts';
+import { resolveClientOptions } from '../../src/client-options.ts';
+import { SETTLE_MS_OPTION } from '../../src/queues/provisioner.ts';
 
 // Validation only: nothing here may touch the network. The endpoint is a closed port (discard,
 // 9) so that a check that wrongly happened after connecting would fail with a network error.
@@ -54,6 +56,12 @@ describe('TaskClient options', () => {
     const client = new TaskClient({ domain: 'ok_Domain-1', ...offline });
     expect(client.domain).toBe('ok_Domain-1');
     expect(client.stats().requests).toEqual({});
+  });
+
+  it("takes the testing kit's queue settle time under its symbol key, checked", () => {
+    expect(resolveClientOptions({ domain: 'd', [SETTLE_MS_OPTION]: 0 }).settleMs).toBe(0);
+    expect(resolveClientOptions({ domain: 'd' }).settleMs).toBeUndefined();
+    expect(() => resolveClientOptions({ domain: 'd', [SETTLE_MS_OPTION]: -1 })).toThrow(/queue settle time/);
   });
 
   it('requires an options object', () => {
