@@ -29,7 +29,14 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type BatchItemError, fanOut, itemError, pipeline, taskContext } from 'sqspipes';
+import {
+  type BatchItemError,
+  fanOut,
+  itemError,
+  pipeline,
+  type TaskClientOptions,
+  taskContext,
+} from 'sqspipes';
 
 const directory = resolve(process.env['ACCESS_LOGS_DIR'] ?? join(import.meta.dirname, 'data'));
 
@@ -111,10 +118,14 @@ function report(totals: Totals): void {
   for (const hour of hours) console.log(JSON.stringify(hour));
 }
 
-export const accessLogs = pipeline({ domain: process.env['SQSPIPES_DOMAIN'] ?? 'access-logs' })
-  .stage('files', files)
-  .stage('lines', lines, { workers: 4 })
-  .batchStage('parse', parse, { batch: 10, workers: 8, retries: 0, group: (line) => line.file })
-  .stage('tally', tally, { setup: (): Totals => new Map(), teardown: report });
+/** The pipeline on any client options (test/integration/examples-kit-access-logs.test.ts gives its own). */
+export const accessLogsPipeline = (options: TaskClientOptions) =>
+  pipeline(options)
+    .stage('files', files)
+    .stage('lines', lines, { workers: 4 })
+    .batchStage('parse', parse, { batch: 10, workers: 8, retries: 0, group: (line) => line.file })
+    .stage('tally', tally, { setup: (): Totals => new Map(), teardown: report });
+
+export const accessLogs = accessLogsPipeline({ domain: process.env['SQSPIPES_DOMAIN'] ?? 'access-logs' });
 
 if (import.meta.filename === process.argv[1]) await accessLogs.main();

@@ -36,7 +36,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
-import { ItemError, type ItemStatus, pipeline, type Submission } from 'sqspipes';
+import { ItemError, type ItemStatus, pipeline, type Submission, type TaskClientOptions } from 'sqspipes';
 
 export interface Job {
   text: string;
@@ -86,11 +86,15 @@ function grade(counts: Counts): Graded {
   return { ...counts, grade };
 }
 
-export const textJobs = pipeline({ domain: process.env['SQSPIPES_DOMAIN'] ?? 'http-jobs' })
-  .stage('jobs', jobs)
-  .stage('split', split, { workers: 4 })
-  .stage('count', count, { workers: 8, retries: 1, retryDelay: 0 })
-  .stage('grade', grade, { workers: 4 });
+/** The pipeline on any client options (test/integration/examples-kit-http-jobs.test.ts gives its own). */
+export const textJobsPipeline = (options: TaskClientOptions) =>
+  pipeline(options)
+    .stage('jobs', jobs)
+    .stage('split', split, { workers: 4 })
+    .stage('count', count, { workers: 8, retries: 1, retryDelay: 0 })
+    .stage('grade', grade, { workers: 4 });
+
+export const textJobs = textJobsPipeline({ domain: process.env['SQSPIPES_DOMAIN'] ?? 'http-jobs' });
 
 // ---- The HTTP service ----------------------------------------------------------------------
 
