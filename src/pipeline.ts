@@ -50,6 +50,26 @@ export type MethodFor<Prev> = [Prev] extends [never]
   ? StageMethod
   : (input: Prev, ...args: never[]) => unknown;
 
+/** The first parameter of a method (what a first stage with `input: true` is fed). */
+type FirstParameter<M> = M extends (input: infer I, ...args: never[]) => unknown ? I : never;
+
+/**
+ * What a new stage consumes: the previous stage's output; for the first stage, its method's
+ * first parameter when it has `input: true` (fed by `enqueue()`/`submit()`), else nothing (a source).
+ */
+type InputOf<Last, M, HasInput> = [Last] extends [never]
+  ? HasInput extends true
+    ? FirstParameter<M>
+    : never
+  : Last;
+
+/** What the new stage's `group` keys: its input, or a source's output. */
+type KeyedOf<Last, M extends (...args: never[]) => unknown, HasInput> = [InputOf<Last, M, HasInput>] extends [
+  never,
+]
+  ? OutputOf<ReturnType<M>>
+  : InputOf<Last, M, HasInput>;
+
 /**
  * A pipeline whose stage types chain: stage n + 1 takes the awaited output of stage n as it
  * arrives after JSON ({@link Jsonified}: a `Date` is a string), and `run()` and `enqueue()` are
@@ -71,18 +91,22 @@ export class Pipeline<Stages extends Record<string, StageTypes>, Last, Entry = n
 
   /**
    * Appends a stage; its method takes the previous stage's output as it arrives after JSON (the
-   * first stage: any arguments). Its outputs travel as JSON: one whose type holds a Map, Set,
+   * first stage: a source's arguments, or with `input: true` the values `enqueue()`/`submit()` feed). Its outputs travel as JSON: one whose type holds a Map, Set,
    * function, bigint, symbol, typed array or RegExp fails to compile (and any such value is
    * refused at run time); what `toJSON()` returns is what the next stage gets (a `Date`: a string).
    */
-  stage<Name extends string, M extends MethodFor<Last>, State = undefined>(
+  stage<Name extends string, M extends MethodFor<Last>, State = undefined, HasInput extends boolean = false>(
     name: Name,
     method: M & JsonOutput<OutputOf<ReturnType<M>>>,
-    options: TypedStageOptions<[Last] extends [never] ? OutputOf<ReturnType<M>> : Last, State> = {},
+    options: TypedStageOptions<KeyedOf<Last, M, HasInput>, State> & { input?: HasInput } = {},
   ): Pipeline<
-    Stages & Record<Name, { input: Last; output: OutputOf<ReturnType<M>> }>,
+    Stages & Record<Name, { input: InputOf<Last, M, HasInput>; output: OutputOf<ReturnType<M>> }>,
     Jsonified<OutputOf<ReturnType<M>>>,
-    [Last] extends [never] ? Jsonified<OutputOf<ReturnType<M>>> : Entry
+    [Last] extends [never]
+      ? HasInput extends true
+        ? FirstParameter<M>
+        : Jsonified<OutputOf<ReturnType<M>>>
+      : Entry
   > {
     const entry = { ...options, method, name } as StageOptions;
     return new Pipeline(this.#options, [...this.#entries, entry]);

@@ -33,7 +33,7 @@ export interface TestPipelineOptions {
   client?: Omit<TaskClientOptions, keyof TestClientOptions | 'sqs'>;
 }
 
-/** What `run()` feeds: the entry's type, or the named stage's input (unknown for a first stage with `input: true`). */
+/** What `run()` feeds: the entry's type, or the named stage's input (unknown for a source, which has none). */
 type InputOf<Stages extends Record<string, StageTypes>, Entry, Name extends keyof Stages> = [Name] extends [
   never,
 ]
@@ -50,10 +50,7 @@ export interface RunPipelineOptions<
 > {
   /** Values fed, in order, to `stage`. @default none */
   inputs?: readonly InputOf<Stages, Entry, Name>[];
-  /**
-   * The stage fed with `inputs`. @default the first stage with an input (a typed pipeline types
-   * `inputs` as its second stage's input: name the first stage when it has `input: true`)
-   */
+  /** The stage fed with `inputs`. @default the first stage with an input */
   stage?: Name;
   /** The stages to run. @default every stage with an input (and the source, with `source`) */
   stages?: readonly (keyof Stages & string)[];

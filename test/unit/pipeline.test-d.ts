@@ -35,6 +35,21 @@ describe('typed pipelines', () => {
     void words.submit('x', { stage: 'count' });
   });
 
+  it('types a first stage with `input: true` by its parameter: enqueue(), submit(), group', () => {
+    const fed = pipeline({ domain: 'types' })
+      .stage('measure', (word: string) => word.length, { input: true, group: (word) => word[0] ?? '' })
+      .stage('double', (n: number) => n * 2);
+    expectTypeOf<Parameters<typeof fed.enqueue<'measure'>>[1]>().toEqualTypeOf<string>();
+    expectTypeOf(fed.submit('word')).toEqualTypeOf<Promise<Submission<number>>>();
+    // @ts-expect-error `measure` (the first stage, with an input) takes a string
+    void fed.submit(3);
+    const byNumber = { input: true, group: (n: number) => String(n) } as const;
+    // @ts-expect-error its group key function gets the input, a string
+    pipeline({ domain: 'types' }).stage('m', (w: string) => w.length, byNumber);
+    const _source = pipeline({ domain: 'types' }).stage('gen', () => 'w', { group: (word) => word });
+    expectTypeOf<Parameters<typeof _source.enqueue<'gen'>>[1]>().toEqualTypeOf<never>();
+  });
+
   it('rejects a stage whose input is not the previous output', () => {
     const base = pipeline({ domain: 'types' }).stage('generate', () => 'word');
     // @ts-expect-error number is not what `generate` outputs (string)

@@ -30,6 +30,20 @@ describe('sqspipes/testing keeps the types of a typed pipeline()', () => {
     expectTypeOf(await submission.result()).toEqualTypeOf<{ word: string; length: number; at: string }[]>();
   });
 
+  it('types the inputs of a first stage with `input: true` by its parameter', async () => {
+    const harness = await testPipeline((options) =>
+      pipeline(options)
+        .stage('measure', (word: string) => word.length, { input: true })
+        .stage('double', (n: number) => n * 2),
+    );
+    const run = await harness.run({ inputs: ['a', 'bb'] });
+    expectTypeOf(run.outputs).toEqualTypeOf<number[]>();
+    expectTypeOf(run.byStage.measure).toEqualTypeOf<number[]>();
+    // @ts-expect-error: `measure` takes strings
+    await harness.run({ inputs: [1] });
+    expectTypeOf(await (await harness.submit('x')).result()).toEqualTypeOf<number[]>();
+  });
+
   it('failOn keeps the method type', () => {
     const parse = (s: string, radix: number) => Number.parseInt(s, radix);
     expectTypeOf(failOn(parse, { attempt: 1, when: (s) => s === 'x' })).toEqualTypeOf(parse);
