@@ -94,13 +94,14 @@ export interface PipelineHarness<
   ): Promise<PipelineRun<Stages, Last>>;
   /**
    * Starts the stages (as `run()` does) without feeding or waiting: then `submit()`, `enqueue()`,
-   * `settle()`. Stages that already run with the same options are kept (see `settle()`).
+   * `settle()`. Stages that already run with the same stages and workers are kept; others are
+   * stopped first (a stop waits up to 2 s for its last receives). The source, with `source`, runs
+   * beside them for its `limit` calls.
    */
   start(options?: StartOptions<Stages>): Promise<void>;
   /**
    * Waits until the started stages are idle and resolves with what happened since the last
-   * `settle()`. The stages stay running for the next `run()` of this harness (a stop waits up to
-   * 2 s for its last receives), unless the source ran: `close()` stops them.
+   * `settle()`. The stages stay running for the next `run()` of this harness until `close()`.
    */
   settle(options?: { timeout?: number }): Promise<PipelineRun<Stages, Last>>;
   enqueue<Name extends keyof Stages & string>(
@@ -230,11 +231,14 @@ class Harness implements PipelineHarness {
   ): Promise<void> {
     if (this.#closed !== undefined) throw new Error('testPipeline: this harness is closed');
     const plans = this.#plans(options);
-    const planned = JSON.stringify(plans);
-    if (this.#round !== undefined && !this.#round.finite && planned === this.#planned) return;
-    await this.#stopRound();
-    this.#round = new Round(this.client, plans);
-    this.#planned = planned;
+    const consumers = plans.filter((plan) => plan.limit === undefined);
+    const planned = JSON.stringify(consumers);
+    if (this.#round === undefined || planned !== this.#planned) {
+      await this.#stopRound(); // other stages or workers: a stop waits up to 2 s for its receives
+      this.#round = new Round(this.client, consumers);
+      this.#planned = planned;
+    }
+    for (const plan of plans) if (plan.limit !== undefined) this.#round.runSource(plan);
   }
 
   async settle(
@@ -248,7 +252,6 @@ class Harness implements PipelineHarness {
       await this.#stopRound().catch(() => {});
       throw error;
     }
-    if (round.finite) await this.#stopRound();
     const seen = round.take();
     const deadLetters = await drainDeadLetters(this.#raw, await this.client.queues(), seen.deadLettered);
     const byStage: Record<string, unknown[]> = {};

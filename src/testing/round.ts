@@ -28,12 +28,11 @@ export interface Seen {
 
 /**
  * Stages running in this process for a test: their outputs as yielded, the failures and
- * dead-letter events seen, and the wait for "nothing left to do". It may serve several runs of
- * the test (`take()` after each) until it is stopped.
+ * dead-letter events seen, and the wait for "nothing left to do". It serves several runs of the
+ * test (`take()` after each) until it is stopped; a source run with a limit joins it for one run
+ * ({@link Round.runSource}) and ends by itself.
  */
 export class Round {
-  /** Whether a run of it ends by itself (a source with a limit): it cannot serve another run. */
-  readonly finite: boolean;
   #seen = { byStage: new Map<string, unknown[]>(), failures: [] as Failure[], retried: 0, deadLettered: 0 };
   readonly #client: TaskClient;
   readonly #stop = new AbortController();
@@ -49,17 +48,21 @@ export class Round {
   readonly #errorSeen = new Promise<void>((resolve) => (this.#errored = resolve));
   readonly #detach: () => void;
 
+  /** Runs the stages of `plans` (those with an input) until {@link Round.stop}. */
   constructor(client: TaskClient, plans: readonly StageRunPlan[]) {
     this.#client = client;
-    this.#consumers = new Set(plans.filter((p) => p.limit === undefined).map((p) => p.stage));
-    this.finite = plans.some((p) => p.limit !== undefined);
+    this.#consumers = new Set(plans.map((p) => p.stage));
     for (const plan of plans) this.#seen.byStage.set(plan.stage, []);
     this.#detach = this.#watch();
-    for (const plan of plans) {
-      const run = this.#consume(plan);
-      this.#runs.push(run);
-      if (plan.limit !== undefined) this.#finite.push(run);
-    }
+    for (const plan of plans) this.#runs.push(this.#consume(plan));
+  }
+
+  /** Runs the source for `plan.limit` calls beside the running stages; `idle()` waits for its end. */
+  runSource(plan: StageRunPlan): void {
+    if (!this.#seen.byStage.has(plan.stage)) this.#seen.byStage.set(plan.stage, []);
+    const run = this.#consume(plan);
+    this.#runs.push(run);
+    this.#finite.push(run);
   }
 
   /**

@@ -70,6 +70,9 @@ export async function startSqs(options: StartSqsOptions = {}): Promise<TestSqs> 
   }
   if (backend === 'localstack')
     return startLocalstack(
+      options.backend === undefined
+        ? 'SQSPIPES_TEST_BACKEND=localstack'
+        : "startSqs({ backend: 'localstack' })",
       options.image ?? nonEmpty(env['SQSPIPES_LOCALSTACK_IMAGE']) ?? LOCALSTACK_IMAGE,
       region,
       env,
@@ -127,16 +130,21 @@ async function startFauxqsServer(region: string): Promise<TestSqs> {
   );
 }
 
-async function startLocalstack(image: string, region: string, env: NodeJS.ProcessEnv): Promise<TestSqs> {
-  const dockerless =
-    "startSqs({ backend: 'localstack' }) starts LocalStack in Docker, and no Docker engine answers here: start Docker, or run LocalStack yourself and set SQSPIPES_TEST_ENDPOINT=http://localhost:4566";
+/** Starts LocalStack through testcontainers; `asked` is how the test asked for it (the option or the variable). */
+async function startLocalstack(
+  asked: string,
+  image: string,
+  region: string,
+  env: NodeJS.ProcessEnv,
+): Promise<TestSqs> {
+  const dockerless = `${asked} starts LocalStack in Docker, and no Docker engine answers here: start Docker, or run LocalStack yourself and set SQSPIPES_TEST_ENDPOINT=http://localhost:4566`;
   if (!(await dockerAvailable())) throw quietError(dockerless);
   let localstack: Localstack;
   try {
     localstack = await import('@testcontainers/localstack');
   } catch (error) {
     throw quietError(
-      "startSqs({ backend: 'localstack' }) needs testcontainers' LocalStack module: `npm i -D @testcontainers/localstack`",
+      `${asked} needs testcontainers' LocalStack module: \`npm i -D @testcontainers/localstack\``,
       error,
     );
   }

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { expectOrderPerKey, testPipeline } from '../../src/testing/index.ts';
+import { expectOrderPerKey, startSqs, testPipeline, type TestSqs } from '../../src/testing/index.ts';
 
 // The example reads ACCESS_LOGS_DIR when it is imported: the test's files, written below.
 const directory = await mkdtemp(join(tmpdir(), 'access-logs-'));
@@ -21,21 +21,21 @@ const clf = (hour: number, status = 200, bytes = '100', month = 'Dec') =>
   `203.0.113.7 - - [01/${month}/2026:${String(hour).padStart(2, '0')}:30:00 +0000] "GET / HTTP/1.1" ${status} ${bytes}`;
 const hours = Array.from({ length: 24 }, (_, hour) => hour);
 
-// One harness for the file: its queues are created once (about 2 s), each run reports its own.
-const startHarness = () => testPipeline(accessLogsPipeline, { label: 'access-logs' });
-let harness: Awaited<ReturnType<typeof startHarness>>;
+// One SQS for the file; each test a harness of its own (tally prints its totals when it stops).
+const startHarness = () => testPipeline(accessLogsPipeline, { sqs, label: 'access-logs' });
+let sqs: TestSqs;
 beforeAll(async () => {
+  sqs = await startSqs();
   // a.log: hours 0-11, a blank line (13), a malformed one (14), hours 12-23 (a 503 at 20).
   const a = [...hours.slice(0, 12).map((h) => clf(h)), '', 'not a log line'];
   a.push(...hours.slice(12).map((h) => clf(h, h === 20 ? 503 : 200)));
   await writeFile(join(directory, 'a.log'), `${a.join('\n')}\n`);
   await writeFile(join(directory, 'b.log'), hours.map((h) => clf(h, 200, h === 0 ? '-' : '100')).join('\n'));
   await writeFile(join(directory, 'notes.txt'), 'not a .log file: the source skips it');
-  harness = await startHarness();
 });
 afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
-  await harness.close(); // stops the stages, deletes the queues, stops the SQS it started
+  await sqs.close();
 });
 afterEach(() => {
   vi.restoreAllMocks();
@@ -44,8 +44,8 @@ afterEach(() => {
 describe('examples/access-logs.ts with sqspipes/testing', () => {
   it('lists the files, parses their lines in order per file, dead-letters the malformed one, prints the totals', async () => {
     const printed = vi.spyOn(console, 'log').mockImplementation(() => {});
-    // The source runs once; the run stops every stage when idle, so tally prints its report.
-    const run = await harness.run({ source: { limit: 1 } });
+    await using harness = await startHarness();
+    const run = await harness.run({ source: { limit: 1 } }); // the source runs once
     expect(run.byStage.files.toSorted()).toEqual(['a.log', 'b.log']);
     expect(run.byStage.lines).toHaveLength(25 + 24);
     expect(run.byStage.parse).toHaveLength(24 + 24);
@@ -65,7 +65,8 @@ describe('examples/access-logs.ts with sqspipes/testing', () => {
     expect(run.failures).toHaveLength(1); // retries: 0
     expect(run.retried).toBe(0);
 
-    // tally outputs nothing; when it stops it prints one JSON line per hour, in time order.
+    // tally outputs nothing; when it stops (close() stops it) it prints one JSON line per hour.
+    await harness.close();
     const totals = printed.mock.calls.map(([line]) => JSON.parse(String(line)) as unknown);
     expect(totals).toEqual(
       hours.map((h) => ({
@@ -78,6 +79,7 @@ describe('examples/access-logs.ts with sqspipes/testing', () => {
   });
 
   it('parses lines fed to parse by hand: bytes "-" count 0, an unknown month dead-letters', async () => {
+    await using harness = await startHarness();
     const run = await harness.run({
       stage: 'parse',
       stages: ['parse'],

@@ -186,10 +186,11 @@ describe('startSqs()', () => {
     );
   });
 
-  it.runIf(docker)(
+  it(
     'starts LocalStack (the pinned image) through testcontainers where Docker is',
     { timeout: 300_000 },
-    async () => {
+    async ({ skip }) => {
+      skip(!docker, 'no Docker engine answers here, so LocalStack through testcontainers is not tried');
       await using localstack = await startSqs({ backend: 'localstack' });
       expect(localstack.name).toBe(`LocalStack ${LOCALSTACK_IMAGE}`);
       await using harness = await testPipeline(
@@ -201,6 +202,12 @@ describe('startSqs()', () => {
       expect((await harness.run({ inputs: [21] })).outputs).toEqual([42]);
     },
   );
+
+  it.skipIf(docker)('names the variable that asked for LocalStack when it refuses', async () => {
+    await expect(startSqs({ env: { SQSPIPES_TEST_BACKEND: 'localstack' } })).rejects.toThrow(
+      /^SQSPIPES_TEST_BACKEND=localstack starts LocalStack in Docker, and no Docker engine answers here/,
+    );
+  });
 
   it('refuses an unknown backend in one sentence', async () => {
     await expect(startSqs({ env: { SQSPIPES_TEST_BACKEND: 'redis' } })).rejects.toThrow(

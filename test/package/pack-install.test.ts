@@ -144,6 +144,37 @@ describe('from npm pack to a running pipeline, as the README tells a new user', 
     await run([process.execPath, '--test', 'pipeline.node-test.mjs']);
   });
 
+  it("runs a user's own test suite of the kit, written from the README alone (test/package/outside-kit)", async () => {
+    // vitest and fauxqs, as "Testing your pipeline" says (installed already by the test above).
+    if (!existsSync(join(project, 'node_modules', 'vitest', 'vitest.mjs'))) {
+      const versions = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+        devDependencies: Record<string, string>;
+      };
+      const dev = ['vitest', 'fauxqs'].map((name) => `${name}@${versions.devDependencies[name] ?? 'latest'}`);
+      await npm(['install', '-D', ...dev, '--prefer-offline', '--no-audit', '--no-fund'], project);
+    }
+    const from = join(ROOT, 'test', 'package', 'outside-kit');
+    const to = join(project, 'outside-kit');
+    await mkdir(to, { recursive: true });
+    const files = (await readdir(from)).filter((name) => name.endsWith('.mjs'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const name of files) await writeFile(join(to, name), await readFile(join(from, name)));
+    // `npx vitest run outside-kit`, with the project's vitest on this Node (the system's may be older).
+    const vitest = join(project, 'node_modules', 'vitest', 'vitest.mjs');
+    const result = await promisify(execFile)(process.execPath, [vitest, 'run', 'outside-kit'], {
+      cwd: project,
+      env: cleanEnv(),
+      maxBuffer: 64 * 1024 * 1024,
+    }).then(
+      ({ stdout, stderr }) => ({ code: 0, output: `${stdout}\n${stderr}` }),
+      (error: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: error.code ?? -1,
+        output: `${error.stdout ?? ''}\n${error.stderr ?? ''}`,
+      }),
+    );
+    expect(result.code, `npx vitest run outside-kit:\n${result.output}`).toBe(0);
+  });
+
   it('installs without running a script, with its license and the files its user path links to', async () => {
     const installed = join(project, 'node_modules', 'sqspipes');
     const pkg = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')) as {
