@@ -26,7 +26,8 @@ export function encodeOrThrow(stage: string, value: unknown): string {
 
 /**
  * Sends a value (its JSON) in an envelope to a stage's input, within `deadline`: past it nothing
- * is sent any more, and the error says whether SQS may still have accepted the message.
+ * is sent any more, and the error says whether SQS may still have accepted the message. It sends
+ * once `earlier` (the calls of its key made before it) has settled.
  */
 export async function feed(
   { io, telemetry, diagnose }: Pick<Connection, 'io' | 'telemetry' | 'diagnose'>,
@@ -35,12 +36,15 @@ export async function feed(
   envelope: Omit<Envelope, 'value'>,
   json: string,
   deadline: Deadline,
+  earlier?: Promise<unknown>,
 ): Promise<void> {
   const level = envelope.level ?? 0;
   const name = inputQueueName(queues.topology.domain, stage.name, level);
   let call: SqsCall = { step: 'finding the queue to send to', action: 'GetQueueUrl', queue: name };
   try {
     const url = await whileTransient(() => queues.inputUrl(stage, level), deadline.signal);
+    call = { step: 'waiting for the earlier sends of its key', action: 'SendMessageBatch', queue: url };
+    if (earlier !== undefined) await untilAborted(earlier, deadline.signal);
     call = { step: 'sending', action: 'SendMessageBatch', queue: url };
     const groupId = envelope.key === undefined ? envelope.id : groupIdOf(envelope.key);
     const span = telemetry.send(name);

@@ -31,6 +31,7 @@ import type {
   SubmitOptions,
   TaskClientOptions,
 } from './types.ts';
+import { KeyTurns } from './key-turns.ts';
 import { type Deadline, deadline } from './time/deadline.ts';
 import { OutputChannel } from './worker/output-channel.ts';
 import { StageHooks } from './worker/hooks.ts';
@@ -52,6 +53,8 @@ export class TaskClient extends TaskEvents {
   readonly #requests: RequestCounts = new Map();
   readonly #hooks = new StageHooks();
   /** Active runs, with the stage each runs. */
+  /** Producer calls of one key, in call order. */
+  readonly #turns = new KeyTurns();
   readonly #active = new Map<
     { readonly inHand: number; stop(options?: StopOptions): Promise<void> },
     string
@@ -187,9 +190,16 @@ export class TaskClient extends TaskEvents {
     }
   }
 
-  /** Sends a value (its JSON) in an envelope to a stage's input, within `limit`. */
-  async #feed(stage: Stage, envelope: Omit<Envelope, 'value'>, json: string, limit: Deadline): Promise<void> {
-    await feed(await this.#connect(), await this.#queues(), stage, envelope, json, limit);
+  /**
+   * Sends a value (its JSON) in an envelope to a stage's input, within `limit`; after the calls
+   * of the same key made before it (see KeyTurns).
+   */
+  #feed(stage: Stage, envelope: Omit<Envelope, 'value'>, json: string, limit: Deadline): Promise<void> {
+    const { key, level = 0 } = envelope;
+    const slot = key === undefined ? undefined : `${stage.name}\0${level}\0${key}`;
+    return this.#turns.inTurn(slot, async (earlier) => {
+      await feed(await this.#connect(), await this.#queues(), stage, envelope, json, limit, earlier);
+    });
   }
 
   /** A stage with an input queue (any but a source). */

@@ -253,8 +253,6 @@ export interface QueueInfo {
   url: string | undefined;
   /** False when the queue was not created yet. */
   exists: boolean;
-  /** The stage has a `group` option: inputs of one key are processed one at a time, in order. */
-  keyed: boolean;
   visible: number;
   inFlight: number;
   delayed: number;

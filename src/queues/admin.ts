@@ -38,8 +38,7 @@ export function describeQueues(
     queues.topology.queues().map(async ({ stage, level, spec }): Promise<QueueInfo> => {
       const url = await queues.find(spec.name);
       const depths = url === undefined ? { visible: 0, inFlight: 0, delayed: 0 } : await depthsOf(url);
-      const keyed = stage.group !== undefined;
-      return { stage: stage.name, level, name: spec.name, url, exists: url !== undefined, keyed, ...depths };
+      return { stage: stage.name, level, name: spec.name, url, exists: url !== undefined, ...depths };
     }),
   );
 }

@@ -190,8 +190,6 @@ class Harness implements PipelineHarness {
   /** The plans of `#round`, as JSON: a run with the same ones reuses it. */
   #planned = '';
   #closed: Promise<void> | undefined;
-  /** The stages with `group`, read once. */
-  #keyedStages: Promise<Set<string>> | undefined;
 
   constructor(client: TaskClient, sqs: TestSqs, ownsSqs: boolean) {
     this.client = client;
@@ -212,10 +210,8 @@ class Harness implements PipelineHarness {
     const stage = options.stage ?? this.#entryStage();
     await this.start(options);
     try {
-      // A stage with `group`: one at a time, so that inputs of one key reach SQS in the order
-      // given. Any other: all at once (each input is a group of its own).
-      if (await this.#keyed(stage)) for (const input of inputs) await this.client.enqueue(stage, input);
-      else await Promise.all(inputs.map((input) => this.client.enqueue(stage, input)));
+      // All at once: the client sends the inputs of one `group` key in the order given.
+      await Promise.all(inputs.map((input) => this.client.enqueue(stage, input)));
     } catch (error) {
       await this.#stopRound().catch(() => {});
       throw error;
@@ -298,13 +294,6 @@ class Harness implements PipelineHarness {
     for (const step of steps) await step().catch((error: unknown) => errors.push(error));
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, 'testPipeline: close() failed in several steps');
-  }
-
-  async #keyed(stage: string): Promise<boolean> {
-    this.#keyedStages ??= this.client
-      .queues()
-      .then((queues) => new Set(queues.filter((q) => q.keyed).map((q) => q.stage)));
-    return (await this.#keyedStages).has(stage);
   }
 
   #entryStage(): string {

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { fanOut, type InputInfo, itemError, TaskClient, withId } from '../../src/index.ts';
 import { collect, testClient } from '../support/pipeline.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
 import { backendEnv } from '../support/sqs.ts';
 
 const source = { method: () => null, name: 'source' };
@@ -284,4 +285,23 @@ describe.each([
       }
     },
   );
+});
+
+describe('enqueue() calls of one key made without awaiting each other', () => {
+  it('reach the stage in the order they were made, through failing and retried sends', async () => {
+    const proxy = await startFaultProxy(backendEnv().endpoint, 0.3); // throttling, 500s, resets: sends retried
+    const stages = [{ method: (x: Item) => x, name: 'step', input: true, group: (x: Item) => x.key }];
+    const client = testClient('keyturns', stages, { endpoint: proxy.url, ...quick });
+    try {
+      const keys = ['a', 'b', 'c'];
+      const items = range(30).flatMap((n) => keys.map((key) => ({ key, n })));
+      await Promise.all(items.map((item) => client.enqueue('step', item)));
+      proxy.setRate(0);
+      const seen = await collect<Item>(client.run('step', { limit: items.length, workers: 4 }));
+      for (const key of keys) expect(seqOf(seen, key)).toEqual(range(30));
+    } finally {
+      await client.close();
+      await proxy.stop();
+    }
+  });
 });
