@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# LocalStack 4.14.0 on the host, without Docker: a pip venv with SQS only, listening on loopback.
+# LocalStack 4.14.0 on the host, without Docker: a pip venv with SQS and S3 (the payload store's),
+# listening on loopback.
 #
 # Sourced by .ci/run (functions ls_*), or run by hand:
 #   bash .ci/localstack-host.sh serve [PORT]   # install if needed, run in the foreground (default port 4566)
@@ -15,6 +16,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/process-group.sh"
 LS_VERSION=4.14.0
 LS_CI_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LS_REQUIREMENTS="$LS_CI_DIR/localstack-requirements.txt"
+# The services it runs (S3 for the payload store's tests), and the imports that prove the venv has them.
+LS_SERVICES="sqs,s3"
+LS_IMPORT_CHECK='import localstack.aws.components, localstack.services.sqs.provider, localstack.services.s3.provider'
 
 # Prints the path of a Python >= 3.13 interpreter, or fails.
 ls_find_python() {
@@ -47,7 +51,7 @@ ls_install() {
   cache_root="${SQSPIPES_CI_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/sqspipes-ci}"
   venv="$cache_root/localstack-$LS_VERSION-$key"
   if [[ -f "$venv/.sqspipes-ok" ]] &&
-    "$venv/bin/python" -c 'import localstack.aws.components, localstack.services.sqs.provider' >/dev/null 2>&1; then
+    "$venv/bin/python" -c "$LS_IMPORT_CHECK" >/dev/null 2>&1; then
     echo "reusing cached venv $venv ($("$python" --version 2>&1))" >&2
     echo "$venv"
     return 0
@@ -59,7 +63,7 @@ ls_install() {
   if "$python" -m venv "$venv" >"$log" 2>&1 &&
     PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 timeout 420 \
       "$venv/bin/python" -m pip install --quiet --timeout 30 --retries 2 -r "$LS_REQUIREMENTS" >>"$log" 2>&1 &&
-    "$venv/bin/python" -c 'import localstack.aws.components, localstack.services.sqs.provider' >>"$log" 2>&1; then
+    "$venv/bin/python" -c "$LS_IMPORT_CHECK" >>"$log" 2>&1; then
     touch "$venv/.sqspipes-ok"
     rm -f "$log"
     echo "$venv"
@@ -79,7 +83,7 @@ ls_env() {
     "PATH=/usr/local/bin:/usr/bin:/bin" \
     "HOME=${HOME:-/tmp}" \
     "LANG=C.UTF-8" \
-    "SERVICES=sqs" \
+    "SERVICES=$LS_SERVICES" \
     "EAGER_SERVICE_LOADING=1" \
     "GATEWAY_LISTEN=127.0.0.1:$port" \
     "LOCALSTACK_HOST=127.0.0.1:$port" \
@@ -116,7 +120,7 @@ ls_start() {
   LS_PID=$!
 }
 
-# Waits until SQS reports "running" on the health endpoint: ls_wait_healthy VENV PORT PID TIMEOUT_SECONDS
+# Waits until every service reports "running" on the health endpoint: ls_wait_healthy VENV PORT PID TIMEOUT_SECONDS
 ls_wait_healthy() {
   local venv="$1" port="$2" pid="$3" timeout_s="$4" deadline health=""
   deadline=$((SECONDS + timeout_s))
@@ -125,17 +129,20 @@ ls_wait_healthy() {
       echo "LocalStack exited before it was healthy" >&2
       return 1
     fi
-    health="$("$venv/bin/python" - "$port" <<'PY' 2>/dev/null || true
+    # Prints "ok" when every service of LS_SERVICES runs, else each one's state.
+    health="$("$venv/bin/python" - "$port" "$LS_SERVICES" <<'PY' 2>/dev/null || true
 import json, sys, urllib.request
 url = "http://127.0.0.1:%s/_localstack/health" % sys.argv[1]
 with urllib.request.urlopen(url, timeout=2) as r:
-    print(json.load(r).get("services", {}).get("sqs", ""))
+    services = json.load(r).get("services", {})
+states = {name: services.get(name, "absent") for name in sys.argv[2].split(",")}
+print("ok" if all(s == "running" for s in states.values()) else ", ".join("%s: %s" % i for i in states.items()))
 PY
 )"
-    [[ "$health" == "running" ]] && return 0
+    [[ "$health" == "ok" ]] && return 0
     sleep 0.25
   done
-  echo "LocalStack not healthy after ${timeout_s}s (sqs: ${health:-no answer})" >&2
+  echo "LocalStack not healthy after ${timeout_s}s (${health:-no answer})" >&2
   return 1
 }
 

@@ -150,7 +150,7 @@ async function startLocalstack(
   }
   const token = nonEmpty(env['LOCALSTACK_AUTH_TOKEN']);
   const container = new localstack.LocalstackContainer(image).withEnvironment({
-    SERVICES: 'sqs',
+    SERVICES: 'sqs,s3',
     ...(token === undefined ? {} : { LOCALSTACK_AUTH_TOKEN: token }),
   });
   const started = await container.start();

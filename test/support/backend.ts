@@ -52,10 +52,10 @@ async function startLocalstackBackend(env: NodeJS.ProcessEnv, region: string): P
   }
   const { LocalstackContainer } = await import('@testcontainers/localstack');
   const image = env['SQSPIPES_LOCALSTACK_IMAGE'] ?? LOCALSTACK_IMAGE;
-  let container = new LocalstackContainer(image).withEnvironment({ SERVICES: 'sqs' });
+  let container = new LocalstackContainer(image).withEnvironment({ SERVICES: 'sqs,s3' });
   const token = env['LOCALSTACK_AUTH_TOKEN'];
   if (token !== undefined && token !== '') {
-    container = container.withEnvironment({ SERVICES: 'sqs', LOCALSTACK_AUTH_TOKEN: token });
+    container = container.withEnvironment({ SERVICES: 'sqs,s3', LOCALSTACK_AUTH_TOKEN: token });
   }
   const started = await container.start();
   return {
