@@ -46,34 +46,28 @@ test('submit() rejects with an ItemError naming the end, the stage and the reaso
   await harness.settle();
 });
 
-// A run with `source` resolved ~2 s after its last output (~4 s after a run with inputs), near
-// vitest's default 5 s; the README's "Time" note does not say so: reported. Hence the timeout.
-test(
-  'a typed pipeline from pipeline(): inputs feed the first consuming stage; the source runs only with `source`',
-  { timeout: 20_000 },
-  async () => {
-    let calls = 0;
-    const generate = () => calls++;
-    await using typed = await testPipeline(
-      (options) =>
-        pipeline(options)
-          .stage('generate', generate)
-          .stage('square', (n) => n * n)
-          .stage('label', (n) => ({ n, even: n % 2 === 0 })),
-      { sqs },
-    );
-    const fed = await typed.run({ inputs: [5] });
-    expect(fed.outputs).toEqual([{ n: 25, even: false }]);
-    expect(fed.byStage.square).toEqual([25]);
-    expect(calls).toBe(0); // "the source runs only with `source`"
+test('a typed pipeline from pipeline(): inputs feed the first consuming stage; the source runs only with `source`', async () => {
+  let calls = 0;
+  const generate = () => calls++;
+  await using typed = await testPipeline(
+    (options) =>
+      pipeline(options)
+        .stage('generate', generate)
+        .stage('square', (n) => n * n)
+        .stage('label', (n) => ({ n, even: n % 2 === 0 })),
+    { sqs },
+  );
+  const fed = await typed.run({ inputs: [5] });
+  expect(fed.outputs).toEqual([{ n: 25, even: false }]);
+  expect(fed.byStage.square).toEqual([25]);
+  expect(calls).toBe(0); // "the source runs only with `source`"
 
-    const sourced = await typed.run({ source: { limit: 3 } });
-    expect(calls).toBe(3); // `limit`: "source: calls"
-    expect(sourced.outputs.toSorted((a, b) => a.n - b.n)).toEqual([
-      { n: 0, even: true },
-      { n: 1, even: false },
-      { n: 4, even: true },
-    ]);
-    // `await using` closes the harness (and deletes its queues) at the end of this block.
-  },
-);
+  const sourced = await typed.run({ source: { limit: 3 } });
+  expect(calls).toBe(3); // `limit`: "source: calls"
+  expect(sourced.outputs.toSorted((a, b) => a.n - b.n)).toEqual([
+    { n: 0, even: true },
+    { n: 1, even: false },
+    { n: 4, even: true },
+  ]);
+  // `await using` closes the harness (and deletes its queues) at the end of this block.
+});
