@@ -2,12 +2,9 @@
  * The S3 client of the payload store: `@aws-sdk/client-s3` (an optional peer dependency) loaded on
  * first use, and a client made in the SQS client's region, with its credentials and endpoint.
  */
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import type * as S3Module from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { checkEndpointUrl, type SqsTarget } from '../sqs/connect.ts';
+import { checkEndpointUrl, httpHandler, type SqsTarget } from '../sqs/connect.ts';
 import { PayloadStoreError } from './errors.ts';
 
 export type S3Sdk = typeof S3Module;
@@ -57,16 +54,8 @@ export function loadS3(bucket: string): Promise<S3Sdk> {
  * the SDK's retries, and path-style URLs on an endpoint (emulators serve no bucket subdomains).
  */
 export function createS3Client(sdk: S3Sdk, source: S3Source): S3Module.S3Client {
-  const agentOptions = { keepAlive: true, maxSockets: 64 };
   return new sdk.S3Client({
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
-      connectionTimeout: 5_000,
-      // Idle time on the socket, not the transfer's length: a large body moving keeps it alive.
-      requestTimeout: 30_000,
-      throwOnRequestTimeout: true,
-    }),
+    requestHandler: httpHandler(64),
     maxAttempts: 5,
     ...(source.region === undefined ? {} : { region: source.region }),
     ...(source.endpoint === undefined ? {} : { endpoint: source.endpoint, forcePathStyle: true }),

@@ -96,17 +96,8 @@ export async function targetOf(
  */
 export async function createSqsClient(options: ConnectOptions): Promise<SQSClient> {
   const { endpoint } = chooseEndpoint(options.endpoint);
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets };
   const config: SQSClientConfig = {
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
-      connectionTimeout: 5_000,
-      requestTimeout: 30_000,
-      // Without it a request past requestTimeout only logs a warning and waits on: a network that
-      // drops packets would hang any call that has no deadline of its own.
-      throwOnRequestTimeout: true,
-    }),
+    requestHandler: httpHandler(options.maxSockets),
     // Send to the configured endpoint, not the host inside queue URLs (emulators return
     // unresolvable hosts such as sqs.us-east-1.localhost).
     useQueueUrlAsEndpoint: false,
@@ -118,6 +109,23 @@ export async function createSqsClient(options: ConnectOptions): Promise<SQSClien
   };
   const region = options.region ?? (await resolveRegion(endpoint));
   return new SQSClient({ ...config, ...(region === undefined ? {} : { region }) });
+}
+
+/**
+ * The HTTP handler of the clients sqspipes makes (SQS, S3): keep-alive sockets, 5 s to connect,
+ * and a request idle for 30 s fails (the socket's idle time, not the transfer's length).
+ */
+export function httpHandler(maxSockets: number): NodeHttpHandler {
+  const agentOptions = { keepAlive: true, maxSockets };
+  return new NodeHttpHandler({
+    httpAgent: new HttpAgent(agentOptions),
+    httpsAgent: new HttpsAgent(agentOptions),
+    connectionTimeout: 5_000,
+    requestTimeout: 30_000,
+    // Without it a request past requestTimeout only logs a warning and waits on: a network that
+    // drops packets would hang any call that has no deadline of its own.
+    throwOnRequestTimeout: true,
+  });
 }
 
 /** The SDK's region, or `us-east-1` when there is none but an endpoint is set (option or environment). */
