@@ -1,4 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { resolvePayloadOptions, type ResolvedPayloadOptions } from './payloads/options.ts';
 import { SETTLE_MS_OPTION } from './queues/provisioner.ts';
 import { checkEndpointUrl } from './sqs/connect.ts';
 import { checkDuration, DURATION_RANGES } from './time/duration.ts';
@@ -19,6 +20,7 @@ export interface ResolvedClientOptions {
   readonly kmsKeyId: string | undefined;
   readonly pollWaitSeconds: number;
   readonly sendTimeout: number;
+  readonly payloads: ResolvedPayloadOptions | undefined;
   /** Wait after creating a queue (see SETTLE_MS_OPTION); undefined: the provisioner's. */
   readonly settleMs: number | undefined;
 }
@@ -36,6 +38,7 @@ const CLIENT_KEYS = [
   'kmsKeyId',
   'pollWaitSeconds',
   'sendTimeout',
+  'payloads',
 ] as const;
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -66,6 +69,7 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
     kmsKeyId: optionalString('`kmsKeyId`', options['kmsKeyId']),
     pollWaitSeconds: checkInteger('`pollWaitSeconds`', options['pollWaitSeconds'] ?? 20, 1, 20),
     sendTimeout: checkSendTimeout(options['sendTimeout'] ?? 30_000),
+    payloads: resolvePayloadOptions(options['payloads']),
     settleMs: settleMsOf(options),
   };
 }

@@ -2,6 +2,10 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ResolvedClientOptions } from './client-options.ts';
 import { loadTelemetry } from './observe/otel-telemetry.ts';
 import type { Telemetry } from './observe/telemetry.ts';
+import type { ResolvedPayloadOptions } from './payloads/options.ts';
+import { PayloadIo } from './payloads/payload-io.ts';
+import { s3SourceOf } from './payloads/s3-client.ts';
+import { PayloadStore } from './payloads/store.ts';
 import { Provisioner } from './queues/provisioner.ts';
 import { ReplyListener } from './replies/listener.ts';
 import {
@@ -43,7 +47,8 @@ export async function connect(
   if (given === undefined) logConnection(logger, target);
   countRequests(sqs, requests);
   const diagnose = diagnoser(target);
-  const io = new SqsIo(sqs, { diagnose });
+  const payloads = options.payloads === undefined ? undefined : payloadIo(options, sqs, target, logger);
+  const io = new SqsIo(sqs, { diagnose, payloads });
   const { domain, pollWaitSeconds, kmsKeyId, highThroughput } = options;
   const replies = new ReplyListener({
     sqs,
@@ -67,6 +72,18 @@ export async function connect(
   };
 }
 
+/** Bodies over the threshold through the `payloads` bucket (S3 is loaded on first use). */
+function payloadIo(
+  options: ResolvedClientOptions,
+  sqs: SQSClient,
+  target: SqsTarget,
+  logger: Logger,
+): PayloadIo {
+  const resolved = options.payloads as ResolvedPayloadOptions;
+  const store = new PayloadStore({ options: resolved, source: s3SourceOf(sqs, target), logger });
+  return new PayloadIo(store, { prefix: resolved.prefix, domain: options.domain }, resolved.threshold);
+}
+
 /**
  * Ends a connection within `timeoutMs`: abandons the submissions still awaited (deleting the
  * reply queue), flushes pending requests and closes the SQSClient sqspipes made (not one the
@@ -83,7 +100,12 @@ export async function disconnect(
     await untilAborted(connection.replies.close(), limit.signal).catch((error: unknown) => {
       logger.warn({ err: error }, 'could not end the reply queue within sendTimeout');
     });
-    return await connection.io.flush(Math.max(0, timeoutMs - (Date.now() - started)));
+    const unsent = await connection.io.flush(Math.max(0, timeoutMs - (Date.now() - started)));
+    // The stored bodies of what was just acknowledged: deleted now (best effort, bounded).
+    await connection.io.payloads?.store.close().catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not delete stored bodies: the lifecycle rule will');
+    });
+    return unsent;
   } finally {
     limit.dispose();
     if (connection.owned) connection.sqs.destroy();

@@ -30,6 +30,14 @@ export {
   StageError,
   UnknownStageError,
 } from './errors.ts';
+export {
+  PayloadMissingError,
+  PayloadPointerError,
+  PayloadStoreError,
+  type PayloadStoreProblem,
+  PayloadTooLargeError,
+} from './payloads/errors.ts';
+export type { PayloadOptions } from './payloads/options.ts';
 export type { ClientStats } from './client-stats.ts';
 export { TaskClient } from './task-client.ts';
 export { type ItemStatus, Submission } from './replies/submission.ts';

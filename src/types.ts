@@ -17,6 +17,7 @@
  *   and handed to the consumer of `run()`.
  * - **release**: making a message in hand visible again at once (visibility 0), on stop.
  */
+import type { PayloadOptions } from './payloads/options.ts';
 import type { SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
 
 /**
@@ -146,6 +147,13 @@ export interface TaskClientOptions {
    * `Infinity`: wait as long as it takes. @default 30000
    */
   sendTimeout?: number;
+  /**
+   * Message bodies over `threshold` bytes (384 KiB by default) go through this S3 bucket, in
+   * AWS's Extended Client format: stage outputs, `enqueue()`, `submit()`, replies, dead-letter
+   * copies and redrives. Receivers read them back before the stage sees its input; each object is
+   * deleted once its message is acknowledged. Needs `@aws-sdk/client-s3`. @default none
+   */
+  payloads?: PayloadOptions;
 }
 
 /** Options of {@link TaskClient.run}. */

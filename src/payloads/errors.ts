@@ -56,12 +56,18 @@ export class PayloadTooLargeError extends SqspipesError {
 
 /** Why S3 cannot be used as configured (see {@link PayloadStoreError}). */
 export type PayloadStoreProblem =
-  'no-bucket' | 'access-denied' | 'wrong-region' | 'bad-credentials' | 'unreachable' | 'not-installed';
+  | 'no-bucket'
+  | 'access-denied'
+  | 'wrong-region'
+  | 'bad-credentials'
+  | 'unreachable'
+  | 'not-installed'
+  | 'not-configured';
 
 /**
  * S3 cannot be used as configured: the bucket does not exist, a permission is denied, the bucket
- * is in another region, the credentials are rejected, S3 cannot be reached, or
- * `@aws-sdk/client-s3` is not installed. A setup problem, never a stage failure: the
+ * is in another region, the credentials are rejected, S3 cannot be reached,
+ * `@aws-sdk/client-s3` is not installed, or a pointer came to a client without `payloads`. A setup problem, never a stage failure: the
  * message names the bucket, the S3 action and the fix. `cause` is the SDK's error.
  */
 export class PayloadStoreError extends SqspipesError {

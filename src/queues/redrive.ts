@@ -6,6 +6,7 @@ import { derivedId } from '../ids.ts';
 import type { SqsCall } from '../sqs/diagnose.ts';
 import type { ReceiptSource, SqsIo } from '../sqs/sqs-io.ts';
 import { deadline, untilAborted } from '../time/deadline.ts';
+import { storedPayloadOf } from '../payloads/payload-io.ts';
 
 /** How long redrive waits for more messages before it considers the dead-letter queue empty. */
 const EMPTY_WAIT_SECONDS = 1;
@@ -152,5 +153,9 @@ async function moveMessage(io: SqsIo, dlqUrl: string, message: Message, to: Move
   const groupId = message.Attributes?.MessageGroupId ?? id;
   const url = await untilAborted(to.targetUrl(level), to.signal);
   await io.send(url, { body: message.Body ?? '', groupId, deduplicationId: id }, to.signal);
-  await io.delete(dlqUrl, { receiptHandle: message.ReceiptHandle ?? '' }, to.signal);
+  await io.delete(
+    dlqUrl,
+    { receiptHandle: message.ReceiptHandle ?? '', payload: storedPayloadOf(message) },
+    to.signal,
+  );
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../types.ts';
 import { decodeReport } from './report.ts';
 import { ReplyQueue } from './reply-queue.ts';
 import { PendingItem } from './submission.ts';
+import { storedPayloadOf } from '../payloads/payload-io.ts';
 
 export interface ListenerDeps {
   readonly sqs: SQSClient;
@@ -156,7 +157,10 @@ export class ReplyListener {
         const report = decodeReport(message.Body);
         if (report === undefined) logger.warn({ queue: url }, 'a reply that is not a report was dropped');
         else this.#pending.get(report.item)?.add(report);
-        io.delete(url, { receiptHandle: message.ReceiptHandle ?? '' }).catch((error: unknown) => {
+        io.delete(url, {
+          receiptHandle: message.ReceiptHandle ?? '',
+          payload: storedPayloadOf(message),
+        }).catch((error: unknown) => {
           logger.debug({ queue: url, err: error }, 'could not delete a reply (it comes back and is ignored)');
         });
       }

@@ -73,10 +73,10 @@ export interface EndContent {
 
 /**
  * The message bodies of one end report: as few parts as fit {@link MAX_PART_BYTES} each (a lone
- * result larger than that gets a part of its own, up to SQS's 1 MiB; a larger one fails the item
- * with an error saying so).
+ * result larger than that gets a part of its own, up to `maxResultBytes`: SQS's 1 MiB, or more
+ * when bodies go through S3; a larger one fails the item with an error saying so).
  */
-export function encodeEnd(content: EndContent): string[] {
+export function encodeEnd(content: EndContent, maxResultBytes = MAX_MESSAGE_BYTES - 1024): string[] {
   const entries: { key: 'c' | 'r'; json: string }[] = [
     ...content.children.map((child) => ({ key: 'c' as const, json: JSON.stringify(child) })),
     ...content.results.map((json) => ({ key: 'r' as const, json })),
@@ -87,8 +87,8 @@ export function encodeEnd(content: EndContent): string[] {
   let bytes = 0;
   for (const entry of entries) {
     const size = Buffer.byteLength(entry.json) + 1;
-    if (size > MAX_MESSAGE_BYTES - 1024) {
-      error ??= `a result of stage \`${content.stage}\` is ${size} bytes as JSON, over what a reply can carry (1 MiB)`;
+    if (size > maxResultBytes) {
+      error ??= `a result of stage \`${content.stage}\` is ${size} bytes as JSON, over what a reply can carry (${maxResultBytes === MAX_MESSAGE_BYTES - 1024 ? "1 MiB; the client's `payloads` option sends larger ones through S3" : `${maxResultBytes} bytes`})`;
       continue;
     }
     if (bytes + size > MAX_PART_BYTES && bytes > 0) {

@@ -26,6 +26,8 @@ export interface ReporterDeps {
   readonly logger: Logger;
   /** Waits before each retry of a report that failed to send; their number bounds the retries. */
   readonly retryDelaysMs?: readonly number[] | undefined;
+  /** The largest result a report may carry (more with bodies through S3). @default 1 MiB less 1 KiB */
+  readonly maxResultBytes?: number | undefined;
 }
 
 /** How long a reply queue found missing is taken for gone (its sender died or closed). */
@@ -70,17 +72,20 @@ export class Reporter {
         error ??= `a result of stage \`${stage}\` cannot be sent back: ${describe(e)}`;
       }
     }
-    const bodies = encodeEnd({
-      item: address.item,
-      token: address.token,
-      stage,
-      nonce,
-      children: end.children,
-      results,
-      error,
-      attempt,
-      at: Date.now(),
-    });
+    const bodies = encodeEnd(
+      {
+        item: address.item,
+        token: address.token,
+        stage,
+        nonce,
+        children: end.children,
+        results,
+        error,
+        attempt,
+        at: Date.now(),
+      },
+      this.#d.maxResultBytes,
+    );
     const sent = await Promise.allSettled(
       bodies.map((body, part) => this.#deliver(address, body, `${nonce}:${part}`)),
     );

@@ -16,6 +16,8 @@ import { getOrCreate } from '../maps.ts';
 import { Batcher, type EntryResult } from './batcher.ts';
 import { type Diagnose, passThrough, type SqsCall } from './diagnose.ts';
 import { isTransient } from './transient.ts';
+import { markUnreadable, type PayloadIo, type StoredPayload } from '../payloads/payload-io.ts';
+import { POINTER_ATTRIBUTES } from '../payloads/pointer.ts';
 
 /** One message to send to a FIFO queue. */
 export interface OutgoingMessage {
@@ -24,6 +26,8 @@ export interface OutgoingMessage {
   readonly deduplicationId: string;
   /** String message attributes (e.g. why a message was dead-lettered). */
   readonly attributes?: Readonly<Record<string, string>>;
+  /** Message attributes of any type, as the SDK takes them (a stored body's size). */
+  readonly messageAttributes?: Readonly<Record<string, MessageAttributeValue>>;
 }
 
 /**
@@ -32,6 +36,8 @@ export interface OutgoingMessage {
  */
 export interface ReceiptSource {
   readonly receiptHandle: string;
+  /** Where its body was stored in S3: deleted once the message is (see PayloadIo). */
+  readonly payload?: StoredPayload | undefined;
 }
 
 /** A visibility change: the message and its new timeout in seconds (0 releases it at once). */
@@ -53,6 +59,8 @@ export interface SqsIoOptions {
    * ConnectionError for a setup problem. @default the error as it is
    */
   diagnose?: Diagnose;
+  /** Bodies over a threshold through S3 (the client's `payloads` option). @default none */
+  payloads?: PayloadIo | undefined;
 }
 
 /**
@@ -61,14 +69,22 @@ export interface SqsIoOptions {
  */
 export class SqsIo {
   readonly #client: SQSClient;
-  readonly #options: Required<SqsIoOptions>;
+  readonly #options: Required<Omit<SqsIoOptions, 'payloads'>>;
+  readonly #payloads: PayloadIo | undefined;
   readonly #senders = new Map<string, Batcher<OutgoingMessage, unknown>>();
   readonly #deleters = new Map<string, Batcher<ReceiptSource, unknown>>();
   readonly #hiders = new Map<string, Batcher<VisibilityChange, unknown>>();
 
   constructor(client: SQSClient, options: SqsIoOptions = {}) {
     this.#client = client;
-    this.#options = { sendLingerMs: 2, ackLingerMs: 5, diagnose: passThrough, ...options };
+    const { payloads, ...rest } = options;
+    this.#options = { sendLingerMs: 2, ackLingerMs: 5, diagnose: passThrough, ...rest };
+    this.#payloads = payloads;
+  }
+
+  /** The store of bodies over the threshold, when the client has `payloads`. */
+  get payloads(): PayloadIo | undefined {
+    return this.#payloads;
   }
 
   /**
@@ -93,16 +109,19 @@ export class SqsIo {
         MessageSystemAttributeName.MessageGroupId,
         MessageSystemAttributeName.SentTimestamp,
       ],
-      ...(messageAttributes === undefined ? {} : { MessageAttributeNames: [...messageAttributes] }),
+      // A stored body's pointer is known by its attribute (ours or a Java or Python client's).
+      MessageAttributeNames: [...POINTER_ATTRIBUTES, ...(messageAttributes ?? [])],
       // Same id on the SDK's own retries of this call: SQS then returns the same messages.
       ReceiveRequestAttemptId: randomUUID(),
     });
+    let messages: Message[];
     try {
-      const out = await this.#client.send(command, abortOption(signal));
-      return out.Messages ?? [];
+      messages = (await this.#client.send(command, abortOption(signal))).Messages ?? [];
     } catch (error) {
       throw this.#options.diagnose(error, { step: 'receiving', action: 'ReceiveMessage', queue: url });
     }
+    if (messages.some(hasPointer)) await resolvePointers(this.#payloads, messages);
+    return messages;
   }
 
   /**
@@ -110,6 +129,27 @@ export class SqsIo {
    * Aborting `signal` withdraws it unless it is already on the wire.
    */
   send(url: string, message: OutgoingMessage, signal?: AbortSignal, abandon = false): Promise<unknown> {
+    const payloads = this.#payloads;
+    if (payloads?.offloads(message.body) === true) {
+      // Its body in S3 first, then the pointer through the batcher.
+      const stored = payloads.offload(queueNameOf(url), message, signal).catch((error: unknown) => {
+        throw this.#options.diagnose(error, {
+          step: 'storing a body in S3',
+          action: 'PutObject',
+          queue: url,
+        });
+      });
+      return stored.then((pointer) => this.#send(url, pointer, signal, abandon));
+    }
+    return this.#send(url, message, signal, abandon);
+  }
+
+  #send(
+    url: string,
+    message: OutgoingMessage,
+    signal: AbortSignal | undefined,
+    abandon: boolean,
+  ): Promise<unknown> {
     const batcher = getOrCreate(
       this.#senders,
       url,
@@ -141,10 +181,16 @@ export class SqsIo {
           retryCall: isTransient,
         }),
     );
-    return this.#surface(batcher.add(message, signal), {
+    const deleted = this.#surface(batcher.add(message, signal), {
       step: 'deleting',
       action: 'DeleteMessageBatch',
       queue: url,
+    });
+    if (message.payload === undefined) return deleted;
+    // Its stored body goes once SQS deleted the message (never before: a copy may still need it).
+    return deleted.then((result) => {
+      this.#payloads?.acknowledged(message.payload);
+      return result;
     });
   }
 
@@ -225,7 +271,9 @@ export class SqsIo {
           MessageBody: m.body,
           MessageGroupId: m.groupId,
           MessageDeduplicationId: m.deduplicationId,
-          ...(m.attributes === undefined ? {} : { MessageAttributes: stringAttributes(m.attributes) }),
+          ...(m.attributes === undefined && m.messageAttributes === undefined
+            ? {}
+            : { MessageAttributes: { ...stringAttributes(m.attributes ?? {}), ...m.messageAttributes } }),
         })),
       }),
       abortOption(signal),
@@ -312,6 +360,21 @@ function results(
 /** The SDK's per-call option that aborts the request with `signal`. */
 function abortOption(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
   return signal === undefined ? {} : { abortSignal: signal };
+}
+
+function hasPointer(message: Message): boolean {
+  return POINTER_ATTRIBUTES.some((name) => message.MessageAttributes?.[name] !== undefined);
+}
+
+/** Reads the stored bodies; without `payloads`, each pointer is an input that cannot be read. */
+async function resolvePointers(payloads: PayloadIo | undefined, messages: readonly Message[]): Promise<void> {
+  if (payloads !== undefined) return payloads.resolve(messages);
+  for (const message of messages.filter(hasPointer)) markUnreadable(message);
+}
+
+/** The queue's name, the last part of its URL. */
+function queueNameOf(url: string): string {
+  return url.slice(url.lastIndexOf('/') + 1);
 }
 
 function stringAttributes(

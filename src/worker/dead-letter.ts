@@ -1,5 +1,7 @@
-import type { Message } from '@aws-sdk/client-sqs';
+import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { derivedId } from '../ids.ts';
+import { payloadErrorOf } from '../payloads/payload-io.ts';
+import { POINTER_ATTRIBUTES } from '../payloads/pointer.ts';
 import { REASON_ATTRIBUTE } from '../queues/naming.ts';
 import type { RunIo } from '../sqs/run-io.ts';
 
@@ -25,5 +27,13 @@ export async function sendToDeadLetterQueue(
       'sqspipes-stage': where.stage,
       'sqspipes-level': String(where.level),
     },
+    // A pointer to a body in S3 that was not read (resolved ones are the body itself): it stays
+    // a pointer, so that a redrive once S3 is right reads it.
+    ...(payloadErrorOf(message) === undefined ? {} : { messageAttributes: pointerAttributesOf(message) }),
   });
+}
+
+function pointerAttributesOf(message: Message): Record<string, MessageAttributeValue> {
+  const all = message.MessageAttributes ?? {};
+  return Object.fromEntries(POINTER_ATTRIBUTES.flatMap((name) => (all[name] ? [[name, all[name]]] : [])));
 }

@@ -1,3 +1,4 @@
+import { type StoredPayload, storedPayloadOf } from '../payloads/payload-io.ts';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Envelope } from '../envelope.ts';
 import { describe, LeaseLostError, type SqspipesError } from '../errors.ts';
@@ -108,6 +109,11 @@ export class Delivery implements Lease {
 
   get state(): DeliveryState {
     return this.#state;
+  }
+
+  /** Where its body was stored in S3 (deleted with it: see SqsIo.delete). */
+  get payload(): StoredPayload | undefined {
+    return storedPayloadOf(this.#message);
   }
 
   /** Aborted when SQS's 12-hour limit is about to end the lease: the call must stop. */

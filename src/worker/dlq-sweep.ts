@@ -10,6 +10,7 @@ import { sleep, setTimer, type Timer } from '../time/timers.ts';
 import type { Logger } from '../types.ts';
 import { sendToDeadLetterQueue } from './dead-letter.ts';
 import { receiveCountOf } from './delivery.ts';
+import { storedPayloadOf } from '../payloads/payload-io.ts';
 
 /** How often a run looks into its stage's dead-letter queue (the first look is at its start). */
 export const SWEEP_EVERY_MS = 60_000;
@@ -181,7 +182,7 @@ export class DlqSweeper {
     logger.error({ ...info, queue: url, reason }, 'found a message SQS moved to the dead-letter queue');
     events.safeEmit('deadLettered', { ...info, reason });
     await io
-      .delete(url, { receiptHandle: message.ReceiptHandle ?? '' })
+      .delete(url, { receiptHandle: message.ReceiptHandle ?? '', payload: storedPayloadOf(message) })
       .catch((error: unknown) =>
         this.#warn(message, error, 'delete failed; its copy with the reason is there'),
       );

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { encodeValue, MAX_MESSAGE_BYTES, type ReplyAddress, wrapEncoded } from '../envelope.ts';
+import { MAX_READ_BYTES } from '../payloads/store.ts';
 import { OutputError } from '../errors.ts';
 import { firstOutputId, givenOutputId, outputId } from '../ids.ts';
 import { Identified } from '../outputs.ts';
@@ -46,6 +47,8 @@ export interface PreparedOutput {
  * source's, else the input's); and the input's priority level (capped by the next stage's levels).
  */
 export class Forwarder {
+  /** The largest body an output may have: SQS's limit, or with `payloads` what S3 may store. */
+  readonly #maxBytes: number;
   readonly #stage: Stage;
   readonly #next: Stage | undefined;
   readonly #queues: PipelineQueues;
@@ -55,7 +58,9 @@ export class Forwarder {
     stage: Stage,
     queues: PipelineQueues,
     io: { send(url: string, message: OutgoingMessage): Promise<unknown> },
+    maxBytes = MAX_MESSAGE_BYTES,
   ) {
+    this.#maxBytes = maxBytes;
     this.#stage = stage;
     this.#next = queues.topology.next(stage);
     this.#queues = queues;
@@ -117,11 +122,12 @@ export class Forwarder {
         : { ...lineage.reply, token: id };
     const body = wrapEncoded({ id, key, level: capped, reply, trace }, json);
     const bytes = Buffer.byteLength(body);
-    if (bytes > MAX_MESSAGE_BYTES) {
-      throw new OutputError(
-        this.#stage.name,
-        `it is ${bytes} bytes as JSON, over SQS's limit of ${MAX_MESSAGE_BYTES} bytes (1 MiB)`,
-      );
+    if (bytes > this.#maxBytes) {
+      const limit =
+        this.#maxBytes === MAX_MESSAGE_BYTES
+          ? `SQS's limit of ${MAX_MESSAGE_BYTES} bytes (1 MiB; the client's \`payloads\` option sends larger bodies through S3)`
+          : `the ${this.#maxBytes} bytes a body stored in S3 may have`;
+      throw new OutputError(this.#stage.name, `it is ${bytes} bytes as JSON, over ${limit}`);
     }
     return { id, value, body, groupId: key === undefined ? id : groupIdOf(key), level: capped };
   }
@@ -188,4 +194,9 @@ function lenientJson(value: unknown): string {
   } catch {
     return '(not JSON)';
   }
+}
+
+/** The largest output body a run may send through `io`: SQS's limit, or through S3 with `payloads`. */
+export function maxBodyBytes(io: { readonly payloads?: unknown }): number {
+  return io.payloads === undefined ? MAX_MESSAGE_BYTES : MAX_READ_BYTES;
 }

@@ -1,5 +1,7 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import { decodeEnvelope, type Envelope } from '../envelope.ts';
+import { describe } from '../errors.ts';
+import { payloadErrorOf } from '../payloads/payload-io.ts';
 import { setTimer, type Timer } from '../time/timers.ts';
 import type { Capacity } from './capacity.ts';
 import type { Delivery, Outcome } from './delivery.ts';
@@ -152,7 +154,10 @@ export class Intake {
         this.#o.capacity.release(1);
         continue;
       }
-      const decoded = decodeEnvelope(message.Body);
+      // A body stored in S3 that could not be read is an input that cannot be processed.
+      const unread = payloadErrorOf(message);
+      const decoded: Decoded =
+        unread === undefined ? decodeEnvelope(message.Body) : { ok: false, reason: unreadableReason(unread) };
       const delivery = this.#o.deliver(url, level, message, decoded.ok ? decoded.envelope : undefined);
       if (this.#completed.has(id)) {
         // Done in this run already (even if it is stopping): its delete was lost, or raced this
@@ -163,7 +168,9 @@ export class Intake {
         this.#setAside.push(delivery);
       } else if (!decoded.ok) {
         this.#track(delivery);
-        delivery.deadLetter(`not a sqspipes envelope: ${decoded.reason}`);
+        delivery.deadLetter(
+          unread === undefined ? `not a sqspipes envelope: ${decoded.reason}` : decoded.reason,
+        );
       } else {
         this.#track(delivery);
         fresh.push(delivery);
@@ -180,4 +187,11 @@ export class Intake {
   #count(level: number, delta: number): void {
     this.#byLevel.set(level, (this.#byLevel.get(level) ?? 0) + delta);
   }
+}
+
+type Decoded = ReturnType<typeof decodeEnvelope>;
+
+/** Why an input whose body is stored in S3 is dead-lettered when that body cannot be read. */
+function unreadableReason(error: unknown): string {
+  return `its body stored in S3 could not be read: ${describe(error)}`;
 }

@@ -7,7 +7,7 @@ import type { Stage } from '../stage.ts';
 import { sleep } from '../time/timers.ts';
 import { callStage } from './call.ts';
 import { type Emission, type EmitTarget, produceOutputs } from './emit.ts';
-import { Forwarder, type Lineage } from './forwarder.ts';
+import { Forwarder, type Lineage, maxBodyBytes } from './forwarder.ts';
 import type { OutputChannel } from './output-channel.ts';
 import { OUTPUT_WINDOW, OutputWindow } from './output-window.ts';
 import { RunControl } from './run-control.ts';
@@ -52,7 +52,7 @@ export class SourceRunner {
     this.#output = output;
     this.#io = new RunIo(deps.io);
     this.#target = {
-      forwarder: new Forwarder(stage, deps.queues, this.#io),
+      forwarder: new Forwarder(stage, deps.queues, this.#io, maxBodyBytes(deps.io)),
       output,
       ignoreNone: deps.ignoreNone,
       withIds: options.withIds,
@@ -63,7 +63,10 @@ export class SourceRunner {
   }
 
   async start(): Promise<void> {
-    await this.#target.forwarder.createQueues();
+    await Promise.all([
+      this.#target.forwarder.createQueues(),
+      this.#deps.io.payloads?.ready(this.#deps.logger),
+    ]);
     this.#state = await this.#deps.hooks.acquire(this.#stage);
     this.#started = true;
     this.#logStart();

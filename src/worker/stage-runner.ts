@@ -6,7 +6,7 @@ import type { Stage } from '../stage.ts';
 import { Capacity } from './capacity.ts';
 import { Delivery, type DeliveryDeps, type Outcome } from './delivery.ts';
 import { DlqSweeper } from './dlq-sweep.ts';
-import { Forwarder } from './forwarder.ts';
+import { Forwarder, maxBodyBytes } from './forwarder.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { Intake } from './intake.ts';
 import type { OutputChannel } from './output-channel.ts';
@@ -70,10 +70,11 @@ export class StageRunner {
     const { minPriority, maxPriority, workers } = this.#options;
     const stage = this.#stage;
     const levels = Array.from({ length: maxPriority - minPriority + 1 }, (_, i) => maxPriority - i);
-    const forwarder = new Forwarder(stage, this.#deps.queues, this.#io);
+    const forwarder = new Forwarder(stage, this.#deps.queues, this.#io, maxBodyBytes(this.#deps.io));
     const [urls] = await Promise.all([
       Promise.all(levels.map((level) => this.#deps.queues.inputUrl(stage, level))),
       forwarder.createQueues(),
+      this.#deps.io.payloads?.ready(this.#deps.logger), // the bucket, before any input is taken
     ]);
     const state = await this.#deps.hooks.acquire(stage);
     this.#acquired = true;
@@ -85,6 +86,7 @@ export class StageRunner {
       find: (name) => this.#deps.queues.find(name),
       send: (url, message) => this.#io.send(url, message),
       logger: this.#deps.logger,
+      maxResultBytes: this.#deps.io.payloads === undefined ? undefined : maxBodyBytes(this.#deps.io),
     });
     const processor = new Processor({
       stage,

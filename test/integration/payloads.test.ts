@@ -1,0 +1,112 @@
+/**
+ * Bodies over the threshold through S3 (the client's `payloads` option), end to end on the
+ * backend's S3: outputs, enqueue and submit results larger than SQS carries arrive byte for byte,
+ * the objects are deleted once acknowledged, and a pointer that cannot be read dead-letters its
+ * input with the reason. ElasticMQ has no S3: the file skips there in one sentence.
+ */
+import { GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import { type InputInfo, TaskClient } from '../../src/index.ts';
+import { encodePointer } from '../../src/payloads/pointer.ts';
+import { collect, testClient } from '../support/pipeline.ts';
+import { listKeys, s3Client, s3Unavailable, testBucket } from '../support/s3-bucket.ts';
+import { backendEnv, rawClient } from '../support/sqs.ts';
+
+const skipped = await s3Unavailable();
+if (skipped !== undefined) console.warn(`payloads.test.ts: ${skipped}`);
+
+const MiB = 1024 * 1024;
+/** A string of `bytes` UTF-8 bytes, with some multi-byte characters, that differs by `seed`. */
+const text = (bytes: number, seed: string) =>
+  `${seed}é`.repeat(Math.ceil(bytes / (seed.length + 2))).slice(0, bytes);
+const quick = { pollWaitSeconds: 1 };
+
+/** Runs `stage` until it dead-letters an input; the reasons given. */
+async function deadLetterReasons(client: TaskClient, stage: string): Promise<string[]> {
+  const reasons: string[] = [];
+  const stop = new AbortController();
+  const dead = (info: InputInfo & { reason: string }) => {
+    reasons.push(info.reason);
+    stop.abort();
+  };
+  client.on('deadLettered', dead);
+  await collect(client.run(stage, { signal: stop.signal }));
+  client.off('deadLettered', dead);
+  return reasons;
+}
+
+describe.skipIf(skipped !== undefined)('payloads through S3', () => {
+  const bucket = testBucket('payloads');
+  const payloads = { bucket, prefix: 'sqspipes/', threshold: 64 * 1024 };
+
+  it('carries 3 MiB through three stages byte for byte, and deletes every object once acknowledged', async () => {
+    const grow = (s: string) => `${s}${s.slice(0, MiB)}`; // 2 MiB in, 3 MiB out
+    const stages = [
+      { method: () => null, name: 'source' },
+      { method: grow, name: 'grow' },
+      { method: (s: string) => s, name: 'pass' },
+      { method: (s: string) => s.length, name: 'measure' },
+    ];
+    const client = testClient('payload3', stages, { payloads, ...quick });
+    const inputs = ['a', 'b', 'c'].map((seed) => text(2 * MiB, seed));
+    await Promise.all(inputs.map((value) => client.enqueue('grow', value)));
+    const grown = await collect<string>(client.run('grow', { limit: 3 }));
+    expect(grown.map((s) => s.length).toSorted()).toEqual(inputs.map((s) => grow(s).length).toSorted());
+    const passed = await collect<string>(client.run('pass', { limit: 3 }));
+    expect(passed.toSorted()).toEqual(inputs.map(grow).toSorted());
+    const measured = await collect<number>(client.run('measure', { limit: 3 }));
+    expect(measured.toSorted()).toEqual(passed.map((s) => s.length).toSorted());
+    await client.close(); // deletes what was acknowledged last
+    const s3 = s3Client();
+    const left = (await listKeys(s3, bucket)).filter((key) => key.includes(`/${client.domain}/payload/`));
+    s3.destroy();
+    expect(left).toEqual([]);
+  });
+
+  it('resolves a submit() whose result is 5 MiB with it', async () => {
+    const big = (seed: string) => text(5 * MiB, seed);
+    const client = testClient('payload5', [{ method: big, name: 'make', input: true }], {
+      payloads,
+      ...quick,
+    });
+    const run = collect(client.run('make', { limit: 1 }));
+    const submission = await client.submit('z');
+    expect(await submission.result()).toEqual([big('z')]);
+    await run;
+  });
+
+  it('dead-letters an input whose stored body is gone, saying so; and one a client without payloads receives', async () => {
+    const { endpoint, region, credentials } = backendEnv();
+    const stages = [{ method: (s: string) => s, name: 'step', input: true }];
+    const client = testClient('payloadgone', stages, { payloads, ...quick });
+    await client.createQueues();
+    const raw = rawClient();
+    const { QueueUrl } = await raw.send(
+      new GetQueueUrlCommand({ QueueName: `${client.domain}-step-p0.fifo` }),
+    );
+    const send = async (id: string) => {
+      const pointer = encodePointer(bucket, `sqspipes/${client.domain}/payload/${id}`, 10);
+      await raw.send(
+        new SendMessageCommand({
+          QueueUrl,
+          MessageBody: pointer.body,
+          MessageAttributes: pointer.attributes,
+          MessageGroupId: id,
+          MessageDeduplicationId: id,
+        }),
+      );
+    };
+    await send('gone');
+    expect(await deadLetterReasons(client, 'step')).toEqual([
+      expect.stringMatching(/^its body stored in S3 could not be read: .*missing/),
+    ]);
+
+    await send('nopayloads');
+    const plain = new TaskClient({ domain: client.domain, endpoint, region, credentials, ...quick });
+    plain.registerTasks(stages);
+    const reasons = await deadLetterReasons(plain, 'step');
+    await plain.close();
+    raw.destroy();
+    expect(reasons).toEqual([expect.stringMatching(/no `payloads` option/)]);
+  });
+});
