@@ -15,7 +15,7 @@ import { Buffer } from 'node:buffer';
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { type KeyLayout, kindPrefix, payloadKey } from './keys.ts';
 import { PayloadStoreError } from './errors.ts';
-import { decodePointer, encodePointer } from './pointer.ts';
+import { decodePointer, encodePointer, POINTER_ATTRIBUTES } from './pointer.ts';
 import type { Logger } from '../types.ts';
 import type { PayloadStore } from './store.ts';
 
@@ -29,7 +29,7 @@ export interface StoredPayload {
 export interface PayloadMessage {
   readonly body: string;
   readonly deduplicationId: string;
-  readonly messageAttributes?: Readonly<Record<string, MessageAttributeValue>>;
+  readonly messageAttributes?: Readonly<Record<string, MessageAttributeValue>> | undefined;
 }
 
 const stored = new WeakMap<Message, StoredPayload>();
@@ -43,6 +43,19 @@ export function storedPayloadOf(message: Message): StoredPayload | undefined {
 /** Why the stored body of a received message could not be read (undefined: it was, or there was none). */
 export function payloadErrorOf(message: Message): unknown {
   return failed.get(message);
+}
+
+/**
+ * The pointer attributes of a received message whose stored body was not read (a client without
+ * `payloads`, or S3 failing), for a copy of it that must stay a pointer (a dead-letter copy, a
+ * redrive); undefined for any other message, whose body is its own.
+ */
+export function unreadPointerAttributes(message: Message): Record<string, MessageAttributeValue> | undefined {
+  if (!failed.has(message)) return undefined;
+  const all = message.MessageAttributes ?? {};
+  return Object.fromEntries(
+    POINTER_ATTRIBUTES.flatMap((name) => (all[name] === undefined ? [] : [[name, all[name]]])),
+  );
 }
 
 /** A received pointer, read by a client without `payloads`: the input cannot be processed here. */

@@ -6,7 +6,7 @@ import { derivedId } from '../ids.ts';
 import type { SqsCall } from '../sqs/diagnose.ts';
 import type { ReceiptSource, SqsIo } from '../sqs/sqs-io.ts';
 import { deadline, untilAborted } from '../time/deadline.ts';
-import { storedPayloadOf } from '../payloads/payload-io.ts';
+import { storedPayloadOf, unreadPointerAttributes } from '../payloads/payload-io.ts';
 
 /** How long redrive waits for more messages before it considers the dead-letter queue empty. */
 const EMPTY_WAIT_SECONDS = 1;
@@ -152,7 +152,13 @@ async function moveMessage(io: SqsIo, dlqUrl: string, message: Message, to: Move
   const id = derivedId(message.MessageId ?? randomUUID(), 'redrive');
   const groupId = message.Attributes?.MessageGroupId ?? id;
   const url = await untilAborted(to.targetUrl(level), to.signal);
-  await io.send(url, { body: message.Body ?? '', groupId, deduplicationId: id }, to.signal);
+  // A pointer this client could not read (it has no `payloads`) moves as the pointer it is.
+  const messageAttributes = unreadPointerAttributes(message);
+  await io.send(
+    url,
+    { body: message.Body ?? '', groupId, deduplicationId: id, messageAttributes },
+    to.signal,
+  );
   await io.delete(
     dlqUrl,
     { receiptHandle: message.ReceiptHandle ?? '', payload: storedPayloadOf(message) },

@@ -27,7 +27,7 @@ export interface OutgoingMessage {
   /** String message attributes (e.g. why a message was dead-lettered). */
   readonly attributes?: Readonly<Record<string, string>>;
   /** Message attributes of any type, as the SDK takes them (a stored body's size). */
-  readonly messageAttributes?: Readonly<Record<string, MessageAttributeValue>>;
+  readonly messageAttributes?: Readonly<Record<string, MessageAttributeValue>> | undefined;
 }
 
 /**

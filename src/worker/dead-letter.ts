@@ -1,7 +1,6 @@
-import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
+import type { Message } from '@aws-sdk/client-sqs';
 import { derivedId } from '../ids.ts';
-import { payloadErrorOf } from '../payloads/payload-io.ts';
-import { POINTER_ATTRIBUTES } from '../payloads/pointer.ts';
+import { unreadPointerAttributes } from '../payloads/payload-io.ts';
 import { REASON_ATTRIBUTE } from '../queues/naming.ts';
 import type { RunIo } from '../sqs/run-io.ts';
 
@@ -29,11 +28,6 @@ export async function sendToDeadLetterQueue(
     },
     // A pointer to a body in S3 that was not read (resolved ones are the body itself): it stays
     // a pointer, so that a redrive once S3 is right reads it.
-    ...(payloadErrorOf(message) === undefined ? {} : { messageAttributes: pointerAttributesOf(message) }),
+    messageAttributes: unreadPointerAttributes(message),
   });
-}
-
-function pointerAttributesOf(message: Message): Record<string, MessageAttributeValue> {
-  const all = message.MessageAttributes ?? {};
-  return Object.fromEntries(POINTER_ATTRIBUTES.flatMap((name) => (all[name] ? [[name, all[name]]] : [])));
 }

@@ -4,7 +4,9 @@
  * the objects are deleted once acknowledged, and a pointer that cannot be read dead-letters its
  * input with the reason. ElasticMQ has no S3: the file skips there in one sentence.
  */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { encodeEnvelope } from '../../src/envelope.ts';
 import { describe, expect, it } from 'vitest';
 import { type InputInfo, TaskClient } from '../../src/index.ts';
 import { encodePointer } from '../../src/payloads/pointer.ts';
@@ -101,12 +103,23 @@ describe.skipIf(skipped !== undefined)('payloads through S3', () => {
       expect.stringMatching(/^its body stored in S3 could not be read: .*missing/),
     ]);
 
+    // A stored body a client without `payloads` receives: dead-lettered, and still a pointer in
+    // the dead-letter queue, so that its redrive (by that client too) reaches a stage that reads it.
+    const s3 = s3Client();
+    const key = `sqspipes/${client.domain}/payload/nopayloads`;
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: encodeEnvelope({ id: 'np', value: 'hello' }) }),
+    );
+    s3.destroy();
     await send('nopayloads');
     const plain = new TaskClient({ domain: client.domain, endpoint, region, credentials, ...quick });
     plain.registerTasks(stages);
-    const reasons = await deadLetterReasons(plain, 'step');
+    expect(await deadLetterReasons(plain, 'step')).toEqual([expect.stringMatching(/no `payloads` option/)]);
+    expect(await plain.redrive('step')).toBe(2); // with the first one, whose body is gone
     await plain.close();
     raw.destroy();
-    expect(reasons).toEqual([expect.stringMatching(/no `payloads` option/)]);
+    let output: unknown;
+    for await (output of client.run('step')) break;
+    expect(output).toBe('hello');
   });
 });
