@@ -22,16 +22,21 @@ import type { ScalingRequest } from './scaling.ts';
 import { scalingRequest } from './scaling-args.ts';
 import { sqsTimeout } from './sqs-timeout.ts';
 import { BOOLEAN_FLAGS, operatorParser } from './parser.ts';
+import { payloadsRequest, type PayloadsRequest } from './payload-args.ts';
 import { DEFAULT_STALE_AFTER_MS } from '../../replies/reply-queue.ts';
 import { packageVersion } from '../version.ts';
 
-/** Options every command takes. */
-export interface GlobalArgs {
-  readonly domain: string;
+/** Options every command takes: where SQS is (and S3, for `payloads`), and how to print. */
+export interface ConnectionArgs {
   readonly region: string | undefined;
   readonly endpoint: string | undefined;
   readonly json: boolean;
   readonly verbose: boolean;
+}
+
+/** Options of the commands on a domain's queues (every command but `payloads`). */
+export interface GlobalArgs extends ConnectionArgs {
+  readonly domain: string;
 }
 
 /** `iam-policy`/`scaling --stages … --account …`: the pipeline to take instead of listing the queues. */
@@ -94,9 +99,13 @@ export type Command =
     }
   | ({ readonly name: 'dashboard' } & DashboardArgs);
 
-/** A command line: a command to run, or text to print (`--help`, `--version`) and exit 0. */
+/**
+ * A command line: a command on a domain's queues to run, `payloads` (on an S3 bucket, no domain),
+ * or text to print (`--help`, `--version`) and exit 0.
+ */
 export type OperatorArgs =
   | { readonly kind: 'run'; readonly global: GlobalArgs; readonly command: Command }
+  | { readonly kind: 'payloads'; readonly global: ConnectionArgs; readonly request: PayloadsRequest }
   | { readonly kind: 'print'; readonly text: string };
 
 /**
@@ -125,17 +134,25 @@ async function parse(argv: readonly string[]): Promise<OperatorArgs> {
     },
   )) as Parsed;
   if (printed !== '') return { kind: 'print', text: printed };
-  return { kind: 'run', global: globalArgs(parsed), command: command(parsed, argv) };
+  if (parsed._[0] === 'payloads') {
+    domainOf(parsed); // not needed, but checked when given
+    return { kind: 'payloads', global: connectionArgs(parsed), request: payloadsRequest(parsed) };
+  }
+  const domain = domainOf(parsed);
+  if (domain === undefined) throw new UsageError("--domain is required: give the pipeline's domain");
+  return { kind: 'run', global: { domain, ...connectionArgs(parsed) }, command: command(parsed, argv) };
 }
 
-function globalArgs(parsed: Parsed): GlobalArgs {
+function domainOf(parsed: Parsed): string | undefined {
   const domain = optionalString(parsed, 'domain');
-  if (domain === undefined) throw new UsageError("--domain is required: give the pipeline's domain");
-  if (!NAME_PATTERN.test(domain)) {
+  if (domain !== undefined && !NAME_PATTERN.test(domain)) {
     throw new UsageError(`--domain must be letters, digits, _ and -, got ${quote(domain)}`);
   }
+  return domain;
+}
+
+function connectionArgs(parsed: Parsed): ConnectionArgs {
   return {
-    domain,
     region: optionalString(parsed, 'region'),
     endpoint: optionalString(parsed, 'endpoint'),
     json: parsed['json'] === true,

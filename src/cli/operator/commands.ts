@@ -10,6 +10,7 @@ export const COMMAND_USAGE = {
   scaling: 'scaling',
   replies: 'replies',
   dashboard: 'dashboard',
+  payloads: 'payloads',
 } as const;
 
 export type CommandName = keyof typeof COMMAND_USAGE;

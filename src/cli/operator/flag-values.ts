@@ -111,6 +111,20 @@ export function onlyWith(parsed: Parsed, flags: readonly string[], needs: string
   }
 }
 
+/** `--<flag>` (`--kms-key`): a KMS key ARN. IAM authorizes a key's use on its key ARN, not on an alias. */
+export function kmsKeyFlag(parsed: Parsed, flag: string): string | undefined {
+  const key = optionalString(parsed, flag);
+  if (
+    key === undefined ||
+    /^arn:aws(-[a-z]+)*:kms:[a-z]{2,}(-[a-z0-9]+)+:\d{12}:key\/[A-Za-z0-9-]+$/.test(key)
+  ) {
+    return key;
+  }
+  throw new UsageError(
+    `--${flag} must be a KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<key id> (IAM grants a key's use on its key ARN, not on an alias or a bare id), got ${quote(key)}`,
+  );
+}
+
 /** `value` in double quotes, as JSON writes it (so that spaces and empty strings show). */
 export function quote(value: string): string {
   return JSON.stringify(value);

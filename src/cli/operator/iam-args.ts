@@ -1,8 +1,12 @@
-/** The flags of `iam-policy` that choose the role: `--role`, `--stage`, `--kms-key`. */
+/**
+ * The flags of `iam-policy` that choose the role and its keys: `--role`, `--stage`, `--kms-key`,
+ * and the S3 bucket of large bodies (`--payload-bucket`, see payload-args.ts).
+ */
 import { listWords } from './commands.ts';
 import { UsageError } from './errors.ts';
-import { optionalString, type Parsed, quote, stageName } from './flag-values.ts';
+import { kmsKeyFlag, optionalString, type Parsed, quote, stageName } from './flag-values.ts';
 import { ROLES, type RoleRequest } from './iam-roles.ts';
+import { payloadGrant } from './payload-args.ts';
 
 /**
  * `--role` is required: the policy of one principal, never a default one (a policy pasted without
@@ -26,20 +30,7 @@ export function roleRequest(parsed: Parsed): RoleRequest {
   return {
     role,
     stage: stage === undefined ? undefined : stageName('--stage', stage),
-    kmsKey: kmsKey(parsed),
+    kmsKey: kmsKeyFlag(parsed, 'kms-key'),
+    payloads: payloadGrant(parsed),
   };
-}
-
-/** `--kms-key`: a KMS key ARN. IAM authorizes a key's use on its key ARN, not on an alias. */
-function kmsKey(parsed: Parsed): string | undefined {
-  const key = optionalString(parsed, 'kms-key');
-  if (
-    key === undefined ||
-    /^arn:aws(-[a-z]+)*:kms:[a-z]{2,}(-[a-z0-9]+)+:\d{12}:key\/[A-Za-z0-9-]+$/.test(key)
-  ) {
-    return key;
-  }
-  throw new UsageError(
-    `--kms-key must be a KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<key id> (IAM grants a key's use on its key ARN, not on an alias or a bare id), got ${quote(key)}`,
-  );
 }

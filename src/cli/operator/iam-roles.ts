@@ -16,6 +16,10 @@
  *
  * IAM authorizes a batch (SendMessageBatch, DeleteMessageBatch, ChangeMessageVisibilityBatch) by
  * its single-message action, and CreateQueue with tags needs sqs:TagQueue too.
+ *
+ * With a bucket for large bodies (`--payload-bucket`), each role also gets its S3 statements
+ * (src/payloads/iam.ts). A producer's let it read and delete stored results as well: its policy
+ * covers `submit()`.
  */
 import { UsageError } from './errors.ts';
 import { quote } from './flag-values.ts';
@@ -27,6 +31,7 @@ import {
   stageQueueArns,
 } from './iam-policy.ts';
 import { listWords } from './commands.ts';
+import { payloadStatements } from '../../payloads/iam.ts';
 
 export const ROLES = ['stage', 'producer', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -40,6 +45,17 @@ export interface RoleRequest {
    */
   readonly stage: string | undefined;
   /** ARN of the KMS key the queues are encrypted with (the client's `kmsKeyId`); undefined: SQS-managed. */
+  readonly kmsKey: string | undefined;
+  /** The S3 bucket of large bodies (the client's `payloads`); undefined: none. */
+  readonly payloads?: PayloadGrant | undefined;
+}
+
+/** `--payload-bucket`, `--payload-prefix`, `--payload-kms-key`. */
+export interface PayloadGrant {
+  readonly bucket: string;
+  /** Empty or ending with `/`. */
+  readonly prefix: string;
+  /** ARN of the KMS key the bucket encrypts objects with; undefined: none (or SSE-S3). */
   readonly kmsKey: string | undefined;
 }
 
@@ -93,7 +109,20 @@ export function rolePolicy(scheme: ArnScheme, pipeline: PipelineSpec, request: R
     request.kmsKey === undefined
       ? []
       : [{ sid: 'SqspipesKmsKey', actions: KMS_ACTIONS, resources: [request.kmsKey] }];
-  return { Version: '2012-10-17', Statement: statements([...grants, ...kms]) };
+  const s3 = payloadGrants(scheme.partition, request);
+  return { Version: '2012-10-17', Statement: statements([...grants, ...kms, ...s3]) };
+}
+
+/** The S3 statements of the role (and its bucket's KMS key, merged with the queues' when the same). */
+function payloadGrants(partition: string, request: RoleRequest): Grant[] {
+  const payloads = request.payloads;
+  if (payloads === undefined) return [];
+  const grant = { ...payloads, partition, readsReplies: request.role === 'producer' };
+  return payloadStatements(request.role, grant).map((s) => ({
+    sid: s.Sid,
+    actions: s.Action,
+    resources: [s.Resource],
+  }));
 }
 
 function grantsOf(scheme: ArnScheme, pipeline: PipelineSpec, request: RoleRequest): Grant[] {

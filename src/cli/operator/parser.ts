@@ -6,6 +6,7 @@ import yargs, { type Argv } from 'yargs';
 import { COMMAND_USAGE } from './commands.ts';
 import { dashboardOptions } from './dashboard/options.ts';
 import { UsageError } from './errors.ts';
+import { LIFECYCLE_EXPIRY_DAYS, QUEUE_RETENTION_DAYS } from '../../payloads/lifecycle.ts';
 import { DEFAULT_MAX_REPLICAS, DEFAULT_MIN_REPLICAS, DEFAULT_TARGET_BACKLOG } from './scaling.ts';
 import { explainYargsFailure, NO_COMMAND } from './yargs-failure.ts';
 
@@ -20,16 +21,17 @@ export const BOOLEAN_FLAGS = [
   'actions',
   'keda',
   'cloudwatch',
+  'install-lifecycle',
   'help',
   'version',
 ] as const;
 
 const USAGE =
-  "$0 <command> --domain <domain> [options]\n\nOperates the SQS FIFO queues of one sqspipes pipeline (its domain), talking to SQS only. A domain's queues are found by their sqspipes:domain tag, never by name prefix: domain `app` never touches `app2`'s queues.";
+  "$0 <command> --domain <domain> [options]\n\nOperates the SQS FIFO queues of one sqspipes pipeline (its domain), talking to SQS only. A domain's queues are found by their sqspipes:domain tag, never by name prefix: domain `app` never touches `app2`'s queues. `payloads` works on the S3 bucket of large bodies instead, and needs no --domain.";
 
 const EXIT_CODES = `Exit codes:
   0  done
-  1  failure: an SQS error, a missing dead-letter or input queue, not confirmed
+  1  failure: an SQS or S3 error, a missing dead-letter or input queue or S3 bucket, not confirmed
   2  usage error: a bad command, option or value, or a stage or level with no queues
 
 stdout carries only the command's output; notes and errors go to stderr.`;
@@ -54,8 +56,13 @@ const IAM = `Prints the policy of one role, granting what its sqspipes calls nee
 - producer (--stage <name>, default the first stage with queues): a process that feeds that stage with enqueue() or submit(). Its input queues: the creation actions and SendMessage; its dead-letter queue: the creation actions. The reply queues: the creation actions, ReceiveMessage, DeleteMessage, DeleteQueue (submit() makes its own, refreshes its heartbeat tag, deletes it on close).
 - operator: every sqspipes command, and the client's queues(), purge(), destroy(), redrive() and createQueues(). Input and dead-letter queues: the creation actions, SetQueueAttributes (createQueues() updates changed options in place), ListQueueTags, PurgeQueue, DeleteQueue; SendMessage, ReceiveMessage on inputs (enqueue, redrive, peek); ReceiveMessage, DeleteMessage, ChangeMessageVisibility on dead-letter queues (redrive, peek --dlq). Reply queues: ListQueueTags, DeleteQueue (replies --remove-stale). ListQueues on * (it has no queue resource; only the operator lists queues).
 With --kms-key <key ARN> (queues encrypted with the client's kmsKeyId), each role also gets kms:GenerateDataKey and kms:Decrypt on that key: sending needs both, receiving Decrypt.
+With --payload-bucket <bucket> [--payload-prefix <prefix>] (the client's payloads option: large bodies stored in S3), each role also gets the S3 actions it uses on <prefix>* and the bucket: a producer s3:PutObject, and, since its policy covers submit(), whose results may come back stored, s3:GetObject, s3:DeleteObject, s3:ListBucket and s3:GetLifecycleConfiguration as a stage; the operator s3:PutLifecycleConfiguration too (payloads --install-lifecycle). s3:ListBucket makes S3 answer 404, not 403, for an object that is gone. With --payload-kms-key <key ARN> (a bucket encrypted with SSE-KMS), kms:GenerateDataKey and kms:Decrypt on that key.
 
 By default the pipeline is read from the domain's existing queues (their tags, and the partition, region and account of their ARNs). With --stages it is taken from the line without calling SQS, for queues not created yet: arn:<partition>:sqs:<region>:<account>:<domain>-<stage>-p<level>.fifo and <domain>-<stage>-dlq.fifo for every stage but the first (or, for the dead-letter queues, for --dlq-stages only). A first stage registered with input: true has queues too: give it with :<priorities> (e.g. --stages parse:1,store).`;
+
+const PAYLOADS = `Checks the S3 bucket of large bodies (the client's payloads option) as a stage does when it starts: writes <prefix>sqspipes.check and reads it back, so that a missing bucket, a permission denied (or a KMS key that cannot be used), the bucket in another region, or S3 out of reach is one line naming the bucket, the S3 action and the fix (exit code 1). S3 is reached as the SQS client is: its region and credentials, and its endpoint (--endpoint, AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL) unless AWS_ENDPOINT_URL_S3 names another; emulators serve S3 on their SQS endpoint.
+
+Then it reports the lifecycle state of the prefix: ok (a rule expires its objects after ${LIFECYCLE_EXPIRY_DAYS} days or more), missing (no rule does: what a crashed process leaves is never deleted), too-short (a rule expires or archives them while a message may still need them: the queues keep messages ${QUEUE_RETENTION_DAYS} days), or unreadable (the rules cannot be read), with what to do. --install-lifecycle adds sqspipes' rule for the prefix (ID "sqspipes <prefix>": objects expire after ${LIFECYCLE_EXPIRY_DAYS} days, old versions after 1, abandoned uploads after 1), or brings it up to date, keeping the bucket's other rules, and says what it did; it exits 1 if the prefix is still not covered (another rule too short). It needs a --prefix: a rule for the whole bucket would expire every object of it. S3 replaces a bucket's lifecycle configuration as a whole: a change made by someone else between its read and its write is lost.`;
 
 const SCALING = `Prints the autoscaling configuration of every stage with queues (the first stage, the source, has none), so that one stage per process or machine scales with its backlog.
 --keda: one KEDA ScaledObject per stage (YAML documents separated by ---), scaling the Deployment --deployment (default <domain>-{stage}) with one aws-sqs-queue trigger per priority queue, queueLength = --target-backlog. KEDA counts visible and in-flight messages; with several priority queues, advanced.scalingModifiers (KEDA 2.12 or later) sums the triggers, since the HPA otherwise follows the largest one. The triggers use the KEDA operator's own AWS identity (identityOwner: operator), or a TriggerAuthentication with --auth-ref; either needs sqs:GetQueueAttributes on the queues. minReplicaCount is 1 by default: at 0 an item waits for KEDA's next poll and a pod's start; give --min-replicas 0 to scale to zero on purpose.
@@ -90,7 +97,7 @@ function globalOptions(y: Argv): Argv {
     .option('domain', {
       type: 'string',
       global: true,
-      describe: "required: the pipeline's domain (prefix of its queue names)",
+      describe: "required (but for payloads): the pipeline's domain (prefix of its queue names)",
     })
     .option('region', {
       type: 'string',
@@ -228,6 +235,21 @@ function commands(y: Argv): Argv {
             type: 'string',
             describe: "the ARN of the KMS key the queues are encrypted with (the client's kmsKeyId)",
           })
+          .option('payload-bucket', {
+            type: 'string',
+            describe:
+              "add the S3 grants of large bodies stored in this bucket (the client's payloads.bucket)",
+          })
+          .option('payload-prefix', {
+            type: 'string',
+            describe:
+              'with --payload-bucket: their key prefix, payloads.prefix (default: empty, the whole bucket)',
+          })
+          .option('payload-kms-key', {
+            type: 'string',
+            describe:
+              'with --payload-bucket: the ARN of the KMS key the bucket encrypts objects with (SSE-KMS)',
+          })
           .epilogue(IAM),
     )
     .command(
@@ -304,5 +326,30 @@ function commands(y: Argv): Argv {
       COMMAND_USAGE.dashboard,
       "serve a live web page of the domain's pipeline and dead letters (redrive, purge with --actions)",
       dashboardOptions,
+    )
+    .command(
+      COMMAND_USAGE.payloads,
+      'check the S3 bucket of large bodies and its lifecycle rule (--install-lifecycle adds it); no --domain',
+      (c) =>
+        c
+          .option('bucket', {
+            type: 'string',
+            describe: "required: the S3 bucket (the client's payloads.bucket)",
+          })
+          .option('prefix', {
+            type: 'string',
+            describe:
+              'the key prefix, payloads.prefix: empty or ending with / (default: empty, the whole bucket)',
+          })
+          .option('install-lifecycle', {
+            type: 'boolean',
+            default: false,
+            describe: `add sqspipes' lifecycle rule for the prefix (expiry after ${LIFECYCLE_EXPIRY_DAYS} days), keeping the other rules`,
+          })
+          .option('timeout', {
+            type: 'string',
+            describe: 'give up (exit code 1) when the S3 calls take longer in all, 1s to 1d (default 30s)',
+          })
+          .epilogue(PAYLOADS),
     );
 }

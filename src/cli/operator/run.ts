@@ -1,4 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { s3SourceOf } from '../../payloads/s3-client.ts';
 import { createSqsClient, targetOf } from '../../sqs/connect.ts';
 import { type Diagnose, diagnoser, OPERATOR_CLI_SETTINGS } from '../../sqs/diagnose.ts';
 import { type Command, parseOperatorArgs } from './args.ts';
@@ -10,12 +11,14 @@ import { EXIT, exitCodeOf, failureText } from './errors.ts';
 import { iamPolicyCommand } from './iam-command.ts';
 import { parseJsonArgument, parseJsonLines, readStdin } from './json-input.ts';
 import { note, writeOut } from './output.ts';
+import { payloadsCommand } from './payloads-command.ts';
 import { peekCommand } from './peek.ts';
 import { purgeCommand } from './purge.ts';
 import { redriveCommand } from './redrive.ts';
 import { repliesCommand } from './replies.ts';
 import { scalingCommand } from './scaling-command.ts';
 import { statusCommand } from './status-command.ts';
+import { stderrLogger } from '../stderr-logger.ts';
 
 /** Sockets of the operator CLI's client: it makes at most ~10 requests at a time. */
 const MAX_SOCKETS = 16;
@@ -38,7 +41,7 @@ export async function runOperatorCli(argv: readonly string[]): Promise<number> {
     await writeOut(`${parsed.text}\n`); // --help, --version
     return EXIT.ok;
   }
-  const { global, command } = parsed;
+  const { global } = parsed;
   let sqs: SQSClient | undefined;
   try {
     sqs = await createSqsClient({
@@ -48,9 +51,16 @@ export async function runOperatorCli(argv: readonly string[]): Promise<number> {
       maxSockets: MAX_SOCKETS,
     });
     const target = await targetOf(sqs, global.endpoint, false);
+    if (parsed.kind === 'payloads') {
+      // S3 where the SQS client goes, as a stage's payload store does; no SQS call is made.
+      const payloads = { source: s3SourceOf(sqs, target), json: global.json, logger: stderrLogger(verbose) };
+      await payloadsCommand(payloads, parsed.request);
+      return EXIT.ok;
+    }
+    const { command } = parsed;
     const diagnose = diagnoser(target, OPERATOR_CLI_SETTINGS);
     explainFailures(sqs, diagnose, command.name);
-    const ctx: OperatorContext = { sqs, domain: global.domain, json: global.json, note, diagnose };
+    const ctx: OperatorContext = { sqs, domain: parsed.global.domain, json: global.json, note, diagnose };
     await dispatch(ctx, command, sqs);
     return EXIT.ok;
   } catch (error) {

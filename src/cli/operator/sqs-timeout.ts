@@ -1,7 +1,7 @@
 /**
  * `--timeout` of the commands that send to SQS (`enqueue`, `redrive`): how long they wait for SQS
  * before they give up with a connection error (exit code 1), so that an unreachable endpoint never
- * leaves them hanging.
+ * leaves them hanging. `payloads` bounds its S3 calls with it the same way.
  */
 import { duration, type Parsed } from './flag-values.ts';
 
