@@ -46,6 +46,9 @@ interface VisibilityChange {
   readonly seconds: number;
 }
 
+/** The lease a received message with a stored body gets while the body is read, at least. */
+const RESOLVE_LEASE_SECONDS = 60;
+
 /** Per-entry error codes of a batch that mean "not now" rather than "never". */
 const THROTTLED = /thrott|RequestThrottled|TooManyRequests|ServiceUnavailable|InternalError/i;
 
@@ -120,7 +123,20 @@ export class SqsIo {
     } catch (error) {
       throw this.#options.diagnose(error, { step: 'receiving', action: 'ReceiveMessage', queue: url });
     }
-    if (messages.some(hasPointer)) await resolvePointers(this.#payloads, messages);
+    const pointers = messages.filter(hasPointer);
+    if (pointers.length === 0) return messages;
+    if (this.#payloads !== undefined && visibilityTimeout < RESOLVE_LEASE_SECONDS) {
+      // A short lease (an idle long poll's) could run out while a large body downloads: another
+      // consumer would get the message meanwhile. The caller sets its own lease after this.
+      await Promise.all(
+        pointers.map((m) =>
+          this.changeVisibility(url, { receiptHandle: m.ReceiptHandle ?? '' }, RESOLVE_LEASE_SECONDS).catch(
+            () => {}, // the body is read all the same; the lease is the caller's to keep
+          ),
+        ),
+      );
+    }
+    await resolvePointers(this.#payloads, messages);
     return messages;
   }
 
