@@ -46,8 +46,12 @@ interface VisibilityChange {
   readonly seconds: number;
 }
 
-/** The lease a received message with a stored body gets while the body is read, at least. */
-const RESOLVE_LEASE_SECONDS = 60;
+/**
+ * A receive's lease shorter than this (an idle long poll's 2 s) is extended to
+ * {@link RESOLVE_LEASE_SECONDS} for a message whose stored body must be read first.
+ */
+const SHORT_LEASE_SECONDS = 10;
+const RESOLVE_LEASE_SECONDS = 30;
 
 /** Per-entry error codes of a batch that mean "not now" rather than "never". */
 const THROTTLED = /thrott|RequestThrottled|TooManyRequests|ServiceUnavailable|InternalError/i;
@@ -125,7 +129,7 @@ export class SqsIo {
     }
     const pointers = messages.filter(hasPointer);
     if (pointers.length === 0) return messages;
-    if (this.#payloads !== undefined && visibilityTimeout < RESOLVE_LEASE_SECONDS) {
+    if (this.#payloads !== undefined && visibilityTimeout < SHORT_LEASE_SECONDS) {
       // A short lease (an idle long poll's) could run out while a large body downloads: another
       // consumer would get the message meanwhile. The caller sets its own lease after this.
       await Promise.all(
@@ -147,14 +151,9 @@ export class SqsIo {
   send(url: string, message: OutgoingMessage, signal?: AbortSignal, abandon = false): Promise<unknown> {
     const payloads = this.#payloads;
     if (payloads?.offloads(message.body) === true) {
-      // Its body in S3 first, then the pointer through the batcher.
-      const stored = payloads.offload(queueNameOf(url), message, signal).catch((error: unknown) => {
-        throw this.#options.diagnose(error, {
-          step: 'storing a body in S3',
-          action: 'PutObject',
-          queue: url,
-        });
-      });
+      // Its body in S3 first, then the pointer through the batcher. The store's errors name the
+      // bucket and S3's action themselves: not diagnosed as SQS's.
+      const stored = payloads.offload(queueNameOf(url), message, signal);
       return stored.then((pointer) => this.#send(url, pointer, signal, abandon));
     }
     return this.#send(url, message, signal, abandon);
