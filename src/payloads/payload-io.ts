@@ -102,18 +102,18 @@ export class PayloadIo {
     return this.#ready;
   }
 
-  /** True when `body` is stored in S3 rather than sent. */
-  offloads(body: string): boolean {
+  /** True when `body` (with message attributes of `attributeBytes`) is stored in S3 rather than sent. */
+  offloads(body: string, attributeBytes = 0): boolean {
     // A UTF-16 code unit is at most 3 bytes in UTF-8: most bodies are decided without counting.
-    return body.length * 3 > this.#threshold && Buffer.byteLength(body) > this.#threshold;
+    const room = this.#threshold - attributeBytes;
+    return body.length * 3 > room && Buffer.byteLength(body) > room;
   }
 
   /**
-   * The message to send to `queue` (its name) instead of `message`: the same one when its body
-   * is small enough, else a pointer to its body, written to S3 first.
+   * The message to send to `queue` (its name) instead of `message` (one {@link offloads} chose):
+   * a pointer to its body, written to S3 first.
    */
   async offload<M extends PayloadMessage>(queue: string, message: M, signal?: AbortSignal): Promise<M> {
-    if (!this.offloads(message.body)) return message;
     const key = payloadKey(this.#layout, queue, message.deduplicationId);
     await this.store.put(key, message.body, signal);
     const pointer = encodePointer(this.store.bucket, key, Buffer.byteLength(message.body));

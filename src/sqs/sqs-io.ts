@@ -150,7 +150,7 @@ export class SqsIo {
    */
   send(url: string, message: OutgoingMessage, signal?: AbortSignal, abandon = false): Promise<unknown> {
     const payloads = this.#payloads;
-    if (payloads?.offloads(message.body) === true) {
+    if (payloads?.offloads(message.body, attributeBytes(message)) === true) {
       // Its body in S3 first, then the pointer through the batcher. The store's errors name the
       // bucket and S3's action themselves: not diagnosed as SQS's.
       const stored = payloads.offload(queueNameOf(url), message, signal);
@@ -171,8 +171,9 @@ export class SqsIo {
       () =>
         new Batcher({
           lingerMs: this.#options.sendLingerMs,
+          // What SQS counts against a message's and a batch's 1 MiB: the body and the attributes.
           sizeOf: (m: OutgoingMessage) =>
-            Buffer.byteLength(m.body) + m.groupId.length + m.deduplicationId.length,
+            Buffer.byteLength(m.body) + attributeBytes(m) + m.groupId.length + m.deduplicationId.length,
           call: (entries, signal) => this.#sendBatch(url, entries, signal),
           retryCall: isTransient,
         }),
@@ -375,6 +376,16 @@ function results(
 /** The SDK's per-call option that aborts the request with `signal`. */
 function abortOption(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
   return signal === undefined ? {} : { abortSignal: signal };
+}
+
+/** Bytes of a message's attributes as SQS counts them: names, types and values. */
+function attributeBytes(message: OutgoingMessage): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(message.attributes ?? {}))
+    bytes += name.length + 'String'.length + Buffer.byteLength(value);
+  for (const [name, value] of Object.entries(message.messageAttributes ?? {}))
+    bytes += name.length + (value.DataType ?? '').length + Buffer.byteLength(value.StringValue ?? '');
+  return bytes;
 }
 
 function hasPointer(message: Message): boolean {
