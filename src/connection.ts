@@ -72,6 +72,15 @@ export async function connect(
   };
 }
 
+/**
+ * How long a stored body is kept after its message was acknowledged: past SQS's 5-minute
+ * deduplication window. A producer that sends a message again after a crash rewrites its object
+ * (same key) and SQS drops the send as a duplicate: deleted at once, the object of the message
+ * already processed would come back with nothing pointing to it. Held this long, the delete comes
+ * after any such rewrite. `close()` deletes what is still held.
+ */
+const PAYLOAD_DELETE_HOLD_MS = 6 * 60_000;
+
 /** Bodies over the threshold through the `payloads` bucket (S3 is loaded on first use). */
 function payloadIo(
   options: ResolvedClientOptions,
@@ -80,7 +89,12 @@ function payloadIo(
   logger: Logger,
 ): PayloadIo {
   const resolved = options.payloads as ResolvedPayloadOptions;
-  const store = new PayloadStore({ options: resolved, source: s3SourceOf(sqs, target), logger });
+  const store = new PayloadStore({
+    options: resolved,
+    source: s3SourceOf(sqs, target),
+    logger,
+    deleteHoldMs: PAYLOAD_DELETE_HOLD_MS,
+  });
   return new PayloadIo(store, { prefix: resolved.prefix, domain: options.domain }, resolved.threshold);
 }
 

@@ -28,6 +28,8 @@ export interface PayloadStoreInit {
   readonly logger: Logger;
   /** How long a delete waits for others to share its DeleteObjects call. @default 1000 */
   readonly deleteDelayMs?: number;
+  /** How long an object is kept after `deleteLater` before its delete is made at all. @default 0 */
+  readonly deleteHoldMs?: number;
 }
 
 /** The object {@link PayloadStore.check} writes (and reads back) under the prefix. */
@@ -62,7 +64,11 @@ export class PayloadStore {
     this.prefix = init.options.prefix;
     this.#source = init.source;
     this.#logger = init.logger;
-    this.#deletes = new DeleteBatcher((bucket, keys) => this.#deleteKeys(bucket, keys), init.deleteDelayMs);
+    this.#deletes = new DeleteBatcher(
+      (bucket, keys) => this.#deleteKeys(bucket, keys),
+      init.deleteDelayMs,
+      init.deleteHoldMs,
+    );
   }
 
   /** Stores `body` at `key` of the bucket, replacing what is there. */

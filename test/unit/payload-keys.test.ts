@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DeleteBatcher, MAX_KEYS_PER_DELETE } from '../../src/payloads/delete-batcher.ts';
 import { payloadStatements } from '../../src/payloads/iam.ts';
 import { domainPrefix, keyFor, kindPrefix, MAX_KEY_BYTES, payloadKey } from '../../src/payloads/keys.ts';
@@ -76,6 +76,29 @@ describe('payload deletes, batched', () => {
     release();
     await flush;
     expect(flushed).toBe(true);
+  });
+
+  it('holds each key for holdMs before its call (flush sends the held ones too)', () => {
+    vi.useFakeTimers();
+    try {
+      const calls: string[][] = [];
+      const batcher = new DeleteBatcher(async (_bucket, keys) => void calls.push([...keys]), 0, 60_000);
+      batcher.add('a', 'k1');
+      vi.advanceTimersByTime(30_000);
+      batcher.add('a', 'k2');
+      vi.advanceTimersByTime(29_999);
+      expect(calls).toEqual([]);
+      vi.advanceTimersByTime(1); // k1 is due
+      vi.advanceTimersByTime(1); // its call, after the delay (a 0 ms timer waits 1 ms)
+      expect(calls).toEqual([['k1']]);
+      expect(batcher.pending).toBe(1);
+      batcher.add('a', 'k3');
+      batcher.flush().catch(() => {});
+      expect(calls).toEqual([['k1'], ['k2', 'k3']]);
+      expect(batcher.pending).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps a rejecting send from escaping', async () => {
