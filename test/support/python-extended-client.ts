@@ -111,7 +111,7 @@ export class PythonExtendedClient {
     optional(args, '--s3-key', options.s3Key);
     if (options.legacy === true) args.push('--legacy');
     for (const [name, value] of Object.entries(options.attributes ?? {}))
-      args.push('--attribute', `${name}=${value}`);
+      args.push(`--attribute=${name}=${value}`);
     const [sent] = await this.run('extended_send.py', args);
     return sent as unknown as ExtendedSent;
   }
@@ -189,8 +189,9 @@ export function pythonEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/** `--flag=value`: a value starting with `-` (a base64url id) is never taken for a flag. */
 function optional(args: string[], flag: string, value: string | number | undefined): void {
-  if (value !== undefined) args.push(flag, String(value));
+  if (value !== undefined) args.push(`${flag}=${String(value)}`);
 }
 
 function execFileResult(
