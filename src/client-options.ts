@@ -1,5 +1,12 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { ConfigError } from './errors.ts';
+import {
+  DELETE_TIMING_OPTION,
+  deleteQueueName,
+  type DeleteTiming,
+} from './payloads/delete-queue.ts';
 import { resolvePayloadOptions, type ResolvedPayloadOptions } from './payloads/options.ts';
+import { MAX_QUEUE_NAME } from './queues/naming.ts';
 import { SETTLE_MS_OPTION } from './queues/provisioner.ts';
 import { checkEndpointUrl } from './sqs/connect.ts';
 import { checkDuration, DURATION_RANGES } from './time/duration.ts';
@@ -23,6 +30,8 @@ export interface ResolvedClientOptions {
   readonly payloads: ResolvedPayloadOptions | undefined;
   /** Wait after creating a queue (see SETTLE_MS_OPTION); undefined: the provisioner's. */
   readonly settleMs: number | undefined;
+  /** Hold and sweep period of the deletes of stored bodies (see DELETE_TIMING_OPTION); undefined: theirs. */
+  readonly payloadDeleteTiming: DeleteTiming | undefined;
 }
 
 const CLIENT_KEYS = [
@@ -69,8 +78,33 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
     kmsKeyId: optionalString('`kmsKeyId`', options['kmsKeyId']),
     pollWaitSeconds: checkInteger('`pollWaitSeconds`', options['pollWaitSeconds'] ?? 20, 1, 20),
     sendTimeout: checkSendTimeout(options['sendTimeout'] ?? 30_000),
-    payloads: resolvePayloadOptions(options['payloads']),
+    payloads: checkPayloadDomain(resolvePayloadOptions(options['payloads']), domain),
     settleMs: settleMsOf(options),
+    payloadDeleteTiming: deleteTimingOf(options),
+  };
+}
+
+/** With `payloads`, the domain's queue of pending deletes needs a name SQS takes. */
+function checkPayloadDomain(
+  payloads: ResolvedPayloadOptions | undefined,
+  domain: string,
+): ResolvedPayloadOptions | undefined {
+  const name = deleteQueueName(domain);
+  if (payloads !== undefined && name.length > MAX_QUEUE_NAME) {
+    throw new ConfigError(
+      `With \`payloads\`, the domain's queue of pending deletes \`${name}\` is ${name.length} characters, over SQS's limit of ${MAX_QUEUE_NAME}: shorten the domain (\`${domain}\`) to at most ${MAX_QUEUE_NAME - (name.length - domain.length)} characters`,
+    );
+  }
+  return payloads;
+}
+
+function deleteTimingOf(options: object): DeleteTiming | undefined {
+  const value = (options as Record<symbol, unknown>)[DELETE_TIMING_OPTION];
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) fail('payload delete timing', 'an object { holdSeconds, everyMs }', value);
+  return {
+    holdSeconds: checkInteger('payload delete hold', value['holdSeconds'], 0, 900),
+    everyMs: checkInteger('payload delete sweep period', value['everyMs'], 1, 3_600_000),
   };
 }
 

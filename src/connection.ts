@@ -3,6 +3,8 @@ import type { ResolvedClientOptions } from './client-options.ts';
 import { loadTelemetry } from './observe/otel-telemetry.ts';
 import type { Telemetry } from './observe/telemetry.ts';
 import type { ResolvedPayloadOptions } from './payloads/options.ts';
+import { DeleteQueue } from './payloads/delete-queue.ts';
+import { kindPrefix } from './payloads/keys.ts';
 import { PayloadIo } from './payloads/payload-io.ts';
 import { s3SourceOf } from './payloads/s3-client.ts';
 import { PayloadStore } from './payloads/store.ts';
@@ -33,6 +35,8 @@ export interface Connection {
   readonly replies: ReplyListener;
   /** OpenTelemetry spans and metrics, when `@opentelemetry/api` is installed. */
   readonly telemetry: Telemetry;
+  /** With `payloads`: the queue of the stored bodies to delete, which runs sweep. */
+  readonly payloadDeletes: DeleteQueue | undefined;
 }
 
 /** Makes the connection of a client: its SQSClient (unless given), counted into `requests`. */
@@ -47,8 +51,9 @@ export async function connect(
   if (given === undefined) logConnection(logger, target);
   countRequests(sqs, requests);
   const diagnose = diagnoser(target);
-  const payloads = options.payloads === undefined ? undefined : payloadIo(options, sqs, target, logger);
-  const io = new SqsIo(sqs, { diagnose, payloads });
+  const provisioner = new Provisioner(sqs, { diagnose, logger, settleMs: options.settleMs });
+  const stored = options.payloads === undefined ? undefined : payloadParts(options, sqs, target, provisioner, logger);
+  const io = new SqsIo(sqs, { diagnose, payloads: stored?.io });
   const { domain, pollWaitSeconds, kmsKeyId, highThroughput } = options;
   const replies = new ReplyListener({
     sqs,
@@ -66,36 +71,46 @@ export async function connect(
     owned: given === undefined,
     diagnose,
     io,
-    provisioner: new Provisioner(sqs, { diagnose, logger, settleMs: options.settleMs }),
+    provisioner,
+    payloadDeletes: stored?.deletes,
     replies,
     telemetry: await loadTelemetry(),
   };
 }
 
 /**
- * How long a stored body is kept after its message was acknowledged: past SQS's 5-minute
- * deduplication window. A producer that sends a message again after a crash rewrites its object
- * (same key) and SQS drops the send as a duplicate: deleted at once, the object of the message
- * already processed would come back with nothing pointing to it. Held this long, the delete comes
- * after any such rewrite. `close()` deletes what is still held.
+ * Bodies over the threshold through the `payloads` bucket (S3 is loaded on first use), and the
+ * queue through which their objects are deleted once their messages were acknowledged.
  */
-const PAYLOAD_DELETE_HOLD_MS = 6 * 60_000;
-
-/** Bodies over the threshold through the `payloads` bucket (S3 is loaded on first use). */
-function payloadIo(
+function payloadParts(
   options: ResolvedClientOptions,
   sqs: SQSClient,
   target: SqsTarget,
+  provisioner: Provisioner,
   logger: Logger,
-): PayloadIo {
+): { io: PayloadIo; deletes: DeleteQueue } {
   const resolved = options.payloads as ResolvedPayloadOptions;
-  const store = new PayloadStore({
+  const layout = { prefix: resolved.prefix, domain: options.domain };
+  const ours = kindPrefix(layout, 'payload');
+  const store: PayloadStore = new PayloadStore({
     options: resolved,
     source: s3SourceOf(sqs, target),
     logger,
-    deleteHoldMs: PAYLOAD_DELETE_HOLD_MS,
+    // Soon after the acknowledgement: a process killed before leaves its objects to the lifecycle rule.
+    deleteDelayMs: 100,
+    scheduleDeletes: (bucket, keys) => deletes.schedule(bucket, keys),
   });
-  return new PayloadIo(store, { prefix: resolved.prefix, domain: options.domain }, resolved.threshold);
+  const deletes = new DeleteQueue({
+    sqs,
+    provisioner,
+    domain: options.domain,
+    kmsKeyId: options.kmsKeyId,
+    logger,
+    deleteKeys: (bucket, keys) => store.deleteKeys(bucket, keys),
+    owns: (bucket, key) => bucket === resolved.bucket && key.startsWith(ours),
+    timing: options.payloadDeleteTiming,
+  });
+  return { io: new PayloadIo(store, layout, resolved.threshold), deletes };
 }
 
 /**
@@ -115,9 +130,11 @@ export async function disconnect(
       logger.warn({ err: error }, 'could not end the reply queue within sendTimeout');
     });
     const unsent = await connection.io.flush(Math.max(0, timeoutMs - (Date.now() - started)));
-    // The stored bodies of what was just acknowledged: deleted now (best effort, bounded).
-    await connection.io.payloads?.store.close().catch((error: unknown) => {
-      logger.warn({ err: error }, 'could not delete stored bodies: the lifecycle rule will');
+    // The stored bodies of what was just acknowledged: their deletes scheduled (best effort).
+    await connection.payloadDeletes?.close();
+    const stores = connection.io.payloads?.store.close();
+    await untilAborted(stores ?? Promise.resolve(), limit.signal).catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not schedule the delete of stored bodies: the lifecycle rule will');
     });
     return unsent;
   } finally {

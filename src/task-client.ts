@@ -248,15 +248,19 @@ export class TaskClient extends TaskEvents {
   }
 
   /**
-   * Deletes this pipeline's queues (exact names; never by prefix). This client's active runs stop
-   * first, without waiting for their receives in flight (the queues are going away).
+   * Deletes this pipeline's queues (exact names; never by prefix), and with `payloads` the
+   * domain's queue of pending deletes of stored bodies (what it still holds is left to the
+   * bucket's lifecycle rule). This client's active runs stop first, without waiting for their
+   * receives in flight (the queues are going away).
    */
   async destroy(): Promise<void> {
     await Promise.allSettled(
       [...this.#active.keys()].map((runner) => runner.stop({ abandonReceives: true })),
     );
-    const deleted = await deleteQueues(await this.#connect(), await this.queues());
+    const connection = await this.#connect();
+    const deleted = await deleteQueues(connection, await this.queues());
     (await this.#queues()).forget(deleted);
+    await connection.payloadDeletes?.destroy();
   }
 
   /**
@@ -329,7 +333,7 @@ export class TaskClient extends TaskEvents {
 
   /** What a run of `stage` needs; it owns the stage's queues. */
   async #deps(stage: Stage): Promise<RunDeps> {
-    const { io, telemetry } = await this.#connect();
+    const { io, telemetry, payloadDeletes } = await this.#connect();
     const { ignoreNone, pollWaitSeconds } = this.#options;
     return {
       queues: await this.#queues((s) => s === stage),
@@ -340,6 +344,7 @@ export class TaskClient extends TaskEvents {
       ignoreNone,
       pollWaitSeconds,
       telemetry,
+      payloadDeletes,
     };
   }
 

@@ -1,7 +1,7 @@
 /**
- * Deletes of stored bodies, gathered per bucket into DeleteObjects calls of up to 1000 keys.
- * Best effort: a failed call is reported to `send`'s caller, never retried; the lifecycle rule
- * deletes what is left.
+ * Deletes of stored bodies, gathered per bucket into calls of up to 1000 keys (S3's DeleteObjects
+ * at once, or a message to the queue of pending deletes, delete-queue.ts). Best effort: a failed
+ * call is reported by `send` itself, never retried; the lifecycle rule deletes what is left.
  */
 
 /** S3's most keys per DeleteObjects call. */
@@ -13,66 +13,26 @@ export type DeleteKeys = (bucket: string, keys: readonly string[]) => Promise<vo
 export class DeleteBatcher {
   readonly #send: DeleteKeys;
   readonly #delayMs: number;
-  readonly #holdMs: number;
-  /** Keys held until they are old enough, in the order added (so by due time); `#next` is the first. */
-  #held: { bucket: string; key: string; due: number }[] = [];
-  #next = 0;
-  #holdTimer: NodeJS.Timeout | undefined;
   /** Keys waiting, by bucket (a Set: the same key deleted twice is one key). */
   readonly #waiting = new Map<string, Set<string>>();
   readonly #inFlight = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
 
-  /**
-   * `delayMs`: how long a key may wait for others before its call is made; `holdMs`: how long a
-   * key is kept before that at all (see PayloadStore.deleteLater: SQS's deduplication window).
-   */
-  constructor(send: DeleteKeys, delayMs = 1000, holdMs = 0) {
+  /** `delayMs`: how long a key may wait for others before its call is made. */
+  constructor(send: DeleteKeys, delayMs = 1000) {
     this.#send = send;
     this.#delayMs = delayMs;
-    this.#holdMs = holdMs;
   }
 
-  /** Keys waiting for their call, held ones included. */
+  /** Keys waiting for their call. */
   get pending(): number {
-    let count = this.#held.length - this.#next;
+    let count = 0;
     for (const keys of this.#waiting.values()) count += keys.size;
     return count;
   }
 
-  /** Deletes `key` of `bucket` once `holdMs` have passed, then as {@link #queue} does. */
-  add(bucket: string, key: string): void {
-    if (this.#holdMs <= 0) return this.#queue(bucket, key);
-    this.#held.push({ bucket, key, due: Date.now() + this.#holdMs });
-    this.#holdTimer ??= setTimeout(() => this.#release(false), this.#holdMs).unref();
-  }
-
-  /** Moves the held keys that are due (all with `all`) to their calls; re-arms for the next. */
-  #release(all: boolean): void {
-    clearTimeout(this.#holdTimer);
-    this.#holdTimer = undefined;
-    const now = Date.now();
-    while (this.#next < this.#held.length) {
-      const entry = this.#held[this.#next] as { bucket: string; key: string; due: number };
-      if (!all && entry.due > now) break;
-      this.#next++;
-      this.#queue(entry.bucket, entry.key);
-    }
-    if (this.#next === this.#held.length) {
-      this.#held = [];
-      this.#next = 0;
-    } else {
-      if (this.#next > 1024 && this.#next * 2 > this.#held.length) {
-        this.#held = this.#held.slice(this.#next);
-        this.#next = 0;
-      }
-      const first = this.#held[this.#next] as { due: number };
-      this.#holdTimer = setTimeout(() => this.#release(false), Math.max(0, first.due - now)).unref();
-    }
-  }
-
   /** Deletes `key` of `bucket` soon: at once when its bucket has 1000 keys waiting, else after the delay. */
-  #queue(bucket: string, key: string): void {
+  add(bucket: string, key: string): void {
     let keys = this.#waiting.get(bucket);
     if (keys === undefined) this.#waiting.set(bucket, (keys = new Set()));
     keys.add(key);
@@ -80,9 +40,8 @@ export class DeleteBatcher {
     else this.#timer ??= setTimeout(() => this.#startAll(), this.#delayMs).unref();
   }
 
-  /** Makes the calls for every key waiting or held now, and resolves when they and any in flight ended. */
+  /** Makes the calls for every key waiting now, and resolves when they and any in flight ended. */
   async flush(): Promise<void> {
-    this.#release(true);
     this.#startAll();
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
   }

@@ -2,8 +2,10 @@
  * The IAM statements each role needs for stored bodies (pure: no I/O), beside its SQS ones
  * (src/cli/operator/iam-roles.ts, whose role names these are):
  * - `producer` (`enqueue()`, `submit()`): writes bodies (s3:PutObject); with `readsReplies`, also
- *   reads and deletes the results and reports that come back stored.
- * - `stage`: reads its inputs' bodies, writes its outputs', deletes what was acknowledged; lists
+ *   reads the results and reports that come back stored (their deletes go through the queue of
+ *   pending deletes, which stages sweep: it deletes no object itself).
+ * - `stage`: reads its inputs' bodies, writes its outputs', deletes what was acknowledged (its
+ *   own, and what the queue of pending deletes names); lists
  *   the bucket only so that S3 answers 404 for a missing object (without s3:ListBucket on the
  *   bucket it answers 403, and a body gone looks like a permission denied); reads the lifecycle
  *   rules to warn at start when none expires the prefix.
@@ -41,7 +43,8 @@ const DELETE = ['s3:DeleteObject']; // DeleteObjects is authorized key by key un
 export function payloadStatements(role: PayloadRole, request: PayloadGrantRequest): PayloadStatement[] {
   const bucketArn = `arn:${request.partition ?? 'aws'}:s3:::${request.bucket}`;
   const reads = role !== 'producer' || request.readsReplies === true;
-  const objects = reads ? [...READ, ...WRITE, ...DELETE] : WRITE;
+  const objects =
+    role === 'producer' ? (reads ? [...READ, ...WRITE] : WRITE) : [...READ, ...WRITE, ...DELETE];
   const bucket = [
     ...(reads ? ['s3:ListBucket', 's3:GetLifecycleConfiguration'] : []),
     ...(role === 'operator' ? ['s3:PutLifecycleConfiguration'] : []),

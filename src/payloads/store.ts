@@ -8,7 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, describe } from '../errors.ts';
 import { checkInteger } from '../validate.ts';
 import type { Logger } from '../types.ts';
-import { DeleteBatcher } from './delete-batcher.ts';
+import { DeleteBatcher, MAX_KEYS_PER_DELETE } from './delete-batcher.ts';
 import { PayloadMissingError, PayloadStoreError, PayloadTooLargeError } from './errors.ts';
 import {
   evaluateLifecycle,
@@ -26,10 +26,13 @@ export interface PayloadStoreInit {
   /** Where sqspipes' own S3 client connects (see s3SourceOf); unused with `options.s3Client`. */
   readonly source: S3Source;
   readonly logger: Logger;
-  /** How long a delete waits for others to share its DeleteObjects call. @default 1000 */
+  /** How long a delete waits for others to share its call. @default 1000 */
   readonly deleteDelayMs?: number;
-  /** How long an object is kept after `deleteLater` before its delete is made at all. @default 0 */
-  readonly deleteHoldMs?: number;
+  /**
+   * Where `deleteLater` sends its keys (the queue of pending deletes, delete-queue.ts), instead
+   * of deleting them at once; must not reject.
+   */
+  readonly scheduleDeletes?: ((bucket: string, keys: readonly string[]) => Promise<void>) | undefined;
 }
 
 /** The object {@link PayloadStore.check} writes (and reads back) under the prefix. */
@@ -64,10 +67,10 @@ export class PayloadStore {
     this.prefix = init.options.prefix;
     this.#source = init.source;
     this.#logger = init.logger;
+    const schedule = init.scheduleDeletes;
     this.#deletes = new DeleteBatcher(
-      (bucket, keys) => this.#deleteKeys(bucket, keys),
+      schedule ?? (async (bucket, keys) => void (await this.deleteKeys(bucket, keys))),
       init.deleteDelayMs,
-      init.deleteHoldMs,
     );
   }
 
@@ -112,7 +115,10 @@ export class PayloadStore {
     return (await output.Body?.transformToString('utf-8')) ?? '';
   }
 
-  /** Deletes `key` of `bucket` soon, batched with others; best effort (failures are logged). */
+  /**
+   * Deletes `key` of `bucket` later, batched with others: through the queue of pending deletes
+   * when one is set (`scheduleDeletes`), else soon. Best effort (failures are logged).
+   */
   deleteLater(bucket: string, key: string): void {
     if (this.#closed !== undefined) {
       this.#logger.warn({ bucket, key }, 'payload store closed: a stored body is left to the lifecycle rule');
@@ -224,7 +230,19 @@ export class PayloadStore {
     });
   }
 
-  async #deleteKeys(bucket: string, keys: readonly string[]): Promise<void> {
+  /**
+   * Deletes `keys` of `bucket` now, in calls of up to 1000 keys; resolves with the keys that
+   * could not be deleted (logged), never rejects. A missing key counts as deleted.
+   */
+  async deleteKeys(bucket: string, keys: readonly string[]): Promise<string[]> {
+    const failed: string[] = [];
+    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_DELETE) {
+      failed.push(...(await this.#deleteSome(bucket, keys.slice(i, i + MAX_KEYS_PER_DELETE))));
+    }
+    return failed;
+  }
+
+  async #deleteSome(bucket: string, keys: readonly string[]): Promise<string[]> {
     let connection: Connection | undefined;
     try {
       connection = await this.#connect();
@@ -245,6 +263,7 @@ export class PayloadStore {
           'some stored bodies could not be deleted; the lifecycle rule will expire them',
         );
       }
+      return errors.flatMap((e) => (e.Key === undefined ? [] : [e.Key]));
     } catch (error) {
       const err =
         connection === undefined
@@ -254,6 +273,7 @@ export class PayloadStore {
         { bucket, keys: keys.length, err: describe(err) },
         'stored bodies could not be deleted; the lifecycle rule will expire them',
       );
+      return [...keys];
     }
   }
 

@@ -44,6 +44,8 @@ export class StageRunner {
   #intake: Intake | undefined;
   /** Looks for messages SQS moved to the dead-letter queue by itself (see {@link DlqSweeper}). */
   #sweeper: DlqSweeper | undefined;
+  /** Ends this run's part in sweeping the stored bodies to delete (see DeleteQueue). */
+  #stopDeletes: (() => Promise<void>) | undefined;
   #acquired = false;
   #receiveFailing = false;
   #idle = false;
@@ -75,6 +77,7 @@ export class StageRunner {
       Promise.all(levels.map((level) => this.#deps.queues.inputUrl(stage, level))),
       forwarder.createQueues(),
       this.#deps.io.payloads?.ready(this.#deps.logger), // the bucket, before any input is taken
+      this.#deps.payloadDeletes?.url('own'), // where acknowledged stored bodies go to be deleted
     ]);
     const state = await this.#deps.hooks.acquire(stage);
     this.#acquired = true;
@@ -166,6 +169,7 @@ export class StageRunner {
       logger: this.#deps.logger,
     });
     this.#sweeper.start();
+    this.#stopDeletes = this.#deps.payloadDeletes?.keepSweeping();
   }
 
   #deliveryDeps(scheduler: Scheduler, reporter: Reporter): DeliveryDeps {
@@ -244,7 +248,7 @@ export class StageRunner {
     this.#control.requestStop();
     const clock = new StopClock(this.#options.shutdownTimeout);
     // Its receive is abandoned at once; what it found is ended, within the clock, before the flush.
-    const swept = this.#sweeper?.stop(clock.signal) ?? Promise.resolve();
+    const swept = Promise.all([this.#sweeper?.stop(clock.signal), this.#stopDeletes?.()]);
     const say = (msg: string, fields: object) => (upToMs: number) =>
       this.#deps.logger.info({ stage: this.#stage.name, ...fields, upToMs }, msg);
     const waiting = this.#scheduler?.drain() ?? [];

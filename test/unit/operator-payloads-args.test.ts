@@ -178,17 +178,44 @@ describe('rolePolicy with payloads', () => {
       partition: 'aws-cn',
       readsReplies: role === 'producer', // its policy covers submit(): results may come back stored
     });
-    // Every statement of the policy lists its resources, as the SQS ones do.
-    expect(withS3).toEqual([...without, ...s3.map((s) => ({ ...s, Resource: [s.Resource] }))]);
+    // Every statement of the policy lists its resources, as the SQS ones do. The queue of pending
+    // deletes comes in between (in a statement of its own, or merged into one with its actions).
+    const deletesArn = 'arn:aws-cn:sqs:cn-north-1:123456789012:shop-payload-deletes';
+    const sqsPart = withS3.slice(0, withS3.length - s3.length);
+    expect(withS3.slice(sqsPart.length)).toEqual(s3.map((s) => ({ ...s, Resource: [s.Resource] })));
+    const onDeletes = sqsPart.filter((s) => s.Resource.includes(deletesArn)).flatMap((s) => s.Action);
+    const provision = ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:CreateQueue', 'sqs:TagQueue'];
+    const expected = {
+      stage: [
+        ...provision,
+        'sqs:SetQueueAttributes',
+        'sqs:SendMessage',
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+      ],
+      producer: [...provision, 'sqs:SendMessage'],
+      operator: [],
+    }[role];
+    expect(onDeletes.toSorted()).toEqual(expected.toSorted());
+    const withoutDeletes = sqsPart
+      .map((s) =>
+        s.Resource.includes(deletesArn)
+          ? { ...s, Resource: [s.Resource].flat().filter((r) => r !== deletesArn) }
+          : s,
+      )
+      .filter((s) => s.Resource.length > 0);
+    expect(withoutDeletes).toEqual(without);
     expect(s3[0]?.Resource).toBe('arn:aws-cn:s3:::my-bucket/p/*');
   });
 
-  it('a producer reads and deletes stored replies; only the operator installs the lifecycle rule', () => {
+  it('a producer reads stored replies and leaves their delete to stages; only the operator installs the lifecycle rule', () => {
     const actions = (role: 'stage' | 'producer' | 'operator') =>
       policy({ role, stage: role === 'stage' ? 'store' : undefined, payloads })
         .Statement.filter((s) => s.Sid.startsWith('SqspipesPayload'))
         .flatMap((s) => s.Action);
-    expect(actions('producer')).toEqual(expect.arrayContaining(['s3:GetObject', 's3:DeleteObject']));
+    expect(actions('producer')).toContain('s3:GetObject');
+    expect(actions('producer')).not.toContain('s3:DeleteObject');
+    expect(actions('stage')).toEqual(expect.arrayContaining(['s3:DeleteObject', 'sqs:ReceiveMessage']));
     expect(actions('producer')).not.toContain('s3:PutLifecycleConfiguration');
     expect(actions('stage')).not.toContain('s3:PutLifecycleConfiguration');
     expect(actions('operator')).toContain('s3:PutLifecycleConfiguration');

@@ -8,6 +8,7 @@ import {
   UnknownStageError,
 } from '../../src/index.ts';
 import { resolveClientOptions } from '../../src/client-options.ts';
+import { DELETE_TIMING_OPTION } from '../../src/payloads/delete-queue.ts';
 import { SETTLE_MS_OPTION } from '../../src/queues/provisioner.ts';
 
 // Validation only: nothing here may touch the network. The endpoint is a closed port (discard,
@@ -62,6 +63,28 @@ describe('TaskClient options', () => {
     expect(resolveClientOptions({ domain: 'd', [SETTLE_MS_OPTION]: 0 }).settleMs).toBe(0);
     expect(resolveClientOptions({ domain: 'd' }).settleMs).toBeUndefined();
     expect(() => resolveClientOptions({ domain: 'd', [SETTLE_MS_OPTION]: -1 })).toThrow(/queue settle time/);
+  });
+
+  it('takes the hold and sweep period of payload deletes under their symbol key, checked', () => {
+    const timing = { holdSeconds: 0, everyMs: 100 };
+    expect(resolveClientOptions({ domain: 'd', [DELETE_TIMING_OPTION]: timing }).payloadDeleteTiming).toEqual(
+      timing,
+    );
+    expect(resolveClientOptions({ domain: 'd' }).payloadDeleteTiming).toBeUndefined();
+    expect(() =>
+      resolveClientOptions({ domain: 'd', [DELETE_TIMING_OPTION]: { holdSeconds: 901, everyMs: 1 } }),
+    ).toThrow(/payload delete hold/);
+  });
+
+  it('with payloads, refuses a domain whose queue of pending deletes would be over 80 characters', () => {
+    const domain = 'd'.repeat(65);
+    expect(() => resolveClientOptions({ domain, payloads: { bucket: 'my-bucket' } })).toThrow(
+      new RegExp(`\`${domain}-payload-deletes\` is 81 characters.*at most 64 characters`),
+    );
+    expect(
+      resolveClientOptions({ domain: 'd'.repeat(64), payloads: { bucket: 'my-bucket' } }).payloads?.bucket,
+    ).toBe('my-bucket');
+    expect(resolveClientOptions({ domain }).payloads).toBeUndefined(); // no payloads: no such queue
   });
 
   it('requires an options object', () => {

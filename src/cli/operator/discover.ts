@@ -1,3 +1,4 @@
+import { isDeleteQueueRole } from '../../payloads/delete-queue.ts';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import { listQueueUrls, queueNameOf, readQueueTags } from '../../queues/listing.ts';
@@ -126,6 +127,7 @@ function fromTags(
 ): DomainQueue | undefined {
   if (tags[TAG.domain] !== domain) return undefined;
   if (tags[TAG.role] === REPLY_ROLE) return undefined; // a sender's reply queue: `sqspipes replies`
+  if (isDeleteQueueRole(tags[TAG.role])) return undefined; // stored bodies to delete (payloads)
   const name = queueNameOf(url);
   const stage = tags[TAG.stage] ?? '';
   const role = tags[TAG.role];

@@ -18,19 +18,21 @@
  * its single-message action, and CreateQueue with tags needs sqs:TagQueue too.
  *
  * With a bucket for large bodies (`--payload-bucket`), each role also gets its S3 statements
- * (src/payloads/iam.ts). A producer's let it read and delete stored results as well: its policy
- * covers `submit()`.
+ * (src/payloads/iam.ts) and the SQS actions on the domain's queue of pending deletes. A
+ * producer's let it read and delete stored results as well: its policy covers `submit()`.
  */
 import { UsageError } from './errors.ts';
 import { quote } from './flag-values.ts';
 import {
   type ArnScheme,
   type PipelineSpec,
+  queueArn,
   replyQueuesArn,
   type StageSpec,
   stageQueueArns,
 } from './iam-policy.ts';
 import { listWords } from './commands.ts';
+import { deleteQueueName } from '../../payloads/delete-queue.ts';
 import { payloadStatements } from '../../payloads/iam.ts';
 
 export const ROLES = ['stage', 'producer', 'operator'] as const;
@@ -110,7 +112,24 @@ export function rolePolicy(scheme: ArnScheme, pipeline: PipelineSpec, request: R
       ? []
       : [{ sid: 'SqspipesKmsKey', actions: KMS_ACTIONS, resources: [request.kmsKey] }];
   const s3 = payloadGrants(scheme.partition, request);
-  return { Version: '2012-10-17', Statement: statements([...grants, ...kms, ...s3]) };
+  const deletes = deleteQueueGrants(scheme, pipeline, request);
+  return { Version: '2012-10-17', Statement: statements([...grants, ...deletes, ...kms, ...s3]) };
+}
+
+/**
+ * With a bucket for large bodies, the domain's queue of pending deletes (src/payloads/delete-queue.ts):
+ * whoever acknowledges a stored body sends its key there (a stage with an input queue; a producer,
+ * for `submit()`'s results), and a stage's runs sweep it. The operator never touches it.
+ */
+function deleteQueueGrants(scheme: ArnScheme, pipeline: PipelineSpec, request: RoleRequest): Grant[] {
+  if (request.payloads === undefined || request.role === 'operator') return [];
+  const resources = [queueArn(scheme, deleteQueueName(scheme.domain))];
+  if (request.role === 'producer') {
+    return [{ sid: 'SqspipesPayloadDeletes', actions: [...PROVISION, 'sqs:SendMessage'], resources }];
+  }
+  if (!pipeline.stages.some((s) => s.name === request.stage)) return []; // the source acknowledges nothing
+  const actions = [...PROVISION, ...UPDATE, 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'];
+  return [{ sid: 'SqspipesPayloadDeletes', actions, resources }];
 }
 
 /** The S3 statements of the role (and its bucket's KMS key, merged with the queues' when the same). */
