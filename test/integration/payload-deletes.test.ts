@@ -4,15 +4,23 @@
  * survives the process that scheduled it; a message naming objects that are not the domain's is
  * dropped without touching them. ElasticMQ has no S3: the file skips there in one sentence.
  */
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { DeleteQueue } from '../../src/payloads/delete-queue.ts';
+import {
+  GetQueueUrlCommand,
+  QueueDoesNotExist,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { destroyCommand } from '../../src/cli/operator/destroy.ts';
+import { TaskClient } from '../../src/index.ts';
+import { DeleteQueue, deleteQueueName } from '../../src/payloads/delete-queue.ts';
 import { kindPrefix } from '../../src/payloads/keys.ts';
 import { resolvePayloadOptions } from '../../src/payloads/options.ts';
 import type { S3Source } from '../../src/payloads/s3-client.ts';
 import { PayloadStore } from '../../src/payloads/store.ts';
 import { Provisioner } from '../../src/queues/provisioner.ts';
 import type { Logger } from '../../src/types.ts';
+import { collect } from '../support/pipeline.ts';
 import { listKeys, s3Client, s3Unavailable, testBucket } from '../support/s3-bucket.ts';
 import { backendEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
 
@@ -112,6 +120,49 @@ describe.skipIf(skipped !== undefined)('the queue of pending deletes of stored b
     await stopB();
     await stopB(); // idempotent
     await store.close();
+  });
+
+  it("is deleted with the pipeline's queues: by client.destroy() and by `sqspipes destroy`", async () => {
+    const exists = async (name: string) => {
+      try {
+        await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+        return true;
+      } catch (error) {
+        if (error instanceof QueueDoesNotExist) return false;
+        throw error;
+      }
+    };
+    for (const how of ['client', 'operator'] as const) {
+      const mine = uniquePrefix(`del${how}`);
+      const client = new TaskClient({
+        domain: mine,
+        endpoint,
+        region,
+        credentials,
+        payloads: { bucket, prefix: layout.prefix },
+        [Symbol.for('sqspipes.queueSettleMs')]: 0,
+      });
+      client.registerTasks([{ name: 'work', method: (x: unknown) => x, input: true }]);
+      await client.enqueue('work', 1);
+      await collect(client.run('work', { limit: 1 })); // a run makes the queue as it starts
+      expect(await exists(deleteQueueName(mine))).toBe(true);
+      if (how === 'client') {
+        await client.destroy();
+      } else {
+        const printed: string[] = [];
+        const ctx = { sqs, domain: mine, json: false, note: (text: string) => printed.push(text) };
+        const log = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+        try {
+          await destroyCommand(ctx, true, { available: false, ask: async () => false });
+        } finally {
+          log.mockRestore();
+        }
+        expect(printed).toEqual([]);
+      }
+      expect(await exists(deleteQueueName(mine))).toBe(false);
+      expect(await exists(`${mine}-work-p0.fifo`)).toBe(false);
+      await client.close();
+    }
   });
 
   it('drops a message that names objects outside the domain, leaving them', async () => {

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { DeleteQueueCommand, QueueDoesNotExist } from '@aws-sdk/client-sqs';
 import type { OperatorContext } from './context.ts';
+import { queueNameOf } from '../../queues/listing.ts';
 import { discoverQueues } from './discover.ts';
 import { onEachQueue } from './each-queue.ts';
 import { UsageError } from './errors.ts';
@@ -15,12 +16,16 @@ export interface Confirm {
 }
 
 /**
- * `sqspipes destroy [--yes]`: deletes every queue of the domain (found by their tags). Without
+ * `sqspipes destroy [--yes]`: deletes every queue of the domain (found by their tags), its queue of
+ * pending deletes of stored bodies included (what it holds is left to the lifecycle rule). Without
  * `--yes` it asks on the terminal, and refuses when stdin is not one. SQS forbids creating a
  * queue of the same name for 60 seconds after deleting it.
  */
 export async function destroyCommand(ctx: OperatorContext, yes: boolean, confirm: Confirm): Promise<void> {
-  const queues = await discoverQueues(ctx.sqs, ctx.domain, { warn: ctx.note });
+  const extra: { name: string; url: string }[] = [];
+  const found = (url: string) => extra.push({ name: queueNameOf(url), url });
+  const stages = await discoverQueues(ctx.sqs, ctx.domain, { warn: ctx.note, deleteQueue: found });
+  const queues: { name: string; url: string }[] = [...stages, ...extra];
   if (queues.length === 0) {
     ctx.note(`Domain \`${ctx.domain}\` has no queues: nothing to delete`);
   } else if (!yes) {

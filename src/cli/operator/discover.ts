@@ -1,6 +1,6 @@
-import { isDeleteQueueRole } from '../../payloads/delete-queue.ts';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
+import { deleteQueueName, isDeleteQueueRole } from '../../payloads/delete-queue.ts';
 import { listQueueUrls, queueNameOf, readQueueTags } from '../../queues/listing.ts';
 import { deadLetterQueueName, inputQueueName, TAG } from '../../queues/naming.ts';
 import { REPLY_ROLE } from '../../replies/reply-queue.ts';
@@ -35,6 +35,8 @@ export interface DiscoverOptions {
   readonly cache?: TagCache;
   /** Told about a queue that carries the domain's tag but cannot be one of its queues. */
   readonly warn?: (text: string) => void;
+  /** Told the URL of the domain's queue of pending deletes of stored bodies, if it has one. */
+  readonly deleteQueue?: (url: string) => void;
 }
 
 const CONCURRENCY = 10;
@@ -56,7 +58,12 @@ export async function discoverQueues(
     urls.map((url) =>
       limit(async () => {
         const tags = await tagsOf(sqs, url, cache);
-        return tags === undefined ? undefined : fromTags(domain, url, tags, options.warn);
+        if (tags === undefined) return undefined;
+        if (tags[TAG.domain] === domain && isDeleteQueueRole(tags[TAG.role])) {
+          if (queueNameOf(url) === deleteQueueName(domain)) options.deleteQueue?.(url);
+          return undefined; // not a stage's queue
+        }
+        return fromTags(domain, url, tags, options.warn);
       }),
     ),
   );
@@ -127,7 +134,6 @@ function fromTags(
 ): DomainQueue | undefined {
   if (tags[TAG.domain] !== domain) return undefined;
   if (tags[TAG.role] === REPLY_ROLE) return undefined; // a sender's reply queue: `sqspipes replies`
-  if (isDeleteQueueRole(tags[TAG.role])) return undefined; // stored bodies to delete (payloads)
   const name = queueNameOf(url);
   const stage = tags[TAG.stage] ?? '';
   const role = tags[TAG.role];

@@ -10,10 +10,10 @@ const CONCURRENCY = 10;
  * When some failed, rejects after all were tried, naming the first failure and how many failed;
  * `done` is told the successes first, so that they are printed either way.
  */
-export async function onEachQueue(
-  queues: readonly DomainQueue[],
+export async function onEachQueue<Q extends Pick<DomainQueue, 'name'>>(
+  queues: readonly Q[],
   verb: string,
-  action: (queue: DomainQueue) => Promise<unknown>,
+  action: (queue: Q) => Promise<unknown>,
   done: (names: string[]) => Promise<void>,
 ): Promise<void> {
   const limit = pLimit(CONCURRENCY);
