@@ -22,6 +22,7 @@ import { buildApp } from 'fauxqs';
 import { TaskClient } from 'sqspipes';
 import { CREDENTIALS, REGION } from './child.ts';
 import { fauxqsVersion } from './emulator.ts';
+import { CHUNK, PRICE } from './payload-prices.ts';
 import { MESSAGE_ACTIONS } from './scenarios.ts';
 
 const { values } = parseArgs({
@@ -34,8 +35,6 @@ const workers = Number(values.workers);
 if (counts.length !== SIZES.length || !counts.every((n) => Number.isInteger(n) && n > 0)) {
   throw new TypeError(`--messages: ${SIZES.length} positive integers, got ${values.messages}`);
 }
-const CHUNK = 64 * KiB;
-const PRICE = { chunk: 0.5, put: 5, get: 0.4 }; // $ per million
 const PREFIX = 'bench/';
 
 /** What one row's clients did: requests by action, SQS's billed chunks, empty receives. */
@@ -44,6 +43,8 @@ interface Tally {
   readonly s3: Map<string, number>;
   chunks: number;
   emptyReceives: number;
+  /** Requests on the queue of pending deletes (included in `sqs` and `chunks`). */
+  deleteQueue: number;
 }
 const add = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 const contentLength = (message: unknown) =>
@@ -60,6 +61,8 @@ function countedSqs(endpoint: string, tally: Tally): SQSClient {
       if (action === 'ReceiveMessage' && messages.length === 0) tally.emptyReceives++;
       else if (MESSAGE_ACTIONS.has(action)) {
         add(tally.sqs, action);
+        const queue = (args.input as { QueueUrl?: string }).QueueUrl ?? '';
+        if (queue.endsWith('-payload-deletes')) tally.deleteQueue++;
         // A response without Content-Length (chunked): its JSON, as parsed, measures it.
         const answer = contentLength(result.response) || Buffer.byteLength(JSON.stringify(result.output));
         const bytes = Math.max(contentLength(args.request), answer);
@@ -123,7 +126,7 @@ interface Row {
 
 /** One row's run: its counts, seconds, and the objects left under its domain after close. */
 async function measure(row: Row, index: number) {
-  const tally: Tally = { sqs: new Map(), s3: new Map(), chunks: 0, emptyReceives: 0 };
+  const tally: Tally = { sqs: new Map(), s3: new Map(), chunks: 0, emptyReceives: 0, deleteQueue: 0 };
   const sqs = countedSqs(endpoint.url, tally);
   const s3 = countedS3(endpoint.url, tally);
   const domain = `paycost${Date.now().toString(36)}r${index}`;
@@ -133,6 +136,8 @@ async function measure(row: Row, index: number) {
     ...(row.payloads ? { payloads: { bucket, prefix: PREFIX, s3Client: s3 } } : {}),
     // No wait after creating a queue on the emulator (as sqspipes/testing does).
     ...(endpoint.embedded ? { [Symbol.for('sqspipes.queueSettleMs')]: 0 } : {}),
+    // Stored bodies deleted as soon as a run sweeps, not 6 minutes later: their requests counted.
+    [Symbol.for('sqspipes.payloadDeleteTiming')]: { holdSeconds: 0, everyMs: 100 },
   });
   const pass = (value: string) => value;
   client.registerTasks([
@@ -160,6 +165,19 @@ async function measure(row: Row, index: number) {
     );
     await Promise.all([drain('relay', false), drain('sink', true), ...sends]);
     seconds = (last - started) / 1000;
+    if (row.payloads) {
+      // A run sweeps the queue of pending deletes: an idle one, until every object is gone.
+      const stop = new AbortController();
+      const swept = (async () => {
+        for await (const _ of client.run('relay', { signal: stop.signal })); // nothing comes: it sweeps
+      })();
+      const deadline = Date.now() + 30_000;
+      while ((await listKeys(admin, bucket, `${PREFIX}${domain}/`)).length > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      stop.abort();
+      await swept;
+    }
   } finally {
     await client.destroy().catch(() => {});
     await client.close().catch(() => {}); // flushes the deletes of the stored bodies
@@ -231,6 +249,7 @@ for (const r of results) console.log(tableRow(r));
 for (const r of results) {
   const what = `${size(r.size)}${r.payloads ? ' with payloads' : ''}`;
   console.log(
-    `${what}: ${r.messages} in ${r.seconds.toFixed(2)} s; ${r.tally.emptyReceives} empty receives left out; ${r.left} objects left`,
+    `${what}: ${r.messages} in ${r.seconds.toFixed(2)} s; ${r.tally.emptyReceives} empty receives left out; ` +
+      `${(r.tally.deleteQueue / r.messages).toFixed(2)} requests per message on the queue of pending deletes; ${r.left} objects left`,
   );
 }
