@@ -52,7 +52,8 @@ export async function connect(
   countRequests(sqs, requests);
   const diagnose = diagnoser(target);
   const provisioner = new Provisioner(sqs, { diagnose, logger, settleMs: options.settleMs });
-  const stored = options.payloads === undefined ? undefined : payloadParts(options, sqs, target, provisioner, logger);
+  const stored =
+    options.payloads === undefined ? undefined : payloadParts(options, sqs, target, provisioner, logger);
   const io = new SqsIo(sqs, { diagnose, payloads: stored?.io });
   const { domain, pollWaitSeconds, kmsKeyId, highThroughput } = options;
   const replies = new ReplyListener({

@@ -19,6 +19,27 @@ export interface S3Call {
   readonly endpoint: string | undefined;
 }
 
+/**
+ * How a fix names what to set: the `payloads` option (the library's words) or the operator CLI's
+ * flags. The AWS SDK's environment variables work for both.
+ */
+export interface S3SettingNames {
+  /** Where the bucket is named, e.g. `` `payloads.bucket` ``, `--payload-bucket`. */
+  readonly bucket: string;
+  /** The fix for a bucket in `region` (undefined: S3 did not say), not the S3 client's. */
+  readonly otherRegion: (region: string | undefined) => string;
+  /** Where S3's endpoint comes from, said after "check that it is running and reachable; ". */
+  readonly endpoint: string;
+}
+
+/** The words of the `payloads` option. */
+export const LIBRARY_S3_SETTINGS: S3SettingNames = {
+  bucket: '`payloads.bucket`',
+  otherRegion: (region) =>
+    `sqspipes makes its S3 client in the SQS client's region; pass \`payloads.s3Client\`, an S3Client made with \`region: '${region ?? '<the bucket region>'}'\``,
+  endpoint: 'sqspipes uses the SQS endpoint for S3 unless AWS_ENDPOINT_URL_S3 is set',
+};
+
 /** The IAM permission each action needs, and whether it is granted on the objects or the bucket. */
 const PERMISSIONS: Readonly<Record<string, { permission: string; on: 'objects' | 'bucket' }>> = {
   PutObject: { permission: 's3:PutObject', on: 'objects' },
@@ -56,50 +77,82 @@ export function missing(sdk: S3Sdk, error: unknown): 'key' | 'bucket' | undefine
 
 /**
  * A {@link PayloadStoreError} naming the bucket, the action and the fix when `error` says the setup
- * is wrong (a missing bucket too); any other error (a missing object, throttling, aborts) as is.
+ * is wrong (a missing bucket too), the fix in `settings`' words; any other error (a missing
+ * object, throttling, aborts) as is.
  */
-export function diagnoseS3(sdk: S3Sdk, error: unknown, call: S3Call): unknown {
+export function diagnoseS3(
+  sdk: S3Sdk,
+  error: unknown,
+  call: S3Call,
+  settings: S3SettingNames = LIBRARY_S3_SETTINGS,
+): unknown {
   if (!(error instanceof Error) || error instanceof SqspipesError || error.name === 'AbortError')
     return error;
   const name = nameOf(error) ?? '';
   const status = statusOf(error);
-  const found = (problem: PayloadStoreProblem, message: string) =>
-    new PayloadStoreError(
-      message,
-      { problem, bucket: call.bucket, key: call.key, action: call.action },
-      error,
-    );
+  let problem: DiagnosedProblem | undefined;
+  if (missing(sdk, error) === 'bucket' || (error instanceof sdk.NotFound && call.key === undefined)) {
+    problem = 'no-bucket';
+  } else if (status === 301 || WRONG_REGION.has(name)) problem = 'wrong-region';
+  else if (BAD_CREDENTIALS.has(name)) problem = 'bad-credentials';
+  else if (status === 403 || name === 'AccessDenied') problem = 'access-denied';
+  else {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && UNREACHABLE.has(code)) problem = 'unreachable';
+  }
+  if (problem === undefined) return error;
+  return new PayloadStoreError(
+    messageOf(problem, error, call, settings),
+    { problem, bucket: call.bucket, key: call.key, action: call.action },
+    error,
+  );
+}
+
+/** The problems {@link diagnoseS3} finds. */
+type DiagnosedProblem = Exclude<PayloadStoreProblem, 'not-installed' | 'not-configured'>;
+const DIAGNOSED: ReadonlySet<PayloadStoreProblem> = new Set<DiagnosedProblem>([
+  'no-bucket',
+  'wrong-region',
+  'bad-credentials',
+  'access-denied',
+  'unreachable',
+]);
+
+/**
+ * `error`, one {@link diagnoseS3} made, with its fix in `settings`' words (`at`: what the call was
+ * made with besides what the error holds); any other error as is.
+ */
+export function inS3Words(
+  error: unknown,
+  at: Pick<S3Call, 'prefix' | 'region' | 'endpoint'>,
+  settings: S3SettingNames,
+): unknown {
+  if (!(error instanceof PayloadStoreError) || !(error.cause instanceof Error)) return error;
+  if (!DIAGNOSED.has(error.problem)) return error;
+  const { problem, bucket, key, action } = error;
+  const call = { ...at, action, bucket, key };
+  const message = messageOf(problem as DiagnosedProblem, error.cause, call, settings);
+  return new PayloadStoreError(message, { problem, bucket, key, action }, error.cause);
+}
+
+function messageOf(problem: DiagnosedProblem, error: Error, call: S3Call, settings: S3SettingNames): string {
   const what = `${call.action} on ${call.key === undefined ? `bucket \`${call.bucket}\`` : `s3://${call.bucket}/${call.key}`}`;
   const where = `${call.endpoint ?? "AWS's default S3 endpoint"}, region ${call.region ?? 'not set'}`;
-  if (missing(sdk, error) === 'bucket' || (error instanceof sdk.NotFound && call.key === undefined)) {
-    return found(
-      'no-bucket',
-      `The S3 bucket \`${call.bucket}\` does not exist (${what} at ${where}): create it (\`aws s3 mb s3://${call.bucket}\` in that region) or correct \`payloads.bucket\``,
-    );
+  switch (problem) {
+    case 'no-bucket':
+      return `The S3 bucket \`${call.bucket}\` does not exist (${what} at ${where}): create it (\`aws s3 mb s3://${call.bucket}\` in that region) or correct ${settings.bucket}`;
+    case 'wrong-region': {
+      const actual = bucketRegion(error);
+      const region = actual === undefined ? 'another region' : `region ${actual}`;
+      return `The S3 bucket \`${call.bucket}\` is in ${region}, not ${call.region ?? 'the one set'} (${what}): ${settings.otherRegion(actual)}`;
+    }
+    case 'bad-credentials':
+      return `S3 rejected the credentials for ${what} (${nameOf(error) ?? ''}: ${describe(error)}): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or AWS_PROFILE, the clock, and that ${where} is where they belong`;
+    case 'access-denied':
+      return denied(error, call, what);
+    case 'unreachable':
+      return `Cannot reach S3 at ${where} (${what}: ${String((error as { code?: unknown }).code)}): check that it is running and reachable; ${settings.endpoint}`;
   }
-  if (status === 301 || WRONG_REGION.has(name)) {
-    const actual = bucketRegion(error);
-    const region = actual === undefined ? 'another region' : `region ${actual}`;
-    return found(
-      'wrong-region',
-      `The S3 bucket \`${call.bucket}\` is in ${region}, not ${call.region ?? 'the one set'} (${what}): sqspipes makes its S3 client in the SQS client's region; pass \`payloads.s3Client\`, an S3Client made with \`region: '${actual ?? '<the bucket region>'}'\``,
-    );
-  }
-  if (BAD_CREDENTIALS.has(name)) {
-    return found(
-      'bad-credentials',
-      `S3 rejected the credentials for ${what} (${name}: ${describe(error)}): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or AWS_PROFILE, the clock, and that ${where} is where they belong`,
-    );
-  }
-  if (status === 403 || name === 'AccessDenied') return found('access-denied', denied(error, call, what));
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && UNREACHABLE.has(code)) {
-    return found(
-      'unreachable',
-      `Cannot reach S3 at ${where} (${what}: ${code}): check that it is running and reachable; sqspipes uses the SQS endpoint for S3 unless AWS_ENDPOINT_URL_S3 is set`,
-    );
-  }
-  return error;
 }
 
 function denied(error: Error, call: S3Call, what: string): string {

@@ -22,7 +22,12 @@ import type { ScalingRequest } from './scaling.ts';
 import { scalingRequest } from './scaling-args.ts';
 import { sqsTimeout } from './sqs-timeout.ts';
 import { BOOLEAN_FLAGS, operatorParser } from './parser.ts';
-import { payloadsRequest, type PayloadsRequest } from './payload-args.ts';
+import {
+  payloadBucket,
+  type PayloadLocation,
+  payloadsRequest,
+  type PayloadsRequest,
+} from './payload-args.ts';
 import { DEFAULT_STALE_AFTER_MS } from '../../replies/reply-queue.ts';
 import { packageVersion } from '../version.ts';
 
@@ -70,6 +75,8 @@ export type Command =
       readonly key: string | undefined;
       /** `--timeout`: the whole command's bound, in ms. */
       readonly timeoutMs: number;
+      /** `--payload-bucket`: where a body over the threshold is stored; undefined: none is. */
+      readonly payloads: PayloadLocation | undefined;
     }
   | {
       readonly name: 'redrive';
@@ -83,6 +90,8 @@ export type Command =
       readonly dlq: boolean;
       readonly level: number | undefined;
       readonly max: number;
+      /** `--payload-bucket`: read stored bodies; undefined: show where they are. */
+      readonly payloads: PayloadLocation | undefined;
     }
   | ({ readonly name: 'iam-policy'; readonly computed: ComputedArns | undefined } & RoleRequest)
   | {
@@ -97,7 +106,11 @@ export type Command =
       /** `--stale-after`: a reply queue whose heartbeat is older than this (ms) is stale. */
       readonly staleAfterMs: number;
     }
-  | ({ readonly name: 'dashboard' } & DashboardArgs);
+  | ({
+      readonly name: 'dashboard';
+      /** `--payload-bucket`: read the stored bodies of dead letters; undefined: show where they are. */
+      readonly payloads: PayloadLocation | undefined;
+    } & DashboardArgs);
 
 /**
  * A command line: a command on a domain's queues to run, `payloads` (on an S3 bucket, no domain),
@@ -191,6 +204,7 @@ function command(parsed: Parsed, argv: readonly string[]): Command {
         id: optionalString(parsed, 'id'),
         key: optionalString(parsed, 'key'),
         timeoutMs: sqsTimeout(parsed),
+        payloads: payloadBucket(parsed),
       };
     }
     case 'redrive':
@@ -204,7 +218,8 @@ function command(parsed: Parsed, argv: readonly string[]): Command {
       const level = integer(parsed, 'level', 0, MAX_PRIORITIES - 1);
       if (dlq && level !== undefined) throw new UsageError('Give --dlq or --level, not both');
       const stage = stageName('<stage>', positional(parsed, 'stage'));
-      return { name, stage, dlq, level, max: integer(parsed, 'max', 1, 10) ?? 10 };
+      const max = integer(parsed, 'max', 1, 10) ?? 10;
+      return { name, stage, dlq, level, max, payloads: payloadBucket(parsed) };
     }
     case 'iam-policy':
       return { name, computed: computedArns(parsed), ...roleRequest(parsed) };
@@ -215,7 +230,7 @@ function command(parsed: Parsed, argv: readonly string[]): Command {
       return { name, removeStale: parsed['remove-stale'] === true, staleAfterMs };
     }
     case 'dashboard':
-      return { name, ...dashboardArgs(parsed) };
+      return { name, ...dashboardArgs(parsed), payloads: payloadBucket(parsed) };
     default:
       throw new UsageError(`Unknown command ${quote(String(name))}`);
   }

@@ -1,5 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Diagnose } from '../../sqs/diagnose.ts';
+import type { PayloadAccess } from './payload-access.ts';
 
 /** What every operator command gets: the SQS client, the domain and the output mode. */
 export interface OperatorContext {
@@ -15,4 +16,6 @@ export interface OperatorContext {
    * (`--timeout`), as a ConnectionError naming the endpoint. @default the error as it is
    */
   readonly diagnose?: Diagnose;
+  /** `--payload-bucket`: large bodies in S3, written by enqueue, read by peek. @default none */
+  readonly payloads?: PayloadAccess | undefined;
 }

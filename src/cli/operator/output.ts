@@ -26,7 +26,7 @@ export function note(text: string): void {
   process.stderr.write(`${text}\n`);
 }
 
-/** `1 queue`, `2 queues`. */
-export function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+/** `1 queue`, `2 queues` (`plural` for a noun that takes more than an s). */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
 }

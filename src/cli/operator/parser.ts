@@ -7,8 +7,10 @@ import { COMMAND_USAGE } from './commands.ts';
 import { dashboardOptions } from './dashboard/options.ts';
 import { UsageError } from './errors.ts';
 import { LIFECYCLE_EXPIRY_DAYS, QUEUE_RETENTION_DAYS } from '../../payloads/lifecycle.ts';
+import { DEFAULT_THRESHOLD_BYTES } from '../../payloads/options.ts';
 import { DEFAULT_MAX_REPLICAS, DEFAULT_MIN_REPLICAS, DEFAULT_TARGET_BACKLOG } from './scaling.ts';
 import { explainYargsFailure, NO_COMMAND } from './yargs-failure.ts';
+import { payloadBucketOptions } from './payload-args.ts';
 
 /** The flags that take no value (`--dlq=yes` is refused rather than read as false). */
 export const BOOLEAN_FLAGS = [
@@ -40,11 +42,15 @@ const STATUS = `Columns: stage (pipeline order), priority level or dlq, visible,
 
 const ENQUEUE = `Sends each value as a sqspipes envelope to <domain>-<stage>-p<priority>.fifo, as TaskClient.enqueue() does. The queue must exist: this CLI does not know the pipeline's queue attributes, so it never creates queues; a stage's queues are created when that stage runs, or when the library's client.enqueue() (or client.createQueues()) is called. With -, every non-empty line of stdin is one JSON value; all lines are checked before anything is sent, so a bad line (named in the error) sends nothing.
 
-A stage with a \`group\` option processes the inputs of one key one at a time, in order. This CLI cannot call the group function, so give the key with --key: every value goes to that key's message group, after the key's earlier inputs, and the values are sent one after another, in order. It refuses to enqueue into such a stage without --key (queues created before sqspipes tagged keyed stages cannot tell: then a note asks for --key).`;
+A stage with a \`group\` option processes the inputs of one key one at a time, in order. This CLI cannot call the group function, so give the key with --key: every value goes to that key's message group, after the key's earlier inputs, and the values are sent one after another, in order. It refuses to enqueue into such a stage without --key (queues created before sqspipes tagged keyed stages cannot tell: then a note asks for --key).
 
-const REDRIVE = `Every stage but the first has a dead-letter queue (the first has no queues): redriving the first is a usage error. Moves the messages that were in the dead-letter queue when it started: one that arrives meanwhile (a redriven input that fails again) stays for the next redrive. Each goes back to the priority level it was sent at (capped at the stage's highest existing level), with a new deduplication id. Prints how many were moved.`;
+A message is at most 1 MiB (SQS's limit). With --payload-bucket (the pipeline's payloads option), a value whose message is over ${DEFAULT_THRESHOLD_BYTES / 1024} KiB is written to S3 first, at <prefix><domain>/payload/<hash>, and its message carries a pointer to it (AWS's Extended Client format), as TaskClient.enqueue() does with payloads; the stage needs the payloads option to read it. Values over 1 MiB come on stdin (a command-line argument is limited to 128 KiB on Linux). S3 is reached as \`sqspipes payloads\` reaches it.`;
+
+const REDRIVE = `Every stage but the first has a dead-letter queue (the first has no queues): redriving the first is a usage error. Moves the messages that were in the dead-letter queue when it started: one that arrives meanwhile (a redriven input that fails again) stays for the next redrive. Each goes back to the priority level it was sent at (capped at the stage's highest existing level), with a new deduplication id. Prints how many were moved. A message whose body is stored in S3 moves as the pointer it is: redrive needs no S3 access, and the stored body stays where it is.`;
 
 const PEEK = `With --dlq, each message shows why it is there: the reason sqspipes recorded when it moved it (the error of its last attempt, or why its body is not a sqspipes envelope); a message SQS moved itself, after its input's maxReceiveCount, has none recorded: it shows "moved by SQS after N receives" (N counts every receive before this peek, earlier peeks included). With --json, the field deadLetterReason holds that text and reasonRecorded says whether sqspipes recorded it.
+
+A body stored in S3 (a message carrying a pointer, sent with the payloads option or by an AWS Extended Client) shows as where it is: "body stored in S3 at s3://<bucket>/<key> (<n> bytes), not read". With --payload-bucket, peek reads it from S3 (from the bucket the pointer names) and shows it as any other body, with stored=s3://<bucket>/<key>; it never deletes it. With --json, the field stored holds bucket, key, size, read and, when not read, unread (why). An object that is gone shows as not read, saying so; S3 failing as set up (no such bucket, access denied) fails the command (exit code 1).
 
 Peek receives with a visibility timeout of 0, so the messages stay available. Its limits:
 - on FIFO queues a receive locks the message's group until its visibility timeout expires; with 0 that is at once, so workers are not held up, but a worker receiving at the same moment can still get the same messages;
@@ -174,6 +180,11 @@ function commands(y: Argv): Argv {
           describe:
             'give up (exit code 1) when finding the queue and sending every value takes longer, 1s to 1d (default 30s)',
         })
+        .options(
+          payloadBucketOptions(
+            `a value whose message is over ${DEFAULT_THRESHOLD_BYTES / 1024} KiB goes there, a pointer to it to SQS`,
+          ),
+        )
         .epilogue(ENQUEUE),
     )
     .command(COMMAND_USAGE.redrive, "move the stage's dead-letter messages back to its input queues", (c) =>
@@ -199,6 +210,11 @@ function commands(y: Argv): Argv {
           describe: 'look at this priority level only, 0 to 15 (default: every level, highest first)',
         })
         .option('max', { type: 'string', describe: 'at most this many messages, 1 to 10 (default 10)' })
+        .options(
+          payloadBucketOptions(
+            'show the bodies stored there (read, never deleted) instead of where they are',
+          ),
+        )
         .epilogue(PEEK),
     )
     .command(

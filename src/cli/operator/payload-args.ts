@@ -1,8 +1,10 @@
 /**
- * The flags that name where large bodies are stored in S3: `payloads --bucket --prefix` and
+ * The flags that name where large bodies are stored in S3: `payloads --bucket --prefix`,
+ * `enqueue`/`peek`/`dashboard --payload-bucket --payload-prefix` and
  * `iam-policy --payload-bucket --payload-prefix --payload-kms-key`. The values are checked by the
  * library's own check of the `payloads` option, reworded in the flag's words.
  */
+import type { Options } from 'yargs';
 import { ConfigError } from '../../errors.ts';
 import { LIFECYCLE_EXPIRY_DAYS } from '../../payloads/lifecycle.ts';
 import { resolvePayloadOptions } from '../../payloads/options.ts';
@@ -64,6 +66,30 @@ export function payloadGrant(parsed: Parsed): PayloadGrant | undefined {
   if (!given) return undefined;
   const location = payloadLocation(parsed, { bucket: 'payload-bucket', prefix: 'payload-prefix' });
   return { ...location, kmsKey: kmsKeyFlag(parsed, 'payload-kms-key') };
+}
+
+/** The yargs options `--payload-bucket` and `--payload-prefix` of a command that `uses` the bucket so. */
+export function payloadBucketOptions(uses: string): Record<string, Options> {
+  return {
+    'payload-bucket': {
+      type: 'string',
+      describe: `the S3 bucket of large bodies (the client's payloads.bucket): ${uses}`,
+    },
+    'payload-prefix': {
+      type: 'string',
+      describe: 'with --payload-bucket: the key prefix, payloads.prefix (default: empty)',
+    },
+  };
+}
+
+/**
+ * `enqueue`/`peek`/`dashboard --payload-bucket [--payload-prefix]`: where large bodies are stored,
+ * to write (enqueue) or read them (peek, dashboard); undefined without `--payload-bucket`.
+ */
+export function payloadBucket(parsed: Parsed): PayloadLocation | undefined {
+  const given = parsed['payload-bucket'] !== undefined;
+  onlyWith(parsed, ['payload-prefix'], 'payload-bucket', given);
+  return given ? payloadLocation(parsed, { bucket: 'payload-bucket', prefix: 'payload-prefix' }) : undefined;
 }
 
 /**

@@ -14,6 +14,7 @@ import { DeadlineExceeded, deadline, untilAborted } from '../../time/deadline.ts
 import type { Logger } from '../../types.ts';
 import { formatDuration } from './flag-values.ts';
 import { printJson, printLines } from './output.ts';
+import { explainS3, operatorS3Settings } from './payload-access.ts';
 import type { PayloadsRequest } from './payload-args.ts';
 
 /** What `payloads` runs with: where S3 is (as the SQS client's, see s3SourceOf), and how to print. */
@@ -66,7 +67,10 @@ export async function payloadsReport(
   try {
     return await untilAborted(run(ctx, store, request, limit.signal), limit.signal);
   } catch (error) {
-    if (!(error instanceof DeadlineExceeded)) throw error;
+    if (!(error instanceof DeadlineExceeded)) {
+      const at = { prefix: request.prefix, region: ctx.source.region, endpoint: ctx.source.endpoint };
+      throw explainS3(error, at, operatorS3Settings('--bucket'));
+    }
     throw new SqspipesError(
       `S3 did not answer within ${formatDuration(request.timeoutMs)} (${where(ctx.source)}): check that it is reachable, or give it longer with --timeout`,
       { cause: error },

@@ -4,12 +4,14 @@ import {
   MessageSystemAttributeName,
   ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs';
+import { POINTER_ATTRIBUTES } from '../../payloads/pointer.ts';
 import type { OperatorContext } from './context.ts';
 import { REASON_ATTRIBUTE } from './dead-letter-reason.ts';
 import { deadLetterQueueOf, discoverQueues, type DomainQueue, queuesOfStage } from './discover.ts';
 import { UsageError } from './errors.ts';
 import { printJson, printLines } from './output.ts';
 import { describeMessage, formatPeeked, type PeekedMessage } from './peeked-message.ts';
+import { shownBodies } from './stored-bodies.ts';
 
 export interface PeekArgs {
   readonly stage: string;
@@ -32,7 +34,8 @@ const WAIT_SECONDS = 1;
  * (maxReceiveCount `retries + 100`), SQS's safety net for inputs whose process died: a message
  * received that often moves to the DLQ at its next receive, with no reason recorded. A peek that
  * brings a message there says so. A dead-letter queue's messages show why they are there (see
- * dead-letter-reason.ts).
+ * dead-letter-reason.ts). A body stored in S3 is read with `--payload-bucket` (never deleted), or
+ * shown as where it is (stored-bodies.ts); S3 failing as set up fails the command.
  */
 export async function peekCommand(ctx: OperatorContext, args: PeekArgs): Promise<void> {
   const queues = queuesOfStage(
@@ -47,7 +50,10 @@ export async function peekCommand(ctx: OperatorContext, args: PeekArgs): Promise
     const max = await warnAboutRedrive(ctx, queue);
     const messages = await peekQueue(ctx, queue, args.max - seen.length);
     if (max !== undefined) warnAboutSpentBudgets(ctx, queue, messages, max);
-    seen.push(...messages.map((m) => describeMessage(queue, m)));
+    const bodies = await shownBodies(messages, ctx.payloads);
+    const failed = bodies.find((b) => b.failure !== undefined);
+    if (failed !== undefined) throw failed.failure;
+    seen.push(...messages.map((m, i) => describeMessage(queue, m, bodies[i])));
   }
   if (ctx.json) await printJson(seen);
   else if (seen.length === 0) ctx.note(`No visible messages in ${chosen.map((q) => q.name).join(', ')}`);
@@ -105,8 +111,8 @@ function warnAboutSpentBudgets(
 
 /**
  * Receives up to `max` messages of `queue` with a visibility timeout of 0, with their receive
- * counts and, from a dead-letter queue, the reason sqspipes recorded when it moved each; waits up
- * to `waitSeconds` for some.
+ * counts, the attributes of a pointer to a body stored in S3 and, from a dead-letter queue, the
+ * reason sqspipes recorded when it moved each; waits up to `waitSeconds` for some.
  */
 export async function peekQueue(
   ctx: OperatorContext,
@@ -121,7 +127,8 @@ export async function peekQueue(
       WaitTimeSeconds: waitSeconds,
       VisibilityTimeout: 0,
       MessageSystemAttributeNames: [MessageSystemAttributeName.ApproximateReceiveCount],
-      ...(queue.level === 'dlq' ? { MessageAttributeNames: [REASON_ATTRIBUTE] } : {}),
+      // A body stored in S3 is known by its pointer's attribute.
+      MessageAttributeNames: [...POINTER_ATTRIBUTES, ...(queue.level === 'dlq' ? [REASON_ATTRIBUTE] : [])],
     }),
   );
   return out.Messages ?? [];

@@ -2,6 +2,7 @@ import type { Message } from '@aws-sdk/client-sqs';
 import { decodeEnvelope } from '../../envelope.ts';
 import { deadLetterReason } from './dead-letter-reason.ts';
 import type { DomainQueue } from './discover.ts';
+import type { ShownBody, StoredBody } from './stored-bodies.ts';
 
 /** A message seen by `peek`, as `--json` prints it. */
 export interface PeekedMessage {
@@ -22,10 +23,22 @@ export interface PeekedMessage {
   readonly deadLetterReason?: string;
   /** In a dead-letter queue: whether sqspipes recorded `deadLetterReason` when it moved it. */
   readonly reasonRecorded?: boolean;
+  /**
+   * The body is stored in S3 (the message carries a pointer): where, its size, and whether the
+   * fields above show it (read with `--payload-bucket`) or not (then no `body` is given).
+   */
+  readonly stored?: StoredBody;
 }
 
-/** What `peek` shows of `message`, received from `queue`. */
-export function describeMessage(queue: DomainQueue, message: Message): PeekedMessage {
+/**
+ * What `peek` shows of `message`, received from `queue`, whose body is `shown` (see
+ * stored-bodies.ts; by default the message's own).
+ */
+export function describeMessage(
+  queue: DomainQueue,
+  message: Message,
+  shown: ShownBody = { body: message.Body ?? '' },
+): PeekedMessage {
   const count = message.Attributes?.ApproximateReceiveCount;
   const dead = queue.level === 'dlq' ? deadLetterReason(message) : undefined;
   const common = {
@@ -35,15 +48,27 @@ export function describeMessage(queue: DomainQueue, message: Message): PeekedMes
     receiveCount: count === undefined ? undefined : Number(count),
     ...(dead === undefined ? {} : { deadLetterReason: dead.text, reasonRecorded: dead.recorded }),
   };
-  const decoded = decodeEnvelope(message.Body);
+  const { stored } = shown;
+  if (shown.broken !== undefined)
+    return { ...common, envelope: false, body: shown.body, reason: shown.broken };
+  if (stored !== undefined && !stored.read) {
+    return {
+      ...common,
+      envelope: false,
+      reason: `its body is stored in S3, not read: ${stored.unread ?? ''}`,
+      stored,
+    };
+  }
+  const withStored = stored === undefined ? common : { ...common, stored };
+  const decoded = decodeEnvelope(shown.body);
   if (!decoded.ok) {
     const reason = decoded.reason.startsWith('not a sqspipes envelope')
       ? decoded.reason
       : `not a sqspipes envelope: ${decoded.reason}`;
-    return { ...common, envelope: false, body: message.Body ?? '', reason };
+    return { ...withStored, envelope: false, body: shown.body, reason };
   }
   const { id, level, value } = decoded.envelope;
-  return { ...common, envelope: true, id, level: level ?? null, value };
+  return { ...withStored, envelope: true, id, level: level ?? null, value };
 }
 
 /** One line of `peek`'s text output. */
@@ -51,9 +76,15 @@ export function formatPeeked(m: PeekedMessage): string {
   const where = m.queueLevel === 'dlq' ? 'dlq' : `p${m.queueLevel}`;
   const receives = `receives=${m.receiveCount ?? '?'}`;
   const why = m.deadLetterReason === undefined ? '' : `  reason=${JSON.stringify(m.deadLetterReason)}`;
+  const s = m.stored;
+  const size = s?.size === null || s?.size === undefined ? 'size not given' : `${s.size} bytes`;
+  if (s !== undefined && !s.read) {
+    return `${where}  message=${m.messageId ?? '?'}  ${receives}${why}  body stored in S3 at s3://${s.bucket}/${s.key} (${size}), not read: ${s.unread ?? ''}`;
+  }
+  const stored = s === undefined ? '' : `  stored=s3://${s.bucket}/${s.key}`;
   if (!m.envelope) {
-    return `${where}  message=${m.messageId ?? '?'}  ${receives}${why}  ${m.reason ?? ''}: ${m.body ?? ''}`;
+    return `${where}  message=${m.messageId ?? '?'}  ${receives}${why}${stored}  ${m.reason ?? ''}: ${m.body ?? ''}`;
   }
   const level = m.level === null || m.level === undefined ? '' : `  level=${m.level}`;
-  return `${where}  id=${m.id ?? ''}${level}  ${receives}${why}  ${JSON.stringify(m.value) ?? 'null'}`;
+  return `${where}  id=${m.id ?? ''}${level}  ${receives}${why}${stored}  ${JSON.stringify(m.value) ?? 'null'}`;
 }

@@ -11,6 +11,7 @@ import { EXIT, exitCodeOf, failureText } from './errors.ts';
 import { iamPolicyCommand } from './iam-command.ts';
 import { parseJsonArgument, parseJsonLines, readStdin } from './json-input.ts';
 import { note, writeOut } from './output.ts';
+import { payloadAccess, type PayloadAccess } from './payload-access.ts';
 import { payloadsCommand } from './payloads-command.ts';
 import { peekCommand } from './peek.ts';
 import { purgeCommand } from './purge.ts';
@@ -43,6 +44,7 @@ export async function runOperatorCli(argv: readonly string[]): Promise<number> {
   }
   const { global } = parsed;
   let sqs: SQSClient | undefined;
+  let payloads: PayloadAccess | undefined;
   try {
     sqs = await createSqsClient({
       region: global.region,
@@ -60,13 +62,26 @@ export async function runOperatorCli(argv: readonly string[]): Promise<number> {
     const { command } = parsed;
     const diagnose = diagnoser(target, OPERATOR_CLI_SETTINGS);
     explainFailures(sqs, diagnose, command.name);
-    const ctx: OperatorContext = { sqs, domain: parsed.global.domain, json: global.json, note, diagnose };
+    const bodies = command.name === 'enqueue' || command.name === 'peek' || command.name === 'dashboard';
+    const location = bodies ? command.payloads : undefined;
+    if (location !== undefined)
+      payloads = payloadAccess(location, s3SourceOf(sqs, target), stderrLogger(verbose));
+    const ctx: OperatorContext = {
+      sqs,
+      domain: parsed.global.domain,
+      json: global.json,
+      note,
+      diagnose,
+      payloads,
+    };
     await dispatch(ctx, command, sqs);
     return EXIT.ok;
   } catch (error) {
-    note(failureText(error, verbose));
-    return exitCodeOf(error);
+    const explained = payloads === undefined ? error : payloads.explain(error);
+    note(failureText(explained, verbose));
+    return exitCodeOf(explained);
   } finally {
+    await payloads?.store.close(); // the CLI deletes nothing: this only ends its S3 client
     sqs?.destroy();
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The dashboard's JSON endpoints, on the operator commands' own functions: the sampler's snapshot
- * (`status`), a dead-letter queue's messages with their reasons (`peek --dlq`), `redrive` and
- * `purge` of a stage's dead-letter queue.
+ * (`status`), a dead-letter queue's messages with their reasons (`peek --dlq`, stored bodies read
+ * with `--payload-bucket`), `redrive` and `purge` of a stage's dead-letter queue.
  */
 import type { OperatorContext } from '../context.ts';
 import { deadLetterQueueOf, discoverQueues, queuesOfStage, type TagCache } from '../discover.ts';
@@ -10,6 +10,7 @@ import { peekQueue } from '../peek.ts';
 import { describeMessage, type PeekedMessage } from '../peeked-message.ts';
 import { purgeQueues } from '../purge.ts';
 import { redriveStage } from '../redrive.ts';
+import { shownBodies } from '../stored-bodies.ts';
 import { actionRefusal } from './access.ts';
 import type { Route } from './routes.ts';
 import type { Sampler } from './sampler.ts';
@@ -92,5 +93,7 @@ async function deadLetters(ctx: OperatorContext, tags: TagCache, stage: string):
   const queues = queuesOfStage(all, ctx.domain, stage);
   const dlq = deadLetterQueueOf(queues, ctx.domain, stage);
   const messages = await peekQueue(ctx, dlq, DLQ_MESSAGES, 0);
-  return { stage, queue: dlq.name, messages: messages.map((m) => describeMessage(dlq, m)) };
+  // A stored body that cannot be read shows why, in its message's place.
+  const bodies = await shownBodies(messages, ctx.payloads);
+  return { stage, queue: dlq.name, messages: messages.map((m, i) => describeMessage(dlq, m, bodies[i])) };
 }

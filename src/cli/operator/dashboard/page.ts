@@ -174,12 +174,21 @@ function deadPanel(stage) {
   const items = (dead ? dead.messages : []).map((m) => el('li', { class: 'dead-letter' },
     el('code', {}, m.envelope ? 'id ' + m.id : 'message ' + m.messageId), ' ',
     el('span', { class: 'reason' }, m.deadLetterReason || ''), ' ',
-    el('code', { class: 'muted' }, m.envelope ? JSON.stringify(m.value) : (m.body || '').slice(0, 200))));
+    el('code', { class: 'muted' }, bodyText(m))));
   const count = stage.dlq.visible + stage.dlq.inFlight;
   const shown = dead ? ' (showing ' + dead.messages.length + ', a sample)' : '';
   return el('div', { class: 'dead', 'data-dlq-stage': stage.name },
     el('strong', {}, stage.name), ' ', el('span', { class: 'muted' }, stage.dlq.queue + ': ' + count + ' message(s)' + shown),
     ...buttons, el('ul', {}, ...items));
+}
+
+/** A dead letter's value (or body), after where it is stored in S3 if it is (and why not read). */
+function bodyText(m) {
+  const shown = m.envelope ? JSON.stringify(m.value) : (m.body || '').slice(0, 200);
+  const s = m.stored;
+  if (!s) return shown;
+  const where = 'stored in S3 at s3://' + s.bucket + '/' + s.key + ' (' + (s.size === null ? 'size not given' : s.size + ' bytes') + ')';
+  return s.read ? where + ': ' + shown : where + ', not read: ' + s.unread;
 }
 
 /** Shows the token form when the server wants the token (for reads, or for actions) and the tab has none. */
