@@ -18,6 +18,16 @@ import { PayloadStoreError } from './errors.ts';
 import { decodePointer, encodePointer, POINTER_ATTRIBUTES } from './pointer.ts';
 import type { Logger } from '../types.ts';
 import type { PayloadStore } from './store.ts';
+import { untilAborted } from '../time/deadline.ts';
+
+/** The one bucket check of a client's runs, and the runs waiting for it. */
+interface BucketCheck {
+  readonly done: Promise<void>;
+  /** Aborts the check's S3 requests: every run waiting for it gave up. */
+  readonly abandon: AbortController;
+  /** Runs waiting for it with a signal (Infinity: one without, which never gives up). */
+  waiting: number;
+}
 
 /** Where a received body was stored. */
 export interface StoredPayload {
@@ -32,12 +42,21 @@ export interface PayloadMessage {
   readonly messageAttributes?: Readonly<Record<string, MessageAttributeValue>> | undefined;
 }
 
-const stored = new WeakMap<Message, StoredPayload>();
+/** Where a read body came from, and its size in bytes (see {@link storedBytesOf}). */
+const stored = new WeakMap<Message, StoredPayload & { readonly bytes: number }>();
 const failed = new WeakMap<Message, unknown>();
 
 /** Where the body of a received message was read from (undefined: it came in the message). */
 export function storedPayloadOf(message: Message): StoredPayload | undefined {
   return stored.get(message);
+}
+
+/**
+ * The bytes of the body read from S3 for a received message: the pointer's size attribute, else
+ * the body's length; 0 for a body that came in the message (or could not be read).
+ */
+export function storedBytesOf(message: Message): number {
+  return stored.get(message)?.bytes ?? 0;
 }
 
 /** Why the stored body of a received message could not be read (undefined: it was, or there was none). */
@@ -73,7 +92,8 @@ export class PayloadIo {
   readonly #threshold: number;
   /** The prefix of the objects sqspipes writes for this pipeline. */
   readonly #ours: string;
-  #ready: Promise<void> | undefined;
+  /** The bucket check: made once, by the first run to start (see {@link ready}). */
+  #check: BucketCheck | undefined;
 
   constructor(store: PayloadStore, layout: KeyLayout, threshold: number) {
     this.store = store;
@@ -86,11 +106,28 @@ export class PayloadIo {
    * Checks once, as a run starts, that the bucket can be written and read (a PayloadStoreError
    * naming the bucket, the action and the fix otherwise), and warns when no lifecycle rule
    * expires what a crash leaves behind. A failed check is tried again by the next run.
+   * `signal` is the caller's (its run's start): aborting it rejects this call with its reason;
+   * the check itself is abandoned once every caller waiting for it gave up.
    */
-  ready(logger: Logger): Promise<void> {
-    this.#ready ??= (async () => {
-      await this.store.check({ read: true });
-      const lifecycle = await this.store.lifecycle();
+  ready(logger: Logger, signal?: AbortSignal): Promise<void> {
+    const check = (this.#check ??= this.#startCheck(logger));
+    if (signal === undefined) {
+      check.waiting = Number.POSITIVE_INFINITY; // a caller that never gives up
+      return check.done;
+    }
+    check.waiting++;
+    const done = untilAborted(check.done, signal);
+    done.catch(() => {
+      if (--check.waiting === 0 && this.#check === check) check.abandon.abort(signal.reason);
+    });
+    return done;
+  }
+
+  #startCheck(logger: Logger): BucketCheck {
+    const abandon = new AbortController();
+    const done = (async () => {
+      await this.store.check({ read: true }, abandon.signal);
+      const lifecycle = await this.store.lifecycle(abandon.signal);
       if (lifecycle.state !== 'ok') {
         logger.warn(
           { bucket: this.store.bucket, prefix: this.store.prefix, lifecycle: lifecycle.state },
@@ -98,8 +135,11 @@ export class PayloadIo {
         );
       }
     })();
-    this.#ready.catch(() => (this.#ready = undefined));
-    return this.#ready;
+    const check: BucketCheck = { done, abandon, waiting: 0 };
+    done.catch(() => {
+      if (this.#check === check) this.#check = undefined;
+    });
+    return check;
   }
 
   /** True when `body` (with message attributes of `attributeBytes`) is stored in S3 rather than sent. */
@@ -124,19 +164,25 @@ export class PayloadIo {
     };
   }
 
-  /** Reads the bodies the received `messages` point to, replacing each Body in place. */
+  /**
+   * Reads the bodies the received `messages` point to, replacing each Body in place. Aborting
+   * `signal` rejects with its reason, and a read it cut short marks nothing unreadable: the
+   * receive is abandoned, its messages come back from SQS.
+   */
   async resolve(messages: readonly Message[], signal?: AbortSignal): Promise<void> {
     await Promise.all(messages.map((message) => this.#resolveOne(message, signal)));
+    signal?.throwIfAborted();
   }
 
   async #resolveOne(message: Message, signal: AbortSignal | undefined): Promise<void> {
     try {
       const pointer = decodePointer(message.Body ?? '', message.MessageAttributes);
       if (pointer === undefined) return;
-      message.Body = await this.store.get(pointer.bucket, pointer.key, signal);
-      stored.set(message, { bucket: pointer.bucket, key: pointer.key });
+      const body = await this.store.get(pointer.bucket, pointer.key, signal);
+      message.Body = body;
+      stored.set(message, { bucket: pointer.bucket, key: pointer.key, bytes: pointer.size ?? body.length });
     } catch (error) {
-      failed.set(message, error);
+      if (signal?.aborted !== true) failed.set(message, error); // an abort says nothing of the body
     }
   }
 

@@ -95,7 +95,9 @@ export class SqsIo {
   }
 
   /**
-   * Long-polls one queue. Aborting `signal` ends the wait (messages SQS had picked come back later).
+   * Long-polls one queue, then reads the bodies stored in S3 of what it brought. Aborting `signal`
+   * ends the wait (messages SQS had picked come back later) or the reads (the messages brought are
+   * handed back, none marked unreadable): either way the receive rejects.
    * `messageAttributes`: the message attributes to return too (none by default).
    */
   async receive(
@@ -140,7 +142,16 @@ export class SqsIo {
         ),
       );
     }
-    await resolvePointers(this.#payloads, messages);
+    try {
+      await resolvePointers(this.#payloads, messages, signal);
+    } catch (error) {
+      // Aborted while reading stored bodies: abandoned like a receive aborted on the wire, but
+      // these handles are known, so the messages go back at once rather than after their lease.
+      for (const m of messages) {
+        this.changeVisibility(url, { receiptHandle: m.ReceiptHandle ?? '' }, 0).catch(() => {});
+      }
+      throw error;
+    }
     return messages;
   }
 
@@ -392,9 +403,16 @@ function hasPointer(message: Message): boolean {
   return POINTER_ATTRIBUTES.some((name) => message.MessageAttributes?.[name] !== undefined);
 }
 
-/** Reads the stored bodies; without `payloads`, each pointer is an input that cannot be read. */
-async function resolvePointers(payloads: PayloadIo | undefined, messages: readonly Message[]): Promise<void> {
-  if (payloads !== undefined) return payloads.resolve(messages);
+/**
+ * Reads the stored bodies; without `payloads`, each pointer is an input that cannot be read.
+ * Rejects only when `signal` aborts.
+ */
+async function resolvePointers(
+  payloads: PayloadIo | undefined,
+  messages: readonly Message[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (payloads !== undefined) return payloads.resolve(messages, signal);
   for (const message of messages.filter(hasPointer)) markUnreadable(message);
 }
 

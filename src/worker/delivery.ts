@@ -1,4 +1,4 @@
-import { type StoredPayload, storedPayloadOf } from '../payloads/payload-io.ts';
+import { type StoredPayload, storedBytesOf, storedPayloadOf } from '../payloads/payload-io.ts';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Envelope } from '../envelope.ts';
 import { describe, LeaseLostError, type SqspipesError } from '../errors.ts';
@@ -114,6 +114,11 @@ export class Delivery implements Lease {
   /** Where its body was stored in S3 (deleted with it: see SqsIo.delete). */
   get payload(): StoredPayload | undefined {
     return storedPayloadOf(this.#message);
+  }
+
+  /** Bytes of its body read from S3 (0: it came in the message): held until it ends. */
+  get storedBytes(): number {
+    return storedBytesOf(this.#message);
   }
 
   /** Aborted when SQS's 12-hour limit is about to end the lease: the call must stop. */

@@ -67,6 +67,15 @@ export class RunControl {
     return Math.max(0, this.#idleDeadline - Date.now());
   }
 
+  /**
+   * Aborted when the run must not start after all: a stop was requested, or the user's `signal`
+   * aborted (which {@link begin} watches only once the run has started).
+   */
+  get startSignal(): AbortSignal {
+    const signal = this.#signal;
+    return signal === undefined ? this.#stopping.signal : AbortSignal.any([this.#stopping.signal, signal]);
+  }
+
   get stopSignal(): AbortSignal {
     return this.#stopping.signal;
   }

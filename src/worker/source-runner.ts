@@ -63,10 +63,7 @@ export class SourceRunner {
   }
 
   async start(): Promise<void> {
-    await Promise.all([
-      this.#target.forwarder.createQueues(),
-      this.#deps.io.payloads?.ready(this.#deps.logger),
-    ]);
+    await Promise.all([this.#target.forwarder.createQueues(), this.#ready()]);
     this.#state = await this.#deps.hooks.acquire(this.#stage);
     this.#started = true;
     this.#logStart();
@@ -81,6 +78,14 @@ export class SourceRunner {
       () => this.#control.requestStop(),
       (error: unknown) => this.#fail(this.#failure(error), 'a worker loop failed'),
     );
+  }
+
+  /** The bucket check of `payloads` (none without), ended by a stop during the start. */
+  async #ready(): Promise<void> {
+    const starting = this.#control.startSignal;
+    await this.#deps.io.payloads?.ready(this.#deps.logger, starting).catch((error: unknown) => {
+      if (!starting.aborted) throw error;
+    });
   }
 
   /** Calls running now. */

@@ -18,6 +18,7 @@ import { RunControl } from './run-control.ts';
 import { logStop } from './stop-log.ts';
 import type { RunDeps } from './run-deps.ts';
 import { Scheduler } from './scheduler.ts';
+import { STORED_BYTES_BUDGET, StoredBytes } from './stored-bytes.ts';
 import { STOP_CALLS, STOP_FLUSH, STOP_RECEIVES, StopClock, type StopOptions } from './stop-clock.ts';
 
 /** Most receives in flight at once per priority level. */
@@ -76,7 +77,7 @@ export class StageRunner {
     const [urls] = await Promise.all([
       Promise.all(levels.map((level) => this.#deps.queues.inputUrl(stage, level))),
       forwarder.createQueues(),
-      this.#deps.io.payloads?.ready(this.#deps.logger), // the bucket, before any input is taken
+      this.#ready(), // the bucket, before any input is taken
       this.#deps.payloadDeletes?.url('own'), // where acknowledged stored bodies go to be deleted
     ]);
     const state = await this.#deps.hooks.acquire(stage);
@@ -114,7 +115,12 @@ export class StageRunner {
     // lane (one arriving while the one before completes), plus one place per idle level's long poll.
     const lanes = MAX_LANES;
     const room = workers * batch + 2 * RECEIVE_MAX * lanes + levels.length;
-    const capacity = new Capacity(room, () => scheduler.quota);
+    // With `payloads`, bodies read from S3 are held within a budget of bytes too.
+    const stored =
+      this.#deps.io.payloads === undefined
+        ? undefined
+        : new StoredBytes(STORED_BYTES_BUDGET, workers * batch);
+    const capacity = new Capacity(room, () => scheduler.quota, stored);
     const deliveryDeps = this.#deliveryDeps(scheduler, reporter);
     this.#scheduler = scheduler;
     this.#capacity = capacity;
@@ -126,11 +132,17 @@ export class StageRunner {
       visibility: stage.visibilityTimeout,
       lanes,
       waitSeconds: (busy) => this.#waitSeconds(busy),
-      deliver: (url: string, level: number, message: Message, envelope: Envelope | undefined) =>
-        new Delivery(url, level, message, envelope, deliveryDeps),
+      deliver: (url: string, level: number, message: Message, envelope: Envelope | undefined) => {
+        const delivery = new Delivery(url, level, message, envelope, deliveryDeps);
+        capacity.hold(delivery.storedBytes); // given back when it ends (#ended)
+        return delivery;
+      },
       schedule: (deliveries) => {
-        const level = deliveries[0]?.level;
-        this.#deps.logger.debug({ stage: stage.name, level, count: deliveries.length }, 'received');
+        const fields = { stage: stage.name, level: deliveries[0]?.level, count: deliveries.length };
+        this.#deps.logger.debug(
+          stored === undefined ? fields : { ...fields, storedBytes: stored.inHand },
+          'received',
+        );
         scheduler.push(deliveries);
       },
       stopping: () => this.#control.stopping,
@@ -191,13 +203,24 @@ export class StageRunner {
 
   /** A delivery ended: free its place and its group (releasing the rest of a released group). */
   #ended(delivery: Delivery, outcome: Outcome): void {
-    this.#capacity?.release(1);
+    this.#capacity?.release(1, delivery.storedBytes);
     this.#intake?.ended(delivery, outcome);
     if (this.inHand === 0) this.#control.touch();
     const after = laterThan(delivery);
     for (const later of this.#scheduler?.ended(delivery, outcome) ?? []) later.release(after);
     if (this.#scheduler?.limitDone === true) this.#control.requestStop();
     this.#maybeIdle();
+  }
+
+  /**
+   * The bucket check of `payloads` (none without), ended by a stop during the start: the run then
+   * starts stopped, and takes no input.
+   */
+  async #ready(): Promise<void> {
+    const starting = this.#control.startSignal;
+    await this.#deps.io.payloads?.ready(this.#deps.logger, starting).catch((error: unknown) => {
+      if (!starting.aborted) throw error;
+    });
   }
 
   /** Extends messages an idle long poll brought with a short lease to the stage's visibility. */
