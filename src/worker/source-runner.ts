@@ -40,6 +40,8 @@ export class SourceRunner {
   readonly #delivering = new Set<Promise<void>>();
   #state: unknown;
   #started = false;
+  /** The stage's setup as this run took it: given back once the run is done, even if it comes late. */
+  #acquiring: Promise<unknown> | undefined;
   #stopLogged = false;
   /** Why the run failed, for the stop's log line. */
   #failedBecause: string | undefined;
@@ -64,7 +66,9 @@ export class SourceRunner {
 
   async start(): Promise<void> {
     await Promise.all([this.#target.forwarder.createQueues(), this.#ready()]);
-    this.#state = await this.#deps.hooks.acquire(this.#stage);
+    if (this.#control.stopping) return; // stopped while starting: no setup to run
+    this.#acquiring = this.#deps.hooks.acquire(this.#stage); // the shutdown waits for it
+    this.#state = await this.#acquiring;
     this.#started = true;
     this.#logStart();
     this.#control.begin(() => {
@@ -299,7 +303,12 @@ export class SourceRunner {
     const requests = { requests: this.#io.pending };
     await clock.waitSaying(delivered, () => clock.left(), say(STOP_FLUSH, requests));
     clock.dispose();
-    if (this.#started)
+    // The setup, if this run took it (a failed one is not given back), once it ended.
+    const taken = await this.#acquiring?.then(
+      () => true,
+      () => false,
+    );
+    if (taken === true)
       await this.#deps.hooks.release(this.#stage).catch((error: unknown) => this.#control.fail(error));
     this.#output.end(this.#control.failed ? this.#control.error : undefined);
   }

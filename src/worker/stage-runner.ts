@@ -48,6 +48,8 @@ export class StageRunner {
   /** Ends this run's part in sweeping the stored bodies to delete (see DeleteQueue). */
   #stopDeletes: (() => Promise<void>) | undefined;
   #acquired = false;
+  /** The stage's setup as this run took it: given back once the run is done, even if it comes late. */
+  #acquiring: Promise<unknown> | undefined;
   #receiveFailing = false;
   #idle = false;
   #stopLogged = false;
@@ -80,7 +82,9 @@ export class StageRunner {
       this.#ready(), // the bucket, before any input is taken
       this.#deps.payloadDeletes?.url('own'), // where acknowledged stored bodies go to be deleted
     ]);
-    const state = await this.#deps.hooks.acquire(stage);
+    if (this.#control.stopping) return; // stopped while starting: no setup to run
+    this.#acquiring = this.#deps.hooks.acquire(stage); // the shutdown waits for it (see #release)
+    const state = await this.#acquiring;
     this.#acquired = true;
     const batch = stage.batch ?? 1;
     this.#logStart(levels, workers, batch);
@@ -301,10 +305,22 @@ export class StageRunner {
     await clock.waitSaying(this.#io.flush(clock.left()), () => clock.left(), say(STOP_FLUSH, requests));
     clock.dispose();
     this.#heartbeat.stop();
-    if (this.#acquired) {
+    await this.#release();
+    this.#output.end(this.#control.failed ? this.#control.error : undefined);
+  }
+
+  /**
+   * Gives back the stage's setup, if this run took it (waiting for a setup still running: a stop
+   * may come while it does); a failed setup is not given back.
+   */
+  async #release(): Promise<void> {
+    const taken = await this.#acquiring?.then(
+      () => true,
+      () => false,
+    );
+    if (taken === true) {
       await this.#deps.hooks.release(this.#stage).catch((error: unknown) => this.#control.fail(error));
     }
-    this.#output.end(this.#control.failed ? this.#control.error : undefined);
   }
 
   /** What an operator needs to know of this run: what it consumes, where it sends, how many workers. */

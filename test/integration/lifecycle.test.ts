@@ -4,16 +4,31 @@
  * timed-out call keeps its worker. Each test failed on the engine before the rewrite.
  */
 import { once } from 'node:events';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  GetQueueUrlCommand,
+  QueueDoesNotExist,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { enqueueId } from '../../src/ids.ts';
 import { STOP_RECEIVES } from '../../src/worker/stop-clock.ts';
 import { TaskClient } from '../../src/index.ts';
 import { collect, testClient } from '../support/pipeline.ts';
-import { backendEnv, rawClient } from '../support/sqs.ts';
+import { backendEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
 
 const source = { method: () => null, name: 'source' };
 const echo = (x: unknown) => x;
+
+async function exists(sqs: SQSClient, name: string): Promise<boolean> {
+  try {
+    await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+    return true;
+  } catch (error) {
+    if (error instanceof QueueDoesNotExist) return false;
+    throw error;
+  }
+}
 
 describe('a stop leaves no receive behind', () => {
   // The default visibility timeout (30 s): a message taken by a receive of a stopped run would
@@ -74,6 +89,31 @@ describe('close()', () => {
     await run;
     expect(out).toEqual(['one']);
     expect(client.stats().inHand).toBe(0);
+  });
+});
+
+describe('close() while a run is starting', () => {
+  it('runs no setup without its teardown, for a stage and for the source', async () => {
+    const hooks = { setups: 0, teardowns: 0 };
+    const counted = { setup: () => void hooks.setups++, teardown: () => void hooks.teardowns++ };
+    const raw = rawClient();
+    for (const stage of ['step', 'source']) {
+      // A new domain: the run creates its queues and waits a second after that (the settle time
+      // of an endpoint), which is when close() comes.
+      const client = new TaskClient({ domain: uniquePrefix('closestart'), ...backendEnv() });
+      client.registerTasks([
+        { method: () => [1, 2], name: 'source', ...counted },
+        { method: echo, name: 'step', ...counted },
+      ]);
+      const run = collect(client.run(stage, { idleTimeout: 60_000 })).catch(() => []);
+      const queue = `${client.domain}-step-p0.fifo`;
+      while (!(await exists(raw, queue))) await new Promise((resolve) => setImmediate(resolve));
+      await client.close();
+      await run;
+      expect(hooks.teardowns).toBe(hooks.setups);
+      await deleteQueuesWithPrefix(raw, client.domain);
+    }
+    raw.destroy();
   });
 });
 
