@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pythonExtendedClient } from '../support/python-extended-client.ts';
 import { readQuickStart, readTestingExamples } from './readme-quick-start.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -145,14 +146,25 @@ describe('from npm pack to a running pipeline, as the README tells a new user', 
   });
 
   it("runs a user's own test suite of the kit, written from the README alone (test/package/outside-kit)", async () => {
+    const versions = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>;
+    };
+    const version = (name: string) => `${name}@${versions.devDependencies[name] ?? 'latest'}`;
     // vitest and fauxqs, as "Testing your pipeline" says (installed already by the test above).
     if (!existsSync(join(project, 'node_modules', 'vitest', 'vitest.mjs'))) {
-      const versions = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
-        devDependencies: Record<string, string>;
-      };
-      const dev = ['vitest', 'fauxqs'].map((name) => `${name}@${versions.devDependencies[name] ?? 'latest'}`);
+      const dev = ['vitest', 'fauxqs'].map(version);
       await npm(['install', '-D', ...dev, '--prefer-offline', '--no-audit', '--no-fund'], project);
     }
+    // For payloads.test.mjs: the S3 client, as "Large payloads through S3" says (`npm i
+    // @aws-sdk/client-s3`), and AWS's Python Extended Client where there is one.
+    await npm(
+      ['install', version('@aws-sdk/client-s3'), '--prefer-offline', '--no-audit', '--no-fund'],
+      project,
+    );
+    const python = await pythonExtendedClient();
+    if ('skip' in python) console.warn(`outside-kit/payloads.test.mjs: ${python.skip}`);
+    const pythonEnv: Record<string, string> =
+      'client' in python ? { SQSPIPES_PYTHON_EXTENDED_CLIENT: python.client.python } : {};
     const from = join(ROOT, 'test', 'package', 'outside-kit');
     const to = join(project, 'outside-kit');
     await mkdir(to, { recursive: true });
@@ -163,7 +175,7 @@ describe('from npm pack to a running pipeline, as the README tells a new user', 
     const vitest = join(project, 'node_modules', 'vitest', 'vitest.mjs');
     const result = await promisify(execFile)(process.execPath, [vitest, 'run', 'outside-kit'], {
       cwd: project,
-      env: cleanEnv(),
+      env: cleanEnv(pythonEnv),
       maxBuffer: 64 * 1024 * 1024,
     }).then(
       ({ stdout, stderr }) => ({ code: 0, output: `${stdout}\n${stderr}` }),
@@ -172,6 +184,8 @@ describe('from npm pack to a running pipeline, as the README tells a new user', 
         output: `${error.stdout ?? ''}\n${error.stderr ?? ''}`,
       }),
     );
+    // What a file skipped, and why: one line each, `outside-kit: … skipped.`
+    for (const line of result.output.split('\n')) if (line.startsWith('outside-kit: ')) console.warn(line);
     expect(result.code, `npx vitest run outside-kit:\n${result.output}`).toBe(0);
   });
 
