@@ -111,7 +111,7 @@ function payloadParts(
     owns: (bucket, key) => bucket === resolved.bucket && key.startsWith(ours),
     timing: options.payloadDeleteTiming,
   });
-  return { io: new PayloadIo(store, layout, resolved.threshold), deletes };
+  return { io: new PayloadIo(store, layout, resolved.threshold, resolved.compress), deletes };
 }
 
 /**

@@ -15,6 +15,15 @@ import { Buffer } from 'node:buffer';
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { type KeyLayout, kindPrefix, payloadKey } from './keys.ts';
 import { PayloadStoreError } from './errors.ts';
+import {
+  compressBody,
+  decodeBody,
+  ENCODING_ATTRIBUTE,
+  ENCODING_ATTRIBUTE_BYTES,
+  isEncoded,
+  MIN_COMPRESSED_BYTES,
+  worthCompressing,
+} from './compression.ts';
 import { decodePointer, encodePointer, POINTER_ATTRIBUTES } from './pointer.ts';
 import type { Logger } from '../types.ts';
 import type { PayloadStore } from './store.ts';
@@ -73,7 +82,26 @@ export function unreadPointerAttributes(message: Message): Record<string, Messag
   if (!failed.has(message)) return undefined;
   const all = message.MessageAttributes ?? {};
   return Object.fromEntries(
-    POINTER_ATTRIBUTES.flatMap((name) => (all[name] === undefined ? [] : [[name, all[name]]])),
+    [...POINTER_ATTRIBUTES, ENCODING_ATTRIBUTE].flatMap((name) =>
+      all[name] === undefined ? [] : [[name, all[name]]],
+    ),
+  );
+}
+
+/**
+ * Decodes the compressed bodies of received `messages` (see compression.ts) in place; one that
+ * cannot be decoded keeps its body and records why ({@link payloadErrorOf}). Needs no `payloads`:
+ * every receiver decodes.
+ */
+export async function decodeReceived(messages: readonly Message[]): Promise<void> {
+  await Promise.all(
+    messages.filter(isEncoded).map(async (message) => {
+      try {
+        message.Body = await decodeBody(message);
+      } catch (error) {
+        failed.set(message, error);
+      }
+    }),
   );
 }
 
@@ -95,10 +123,14 @@ export class PayloadIo {
   /** The bucket check: made once, by the first run to start (see {@link ready}). */
   #check: BucketCheck | undefined;
 
-  constructor(store: PayloadStore, layout: KeyLayout, threshold: number) {
+  readonly #compress: boolean;
+
+  /** `compress`: bodies are compressed when that keeps them in SQS (see compression.ts). */
+  constructor(store: PayloadStore, layout: KeyLayout, threshold: number, compress = false) {
     this.store = store;
     this.#layout = layout;
     this.#threshold = threshold;
+    this.#compress = compress;
     this.#ours = kindPrefix(layout, 'payload');
   }
 
@@ -147,6 +179,41 @@ export class PayloadIo {
     // A UTF-16 code unit is at most 3 bytes in UTF-8: most bodies are decided without counting.
     const room = this.#threshold - attributeBytes;
     return body.length * 3 > room && Buffer.byteLength(body) > room;
+  }
+
+  /**
+   * True when `body` may be sent otherwise than as it is: stored in S3 ({@link offloads}), or
+   * compressed (with `compress`). Then {@link prepare} says how.
+   */
+  transforms(body: string, attributeBytes = 0): boolean {
+    if (this.offloads(body, attributeBytes)) return true;
+    if (!this.#compress || body.length * 3 < MIN_COMPRESSED_BYTES) return false;
+    return worthCompressing(Buffer.byteLength(body), this.#threshold);
+  }
+
+  /**
+   * The message to send to `queue` (its name) for `message` (one {@link transforms} chose): its
+   * body compressed, when that saves a tenth and fits under the threshold; else, over the
+   * threshold, a pointer to its body (as it is), written to S3 first; else the message itself.
+   */
+  async prepare<M extends PayloadMessage>(
+    queue: string,
+    message: M,
+    attributeBytes: number,
+    signal?: AbortSignal,
+  ): Promise<M> {
+    const bytes = Buffer.byteLength(message.body);
+    if (this.#compress && worthCompressing(bytes, this.#threshold)) {
+      const packed = await compressBody(message.body, bytes);
+      if (packed !== undefined && !this.offloads(packed.body, attributeBytes + ENCODING_ATTRIBUTE_BYTES)) {
+        return {
+          ...message,
+          body: packed.body,
+          messageAttributes: { ...message.messageAttributes, ...packed.attributes },
+        };
+      }
+    }
+    return this.offloads(message.body, attributeBytes) ? this.offload(queue, message, signal) : message;
   }
 
   /**

@@ -16,7 +16,13 @@ import { getOrCreate } from '../maps.ts';
 import { Batcher, type EntryResult } from './batcher.ts';
 import { type Diagnose, passThrough, type SqsCall } from './diagnose.ts';
 import { isTransient } from './transient.ts';
-import { markUnreadable, type PayloadIo, type StoredPayload } from '../payloads/payload-io.ts';
+import { ENCODING_ATTRIBUTE, isEncoded } from '../payloads/compression.ts';
+import {
+  decodeReceived,
+  markUnreadable,
+  type PayloadIo,
+  type StoredPayload,
+} from '../payloads/payload-io.ts';
 import { POINTER_ATTRIBUTES } from '../payloads/pointer.ts';
 
 /** One message to send to a FIFO queue. */
@@ -119,7 +125,7 @@ export class SqsIo {
         MessageSystemAttributeName.SentTimestamp,
       ],
       // A stored body's pointer is known by its attribute (ours or a Java or Python client's).
-      MessageAttributeNames: [...POINTER_ATTRIBUTES, ...(messageAttributes ?? [])],
+      MessageAttributeNames: [...POINTER_ATTRIBUTES, ENCODING_ATTRIBUTE, ...(messageAttributes ?? [])],
       // Same id on the SDK's own retries of this call: SQS then returns the same messages.
       ReceiveRequestAttemptId: randomUUID(),
     });
@@ -129,6 +135,8 @@ export class SqsIo {
     } catch (error) {
       throw this.#options.diagnose(error, { step: 'receiving', action: 'ReceiveMessage', queue: url });
     }
+    // A compressed body is decoded here, whoever receives it (with `payloads` or not).
+    if (messages.some(isEncoded)) await decodeReceived(messages);
     const pointers = messages.filter(hasPointer);
     if (pointers.length === 0) return messages;
     if (this.#payloads !== undefined && visibilityTimeout < SHORT_LEASE_SECONDS) {
@@ -161,11 +169,12 @@ export class SqsIo {
    */
   send(url: string, message: OutgoingMessage, signal?: AbortSignal, abandon = false): Promise<unknown> {
     const payloads = this.#payloads;
-    if (payloads?.offloads(message.body, attributeBytes(message)) === true) {
-      // Its body in S3 first, then the pointer through the batcher. The store's errors name the
-      // bucket and S3's action themselves: not diagnosed as SQS's.
-      const stored = payloads.offload(queueNameOf(url), message, signal);
-      return stored.then((pointer) => this.#send(url, pointer, signal, abandon));
+    const extra = payloads === undefined ? 0 : attributeBytes(message);
+    if (payloads?.transforms(message.body, extra) === true) {
+      // Compressed, or its body in S3 first, then through the batcher. The store's errors name
+      // the bucket and S3's action themselves: not diagnosed as SQS's.
+      const prepared = payloads.prepare(queueNameOf(url), message, extra, signal);
+      return prepared.then((ready) => this.#send(url, ready, signal, abandon));
     }
     return this.#send(url, message, signal, abandon);
   }

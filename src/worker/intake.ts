@@ -1,6 +1,7 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import { decodeEnvelope, type Envelope } from '../envelope.ts';
 import { describe } from '../errors.ts';
+import { EncodedBodyError } from '../payloads/compression.ts';
 import { payloadErrorOf } from '../payloads/payload-io.ts';
 import { setTimer, type Timer } from '../time/timers.ts';
 import type { Capacity } from './capacity.ts';
@@ -193,5 +194,6 @@ type Decoded = ReturnType<typeof decodeEnvelope>;
 
 /** Why an input whose body is stored in S3 is dead-lettered when that body cannot be read. */
 function unreadableReason(error: unknown): string {
+  if (error instanceof EncodedBodyError) return error.message;
   return `its body stored in S3 could not be read: ${describe(error)}`;
 }

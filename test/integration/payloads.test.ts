@@ -5,7 +5,7 @@
  * input with the reason. ElasticMQ has no S3: the file skips there in one sentence.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { encodeEnvelope } from '../../src/envelope.ts';
 import { describe, expect, it } from 'vitest';
 import { type InputInfo, TaskClient } from '../../src/index.ts';
@@ -132,5 +132,70 @@ describe.skipIf(skipped !== undefined)('payloads through S3', () => {
     let output: unknown;
     for await (output of client.run('step')) break;
     expect(output).toBe('hello');
+  });
+
+  it('with compress, keeps a 1 MiB JSON body in SQS, compressed, which any sqspipes receiver decodes; an unknown encoding is dead-lettered', async () => {
+    const { endpoint, region, credentials } = backendEnv();
+    // Records of an order batch: JSON compresses to about a fifth, base64 included.
+    const records = Array.from({ length: 11_000 }, (_, i) => ({
+      id: `order-${i}`,
+      customer: `customer-${i % 97}`,
+      total: (i * 7.31) % 500,
+      items: [{ sku: `sku-${i % 13}`, qty: 1 + (i % 4) }],
+    }));
+    const stages = [
+      { method: (r: unknown) => r, name: 'pack', input: true },
+      { method: (r: typeof records) => r.length, name: 'count' },
+    ];
+    const client = testClient('payloadzip', stages, {
+      payloads: { ...payloads, threshold: 384 * 1024, compress: true },
+      ...quick,
+    });
+    expect(Buffer.byteLength(JSON.stringify(records))).toBeGreaterThan(MiB);
+    await client.enqueue('pack', records);
+    expect(await collect(client.run('pack', { limit: 1 }))).toEqual([records]);
+
+    // In `count`'s queue: compressed, in SQS, nothing written to S3.
+    const raw = rawClient();
+    const { QueueUrl } = await raw.send(
+      new GetQueueUrlCommand({ QueueName: `${client.domain}-count-p0.fifo` }),
+    );
+    const seen = await raw.send(
+      new ReceiveMessageCommand({
+        QueueUrl,
+        MessageAttributeNames: ['All'],
+        VisibilityTimeout: 0,
+        WaitTimeSeconds: 5,
+      }),
+    );
+    const message = seen.Messages?.[0];
+    expect(message?.MessageAttributes?.['sqspipes-encoding']?.StringValue).toBe('br-base64');
+    expect(message?.MessageAttributes?.['ExtendedPayloadSize']).toBeUndefined();
+    expect(Buffer.byteLength(message?.Body ?? '')).toBeLessThan(384 * 1024);
+    const s3 = s3Client();
+    expect((await listKeys(s3, bucket)).filter((k) => k.includes(`/${client.domain}/payload/`))).toEqual([]);
+    s3.destroy();
+
+    // A client without `payloads` (or compress) decodes it all the same.
+    const plain = new TaskClient({ domain: client.domain, endpoint, region, credentials, ...quick });
+    plain.registerTasks(stages);
+    expect(await collect(plain.run('count', { limit: 1 }))).toEqual([records.length]);
+
+    // An encoding this version does not know: dead-lettered, saying so.
+    const pack = await raw.send(new GetQueueUrlCommand({ QueueName: `${client.domain}-pack-p0.fifo` }));
+    await raw.send(
+      new SendMessageCommand({
+        QueueUrl: pack.QueueUrl,
+        MessageBody: 'KLUv/QBYAQAA',
+        MessageAttributes: { 'sqspipes-encoding': { DataType: 'String', StringValue: 'zstd-base64' } },
+        MessageGroupId: 'z',
+        MessageDeduplicationId: 'z',
+      }),
+    );
+    raw.destroy();
+    expect(await deadLetterReasons(plain, 'pack')).toEqual([
+      expect.stringMatching(/encoded as "zstd-base64" .*cannot decode/),
+    ]);
+    await plain.close();
   });
 });

@@ -29,6 +29,7 @@ describe('payloads option', () => {
       bucket: 'my-bucket',
       prefix: '',
       threshold: 384 * 1024,
+      compress: false,
       s3Client: undefined,
     });
     expect(DEFAULT_THRESHOLD_BYTES).toBe(393_216);
@@ -38,8 +39,14 @@ describe('payloads option', () => {
     const s3Client = new S3Client({ region: 'eu-west-1' });
     try {
       expect(
-        resolvePayloadOptions({ bucket: 'b.example-1', prefix: 'sqs/pipes_1/', threshold: 1024, s3Client }),
-      ).toEqual({ bucket: 'b.example-1', prefix: 'sqs/pipes_1/', threshold: 1024, s3Client });
+        resolvePayloadOptions({
+          bucket: 'b.example-1',
+          prefix: 'sqs/pipes_1/',
+          threshold: 1024,
+          compress: true,
+          s3Client,
+        }),
+      ).toEqual({ bucket: 'b.example-1', prefix: 'sqs/pipes_1/', threshold: 1024, compress: true, s3Client });
     } finally {
       s3Client.destroy();
     }

@@ -1,3 +1,5 @@
+import { ENCODING_ATTRIBUTE } from '../../payloads/compression.ts';
+import { decodeReceived } from '../../payloads/payload-io.ts';
 import {
   GetQueueAttributesCommand,
   type Message,
@@ -127,9 +129,15 @@ export async function peekQueue(
       WaitTimeSeconds: waitSeconds,
       VisibilityTimeout: 0,
       MessageSystemAttributeNames: [MessageSystemAttributeName.ApproximateReceiveCount],
-      // A body stored in S3 is known by its pointer's attribute.
-      MessageAttributeNames: [...POINTER_ATTRIBUTES, ...(queue.level === 'dlq' ? [REASON_ATTRIBUTE] : [])],
+      // A body stored in S3 is known by its pointer's attribute, a compressed one by its encoding.
+      MessageAttributeNames: [
+        ...POINTER_ATTRIBUTES,
+        ENCODING_ATTRIBUTE,
+        ...(queue.level === 'dlq' ? [REASON_ATTRIBUTE] : []),
+      ],
     }),
   );
-  return out.Messages ?? [];
+  const messages = out.Messages ?? [];
+  await decodeReceived(messages); // shown as it was sent (one that cannot be decoded, as it is)
+  return messages;
 }
