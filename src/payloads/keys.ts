@@ -27,6 +27,11 @@ export function payloadKey(layout: KeyLayout, queue: string, deduplicationId: st
   return keyFor(layout, 'payload', queue, deduplicationId);
 }
 
+/** The key of the partial state of a join's pending item named `id` (see join-state.ts). */
+export function joinStateKey(layout: KeyLayout, id: string): string {
+  return keyFor(layout, 'join', id);
+}
+
 /**
  * The key of an object of `kind` named by `parts`: their SHA-256 (joined by NUL, which no queue
  * name or SQS id may contain) in hex, under {@link kindPrefix}.

@@ -1,7 +1,8 @@
 /**
- * The S3 side of stored bodies (and, later, of join state): write, read, delete in batches, check
- * the bucket at start, and check or install the lifecycle rule. Knows nothing of messages: the
- * pointer format is pointer.ts, the key layout keys.ts.
+ * The S3 side of stored bodies: write, read, delete in batches, check the bucket at start, and
+ * check or install the lifecycle rule; join state (join-state-s3.ts) makes its calls through
+ * `call()`, on the same client. Knows nothing of messages: the pointer format is pointer.ts, the
+ * key layout keys.ts.
  */
 import { constants as bufferConstants } from 'node:buffer';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -42,7 +43,8 @@ export const MAX_READ_BYTES = bufferConstants.MAX_STRING_LENGTH;
 /** A batched delete gives up after this long (the lifecycle rule deletes what is left). */
 const DELETE_TIMEOUT_MS = 60_000;
 
-interface Connection {
+/** The S3 client of a store, with what its errors are diagnosed with. */
+export interface S3Connection {
   readonly sdk: S3Sdk;
   readonly s3: S3Client;
   readonly region: string | undefined;
@@ -58,7 +60,7 @@ export class PayloadStore {
   readonly #source: S3Source;
   readonly #logger: Logger;
   readonly #deletes: DeleteBatcher;
-  #connection: Promise<Connection> | undefined;
+  #connection: Promise<S3Connection> | undefined;
   #closed: Promise<void> | undefined;
 
   constructor(init: PayloadStoreInit) {
@@ -113,6 +115,19 @@ export class PayloadStore {
       throw new PayloadTooLargeError(bucket, key, size, MAX_READ_BYTES);
     }
     return (await output.Body?.transformToString('utf-8')) ?? '';
+  }
+
+  /**
+   * Runs `run` with this store's S3 client, counted as `action`, its error diagnosed (as a
+   * PayloadStoreError naming the bucket, the action and the fix): for the other users of this S3
+   * layer, such as join state (join-state-s3.ts).
+   */
+  call<T>(
+    action: string,
+    key: string | undefined,
+    run: (connection: S3Connection) => Promise<T>,
+  ): Promise<T> {
+    return this.#call(action, this.bucket, key, run);
   }
 
   /**
@@ -243,7 +258,7 @@ export class PayloadStore {
   }
 
   async #deleteSome(bucket: string, keys: readonly string[]): Promise<string[]> {
-    let connection: Connection | undefined;
+    let connection: S3Connection | undefined;
     try {
       connection = await this.#connect();
       const { sdk, s3 } = connection;
@@ -282,7 +297,7 @@ export class PayloadStore {
     action: string,
     bucket: string,
     key: string | undefined,
-    run: (connection: Connection) => Promise<T>,
+    run: (connection: S3Connection) => Promise<T>,
   ): Promise<T> {
     const connection = await this.#connect();
     this.#count(action);
@@ -294,7 +309,7 @@ export class PayloadStore {
   }
 
   #diagnose(
-    connection: Connection,
+    connection: S3Connection,
     error: unknown,
     action: string,
     bucket: string,
@@ -309,7 +324,7 @@ export class PayloadStore {
   }
 
   /** The SDK and the client, made on first use (and again after a failed first use). */
-  #connect(): Promise<Connection> {
+  #connect(): Promise<S3Connection> {
     if (this.#connection === undefined) {
       const made = this.#makeConnection();
       this.#connection = made;
@@ -320,7 +335,7 @@ export class PayloadStore {
     return this.#connection;
   }
 
-  async #makeConnection(): Promise<Connection> {
+  async #makeConnection(): Promise<S3Connection> {
     const sdk = await loadS3(this.bucket);
     const given = this.#options.s3Client;
     const s3 = given ?? createS3Client(sdk, this.#source);
