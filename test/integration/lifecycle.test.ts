@@ -4,31 +4,16 @@
  * timed-out call keeps its worker. Each test failed on the engine before the rewrite.
  */
 import { once } from 'node:events';
-import {
-  GetQueueUrlCommand,
-  QueueDoesNotExist,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { enqueueId } from '../../src/ids.ts';
 import { STOP_RECEIVES } from '../../src/worker/stop-clock.ts';
 import { TaskClient } from '../../src/index.ts';
 import { collect, testClient } from '../support/pipeline.ts';
-import { backendEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
+import { backendEnv, deleteQueuesWithPrefix, queueExists, rawClient, uniquePrefix } from '../support/sqs.ts';
 
 const source = { method: () => null, name: 'source' };
 const echo = (x: unknown) => x;
-
-async function exists(sqs: SQSClient, name: string): Promise<boolean> {
-  try {
-    await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-    return true;
-  } catch (error) {
-    if (error instanceof QueueDoesNotExist) return false;
-    throw error;
-  }
-}
 
 describe('a stop leaves no receive behind', () => {
   // The default visibility timeout (30 s): a message taken by a receive of a stopped run would
@@ -107,7 +92,7 @@ describe('close() while a run is starting', () => {
       ]);
       const run = collect(client.run(stage, { idleTimeout: 60_000 })).catch(() => []);
       const queue = `${client.domain}-step-p0.fifo`;
-      while (!(await exists(raw, queue))) await new Promise((resolve) => setImmediate(resolve));
+      while (!(await queueExists(raw, queue))) await new Promise((resolve) => setImmediate(resolve));
       await client.close();
       await run;
       expect(hooks.teardowns).toBe(hooks.setups);

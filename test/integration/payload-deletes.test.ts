@@ -4,12 +4,7 @@
  * survives the process that scheduled it; a message naming objects that are not the domain's is
  * dropped without touching them. ElasticMQ has no S3: the file skips there in one sentence.
  */
-import {
-  GetQueueUrlCommand,
-  QueueDoesNotExist,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-} from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { destroyCommand } from '../../src/cli/operator/destroy.ts';
 import { TaskClient } from '../../src/index.ts';
@@ -22,7 +17,7 @@ import { Provisioner } from '../../src/queues/provisioner.ts';
 import type { Logger } from '../../src/types.ts';
 import { collect } from '../support/pipeline.ts';
 import { listKeys, s3Client, s3Unavailable, testBucket } from '../support/s3-bucket.ts';
-import { backendEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
+import { backendEnv, deleteQueuesWithPrefix, queueExists, rawClient, uniquePrefix } from '../support/sqs.ts';
 
 const skipped = await s3Unavailable();
 if (skipped !== undefined) console.warn(`payload-deletes.test.ts: ${skipped}`);
@@ -123,15 +118,7 @@ describe.skipIf(skipped !== undefined)('the queue of pending deletes of stored b
   });
 
   it("is deleted with the pipeline's queues: by client.destroy() and by `sqspipes destroy`", async () => {
-    const exists = async (name: string) => {
-      try {
-        await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-        return true;
-      } catch (error) {
-        if (error instanceof QueueDoesNotExist) return false;
-        throw error;
-      }
-    };
+    const exists = (name: string) => queueExists(sqs, name);
     for (const how of ['client', 'operator'] as const) {
       const mine = uniquePrefix(`del${how}`);
       const client = new TaskClient({

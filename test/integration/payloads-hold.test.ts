@@ -5,12 +5,12 @@
  * there in one sentence.
  */
 import { once } from 'node:events';
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { InputInfo, Logger, TaskClient } from '../../src/index.ts';
 import { STORED_BYTES_BUDGET } from '../../src/worker/stored-bytes.ts';
+import { startProxy } from '../support/action-proxy.ts';
 import { collect, testClient } from '../support/pipeline.ts';
 import { s3Unavailable, testBucket } from '../support/s3-bucket.ts';
 import { backendEnv } from '../support/sqs.ts';
@@ -27,35 +27,15 @@ const quick = { pollWaitSeconds: 1 };
  * its connection).
  */
 async function startHoldingProxy() {
-  const upstream = new URL(backendEnv().endpoint);
   let hold: { method: string; path: RegExp } | undefined;
   let onHeld: ((req: IncomingMessage) => void) | undefined;
-  const server: Server = createServer((req, res) => {
-    if (hold !== undefined && req.method === hold.method && hold.path.test(req.url ?? '')) {
-      onHeld?.(req);
-      return; // unanswered
-    }
-    const headers = { ...req.headers, host: upstream.host };
-    const out = request(
-      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    out.on('error', () => req.socket.destroy());
-    req.pipe(out);
+  const proxy = await startProxy(backendEnv().endpoint, (req) => {
+    if (hold === undefined || req.method !== hold.method || !hold.path.test(req.url ?? '')) return undefined;
+    onHeld?.(req);
+    return 'hang';
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
   const { region, credentials } = backendEnv();
-  const s3 = new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
-    forcePathStyle: true,
-    region,
-    credentials,
-  });
+  const s3 = new S3Client({ endpoint: proxy.url, forcePathStyle: true, region, credentials });
   return {
     s3,
     /** Holds the requests of `method` whose path matches `path`, from now on. */
@@ -76,9 +56,7 @@ async function startHoldingProxy() {
     },
     stop: async () => {
       s3.destroy();
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
+      await proxy.stop();
     },
   };
 }

@@ -12,9 +12,7 @@ import { fileURLToPath } from 'node:url';
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
-  GetQueueUrlCommand,
   ListQueueTagsCommand,
-  QueueDoesNotExist,
   type SQSClient,
   TagQueueCommand,
 } from '@aws-sdk/client-sqs';
@@ -29,7 +27,7 @@ import {
 import { listReplyQueues, removeStaleReplyQueues } from '../../src/replies/stale-replies.ts';
 import { TAG } from '../../src/queues/naming.ts';
 import type { Logger } from '../../src/types.ts';
-import { childEnv, deleteQueuesWithPrefix, rawClient, uniquePrefix } from '../support/sqs.ts';
+import { childEnv, deleteQueuesWithPrefix, queueExists, rawClient, uniquePrefix } from '../support/sqs.ts';
 
 const OPERATOR = fileURLToPath(new URL('../../src/cli/operator-main.ts', import.meta.url));
 const MINUTE = 60_000;
@@ -63,15 +61,7 @@ async function rawQueue(name: string, tags: Record<string, string> = {}): Promis
   return out.QueueUrl ?? '';
 }
 
-async function exists(name: string): Promise<boolean> {
-  try {
-    await raw.send(new GetQueueUrlCommand({ QueueName: name }));
-    return true;
-  } catch (error) {
-    if (error instanceof QueueDoesNotExist) return false;
-    throw error;
-  }
-}
+const exists = (name: string) => queueExists(raw, name);
 
 async function tags(url: string): Promise<Record<string, string>> {
   return (await raw.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {};

@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** What an {@link ActionProxy} does with a request it does not pass on. */
@@ -23,13 +23,29 @@ export async function startActionProxy(
   pass: ReadonlySet<string>,
   otherwise: Blocked,
 ): Promise<ActionProxy> {
-  const upstream = new URL(target);
   const blocked: Record<string, number> = {};
-  const server: Server = createServer((req, res) => {
+  const proxy = await startProxy(target, (req) => {
     const action = String(req.headers['x-amz-target'] ?? '').replace('AmazonSQS.', '');
-    if (!pass.has(action)) {
-      blocked[action] = (blocked[action] ?? 0) + 1;
-      if (otherwise === 'reset') req.socket.destroy();
+    if (pass.has(action)) return undefined;
+    blocked[action] = (blocked[action] ?? 0) + 1;
+    return otherwise;
+  });
+  return { ...proxy, blocked };
+}
+
+/**
+ * An HTTP proxy on loopback that forwards every request to `target`, but those for which
+ * `block` says `hang` (left unanswered) or `reset` (connection closed).
+ */
+export async function startProxy(
+  target: string,
+  block: (req: IncomingMessage) => Blocked | undefined,
+): Promise<{ readonly url: string; stop(): Promise<void> }> {
+  const upstream = new URL(target);
+  const server: Server = createServer((req, res) => {
+    const blocked = block(req);
+    if (blocked !== undefined) {
+      if (blocked === 'reset') req.socket.destroy();
       return;
     }
     const headers = { ...req.headers, host: upstream.host };
@@ -47,7 +63,6 @@ export async function startActionProxy(
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    blocked,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { DeleteQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteQueueCommand,
+  GetQueueUrlCommand,
+  ListQueuesCommand,
+  QueueDoesNotExist,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, inject } from 'vitest';
 
 /** Connection settings of the backend the global setup started, for clients and child processes. */
@@ -31,6 +37,17 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 export function rawClient(): SQSClient {
   const { endpoint, region, credentials } = backendEnv();
   return new SQSClient({ endpoint, region, credentials });
+}
+
+/** Whether a queue named `name` exists (GetQueueUrl answers). */
+export async function queueExists(sqs: SQSClient, name: string): Promise<boolean> {
+  try {
+    await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+    return true;
+  } catch (error) {
+    if (error instanceof QueueDoesNotExist) return false;
+    throw error;
+  }
 }
 
 /** A queue-name prefix no other test (or earlier run) uses: `t` + time + random, letters and digits only. */
