@@ -97,8 +97,9 @@ function payloadParts(
     options: resolved,
     source: s3SourceOf(sqs, target),
     logger,
-    // Soon after the acknowledgement: a process killed before leaves its objects to the lifecycle rule.
-    deleteDelayMs: 100,
+    // At once after the acknowledgement (the keys of one DeleteMessageBatch together): a process
+    // killed in between leaves its objects to the lifecycle rule.
+    deleteDelayMs: 0,
     scheduleDeletes: (bucket, keys) => deletes.schedule(bucket, keys),
   });
   const deletes = new DeleteQueue({

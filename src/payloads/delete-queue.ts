@@ -9,7 +9,7 @@
  * (`<domain>-payload-deletes`) as one message per batch of keys, delayed by the hold (standard
  * queues delay each message; FIFO queues cannot). Every run of the domain with `payloads` sweeps
  * that queue: it deletes the keys of the messages that are due (DeleteObjects) and then the
- * messages. A process killed between the acknowledgement and the send (about 100 ms) leaves its
+ * messages. A process killed between the acknowledgement and that send (a round trip) leaves its
  * objects to the lifecycle rule, as does a sweep that keeps failing.
  */
 import {

@@ -109,7 +109,7 @@ async function deadLetteredKeys(queues: readonly QueueInfo[]): Promise<string[]>
  * in the order they happened) says of each:
  * - `orphaned`: last read by a process SIGKILLed after that read, and neither scheduled for
  *   deletion nor deleted: the process died between its acknowledgement and sending the key to the
- *   queue of pending deletes (about 100 ms), or before it acknowledged (then its message comes
+ *   queue of pending deletes (a round trip), or before it acknowledged (then its message comes
  *   back, is read again and the object is deleted: such a key is not left). The lifecycle rule's.
  * - `rewritten`: put again after it was deleted: an input processed again (the process that sent
  *   its output was killed before acknowledging it) rewrote its output's object after the next
