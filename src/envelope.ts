@@ -1,3 +1,11 @@
+import {
+  decodeEvent,
+  decodeFrames,
+  encodeEvent,
+  encodeFrames,
+  type JoinEvent,
+  type JoinFrame,
+} from './join/frames.ts';
 import secureJson from 'secure-json-parse';
 import { strictJson } from './json-check.ts';
 import type { TraceCarrier } from './observe/telemetry.ts';
@@ -21,6 +29,10 @@ export interface Envelope {
   readonly reply?: ReplyAddress | undefined;
   /** The trace context of the span that sent it (OpenTelemetry, when recording): `"tc"`. */
   readonly trace?: TraceCarrier | undefined;
+  /** The join scopes it is in, outermost first (see join/frames.ts): `"j"`. */
+  readonly frames?: readonly JoinFrame[] | undefined;
+  /** A report to a join (the value is then null): `"je"`. */
+  readonly event?: JoinEvent | undefined;
 }
 
 /**
@@ -66,7 +78,12 @@ export function wrapEncoded(envelope: Omit<Envelope, 'value'>, valueJson: string
   const key = envelope.key === undefined ? '' : `,"k":${JSON.stringify(envelope.key)}`;
   const reply = envelope.reply === undefined ? '' : `,"r":${encodeReply(envelope.reply)}`;
   const trace = envelope.trace === undefined ? '' : `,"tc":${JSON.stringify(envelope.trace)}`;
-  return `{"v":${ENVELOPE_VERSION},"id":${JSON.stringify(envelope.id)}${level}${key}${reply}${trace},"d":${valueJson}}`;
+  const frames =
+    envelope.frames === undefined || envelope.frames.length === 0
+      ? ''
+      : `,"j":${encodeFrames(envelope.frames)}`;
+  const event = envelope.event === undefined ? '' : `,"je":${encodeEvent(envelope.event)}`;
+  return `{"v":${ENVELOPE_VERSION},"id":${JSON.stringify(envelope.id)}${level}${key}${reply}${trace}${frames}${event},"d":${valueJson}}`;
 }
 
 function encodeReply({ queue, item, token, status }: ReplyAddress): string {
@@ -114,7 +131,13 @@ export function decodeEnvelope(body: string | undefined): DecodeResult {
   const reply = decodeReply(record['r']);
   if (reply === null) return { ok: false, reason: 'envelope reply address is malformed' };
   const trace = decodeTrace(record['tc']);
-  return { ok: true, envelope: { id, key, level, reply, trace, value: record['d'] } };
+  const frames = decodeFrames(record['j']);
+  if (frames === null) return { ok: false, reason: 'envelope join frames are malformed' };
+  const event = decodeEvent(record['je']);
+  if (event === null) return { ok: false, reason: 'envelope join report is malformed' };
+  const envelope: Envelope = { id, key, level, reply, trace, value: record['d'] };
+  if (frames === undefined && event === undefined) return { ok: true, envelope };
+  return { ok: true, envelope: { ...envelope, frames, event } };
 }
 
 /** A trace context: an object of strings. Anything else is ignored (it never makes a message poison). */

@@ -37,7 +37,7 @@ export interface StageTypes {
 /** Stage options of the builder: those of `registerTasks`, with `group` and `teardown` typed. */
 export type TypedStageOptions<In, State> = Omit<
   StageOptions,
-  'method' | 'name' | 'group' | 'setup' | 'teardown'
+  'method' | 'name' | 'group' | 'setup' | 'teardown' | 'join'
 > & {
   /** Key of an input (first stage: of an output): same key, processed in order. */
   group?: (input: In) => string;
@@ -49,6 +49,17 @@ export type TypedStageOptions<In, State> = Omit<
 export type MethodFor<Prev> = [Prev] extends [never]
   ? StageMethod
   : (input: Prev, ...args: never[]) => unknown;
+
+/**
+ * The `join` option of {@link Pipeline.stage}: the name of a stage already added (the split). A
+ * join stage has no `group` (sqspipes orders it per joined item) and no `batch`.
+ */
+type JoinOption<Join extends string> = { join?: Join } & ([Join] extends [never]
+  ? unknown
+  : { group?: never; batch?: never });
+
+/** What a stage's method takes: the previous stage's output; a join's, an array of them. */
+type JoinedInput<Last, Join> = [Join] extends [never] ? Last : Last[];
 
 /** The first parameter of a method (what a first stage with `input: true` is fed). */
 type FirstParameter<M> = M extends (input: infer I, ...args: never[]) => unknown ? I : never;
@@ -94,13 +105,39 @@ export class Pipeline<Stages extends Record<string, StageTypes>, Last, Entry = n
    * first stage: a source's arguments, or with `input: true` the values `enqueue()`/`submit()` feed). Its outputs travel as JSON: one whose type holds a Map, Set,
    * function, bigint, symbol, typed array or RegExp fails to compile (and any such value is
    * refused at run time); what `toJSON()` returns is what the next stage gets (a `Date`: a string).
+   *
+   * With `join: '<stage added before>'` it is a join stage: its method takes an array of the
+   * previous stage's outputs, those that reached it from the branches of one input of that stage.
+   *
+   * @example
+   * pipeline({ domain: 'words' })
+   *   .stage('lines', readLines)
+   *   .stage('split', (line: string) => fanOut(line.split(' ')))
+   *   .stage('length', (word: string) => word.length)
+   *   .stage('sum', (lengths: number[]) => lengths.reduce((a, b) => a + b, 0), { join: 'split' });
    */
-  stage<Name extends string, M extends MethodFor<Last>, State = undefined, HasInput extends boolean = false>(
+  stage<
+    Name extends string,
+    M extends MethodFor<JoinedInput<Last, Join>>,
+    State = undefined,
+    HasInput extends boolean = false,
+    Join extends keyof Stages & string = never,
+  >(
     name: Name,
     method: M & JsonOutput<OutputOf<ReturnType<M>>>,
-    options: TypedStageOptions<KeyedOf<Last, M, HasInput>, State> & { input?: HasInput } = {},
+    options: TypedStageOptions<KeyedOf<Last, M, HasInput>, State> & {
+      input?: HasInput;
+    } & JoinOption<Join> = {},
   ): Pipeline<
-    Stages & Record<Name, { input: InputOf<Last, M, HasInput>; output: OutputOf<ReturnType<M>> }>,
+    Stages &
+      Record<
+        Name,
+        {
+          // A value fed straight to a join belongs to no split's item: a join takes none.
+          input: [Join] extends [never] ? InputOf<Last, M, HasInput> : never;
+          output: OutputOf<ReturnType<M>>;
+        }
+      >,
     Jsonified<OutputOf<ReturnType<M>>>,
     [Last] extends [never]
       ? HasInput extends true

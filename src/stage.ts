@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.ts';
+import { linkJoins } from './join/scopes.ts';
 import { checkQueueNamesFit, MAX_PRIORITIES } from './queues/naming.ts';
 import { checkDuration, DURATION_RANGES, type Duration } from './time/duration.ts';
 import type { StageMethod } from './types.ts';
@@ -35,6 +36,10 @@ export interface Stage {
   readonly batch: number | undefined;
   readonly setup: (() => unknown) | undefined;
   readonly teardown: ((state: unknown) => unknown) | undefined;
+  /** A join stage: the earlier stage (the split) whose calls open the branches it gathers. */
+  readonly join: string | undefined;
+  /** A split: the join stage that gathers the branches its calls open. */
+  readonly closedBy: string | undefined;
 }
 
 export const MAX_WORKERS = 10_000;
@@ -53,6 +58,7 @@ const STAGE_KEYS = [
   'batch',
   'setup',
   'teardown',
+  'join',
 ] as const;
 
 /** SQS's limit on a visibility timeout: 12 hours. */
@@ -69,7 +75,7 @@ export function resolveStages(domain: string, entries: unknown): Stage[] {
     if (seen.has(stage.name)) throw new ConfigError(`Stage name \`${stage.name}\` is registered twice`);
     seen.add(stage.name);
   }
-  return stages;
+  return linkJoins(stages);
 }
 
 function resolveStage(domain: string, entry: unknown, index: number): Stage {
@@ -113,6 +119,7 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
   }
   const interval = resolveInterval(field('interval'), rawInterval ?? 0);
   if (consumes) checkQueueNamesFit(domain, name, priorities); // a source has no queue
+  const join = resolveJoin(field, index, spec);
   return {
     name,
     index,
@@ -129,7 +136,36 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
     batch: resolveBatch(field('batch'), consumes, spec['batch']),
     setup: optionalFunction(field('setup'), spec['setup']),
     teardown: optionalFunction(field('teardown'), spec['teardown']),
+    join,
+    closedBy: undefined, // filled by linkJoins, which sees every stage
   };
+}
+
+/**
+ * The split a join stage names, checked on its own (linkJoins checks it against the others): not
+ * on the first stage, and without `group` or `batch`.
+ */
+function resolveJoin(
+  field: (key: string) => string,
+  index: number,
+  spec: Record<string, unknown>,
+): string | undefined {
+  const value = spec['join'];
+  if (value === undefined) return undefined;
+  const split = checkName(`${field('join')} (the name of an earlier stage)`, value);
+  if (index === 0)
+    throw new ConfigError(
+      `${field('join')} cannot be set on the first stage: a join gathers the branches opened by the calls of an earlier stage`,
+    );
+  if (spec['group'] !== undefined)
+    throw new ConfigError(
+      `${field('group')} cannot be set with \`join\`: sqspipes orders a join's inputs by joined item itself (the item is their message group); remove \`group\``,
+    );
+  if (spec['batch'] !== undefined)
+    throw new ConfigError(
+      `${field('batch')} cannot be set with \`join\`: a join is called once per joined item, with that item's branch outputs as its array; remove \`batch\``,
+    );
+  return split;
 }
 
 function optionalFunction<F>(field: string, value: unknown): F | undefined {

@@ -104,6 +104,11 @@ export class TaskClient extends TaskEvents {
    */
   run(stage: string, options?: RunOptions): AsyncGenerator<unknown, void, undefined> {
     const found = this.#stage(stage);
+    if (found.join !== undefined && this.#options.payloads === undefined) {
+      throw new ConfigError(
+        `Stage \`${stage}\` joins the branches of \`${found.join}\` and keeps each item's partial state in S3: give the client \`payloads: { bucket }\` (see "Large payloads through S3")`,
+      );
+    }
     const resolved = resolveRunOptions(found, this.#requireTopology().next(found), options);
     return this.#run(found, resolved);
   }

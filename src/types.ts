@@ -10,6 +10,10 @@
  *   per level; higher levels are consumed first.
  * - **envelope**: the JSON body of a message: the value plus what the runner needs (format
  *   version, lineage id, group key). See `envelope.ts`.
+ * - **branch**: what one input's call leads to downstream: each output it fans out to, and theirs.
+ * - **join stage**: a stage registered with `join: '<split>'`: it is called once per input X of the
+ *   split, with the outputs that reached it from every branch X's call opened.
+ * - **split**: the earlier stage a join names; its scope runs from the split to the join.
  * - **group**: the SQS MessageGroupId. Unique per message by default (full parallelism).
  * - **worker**: one concurrent call slot of a stage in one process.
  * - **in hand**: a message received and not yet deleted or released (running or prefetched).
@@ -99,6 +103,16 @@ export interface StageOptions {
   setup?: () => unknown;
   /** Runs when a run of the stage stops, with what `setup` returned. */
   teardown?: (state: never) => unknown;
+  /**
+   * Makes this a join stage: the name of an earlier stage (the split, the source included) whose
+   * calls open the branches it gathers. For each input X of the split, once every branch X's call
+   * opened has ended (filtered branches too, fan-outs within a branch included), the join is
+   * called once with an array of the outputs that reached it from X's branches, in fan-out order.
+   * A split has one join at most; join scopes (split to join) nest or follow one another, never
+   * cross. Not on the first stage, nor with `group` or `batch` (sqspipes orders a join per item).
+   * @default undefined: the stage is called once per input
+   */
+  join?: string;
 }
 
 /** A minimal pino-compatible logger. The library logs nothing unless you pass one. */

@@ -4,7 +4,9 @@ import type { Envelope } from '../envelope.ts';
 import { describe, LeaseLostError, type SqspipesError } from '../errors.ts';
 import type { InputInfo, TaskEvents } from '../events.ts';
 import { maxReceiveCount } from '../queues/topology.ts';
+import type { JoinReporter } from '../join/reporter.ts';
 import type { Reporter } from '../replies/reporter.ts';
+import { scopeOf } from '../join/frames.ts';
 import type { RunIo } from '../sqs/run-io.ts';
 import type { Stage } from '../stage.ts';
 import type { Logger } from '../types.ts';
@@ -43,6 +45,8 @@ export interface DeliveryDeps {
   readonly retry: (delivery: Delivery) => void;
   /** Reports on submitted items to their senders (none in tests that need none). */
   readonly reporter?: Reporter | undefined;
+  /** Reports a branch dead-lettered in a join's scope to the join (none outside joins' pipelines). */
+  readonly joinReporter?: JoinReporter | undefined;
 }
 
 /**
@@ -320,11 +324,17 @@ export class Delivery implements Lease {
       return false;
     }
     const reply = this.envelope?.reply;
+    // In a join's scope, the join hears of it (and decides for the item); else its sender.
+    const scope = scopeOf(stage, this.envelope?.frames);
     // Before the delete: a crash in between reports it again, never loses it. A report that
     // could not be sent (after retries) leaves the input undeleted: it comes back and runs again
     // (attempts are counted per process); the DLQ drops a copy sent again within 5 minutes.
     try {
-      if (reply !== undefined) await this.#deps.reporter?.dead(reply, reason);
+      if (scope !== undefined && scope.length > 0) {
+        await this.#deps.joinReporter?.dead(scope, reason, this.level, reply);
+      } else if (reply !== undefined) {
+        await this.#deps.reporter?.dead(reply, reason);
+      }
     } catch (error) {
       this.#warn(error, 'could not tell its sender it was dead-lettered; handing it back');
       this.#state = 'waiting';

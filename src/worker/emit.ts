@@ -1,7 +1,8 @@
 import { Identified, isMultiple, outputsOf } from '../outputs.ts';
 import type { CallTrace, Telemetry } from '../observe/telemetry.ts';
 import type { EndOfCall } from '../replies/reporter.ts';
-import type { Forwarder, Lineage, PreparedOutput } from './forwarder.ts';
+import type { JoinFrame } from '../join/frames.ts';
+import type { Forwarder, Framing, Lineage, PreparedOutput } from './forwarder.ts';
 import type { OutputChannel } from './output-channel.ts';
 import type { OutputWindow } from './output-window.ts';
 
@@ -39,6 +40,18 @@ export interface Emission {
    * item, or one output that carries the input's branch on.
    */
   readonly report: EndOfCall | undefined;
+  /**
+   * What to report to a join once delivered (see join/frames.ts): the branches this call opened
+   * (none: filtered) on the branch named by the innermost of `frames`. Undefined when the call is
+   * in no join scope, or its one output carries its branch on.
+   */
+  readonly joinReport: JoinReport | undefined;
+}
+
+/** A call's end, for the join whose scope it is in: `frames`' innermost names the branch. */
+export interface JoinReport {
+  readonly frames: readonly JoinFrame[];
+  readonly children: readonly string[];
 }
 
 /**
@@ -61,9 +74,21 @@ export async function produceOutputs(
   const { forwarder, output, withIds, window, telemetry } = target;
   const traced = !forwarder.last && telemetry.tracing();
   const ordered = forwarder.ordered(lineage);
-  const tracked = lineage.reply !== undefined;
   const keepToken = !isMultiple(result);
-  const naming = tracked ? { ...lineage, keepToken } : lineage;
+  // In a join's scope (or opening one: a split), the join reports on the item, not the calls.
+  const opens = forwarder.opens;
+  const frames = lineage.frames ?? [];
+  const inScope = opens === undefined && frames.length > 0;
+  const scoped = opens !== undefined || inScope;
+  const tracked = lineage.reply !== undefined && !scoped;
+  const framing: Framing | undefined =
+    opens !== undefined
+      ? { mode: 'open', frames, join: opens, item: lineage.inputId }
+      : inScope
+        ? { mode: keepToken ? 'keep' : 'branch', frames }
+        : undefined;
+  const naming = tracked || scoped ? { ...lineage, keepToken: scoped || keepToken, framing } : lineage;
+  const ids: string[] = [];
   const children: string[] = [];
   const results: unknown[] = [];
   const seen = new Map<string, number>();
@@ -89,6 +114,7 @@ export async function produceOutputs(
         if (forwarder.last) results.push(prepared.value);
         else children.push(prepared.id);
       }
+      if (scoped) ids.push(prepared.id);
       const sent = ordered ? previous.then(() => forwarder.send(prepared)) : forwarder.send(prepared);
       previous = sent;
       if (span !== undefined) {
@@ -115,7 +141,15 @@ export async function produceOutputs(
   if (tracked && (forwarder.last || !keepToken || count !== 1)) {
     report = forwarder.last ? { children: [], results } : { children, results: [] };
   }
-  return { count, delivered: allHanded(pending), report };
+  let joinReport: JoinReport | undefined;
+  if (opens !== undefined) {
+    // The split's call always reports: it opens the item's root branch, named by the item itself.
+    const root = { join: opens, item: lineage.inputId, token: lineage.inputId };
+    joinReport = { frames: [...frames, root], children: ids };
+  } else if (inScope && (!keepToken || count !== 1)) {
+    joinReport = { frames, children: ids };
+  }
+  return { count, delivered: allHanded(pending), report, joinReport };
 }
 
 async function allHanded(pending: readonly Promise<boolean>[]): Promise<boolean> {

@@ -3,6 +3,7 @@ import { encodeValue, MAX_MESSAGE_BYTES, type ReplyAddress, wrapEncoded } from '
 import { MAX_READ_BYTES } from '../payloads/store.ts';
 import { OutputError } from '../errors.ts';
 import { firstOutputId, givenOutputId, outputId } from '../ids.ts';
+import { type JoinFrame, joinGroupId } from '../join/frames.ts';
 import { Identified } from '../outputs.ts';
 import type { TraceCarrier } from '../observe/telemetry.ts';
 import { inputQueueName } from '../queues/naming.ts';
@@ -18,12 +19,30 @@ export interface Lineage {
   readonly key?: string | undefined;
   /** The input's reply address (a submitted item), passed on to its outputs. */
   readonly reply?: ReplyAddress | undefined;
+  /** The join scopes of the input (at a join, without the one it closes): see join/frames.ts. */
+  readonly frames?: readonly JoinFrame[] | undefined;
   /**
    * The outputs keep the input's branch token (a call with one output carries its branch on);
    * otherwise each output opens a branch of its own, named by its id.
    */
   readonly keepToken?: boolean;
+  /** The join scopes the outputs are in, and how their frames follow from these (join/frames.ts). */
+  readonly framing?: Framing | undefined;
 }
+
+/**
+ * The join frames of a call's outputs: `frames` as they are (`keep`: one output carries the
+ * branch on), with the innermost frame's token replaced by each output's id (`branch`: a fan-out
+ * inside a scope), or with a frame added for `join`, on item `item` (`open`: the split's call).
+ */
+export type Framing =
+  | { readonly mode: 'keep' | 'branch'; readonly frames: readonly JoinFrame[] }
+  | {
+      readonly mode: 'open';
+      readonly frames: readonly JoinFrame[];
+      readonly join: string;
+      readonly item: string;
+    };
 
 /** What SQS accepts as a MessageGroupId: 1-128 printable ASCII characters. */
 const GROUP_ID = /^[\x21-\x7e]{1,128}$/;
@@ -79,6 +98,11 @@ export class Forwarder {
     );
   }
 
+  /** The join stage this stage's calls open a scope of (this stage is its split), if any. */
+  get opens(): string | undefined {
+    return this.#stage.closedBy;
+  }
+
   /** True on the last stage: outputs go to the consumer only. */
   get last(): boolean {
     return this.#next === undefined;
@@ -120,7 +144,8 @@ export class Forwarder {
       lineage.reply === undefined || lineage.keepToken === true
         ? lineage.reply
         : { ...lineage.reply, token: id };
-    const body = wrapEncoded({ id, key, level: capped, reply, trace }, json);
+    const frames = framesOf(lineage.framing, id);
+    const body = wrapEncoded({ id, key, level: capped, reply, trace, frames }, json);
     const bytes = Buffer.byteLength(body);
     if (bytes > this.#maxBytes) {
       const limit =
@@ -129,7 +154,15 @@ export class Forwarder {
           : `the ${this.#maxBytes} bytes a body stored in S3 may have`;
       throw new OutputError(this.#stage.name, `it is ${bytes} bytes as JSON, over ${limit}`);
     }
-    return { id, value, body, groupId: key === undefined ? id : groupIdOf(key), level: capped };
+    // Into its join's queue, an output goes in its item's group: the join folds them in turn.
+    const scope = frames?.at(-1);
+    const groupId =
+      scope !== undefined && scope.join === next.name
+        ? joinGroupId(scope.join, scope.item)
+        : key === undefined
+          ? id
+          : groupIdOf(key);
+    return { id, value, body, groupId, level: capped };
   }
 
   /**
@@ -179,6 +212,22 @@ export class Forwarder {
       );
     }
     return key;
+  }
+}
+
+/** The join frames of the output `id` (see {@link Framing}); undefined when in no join scope. */
+function framesOf(framing: Framing | undefined, id: string): readonly JoinFrame[] | undefined {
+  if (framing === undefined) return undefined;
+  const { frames } = framing;
+  switch (framing.mode) {
+    case 'keep':
+      return frames;
+    case 'branch': {
+      const inner = frames.at(-1);
+      return inner === undefined ? frames : [...frames.slice(0, -1), { ...inner, token: id }];
+    }
+    case 'open':
+      return [...frames, { join: framing.join, item: framing.item, token: id }];
   }
 }
 

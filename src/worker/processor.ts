@@ -1,6 +1,10 @@
 import type { TaskContext } from '../context.ts';
 import { SqspipesError, StageError } from '../errors.ts';
 import { BatchItemError, isSingleOutput } from '../outputs.ts';
+import { scopeOf } from '../join/frames.ts';
+import type { JoinGate } from '../join/gate.ts';
+import type { JoinReporter } from '../join/reporter.ts';
+import { derivedId } from '../ids.ts';
 import type { Reporter } from '../replies/reporter.ts';
 import type { Stage } from '../stage.ts';
 import type { CallTrace } from '../observe/telemetry.ts';
@@ -20,10 +24,28 @@ export interface ProcessorDeps {
   readonly callSignal: AbortSignal;
   /** Reports on submitted items to their senders. */
   readonly reporter: Reporter;
+  /** Reports branches opened and ended in a join's scope to the join (see join/frames.ts). */
+  readonly joinReporter?: JoinReporter | undefined;
+  /** A join stage's state of its items (see join/gate.ts). */
+  readonly joinGate?: JoinGate | undefined;
 }
 
-/** One input's share of a call: its outputs, or why it failed. */
-type Share = { readonly emission: Emission } | { readonly error: unknown };
+/**
+ * One input's share of a call: its outputs (at a join, with the item it completed), or why it
+ * failed, or (at a join whose item lost a branch) why its item goes to the dead-letter queue.
+ */
+type Share =
+  | { readonly emission: Emission; readonly joined?: string }
+  | { readonly error: unknown }
+  | { readonly deadLetter: string; readonly joined: string };
+
+/** What a join's fold of a message that does not complete its item produces: nothing. */
+const NOTHING: Emission = {
+  count: 0,
+  delivered: Promise.resolve(true),
+  report: undefined,
+  joinReport: undefined,
+};
 
 /**
  * Runs the stage's method on deliveries (one, or a batch of distinct groups) and gives each its
@@ -73,6 +95,7 @@ export class Processor {
       async (stop): Promise<Share[]> => {
         if (!batch) {
           const [only] = deliveries as [Delivery];
+          if (stage.join !== undefined) return [await this.#join(only, stop, trace)];
           return [await this.#produce(only, await stage.method(only.envelope?.value, ...args), stop, trace)];
         }
         const results: unknown = await stage.method(
@@ -112,13 +135,37 @@ export class Processor {
     );
   }
 
+  /**
+   * At a join: folds the branch the delivery carries into its item's state and, once the item is
+   * complete, calls the stage with its branches' values (or dead-letters it when one was lost).
+   */
+  async #join(delivery: Delivery, stop: CallStop, trace: CallTrace): Promise<Share> {
+    const gate = this.#d.joinGate;
+    if (gate === undefined) throw new Error(`join stage \`${this.#d.stage.name}\` has no state store`);
+    const folded = await gate.fold(delivery.envelope);
+    if (!folded.complete) return { emission: NOTHING };
+    const { item } = folded;
+    if (folded.dead.length > 0)
+      return { deadLetter: lostBranches(this.#d.stage, item, folded.dead), joined: item };
+    const result: unknown = await this.#d.stage.method(folded.values, ...this.#d.args);
+    const share = await this.#produce(delivery, result, stop, trace, joinedItemId(this.#d.stage.name, item));
+    return 'emission' in share ? { ...share, joined: item } : share;
+  }
+
   /** Produces one input's outputs; a failure is that input's alone. */
-  async #produce(delivery: Delivery, result: unknown, stop: CallStop, trace: CallTrace): Promise<Share> {
+  async #produce(
+    delivery: Delivery,
+    result: unknown,
+    stop: CallStop,
+    trace: CallTrace,
+    inputId?: string,
+  ): Promise<Share> {
     const { envelope } = delivery;
     const lineage = {
-      inputId: envelope?.id ?? delivery.messageId,
+      inputId: inputId ?? envelope?.id ?? delivery.messageId,
       key: envelope?.key,
       reply: envelope?.reply,
+      frames: scopeOf(this.#d.stage, envelope?.frames),
     };
     try {
       // A call that returned one value carries its branch on and reports no end: its `finished`
@@ -140,7 +187,17 @@ export class Processor {
       delivery.fail(this.#failure(delivery, share.error));
       return;
     }
-    const { emission } = share;
+    if ('deadLetter' in share) {
+      // The item's join failed for good: done (a late branch of it is dropped), then dead-lettered.
+      this.#joinGate()
+        .finish(share.joined)
+        .then(
+          () => delivery.deadLetter(share.deadLetter),
+          (error: unknown) => delivery.fail(this.#failure(delivery, error)),
+        );
+      return;
+    }
+    const { emission, joined } = share;
     emission.delivered
       .then(async (handled) => {
         // The consumer left before seeing them all: SQS delivers the input again.
@@ -155,11 +212,31 @@ export class Processor {
         if (reply !== undefined && emission.report !== undefined) {
           await this.#d.reporter.ended(reply, emission.report, delivery.attempts);
         }
+        // The same for the branches it opened or ended in a join's scope: the join must hear.
+        const joinReport = emission.joinReport;
+        if (joinReport !== undefined) {
+          const { frames, children } = joinReport;
+          await this.#joinReporter().ended(frames, children, delivery.level, reply);
+        }
+        // A join's item, once its outputs are on their way: done, so that a late branch is dropped.
+        if (joined !== undefined) await this.#joinGate().finish(joined);
         delivery.acknowledge(emission.count);
       })
       .catch((error: unknown) => {
         if (delivery.state === 'running') delivery.fail(this.#failure(delivery, error));
       });
+  }
+
+  #joinGate(): JoinGate {
+    const gate = this.#d.joinGate;
+    if (gate === undefined) throw new Error(`stage \`${this.#d.stage.name}\` is no join`);
+    return gate;
+  }
+
+  #joinReporter(): JoinReporter {
+    const reporter = this.#d.joinReporter;
+    if (reporter === undefined) throw new Error(`stage \`${this.#d.stage.name}\` has no join reporter`);
+    return reporter;
   }
 
   #failure(delivery: Delivery, error: unknown): SqspipesError {
@@ -186,6 +263,25 @@ export class Processor {
       state: this.#d.state,
     };
   }
+}
+
+/** The id a join's outputs derive from: the join stage and the item (a repeated join is the same). */
+function joinedItemId(join: string, item: string): string {
+  return derivedId(item, `join\0${join}`);
+}
+
+/** Why a join's item goes to the dead-letter queue: the branches lost on the way, and why. */
+function lostBranches(
+  stage: Stage,
+  item: string,
+  dead: readonly { readonly token: string; readonly stage: string; readonly reason: string }[],
+): string {
+  const first = dead
+    .slice(0, 3)
+    .map((d) => `branch ${d.token} at stage \`${d.stage}\`: ${d.reason}`)
+    .join('; ');
+  const more = dead.length > 3 ? `; and ${dead.length - 3} more` : '';
+  return `join \`${stage.name}\` of item ${item} failed: ${dead.length} of its branches were dead-lettered (${first}${more})`;
 }
 
 /** The sender of this input follows its statuses (`submit()` with `status: true`). */

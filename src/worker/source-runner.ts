@@ -1,3 +1,4 @@
+import { JoinReporter } from '../join/reporter.ts';
 import { ConfigError, SqspipesError, StageError } from '../errors.ts';
 import type { InputInfo } from '../events.ts';
 import { sourceCallId } from '../ids.ts';
@@ -43,6 +44,8 @@ export class SourceRunner {
   /** The stage's setup as this run took it: given back once the run is done, even if it comes late. */
   #acquiring: Promise<unknown> | undefined;
   #stopLogged = false;
+  /** Reports to the join this source opens scopes of (made on first use). */
+  #joins: JoinReporter | undefined;
   /** Why the run failed, for the stop's log line. */
   #failedBecause: string | undefined;
   #stopped: Promise<void> | undefined;
@@ -192,7 +195,17 @@ export class SourceRunner {
 
   /** The worker goes on; the outputs travel (the output window bounds how many). */
   #deliver(emission: Emission, info: InputInfo): void {
-    const delivered = emission.delivered.then(
+    const joined = emission.joinReport;
+    const reported =
+      joined === undefined
+        ? emission.delivered
+        : // A split: the join hears of the branches once they are on their way. (A source has no
+          // input to come back: a crash in between leaves the item's join waiting for its report.)
+          emission.delivered.then(async (handed) => {
+            await this.#joinReporter().ended(joined.frames, joined.children, 0);
+            return handed;
+          });
+    const delivered = reported.then(
       () => this.#deps.events.safeEmit('processed', { ...info, outputs: emission.count }),
       (error: unknown) => {
         const failure = this.#failure(error);
@@ -203,6 +216,15 @@ export class SourceRunner {
     this.#delivering.add(delivered);
     const forget = () => this.#delivering.delete(delivered);
     delivered.then(forget, forget);
+  }
+
+  #joinReporter(): JoinReporter {
+    this.#joins ??= new JoinReporter({
+      stage: this.#stage.name,
+      queues: this.#deps.queues,
+      send: (url, message) => this.#io.send(url, message),
+    });
+    return this.#joins;
   }
 
   /**

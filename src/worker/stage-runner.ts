@@ -13,6 +13,9 @@ import type { OutputChannel } from './output-channel.ts';
 import { BUSY_WAIT_SECONDS, RECEIVE_MAX } from './poller.ts';
 import { OUTPUT_WINDOW, OutputWindow } from './output-window.ts';
 import { Processor } from './processor.ts';
+import { JoinGate } from '../join/gate.ts';
+import { JoinReporter } from '../join/reporter.ts';
+import { S3JoinStateStore } from '../payloads/join-state-s3.ts';
 import { Reporter } from '../replies/reporter.ts';
 import { RunControl } from './run-control.ts';
 import { logStop } from './stop-log.ts';
@@ -96,6 +99,14 @@ export class StageRunner {
       logger: this.#deps.logger,
       maxResultBytes: this.#deps.io.payloads === undefined ? undefined : maxBodyBytes(this.#deps.io),
     });
+    // Reports to joins: needed where a join's scope may reach (any stage of a pipeline with one).
+    const joinReporter = this.#deps.queues.topology.stages.some((s) => s.join !== undefined)
+      ? new JoinReporter({
+          stage: stage.name,
+          queues: this.#deps.queues,
+          send: (url, message) => this.#io.send(url, message),
+        })
+      : undefined;
     const processor = new Processor({
       stage,
       args: this.#options.args,
@@ -110,6 +121,8 @@ export class StageRunner {
       },
       callSignal: this.#control.callSignal,
       reporter,
+      joinReporter,
+      joinGate: this.#joinGate(),
     });
     const limit = this.#options.limit;
     const drained = () => this.#intake?.wake();
@@ -125,7 +138,7 @@ export class StageRunner {
         ? undefined
         : new StoredBytes(STORED_BYTES_BUDGET, workers * batch);
     const capacity = new Capacity(room, () => scheduler.quota, stored);
-    const deliveryDeps = this.#deliveryDeps(scheduler, reporter);
+    const deliveryDeps = this.#deliveryDeps(scheduler, reporter, joinReporter);
     this.#scheduler = scheduler;
     this.#capacity = capacity;
     this.#intake = new Intake({
@@ -188,7 +201,23 @@ export class StageRunner {
     this.#stopDeletes = this.#deps.payloadDeletes?.keepSweeping();
   }
 
-  #deliveryDeps(scheduler: Scheduler, reporter: Reporter): DeliveryDeps {
+  /** A join stage's state of its items, in the `payloads` bucket (run() checked there is one). */
+  #joinGate(): JoinGate | undefined {
+    const payloads = this.#deps.io.payloads;
+    if (this.#stage.join === undefined || payloads === undefined) return undefined;
+    const states = new S3JoinStateStore({
+      store: payloads.store,
+      domain: this.#deps.queues.topology.domain,
+      logger: this.#deps.logger,
+    });
+    return new JoinGate({ stage: this.#stage, store: states });
+  }
+
+  #deliveryDeps(
+    scheduler: Scheduler,
+    reporter: Reporter,
+    joinReporter: JoinReporter | undefined,
+  ): DeliveryDeps {
     const { stage, deps } = { stage: this.#stage, deps: this.#deps };
     return {
       stage,
@@ -202,6 +231,7 @@ export class StageRunner {
       ended: (delivery, outcome) => this.#ended(delivery, outcome),
       retry: (delivery) => scheduler.resume(delivery),
       reporter,
+      joinReporter,
     };
   }
 

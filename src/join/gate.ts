@@ -1,0 +1,126 @@
+/**
+ * A join stage's side (the `join` stage option): each message of its queue is a branch of some
+ * item X (a value, or a report on branches: see frames.ts), and arrives in X's message group, so
+ * X's messages are folded one after another while other items' go on in parallel. A fold reads
+ * X's state, adds the message and writes it back (a conditional write: a process whose lease
+ * lapsed meets a conflict and reads again); once every branch of X has ended, the join's function
+ * is called with the values in fan-out order, and after its outputs were accepted X's state
+ * becomes a tombstone (a few bytes), so that a late duplicate, or a branch of an attempt that did
+ * not count, finds it and is dropped rather than starting a state that would never complete. The
+ * tombstone stays until the bucket's lifecycle rule expires it (15 days: longer than any message
+ * lives in a queue).
+ */
+import secureJson from 'secure-json-parse';
+import type { Envelope } from '../envelope.ts';
+import { SqspipesError } from '../errors.ts';
+import { type JoinStateStore, updateState } from '../payloads/join-state.ts';
+import type { Stage } from '../stage.ts';
+import {
+  decodeJoinState,
+  encodeJoinState,
+  type FoldEvent,
+  foldEvents,
+  isComplete,
+  joinOutcome,
+  markDone,
+  newJoinState,
+} from './fold.ts';
+
+/** What folding one message made of its item. */
+export type Folded =
+  /** Branches are still awaited (or the item was joined already). */
+  | { readonly complete: false }
+  | {
+      readonly complete: true;
+      readonly item: string;
+      /** The branches' values, in fan-out order. */
+      readonly values: unknown[];
+      /** Branches dead-lettered on the way, in fan-out order. */
+      readonly dead: readonly { readonly token: string; readonly stage: string; readonly reason: string }[];
+    };
+
+/** A message in a join's queue that is no branch of it: it is dead-lettered. */
+export class NotABranchError extends SqspipesError {
+  override name = 'NotABranchError';
+}
+
+export interface JoinGateDeps {
+  readonly stage: Stage;
+  readonly store: JoinStateStore;
+}
+
+export class JoinGate {
+  readonly #d: JoinGateDeps;
+
+  constructor(deps: JoinGateDeps) {
+    this.#d = deps;
+  }
+
+  /** Folds the branch `envelope` carries into its item's state; says whether the item is complete. */
+  async fold(envelope: Envelope | undefined, signal?: AbortSignal): Promise<Folded> {
+    const { item, event } = this.#eventOf(envelope);
+    const id = this.#stateId(item);
+    let complete = false;
+    const { state } = await updateState(
+      this.#d.store,
+      id,
+      (body) => {
+        const current = body === undefined ? newJoinState(item) : decodeJoinState(body);
+        if (current.done) return undefined; // joined already: a late duplicate, dropped
+        foldEvents(current, [event]);
+        complete = isComplete(current);
+        return encodeJoinState(current);
+      },
+      signal,
+    );
+    if (!complete || state === undefined) return { complete: false };
+    const outcome = joinOutcome(decodeJoinState(state.body));
+    const values = outcome.values.map((json): unknown =>
+      secureJson.parse(json, undefined, { protoAction: 'remove', constructorAction: 'remove' }),
+    );
+    return { complete: true, item, values, dead: outcome.dead };
+  }
+
+  /**
+   * The join of `item` is done (its outputs accepted, or it was dead-lettered): its state becomes
+   * a tombstone.
+   */
+  async finish(item: string, signal?: AbortSignal): Promise<void> {
+    const id = this.#stateId(item);
+    await updateState(
+      this.#d.store,
+      id,
+      (body) => {
+        const current = body === undefined ? newJoinState(item) : decodeJoinState(body);
+        return current.done ? undefined : encodeJoinState(markDone(current));
+      },
+      signal,
+    );
+  }
+
+  /** The item and the event a message of the join's queue carries. */
+  #eventOf(envelope: Envelope | undefined): { item: string; event: FoldEvent } {
+    const stage = this.#d.stage.name;
+    const scope = envelope?.frames?.at(-1);
+    if (envelope === undefined || scope === undefined || scope.join !== stage) {
+      throw new NotABranchError(
+        `a message in the queue of join stage \`${stage}\` must be a branch of one of its items (sent by the stages between \`${this.#d.stage.join ?? '?'}\` and \`${stage}\`); this one is in no scope of \`${stage}\``,
+      );
+    }
+    if (envelope.event !== undefined) {
+      if (envelope.event.token !== scope.token) {
+        throw new NotABranchError(`a report to join stage \`${stage}\` names another branch than its scope`);
+      }
+      return { item: scope.item, event: envelope.event };
+    }
+    return {
+      item: scope.item,
+      event: { kind: 'value', token: scope.token, value: JSON.stringify(envelope.value ?? null) },
+    };
+  }
+
+  /** Names X's state: the join stage and X's id (a stage name has no `:`). */
+  #stateId(item: string): string {
+    return `${this.#d.stage.name}:${item}`;
+  }
+}
