@@ -80,10 +80,11 @@ describe.skipIf(skipped !== undefined)('a join stage', () => {
     const client = testClient('joinnest', stages, { payloads, ...quick });
     client.on('deadLettered', (info) => dead.push(info));
     await client.enqueue('split', 'ab cd e');
-    await client.enqueue('split', 'x boom y');
+    const failing = await client.submit('x boom y');
     await client.enqueue('split', 'fgh');
     const gathered = await runUntil(client, ['split', 'letters', 'upper', 'gather'], 2);
     expect(gathered.toSorted()).toEqual(['ABCDE', 'FGH']);
+    await expect(failing.result()).rejects.toThrow(/join `gather` of item .* failed/);
     // `boom` went to `letters`' dead-letter queue, and its item to `gather`'s, saying why.
     const reasons = dead.map((d) => `${d.stage}: ${d.reason}`);
     expect(reasons).toEqual(
