@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { JoinReporter } from '../join/reporter.ts';
 import { ConfigError, SqspipesError, StageError } from '../errors.ts';
 import type { InputInfo } from '../events.ts';
@@ -125,6 +126,9 @@ export class SourceRunner {
       const wait = this.#interval();
       if (wait === undefined) return;
       if (wait > 0) await sleep(wait, stop);
+      // No interval: the next call comes after pending I/O and timers, never before (a source that
+      // finds nothing to do and returns at once would otherwise starve the process).
+      else await yieldToEventLoop();
     }
   }
 

@@ -102,6 +102,18 @@ describe('close() while a run is starting', () => {
   });
 });
 
+describe('a source with no interval that finds nothing', () => {
+  const client = testClient('idlesource', [
+    { method: () => null, name: 'source' },
+    { method: echo, name: 'step' },
+  ]);
+
+  it('leaves the process its timers and I/O: its run ends on its signal', async () => {
+    // Before: every call returned at once, the next came in the same turn, and no timer ever fired.
+    expect(await collect(client.run('source', { signal: AbortSignal.timeout(200) }))).toEqual([]);
+  });
+});
+
 describe('setup', () => {
   let setups = 0;
   const client = testClient('setup', [
