@@ -142,8 +142,9 @@ export async function produceOutputs(
     report = forwarder.last ? { children: [], results } : { children, results: [] };
   }
   let joinReport: JoinReport | undefined;
-  if (opens !== undefined) {
+  if (opens !== undefined && (count > 0 || forwarder.consumes)) {
     // The split's call always reports: it opens the item's root branch, named by the item itself.
+    // (A source call that produced nothing is no item: a source polling for work returns none.)
     const root = { join: opens, item: lineage.inputId, token: lineage.inputId };
     joinReport = { frames: [...frames, root], children: ids };
   } else if (inScope && (!keepToken || count !== 1)) {

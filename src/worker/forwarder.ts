@@ -98,6 +98,11 @@ export class Forwarder {
     );
   }
 
+  /** True for a stage with an input (not a source). */
+  get consumes(): boolean {
+    return this.#stage.consumes;
+  }
+
   /** The join stage this stage's calls open a scope of (this stage is its split), if any. */
   get opens(): string | undefined {
     return this.#stage.closedBy;

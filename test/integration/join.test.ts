@@ -118,4 +118,19 @@ describe.skipIf(skipped !== undefined)('a join stage', () => {
       await Promise.all(runs);
     }
   });
+
+  it('joins the branches of a source call', async () => {
+    let calls = 0;
+    const stages: StageEntry[] = [
+      {
+        name: 'source',
+        method: () => (calls < 3 ? fanOut(Array.from({ length: ++calls }, (_, i) => i)) : null),
+      },
+      { name: 'double', method: (n: number) => n * 2 },
+      { name: 'gather', method: (ns: number[]) => ns, join: 'source' },
+    ];
+    const client = testClient('joinsource', stages, { payloads, ...quick });
+    const gathered = await runUntil(client, ['source', 'double', 'gather'], 3);
+    expect(gathered.map((g) => JSON.stringify(g)).toSorted()).toEqual(['[0,2,4]', '[0,2]', '[0]']);
+  });
 });
