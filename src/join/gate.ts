@@ -65,6 +65,7 @@ export class JoinGate {
       this.#d.store,
       id,
       (body) => {
+        complete = false; // each try decides anew (a conflict's re-read may find a tombstone)
         const current = body === undefined ? newJoinState(item) : decodeJoinState(body);
         if (current.done) return undefined; // joined already: a late duplicate, dropped
         foldEvents(current, [event]);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { encodeValue, MAX_MESSAGE_BYTES, type ReplyAddress, wrapEncoded } from '../envelope.ts';
 import { MAX_READ_BYTES } from '../payloads/store.ts';
 import { OutputError } from '../errors.ts';
-import { firstOutputId, givenOutputId, outputId } from '../ids.ts';
+import { derivedId, firstOutputId, givenOutputId, outputId } from '../ids.ts';
 import { type JoinFrame, joinGroupId } from '../join/frames.ts';
 import { Identified } from '../outputs.ts';
 import type { TraceCarrier } from '../observe/telemetry.ts';
@@ -142,6 +142,11 @@ export class Forwarder {
     } else {
       id = givenOutputId(this.#stage.name, given.id);
     }
+    // An output that opens a branch of its own (a fan-out of a submitted item, or in a join's
+    // scope) is named apart from the same value carrying its input's branch on: else an attempt
+    // that fanned out and failed, then a retry returning that one value, would send the same id,
+    // SQS would drop the retry's message, and the input's branch would never end.
+    if (next !== undefined && opensBranch(lineage)) id = derivedId(id, 'branch');
     if (next === undefined) return { id, value, body: undefined, groupId: id, level };
     const key = this.#keyOf(value, lineage.key);
     const capped = Math.min(level, next.priorities - 1);
@@ -218,6 +223,13 @@ export class Forwarder {
     }
     return key;
   }
+}
+
+/** True when each output opens a branch named by its id (see Completion and join/frames.ts). */
+function opensBranch(lineage: Lineage): boolean {
+  const mode = lineage.framing?.mode;
+  if (mode !== undefined) return mode === 'branch';
+  return lineage.reply !== undefined && lineage.keepToken === false;
 }
 
 /** The join frames of the output `id` (see {@link Framing}); undefined when in no join scope. */

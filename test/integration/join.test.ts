@@ -5,7 +5,7 @@
  * skips there in one sentence.
  */
 import { describe, expect, it } from 'vitest';
-import { fanOut, type InputInfo, type StageEntry, type TaskClient } from '../../src/index.ts';
+import { fanOut, type InputInfo, type StageEntry, type TaskClient, taskContext } from '../../src/index.ts';
 import { collect, testClient } from '../support/pipeline.ts';
 import { s3Unavailable, testBucket } from '../support/s3-bucket.ts';
 
@@ -132,5 +132,30 @@ describe.skipIf(skipped !== undefined)('a join stage', () => {
     const client = testClient('joinsource', stages, { payloads, ...quick });
     const gathered = await runUntil(client, ['source', 'double', 'gather'], 3);
     expect(gathered.map((g) => JSON.stringify(g)).toSorted()).toEqual(['[0,2,4]', '[0,2]', '[0]']);
+  });
+
+  it('ends a branch whose first attempt fanned out one value and failed, and whose retry returns it', async () => {
+    // Attempt 1 yields 'b' (a branch of its own) and throws; attempt 2 returns 'b' (carrying the
+    // input's branch on). Named alike, the retry's message was dropped by SQS as a duplicate and
+    // the item waited forever.
+    const stages: StageEntry[] = [
+      { name: 'source', method: () => null },
+      { name: 'split', method: (line: string) => fanOut(line.split(' ')), input: true },
+      {
+        name: 'work',
+        method: (word: string) => {
+          if (word !== 'b' || taskContext().attempt > 1) return word;
+          return (function* () {
+            yield word;
+            throw new Error('attempt 1 fails after its output');
+          })();
+        },
+        retryDelay: 0,
+      },
+      { name: 'gather', method: (words: string[]) => words.join(''), join: 'split' },
+    ];
+    const client = testClient('joinretry', stages, { payloads, ...quick });
+    await client.enqueue('split', 'a b c');
+    expect(await runUntil(client, ['split', 'work', 'gather'], 1)).toEqual(['abc']);
   });
 });

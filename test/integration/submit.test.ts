@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { ItemError, type ItemStatus, TaskClient } from '../../src/index.ts';
+import { ItemError, type ItemStatus, TaskClient, taskContext } from '../../src/index.ts';
 import { DEFAULT_STALE_AFTER_MS } from '../../src/replies/reply-queue.ts';
 import { listReplyQueues, removeStaleReplyQueues } from '../../src/replies/stale-replies.ts';
 import { type StageProcess, startStage } from '../support/spawn.ts';
@@ -183,6 +183,41 @@ describe('submit() and result() across processes', () => {
       expect(await (await next.submit({ n: 8 })).result()).toEqual(['8:0']);
     } finally {
       await next.close();
+    }
+  });
+});
+
+describe('submit() of an item whose first attempt fanned out one value and failed', () => {
+  it('resolves once the retry returns that value (the retry is not taken for a duplicate)', async () => {
+    const { endpoint, region, credentials } = backendEnv();
+    const domain = testDomain('submitretry');
+    const client = new TaskClient({ domain, endpoint, region, credentials, pollWaitSeconds: 1 });
+    client.registerTasks([
+      { name: 'source', method: () => null },
+      {
+        name: 'work',
+        method: (word: string) => {
+          if (taskContext().attempt > 1) return word;
+          return (function* () {
+            yield word; // a branch of its own, sent; then the attempt fails
+            throw new Error('attempt 1 fails after its output');
+          })();
+        },
+        input: true,
+        retryDelay: 0,
+      },
+      { name: 'done', method: (word: string) => word.toUpperCase() },
+    ]);
+    const stop = new AbortController();
+    const runs = ['work', 'done'].map(async (stage) => {
+      for await (const _ of client.run(stage, { signal: stop.signal }));
+    });
+    try {
+      expect(await (await client.submit('b')).result()).toEqual(['B']);
+    } finally {
+      stop.abort();
+      await Promise.all(runs);
+      await client.close();
     }
   });
 });
