@@ -36,6 +36,7 @@ import {
 import { listKeys, s3Unavailable, testBucket } from '../support/s3-bucket.ts';
 import { type StageProcess, startStage } from '../support/spawn.ts';
 import { backendEnv, rawClient, testDomain } from '../support/sqs.ts';
+import { Progress } from '../support/progress.ts';
 
 const skipped = await s3Unavailable();
 if (skipped !== undefined) console.warn(`payloads-chaos.test.ts: ${skipped}`);
@@ -47,27 +48,6 @@ const PROCESSES = 2;
 /** Items enqueued and not yet out of the last stage: bounds the bytes in flight. */
 const WINDOW = 12;
 const MIN_KILLS = 6;
-
-/** Counts the outputs of the last stage, and wakes whoever waits for a count. */
-class Progress {
-  count = 0;
-  #waiters: { count: number; resolve: () => void }[] = [];
-
-  add(): void {
-    this.count++;
-    for (const w of this.#waiters.filter((w) => this.count >= w.count)) w.resolve();
-    this.#waiters = this.#waiters.filter((w) => this.count < w.count);
-  }
-
-  /** Resolves once `count` outputs arrived, or `stop` aborted. */
-  until(count: number, stop: AbortSignal): Promise<void> {
-    if (this.count >= count || stop.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#waiters.push({ count, resolve });
-      stop.addEventListener('abort', () => resolve(), { once: true });
-    });
-  }
-}
 
 /** The peak resident memory of process `pid` (this one by default) in MiB, or 0 off Linux. */
 function peakMiB(pid?: number): number {
