@@ -8,7 +8,9 @@
  *   own, and what the queue of pending deletes names); lists
  *   the bucket only so that S3 answers 404 for a missing object (without s3:ListBucket on the
  *   bucket it answers 403, and a body gone looks like a permission denied); reads the lifecycle
- *   rules to warn at start when none expires the prefix.
+ *   rules to warn at start when none expires the prefix. A join stage's state of each item, at
+ *   `<prefix><domain>/join/…` (read, created with If-None-Match, updated and deleted with
+ *   If-Match: a conditional delete needs s3:GetObject too), is within these grants on `<prefix>*`.
  * - `operator`: what a stage may, and installs the lifecycle rule.
  * On a bucket encrypted with a KMS key (SSE-KMS): kms:GenerateDataKey to write, kms:Decrypt to read.
  */

@@ -3,7 +3,8 @@
  * queue), against the policy printed for that role. Every call must be allowed, and every action
  * of every statement must have been used (on one of its resources) but for a short list of
  * documented exceptions. Each role starts in a domain of its own, with no queue yet, so that it
- * creates what it touches, as it may in production when it runs first.
+ * creates what it touches, as it may in production when it runs first. A pipeline with a join
+ * (`--stages …:join=<split>`) runs on the backend's S3 too (skipped where it has none).
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -18,8 +19,9 @@ import { purgeCommand } from '../../src/cli/operator/purge.ts';
 import { redriveCommand } from '../../src/cli/operator/redrive.ts';
 import { repliesCommand } from '../../src/cli/operator/replies.ts';
 import { statusCommand } from '../../src/cli/operator/status-command.ts';
-import { ItemError, type StageEntry, TaskClient, type TaskClientEvents } from '../../src/index.ts';
+import { fanOut, ItemError, type StageEntry, TaskClient, type TaskClientEvents } from '../../src/index.ts';
 import { removeStaleReplyQueues } from '../../src/replies/stale-replies.ts';
+import { s3Client, s3Unavailable, testBucket } from '../support/s3-bucket.ts';
 import { backendEnv, testDomain } from '../support/sqs.ts';
 
 /** gen (the source) → work (2 priority levels) → sink. `bad` fails in work, `bad2` in sink. */
@@ -112,8 +114,16 @@ function arnOf(scheme: { region: string }, queue: string): string {
   return queue === '*' ? '*' : `arn:aws:sqs:${scheme.region}:${ACCOUNT}:${queue}`;
 }
 
-/** Every call allowed; every statement's every action used on one of its resources (but the exceptions). */
-function expectExactly(policy: IamPolicy, calls: readonly Call[], region: string): void {
+/**
+ * Every call allowed; every statement's every action used on one of its resources (but the
+ * exceptions, and the statements `unchecked` names).
+ */
+function expectExactly(
+  policy: IamPolicy,
+  calls: readonly Call[],
+  region: string,
+  unchecked: (sid: string, action: string) => boolean = () => false,
+): void {
   expect(calls.length).toBeGreaterThan(0);
   const denied = calls.filter(
     (call) =>
@@ -127,6 +137,7 @@ function expectExactly(policy: IamPolicy, calls: readonly Call[], region: string
   const unused = policy.Statement.flatMap((s) =>
     s.Action.filter(
       (action) =>
+        !unchecked(s.Sid, action) &&
         !MAY_BE_UNUSED.has(action) &&
         !MAY_BE_UNUSED.has(`${s.Sid}: ${action}`) &&
         !calls.some(
@@ -147,6 +158,28 @@ function after(client: TaskClient, event: keyof TaskClientEvents, count = 1): Pr
       if (++seen === count) resolve();
     });
   });
+}
+
+/**
+ * Runs `stage` of `worker` until `done` resolves; resolves once its queues exist and it polls,
+ * with the run's end.
+ */
+async function runUntil(
+  worker: TaskClient,
+  stage: string,
+  done: Promise<void>,
+): Promise<{ stopped: Promise<void> }> {
+  const stop = new AbortController();
+  const idle = after(worker, 'idle');
+  const running = (async () => {
+    for await (const _ of worker.run(stage, { signal: stop.signal })) void _;
+  })();
+  await idle;
+  const stopped = done.then(async () => {
+    stop.abort();
+    await running;
+  });
+  return { stopped };
 }
 
 describe('iam-policy --role: each role is allowed exactly what its calls need', () => {
@@ -178,28 +211,6 @@ describe('iam-policy --role: each role is allowed exactly what its calls need', 
   function policy(domain: string, role: Role, stage?: string): IamPolicy {
     const scheme = { partition: 'aws', region, account: ACCOUNT, domain };
     return rolePolicy(scheme, PIPELINE, { role, stage, kmsKey: undefined });
-  }
-
-  /**
-   * Runs `stage` of `worker` until `done` resolves; resolves once its queues exist and it polls,
-   * with the run's end.
-   */
-  async function runUntil(
-    worker: TaskClient,
-    stage: string,
-    done: Promise<void>,
-  ): Promise<{ stopped: Promise<void> }> {
-    const stop = new AbortController();
-    const idle = after(worker, 'idle');
-    const running = (async () => {
-      for await (const _ of worker.run(stage, { signal: stop.signal })) void _;
-    })();
-    await idle;
-    const stopped = done.then(async () => {
-      stop.abort();
-      await running;
-    });
-    return { stopped };
   }
 
   afterAll(async () => {
@@ -302,5 +313,162 @@ describe('iam-policy --role: each role is allowed exactly what its calls need', 
       out.mockRestore();
     }
     expectExactly(policy(domain, 'operator'), calls, region);
+  });
+});
+
+/**
+ * split (fed by submit() and enqueue()) → work → gather (`join: 'split'`). In split's calls:
+ * `crash` fails. In work: `boom` fails (in the scope: reported to gather, which dead-letters the
+ * item; given to work directly: replied to its sender), `skip` is filtered out, a word longer than
+ * 4 letters is fanned out in two, others carry their branch on.
+ */
+const JOIN_STAGES: StageEntry[] = [
+  {
+    name: 'split',
+    input: true,
+    retries: 0,
+    method: (line: string) => {
+      if (line === 'crash') throw new Error('bad line');
+      return fanOut(line.split(' '));
+    },
+  },
+  {
+    name: 'work',
+    retries: 0,
+    method: (word: string) => {
+      if (word === 'boom') throw new Error('bad word');
+      if (word === 'skip') return null;
+      return word.length > 4 ? fanOut([word.slice(0, 2), word.slice(2)]) : word.toUpperCase();
+    },
+  },
+  { name: 'gather', method: (words: string[]) => words.join(','), join: 'split' },
+];
+
+const s3Skipped = await s3Unavailable();
+
+/** The IAM action and resource of an S3 call (a batch delete: one per key; an unknown call as is). */
+function s3Actions(bucket: string, action: string, input: { Key?: unknown; Delete?: unknown }): Call[] {
+  const object = (key: unknown) => `arn:aws:s3:::${bucket}/${String(key)}`;
+  const onObject: Record<string, string> = {
+    GetObject: 's3:GetObject',
+    HeadObject: 's3:GetObject',
+    PutObject: 's3:PutObject',
+    DeleteObject: 's3:DeleteObject',
+  };
+  const onBucket: Record<string, string> = {
+    ListObjectsV2: 's3:ListBucket',
+    HeadBucket: 's3:ListBucket',
+    GetBucketLifecycleConfiguration: 's3:GetLifecycleConfiguration',
+  };
+  if (action === 'DeleteObjects') {
+    const keys = (input.Delete as { Objects?: { Key?: unknown }[] } | undefined)?.Objects ?? [];
+    return keys.map((o) => ({ action: 's3:DeleteObject', queue: object(o.Key) }));
+  }
+  const single = onObject[action];
+  if (single !== undefined) return [{ action: single, queue: object(input.Key) }];
+  return [{ action: onBucket[action] ?? `s3:${action}`, queue: `arn:aws:s3:::${bucket}` }];
+}
+
+describe.skipIf(s3Skipped !== undefined)('iam-policy --stages …:join=<split>: the stages of a join', () => {
+  const { region } = backendEnv();
+  const bucket = testBucket('iamjoin');
+  const prefix = 'iam/';
+  const domain = testDomain('iamjoin');
+  const pipeline = parsePipeline('split:1,work,gather:join=split', 1);
+  const clients: TaskClient[] = [];
+  const closers: { destroy(): void }[] = [];
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    for (const c of closers) c.destroy();
+  });
+
+  /** A client of the join pipeline, recording its SQS calls into `sqsCalls` and its S3 calls into `s3Calls` when given. */
+  function joinClient(sqsCalls?: Call[], s3Calls?: Call[]): TaskClient {
+    const s3 = s3Client();
+    closers.push(s3);
+    if (s3Calls !== undefined) {
+      s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          const action = (context.commandName ?? 'unknown').replace(/Command$/, '');
+          s3Calls.push(...s3Actions(bucket, action, args.input as { Key?: unknown; Delete?: unknown }));
+          return next(args);
+        },
+        { step: 'initialize', name: 'iamRecorder' },
+      );
+    }
+    const payloads = { bucket, prefix, s3Client: s3 };
+    const { endpoint, credentials } = backendEnv();
+    let options;
+    if (sqsCalls === undefined) {
+      options = { domain, endpoint, region, credentials, pollWaitSeconds: 1, payloads };
+    } else {
+      const sqs = recordingClient(sqsCalls);
+      closers.push(sqs);
+      options = { domain, sqs, pollWaitSeconds: 1, payloads };
+    }
+    const made = new TaskClient(options).registerTasks(JOIN_STAGES);
+    clients.push(made);
+    return made;
+  }
+
+  /** An S3 call (its ARN in `queue`) allowed by one of the policy's statements. */
+  function allowedOnS3(policy: IamPolicy, call: Call): boolean {
+    return policy.Statement.some(
+      (s) => s.Action.includes(call.action) && resourcesOf(s).some((r) => matches(r, call.queue)),
+    );
+  }
+
+  it("the split and the stages in its scope send to the join's queues; the join's S3 state is within the stage's grants", async () => {
+    const names = ['split', 'work', 'gather'] as const;
+    const sqsCalls = { split: [] as Call[], work: [] as Call[], gather: [] as Call[] };
+    const s3Calls = { split: [] as Call[], work: [] as Call[], gather: [] as Call[] };
+    const workers = Object.fromEntries(
+      names.map((name) => [name, joinClient(sqsCalls[name], s3Calls[name])]),
+    ) as Record<(typeof names)[number], TaskClient>;
+    const feeder = joinClient();
+    const done = Promise.all([
+      after(workers.split, 'deadLettered'), // crash
+      after(workers.work, 'deadLettered', 2), // boom in the scope, and given directly
+      after(workers.gather, 'deadLettered'), // the item of the dead boom
+    ]).then(() => undefined);
+    const runs = await Promise.all(names.map((name) => runUntil(workers[name], name, done)));
+    const joined = await feeder.submit('ab skip quick');
+    const crashed = await feeder.submit('crash');
+    const direct = await feeder.submit('boom', { stage: 'work' });
+    expect(await joined.result()).toEqual(['AB,qu,ick']);
+    // Only now: with an item dead-lettered at the join while another item's branch was still
+    // queued, gather stopped receiving in about half the runs on fauxqs (to be looked into).
+    await feeder.enqueue('split', 'x boom');
+    await expect(crashed.result()).rejects.toBeInstanceOf(ItemError);
+    await expect(direct.result()).rejects.toBeInstanceOf(ItemError);
+    await Promise.all(runs.map((r) => r.stopped));
+    const payloads = { bucket, prefix, kmsKey: undefined };
+    // Checked as allowed, not as used: the S3 statements and the queue of pending deletes (what a
+    // run touches there depends on the bodies' sizes: test/integration/payloads*.test.ts), and the
+    // creation of a queue, which the stages here race to (the tests above check it).
+    const unchecked = (sid: string, action: string) =>
+      sid.startsWith('SqspipesPayload') || action === 'sqs:CreateQueue' || action === 'sqs:TagQueue';
+    for (const name of names) {
+      const scheme = { partition: 'aws', region, account: ACCOUNT, domain };
+      const policy = rolePolicy(scheme, pipeline, {
+        role: 'stage',
+        stage: name,
+        kmsKey: undefined,
+        payloads,
+      });
+      expectExactly(policy, sqsCalls[name], region, unchecked);
+      expect(s3Calls[name].filter((call) => !allowedOnS3(policy, call))).toEqual([]);
+    }
+    // The split reported to the join, on the join's queue (its outputs go to work's).
+    const reports = sqsCalls.split.filter(
+      (c) => c.action === 'sqs:SendMessage' && c.queue.includes('-gather-'),
+    );
+    expect(reports.map((c) => c.queue)).toContain(`${domain}-gather-p0.fifo`);
+    // The join read and wrote its items' state under <prefix><domain>/join/.
+    const state = s3Calls.gather.filter((c) =>
+      c.queue.startsWith(`arn:aws:s3:::${bucket}/${prefix}${domain}/join/`),
+    );
+    expect(new Set(state.map((c) => c.action))).toEqual(new Set(['s3:GetObject', 's3:PutObject']));
   });
 });

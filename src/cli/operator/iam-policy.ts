@@ -12,6 +12,7 @@ import {
 import { NAME_PATTERN } from '../../validate.ts';
 import { UsageError } from './errors.ts';
 import { quote } from './flag-values.ts';
+import { checkJoins } from './iam-joins.ts';
 
 /**
  * The ARN pattern of a domain's reply queues: `arn:<partition>:sqs:<region>:<account>:<domain>-reply-*`.
@@ -46,6 +47,8 @@ export interface StageSpec {
    * false only for queues made before that (`--dlq-stages` names fewer).
    */
   readonly deadLetter: boolean;
+  /** A join stage (`:join=<split>`): the earlier stage whose branches it gathers; undefined: none. */
+  readonly join?: string | undefined;
 }
 
 /** A pipeline's stages, as `--stages` gives them or as its queues tell. */
@@ -66,12 +69,13 @@ export function parseStages(stages: string, defaultPriorities: number, dlqStages
 
 /**
  * Parses `--stages gen,parse:4,store`: the pipeline's stages in order, as registered, each
- * optionally with `:` and its number of priority levels (else `defaultPriorities`). The first
+ * optionally with `:` and its number of priority levels (else `defaultPriorities`), and a join
+ * stage with `:join=<split>` (`gen,split,work,gather:join=split`, `gather:2:join=split`). The first
  * stage given without `:<priorities>` is the source, which has no queues: it is the result's
  * `source`. A first stage given with `:<priorities>` (`parse:1,store`) consumes an input (it was
  * registered with `input: true`): it has queues like the others, and there is no source.
  * `dlqStages` (`--dlq-stages store`) names the stages with a dead-letter queue; undefined: every
- * stage with queues has one.
+ * stage with queues has one. Joins are checked as registration checks them (iam-joins.ts).
  */
 export function parsePipeline(stages: string, defaultPriorities: number, dlqStages?: string): PipelineSpec {
   const items = list(stages);
@@ -79,6 +83,11 @@ export function parsePipeline(stages: string, defaultPriorities: number, dlqStag
   const [first] = parsed;
   if (first === undefined) {
     throw new UsageError(`--stages must list the pipeline's stages in order, got ${quote(stages)}`);
+  }
+  if (first.join !== undefined) {
+    throw new UsageError(
+      `--stages: ${quote(first.name)} cannot join ${quote(first.join)}: it is the first stage, and a join gathers the branches opened by the calls of an earlier stage`,
+    );
   }
   if (first.count !== undefined) return pipelineOf(undefined, parsed, dlqStages);
   const rest = parsed.slice(1);
@@ -93,7 +102,7 @@ export function parsePipeline(stages: string, defaultPriorities: number, dlqStag
 /** The pipeline of a `source` (or none) and the stages with queues, names checked. */
 function pipelineOf(
   source: string | undefined,
-  rest: readonly { name: string; priorities: number }[],
+  rest: readonly ParsedItem[],
   dlqStages: string | undefined,
 ): PipelineSpec {
   const names = new Set<string>();
@@ -110,29 +119,51 @@ function pipelineOf(
     }
     if (!names.has(name)) throw new UsageError(`--dlq-stages names ${quote(name)}, which is not in --stages`);
   }
+  checkJoins([...(source === undefined ? [] : [{ name: source }]), ...rest]);
   return {
     source,
-    stages: rest.map(({ name, priorities }) => ({ name, priorities, deadLetter: dead?.has(name) ?? true })),
+    stages: rest.map(({ name, priorities, join }) => ({
+      name,
+      priorities,
+      deadLetter: dead?.has(name) ?? true,
+      ...(join === undefined ? {} : { join }),
+    })),
   };
 }
 
-function parseItem(
-  item: string,
-  defaultPriorities: number,
-): { name: string; count: string | undefined; priorities: number } {
-  const [name = '', count, ...extra] = item.split(':');
-  if (!NAME_PATTERN.test(name) || extra.length > 0) {
+/** One stage of `--stages`: `name[:priorities][:join=<split>]`. */
+interface ParsedItem {
+  readonly name: string;
+  /** The priorities as given; undefined: none given. */
+  readonly count: string | undefined;
+  readonly priorities: number;
+  readonly join: string | undefined;
+}
+
+function parseItem(item: string, defaultPriorities: number): ParsedItem {
+  const [name = '', ...options] = item.split(':');
+  const joins = options.filter((o) => o.startsWith('join='));
+  const counts = options.filter((o) => !o.startsWith('join='));
+  const [count] = counts;
+  if (!NAME_PATTERN.test(name) || joins.length > 1 || counts.length > 1) {
     throw new UsageError(
-      `--stages must list stage names (letters, digits, _ and -), each optionally with :<priorities>, got ${quote(item)}`,
+      `--stages must list stage names (letters, digits, _ and -), each optionally with :<priorities> and, for a join stage, :join=<split>, got ${quote(item)}`,
+    );
+  }
+  const join = joins[0]?.slice('join='.length);
+  if (join !== undefined && !NAME_PATTERN.test(join)) {
+    throw new UsageError(
+      `--stages: ${quote(name)} must join the name of an earlier stage (letters, digits, _ and -), got ${quote(item)}`,
     );
   }
   const priorities = count === undefined ? defaultPriorities : Number(count);
   if (!/^\d+$/.test(count ?? '1') || priorities < 1 || priorities > MAX_PRIORITIES) {
+    const hint = count?.includes('=') === true ? ' (a join stage is given as :join=<split>)' : '';
     throw new UsageError(
-      `--stages: the priorities of ${quote(name)} must be an integer from 1 to ${MAX_PRIORITIES}, got ${quote(count ?? String(priorities))}`,
+      `--stages: the priorities of ${quote(name)} must be an integer from 1 to ${MAX_PRIORITIES}, got ${quote(count ?? String(priorities))}${hint}`,
     );
   }
-  return { name, count, priorities };
+  return { name, count, priorities, join };
 }
 
 export interface ArnScheme {

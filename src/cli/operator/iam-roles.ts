@@ -6,6 +6,9 @@
  *   start: `sqs:SetQueueAttributes`), send failures to their dead-letter queue, send outputs to the next stage's inputs (creating them and
  *   the next stage's dead-letter queue, whose ARN those inputs' redrive policy names), and reply
  *   to senders. The first stage (the source) has no queue of its own: only the next stage's.
+ *   In a join's scope (`--stages …:join=<split>`), it reports branches to the join stage: it
+ *   sends to (and creates) that stage's queues too (iam-joins.ts). A join stage keeps its items'
+ *   state in the payloads bucket, under `<prefix><domain>/join/`: it needs `--payload-bucket`.
  * - `producer`: a process that feeds one stage from outside (`enqueue()`, `submit()`): that
  *   stage's inputs (creating them, and its dead-letter queue), and its own reply queue for
  *   `submit()` (created with tags, heartbeat by TagQueue, received from, deleted on close).
@@ -23,6 +26,7 @@
  */
 import { UsageError } from './errors.ts';
 import { quote } from './flag-values.ts';
+import { reportedJoins } from './iam-joins.ts';
 import {
   type ArnScheme,
   type PipelineSpec,
@@ -170,16 +174,17 @@ function grantsOf(scheme: ArnScheme, pipeline: PipelineSpec, request: RoleReques
       ];
     }
     case 'stage':
-      return stageGrants(scheme, pipeline, request.stage, replies);
+      return stageGrants(scheme, pipeline, request, replies);
   }
 }
 
 function stageGrants(
   scheme: ArnScheme,
   pipeline: PipelineSpec,
-  name: string | undefined,
+  request: RoleRequest,
   replies: string,
 ): Grant[] {
+  const name = request.stage;
   if (name === undefined)
     throw new UsageError('--role stage needs --stage: the stage whose workers run with it');
   const index = pipeline.stages.findIndex((s) => s.name === name);
@@ -187,9 +192,15 @@ function stageGrants(
   const next = pipeline.stages[index + 1]; // the source (index -1) feeds stages[0]
   const nextArns = next === undefined ? undefined : stageQueueArns(scheme, next);
   const own = pipeline.stages[index];
+  if (own?.join !== undefined && request.payloads === undefined) {
+    throw new UsageError(
+      `--stage ${quote(name)} joins the branches of ${quote(own.join)} and keeps each item's partial state in S3: give --payload-bucket (the client's payloads.bucket) and --payload-prefix if it has one`,
+    );
+  }
   const send = { sid: 'SqspipesSend', actions: [...PROVISION, 'sqs:SendMessage'] };
   const create = { sid: 'SqspipesCreate', actions: PROVISION, resources: [nextArns?.deadLetter] };
-  if (own === undefined) return [{ ...send, resources: nextArns?.inputs ?? [] }, create];
+  const reports = joinReportGrants(scheme, pipeline, name, own !== undefined);
+  if (own === undefined) return [{ ...send, resources: nextArns?.inputs ?? [] }, create, ...reports];
   const ownArns = stageQueueArns(scheme, own);
   return [
     { sid: 'SqspipesConsume', actions: [...PROVISION, ...UPDATE, ...CONSUME], resources: ownArns.inputs },
@@ -201,7 +212,34 @@ function stageGrants(
     },
     { ...send, resources: nextArns?.inputs ?? [] },
     create,
+    ...reports,
     { sid: 'SqspipesReply', actions: REPLY, resources: [replies] },
+  ];
+}
+
+/**
+ * In a join's scope, reports to the join stage (src/join/reporter.ts): sent, like outputs, to its
+ * inputs at any level, which the sender creates when missing (with the dead-letter queue their
+ * redrive policy names). They share the statements of outputs when the actions are the same.
+ */
+function joinReportGrants(
+  scheme: ArnScheme,
+  pipeline: PipelineSpec,
+  name: string,
+  consumes: boolean,
+): Grant[] {
+  const order = [...(pipeline.source === undefined ? [] : [{ name: pipeline.source }]), ...pipeline.stages];
+  const joins = reportedJoins(order, name, consumes).flatMap((join) => {
+    const stage = pipeline.stages.find((s) => s.name === join);
+    return stage === undefined ? [] : [stageQueueArns(scheme, stage)];
+  });
+  return [
+    {
+      sid: 'SqspipesJoinReports',
+      actions: [...PROVISION, 'sqs:SendMessage'],
+      resources: joins.flatMap((j) => j.inputs),
+    },
+    { sid: 'SqspipesCreate', actions: PROVISION, resources: joins.map((j) => j.deadLetter) },
   ];
 }
 
