@@ -193,7 +193,10 @@ export class Processor {
         .finish(share.joined)
         .then(
           () => delivery.deadLetter(share.deadLetter),
-          (error: unknown) => delivery.fail(this.#failure(delivery, error)),
+          (error: unknown) => {
+            // As for an output that failed (below): only a delivery still running is failed here.
+            if (delivery.state === 'running') delivery.fail(this.#failure(delivery, error));
+          },
         );
       return;
     }
