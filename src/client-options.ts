@@ -80,7 +80,7 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
   };
 }
 
-/** With `payloads`, the domain's queue of pending deletes needs a name SQS takes. */
+/** With `payloads`, the domain's queue of work for later (`<domain>-timers`) needs a name SQS takes. */
 function checkPayloadDomain(
   payloads: ResolvedPayloadOptions | undefined,
   domain: string,
@@ -88,7 +88,7 @@ function checkPayloadDomain(
   const name = deleteQueueName(domain);
   if (payloads !== undefined && name.length > MAX_QUEUE_NAME) {
     throw new ConfigError(
-      `With \`payloads\`, the domain's queue of pending deletes \`${name}\` is ${name.length} characters, over SQS's limit of ${MAX_QUEUE_NAME}: shorten the domain (\`${domain}\`) to at most ${MAX_QUEUE_NAME - (name.length - domain.length)} characters`,
+      `With \`payloads\`, the domain's queue of work for later \`${name}\` is ${name.length} characters, over SQS's limit of ${MAX_QUEUE_NAME}: shorten the domain (\`${domain}\`) to at most ${MAX_QUEUE_NAME - (name.length - domain.length)} characters`,
     );
   }
   return payloads;

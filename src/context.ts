@@ -34,6 +34,29 @@ export interface TaskContext {
   readonly inputs: readonly TaskInput[];
   /** What the stage's `setup()` returned in this process (undefined without one). */
   readonly state: unknown;
+  /** At a join stage, once its item is complete: the item and the branches lost on the way. */
+  readonly join?: JoinContext | undefined;
+}
+
+/** What a join stage's call learns of its item (`taskContext().join`). */
+export interface JoinContext {
+  /** Id of the split's input whose branches are joined. */
+  readonly item: string;
+  /**
+   * Branches dead-lettered on the way (with `joinFailures: 'call'`; else the join is not
+   * called), in fan-out order; `position`: how many of the values come before it.
+   */
+  readonly failed: readonly BranchFailure[];
+}
+
+/** A branch of a joined item that was dead-lettered before it reached the join. */
+export interface BranchFailure {
+  /** The branch's token (the id of the output that opened it). */
+  readonly branch: string;
+  /** The stage that dead-lettered it. */
+  readonly stage: string;
+  readonly reason: string;
+  readonly position: number;
 }
 
 const storage = new AsyncLocalStorage<TaskContext>();

@@ -8,7 +8,13 @@
  * is done) and `observe/telemetry.ts` (OpenTelemetry, optional).
  */
 
-export { type TaskContext, type TaskInput, taskContext } from './context.ts';
+export {
+  type BranchFailure,
+  type JoinContext,
+  type TaskContext,
+  type TaskInput,
+  taskContext,
+} from './context.ts';
 export { type InputInfo, type TaskClientEvents, TaskEvents } from './events.ts';
 export { CallTimeoutError } from './worker/call.ts';
 export { BatchItemError, EmptyTaskOutput, FanOut, fanOut, Identified, itemError, withId } from './outputs.ts';

@@ -40,6 +40,10 @@ export interface Stage {
   readonly join: string | undefined;
   /** A split: the join stage that gathers the branches its calls open. */
   readonly closedBy: string | undefined;
+  /** A join stage's time limit per item, in ms (see StageOptions.joinTimeout). */
+  readonly joinTimeout: Duration;
+  /** A join stage's answer to a lost branch: fail the item, or call the join anyway. */
+  readonly joinFailures: 'fail' | 'call';
 }
 
 export const MAX_WORKERS = 10_000;
@@ -59,7 +63,12 @@ const STAGE_KEYS = [
   'setup',
   'teardown',
   'join',
+  'joinTimeout',
+  'joinFailures',
 ] as const;
+
+/** A join's time limit per item by default: a day. */
+export const DEFAULT_JOIN_TIMEOUT_MS = 86_400_000;
 
 /** SQS's limit on a visibility timeout: 12 hours. */
 export const MAX_VISIBILITY_SECONDS = 43_200;
@@ -120,6 +129,17 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
   const interval = resolveInterval(field('interval'), rawInterval ?? 0);
   if (consumes) checkQueueNamesFit(domain, name, priorities); // a source has no queue
   const join = resolveJoin(field, index, spec);
+  const joinTimeout = checkDuration(
+    field('joinTimeout'),
+    spec['joinTimeout'] ?? DEFAULT_JOIN_TIMEOUT_MS,
+    DURATION_RANGES.joinTimeout,
+  );
+  const joinFailures = spec['joinFailures'] ?? 'fail';
+  if (joinFailures !== 'fail' && joinFailures !== 'call')
+    fail(field('joinFailures'), "`'fail'` or `'call'`", joinFailures);
+  for (const key of ['joinTimeout', 'joinFailures'])
+    if (spec[key] !== undefined && join === undefined)
+      throw new ConfigError(`${field(key)} applies to a join stage only: give it \`join\` too`);
   return {
     name,
     index,
@@ -138,6 +158,8 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
     teardown: optionalFunction(field('teardown'), spec['teardown']),
     join,
     closedBy: undefined, // filled by linkJoins, which sees every stage
+    joinTimeout,
+    joinFailures,
   };
 }
 

@@ -113,6 +113,21 @@ export interface StageOptions {
    * @default undefined: the stage is called once per input
    */
   join?: string;
+  /**
+   * A join stage's time limit per item, in ms from its first branch to reach the join: an item
+   * still incomplete then (a branch purged by an operator, or lost past a queue's retention) is
+   * dead-lettered with its partial state and the branches it still waits for. Checked by the
+   * domain's runs once a minute, so it may come up to a minute late.
+   * @default 86_400_000 (24 hours)
+   */
+  joinTimeout?: number;
+  /**
+   * A join stage's answer to a branch dead-lettered on the way: `'fail'` dead-letters the item
+   * with a reason naming the lost branches; `'call'` calls the join anyway with the values that
+   * reached it, and lists the lost branches in `taskContext().join.failed`.
+   * @default 'fail'
+   */
+  joinFailures?: 'fail' | 'call';
 }
 
 /** A minimal pino-compatible logger. The library logs nothing unless you pass one. */

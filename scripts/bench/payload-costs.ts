@@ -62,7 +62,7 @@ function countedSqs(endpoint: string, tally: Tally): SQSClient {
       else if (MESSAGE_ACTIONS.has(action)) {
         add(tally.sqs, action);
         const queue = (args.input as { QueueUrl?: string }).QueueUrl ?? '';
-        if (queue.endsWith('-payload-deletes')) tally.deleteQueue++;
+        if (queue.endsWith('-timers')) tally.deleteQueue++;
         // A response without Content-Length (chunked): its JSON, as parsed, measures it.
         const answer = contentLength(result.response) || Buffer.byteLength(JSON.stringify(result.output));
         const bytes = Math.max(contentLength(args.request), answer);

@@ -9,9 +9,9 @@
  * report counts are the branch tree's (branch-tree.ts): first complete report decides, any order,
  * duplicates and other attempts ignored.
  *
- * Once the join has been called, {@link markDone} turns the state into a tombstone: events that
- * come later (duplicates, branches of an attempt that did not decide) are then ignored instead of
- * starting a new state that would never complete.
+ * Once the join has been called, {@link markDone} turns the state into a tombstone (stored as an
+ * empty body): events that come later (duplicates, branches of an attempt that did not decide)
+ * are then ignored instead of starting a new state that would never complete.
  */
 import { SqspipesError } from '../errors.ts';
 import { addPart, type BranchTree, decide, newBranchTree, record } from './branch-tree.ts';
@@ -93,6 +93,8 @@ export function foldEvents(state: JoinState, events: Iterable<FoldEvent>): JoinS
           childrenOf,
         );
         break;
+      case 'expire':
+        break; // decides no branch: the gate dead-letters an item still incomplete
     }
   }
   return state;
@@ -136,8 +138,9 @@ export function markDone(state: JoinState): JoinState {
   return state;
 }
 
+/** A tombstone is the empty text (listed by its size: see the state store's `pending`). */
 export function encodeJoinState(state: JoinState): string {
-  return JSON.stringify(state);
+  return state.done ? '' : JSON.stringify(state);
 }
 
 /** A body that is not a join state of this version. */
@@ -152,6 +155,7 @@ export class JoinStateError extends SqspipesError {
 
 /** The state `text` encodes; a {@link JoinStateError} for anything else. O(size). */
 export function decodeJoinState(text: string): JoinState {
+  if (text === '') return markDone(newJoinState(''));
   let raw: unknown;
   try {
     raw = JSON.parse(text);

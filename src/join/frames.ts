@@ -7,7 +7,8 @@
  *   branch (the item's id for the split's call itself, then an output's id wherever a call fans
  *   out or filters; a call with one output carries its branch on).
  * - `"je"`: a report to the join (such a message carries no value): a call on a branch ended,
- *   opening `children` (none: filtered), or the branch was dead-lettered.
+ *   opening `children` (none: filtered), or the branch was dead-lettered; or, from the join's
+ *   timer (its token the item's), the item's time limit has passed.
  *
  * The join's queue receives the branches' values and these reports in the item's message group,
  * one after another, and folds them (src/join/fold.ts) until every branch has ended.
@@ -37,7 +38,9 @@ export type JoinEvent =
       /** The branches the call opened (its outputs' ids); none: it filtered the branch out. */
       readonly children: readonly string[];
     }
-  | { readonly kind: 'dead'; readonly token: string; readonly stage: string; readonly reason: string };
+  | { readonly kind: 'dead'; readonly token: string; readonly stage: string; readonly reason: string }
+  /** The item's time limit (`after` ms, from its first branch at the join) has passed. */
+  | { readonly kind: 'expire'; readonly token: string; readonly stage: string; readonly after: number };
 
 /** The frames as the envelope carries them (`"j"`). */
 export function encodeFrames(frames: readonly JoinFrame[]): string {
@@ -72,6 +75,10 @@ export function decodeEvent(raw: unknown): JoinEvent | undefined | null {
   if (e['kind'] === 'dead') {
     if (typeof e['reason'] !== 'string') return null;
     return { kind: 'dead', token: e['token'], stage: e['stage'], reason: e['reason'] };
+  }
+  if (e['kind'] === 'expire') {
+    if (typeof e['after'] !== 'number') return null;
+    return { kind: 'expire', token: e['token'], stage: e['stage'], after: e['after'] };
   }
   const { nonce, part, parts, children } = e;
   const ok =

@@ -15,6 +15,7 @@ import type { Envelope } from '../envelope.ts';
 import { SqspipesError } from '../errors.ts';
 import { type JoinStateStore, updateState } from '../payloads/join-state.ts';
 import type { Stage } from '../stage.ts';
+import type { SetDeadline } from './deadline.ts';
 import {
   decodeJoinState,
   encodeJoinState,
@@ -31,13 +32,24 @@ export type Folded =
   /** Branches are still awaited (or the item was joined already). */
   | { readonly complete: false }
   | {
+      /** Every branch ended; or, with `missing`, the item's time limit passed first. */
       readonly complete: true;
       readonly item: string;
       /** The branches' values, in fan-out order. */
       readonly values: unknown[];
       /** Branches dead-lettered on the way, in fan-out order. */
-      readonly dead: readonly { readonly token: string; readonly stage: string; readonly reason: string }[];
+      readonly dead: readonly DeadBranch[];
+      /** Branches still awaited when the time limit passed (else none), in fan-out order. */
+      readonly missing: readonly string[];
     };
+
+/** A branch dead-lettered on the way; `position`: how many values come before it. */
+export interface DeadBranch {
+  readonly token: string;
+  readonly stage: string;
+  readonly reason: string;
+  readonly position: number;
+}
 
 /** A message in a join's queue that is no branch of it: it is dead-lettered. */
 export class NotABranchError extends SqspipesError {
@@ -47,6 +59,8 @@ export class NotABranchError extends SqspipesError {
 export interface JoinGateDeps {
   readonly stage: Stage;
   readonly store: JoinStateStore;
+  /** Sets an item's time limit, before its state is first written. */
+  readonly deadline: SetDeadline;
 }
 
 export class JoinGate {
@@ -56,30 +70,46 @@ export class JoinGate {
     this.#d = deps;
   }
 
-  /** Folds the branch `envelope` carries into its item's state; says whether the item is complete. */
-  async fold(envelope: Envelope | undefined, signal?: AbortSignal): Promise<Folded> {
+  /**
+   * Folds the branch `envelope` (at `level`) carries into its item's state; says whether the item
+   * is complete (or, for its timer's report, out of time).
+   */
+  async fold(envelope: Envelope | undefined, level: number, signal?: AbortSignal): Promise<Folded> {
     const { item, event } = this.#eventOf(envelope);
     const id = this.#stateId(item);
     let complete = false;
+    const expire = event.kind === 'expire';
     const { state } = await updateState(
       this.#d.store,
       id,
       (body) => {
         complete = false; // each try decides anew (a conflict's re-read may find a tombstone)
+        // No state: a timer of an item never folded (or whose tombstone expired): nothing to do.
+        if (expire && body === undefined) return undefined;
         const current = body === undefined ? newJoinState(item) : decodeJoinState(body);
         if (current.done) return undefined; // joined already: a late duplicate, dropped
+        if (expire) {
+          // Out of time: the caller dead-letters it (and then finishes it). A complete one is not
+          // done only when its join's call failed past its retries: it stays for a redrive.
+          complete = !isComplete(current);
+          return undefined;
+        }
         foldEvents(current, [event]);
         complete = isComplete(current);
         return encodeJoinState(current);
       },
       signal,
+      // The time limit exists before any state of the item does (a crash in between sets it again).
+      async () => {
+        if (!complete && envelope !== undefined) await this.#d.deadline(item, envelope, level);
+      },
     );
     if (!complete || state === undefined) return { complete: false };
     const outcome = joinOutcome(decodeJoinState(state.body));
     const values = outcome.values.map((json): unknown =>
       secureJson.parse(json, undefined, { protoAction: 'remove', constructorAction: 'remove' }),
     );
-    return { complete: true, item, values, dead: outcome.dead };
+    return { complete: true, item, values, dead: outcome.dead, missing: expire ? outcome.open : [] };
   }
 
   /**

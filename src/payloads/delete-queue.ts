@@ -1,12 +1,19 @@
 /**
+ * The domain's queue of work for later (`<domain>-timers`, a standard queue: standard queues delay
+ * each message up to 15 minutes, FIFO queues cannot), swept by every run of the domain with
+ * `payloads`. It carries two kinds of message: deletes of stored bodies (below), and timers
+ * ({@link DeleteQueue.at}): a message to send to a FIFO queue at a given time, re-sent with a new
+ * delay until it is due (so any time away works), then sent with its own deduplication id. A join
+ * uses one for its time limit (src/join/gate.ts).
+ *
  * Deletes of stored bodies that survive the process. A body may go only after its message was
  * acknowledged, and only once SQS's 5-minute deduplication window has passed: a producer that
  * repeats a send after a crash rewrites the object (same key) and SQS drops the repeated message,
  * so a delete made sooner could come before that rewrite and leave the object with nothing
  * pointing to it. Held in memory for those minutes, the deletes would die with a killed process.
  *
- * So, right after the acknowledgement, the keys go to a standard queue of the domain
- * (`<domain>-payload-deletes`) as one message per batch of keys, delayed by the hold (standard
+ * So, right after the acknowledgement, the keys go to the domain's queue of work for later
+ * as one message per batch of keys, delayed by the hold (standard
  * queues delay each message; FIFO queues cannot). Every run of the domain with `payloads` sweeps
  * that queue: it deletes the keys of the messages that are due (DeleteObjects) and then the
  * messages. A process killed between the acknowledgement and that send (a round trip) leaves its
@@ -37,7 +44,7 @@ const MAX_SWEEPS_PER_MESSAGE = 5;
 const SWEEP_VISIBILITY_SECONDS = 120;
 /** Standard queues keep messages up to 14 days; a delete not swept by then is the lifecycle rule's. */
 const RETENTION_SECONDS = String(14 * 24 * 3600);
-const ROLE = 'payload-deletes';
+const ROLE = 'timers';
 
 /**
  * A client option under this key (not part of the typed API) shortens the hold and the sweep's
@@ -51,12 +58,12 @@ export interface DeleteTiming {
   readonly everyMs: number;
 }
 
-/** The queue of `domain`'s pending deletes: `<domain>-payload-deletes` (a standard queue). */
+/** The queue of `domain`'s work for later: `<domain>-timers` (a standard queue). */
 export function deleteQueueName(domain: string): string {
   return `${domain}-${ROLE}`;
 }
 
-/** True when queue tags say it is a domain's queue of pending deletes. */
+/** True when queue tags say it is a domain's queue of work for later. */
 export function isDeleteQueueRole(role: string | undefined): boolean {
   return role === ROLE;
 }
@@ -67,6 +74,25 @@ interface DeleteBody {
   readonly bucket: string;
   readonly keys: readonly string[];
 }
+
+/** A message to send to a FIFO queue once `due` (epoch ms) has come. */
+export interface Timer {
+  readonly due: number;
+  /** The FIFO queue's URL. */
+  readonly url: string;
+  readonly groupId: string;
+  readonly deduplicationId: string;
+  readonly body: string;
+}
+
+/** A timer as the queue carries it. */
+interface TimerBody extends Timer {
+  readonly v: 1;
+  readonly kind: 'timer';
+}
+
+/** SQS's longest delay of one message of a standard queue. */
+const MAX_DELAY_SECONDS = 900;
 
 export interface DeleteQueueInit {
   readonly sqs: SQSClient;
@@ -133,6 +159,39 @@ export class DeleteQueue {
         'could not schedule the delete of stored bodies; the lifecycle rule will expire them',
       );
     }
+  }
+
+  /**
+   * Sends `timer`'s message to its FIFO queue once it is due (late by up to a sweep's period),
+   * surviving any process: it waits in this queue, re-sent with a new delay until then. Rejects
+   * when it could not be scheduled.
+   */
+  async at(timer: Timer): Promise<void> {
+    await this.#delay({ v: 1, kind: 'timer', ...timer });
+  }
+
+  async #delay(body: TimerBody): Promise<void> {
+    const seconds = Math.ceil((body.due - Date.now()) / 1000);
+    await this.#init.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: await this.url(),
+        MessageBody: JSON.stringify(body),
+        DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, seconds)),
+      }),
+    );
+  }
+
+  /** A timer received: sent on when due, else delayed again. */
+  async #fire(timer: TimerBody): Promise<void> {
+    if (timer.due > Date.now() + 1000) return this.#delay(timer);
+    await this.#init.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: timer.url,
+        MessageBody: timer.body,
+        MessageGroupId: timer.groupId,
+        MessageDeduplicationId: timer.deduplicationId,
+      }),
+    );
   }
 
   /**
@@ -219,6 +278,18 @@ export class DeleteQueue {
       messages.map(async (message) => {
         const body = this.#parse(message);
         if (body === undefined) return done.push(message);
+        if ('kind' in body) {
+          try {
+            await this.#fire(body);
+            return done.push(message);
+          } catch (error) {
+            logger.warn(
+              { queue: this.name, err: describe(error) },
+              'could not send a timer on; trying again',
+            );
+            return undefined; // back after its visibility
+          }
+        }
         const failed = await this.#init.deleteKeys(body.bucket, body.keys);
         const count = Number(message.Attributes?.ApproximateReceiveCount ?? '1');
         if (failed.length === 0) return done.push(message);
@@ -240,14 +311,15 @@ export class DeleteQueue {
     return messages.length === 10;
   }
 
-  /** The delete a message asks for, or undefined (with a warning) for one that is not ours. */
-  #parse(message: Message): DeleteBody | undefined {
+  /** What a message asks for, or undefined (with a warning) for one that is not ours. */
+  #parse(message: Message): DeleteBody | TimerBody | undefined {
     let body: unknown;
     try {
       body = JSON.parse(message.Body ?? '');
     } catch {
       body = undefined;
     }
+    if (isTimer(body)) return body;
     const valid =
       typeof body === 'object' &&
       body !== null &&
@@ -260,7 +332,7 @@ export class DeleteQueue {
     if (valid) return body as DeleteBody;
     this.#init.logger.warn(
       { queue: this.name, messageId: message.MessageId },
-      'dropped a message of the pending-deletes queue that names no stored body of this domain',
+      'dropped a message of the queue of work for later that is neither a timer nor names a stored body of this domain',
     );
     return undefined;
   }
@@ -277,4 +349,18 @@ export class DeleteQueue {
       tags: { [TAG.domain]: domain, [TAG.role]: ROLE },
     };
   }
+}
+
+function isTimer(body: unknown): body is TimerBody {
+  if (typeof body !== 'object' || body === null) return false;
+  const t = body as Record<string, unknown>;
+  return (
+    t['v'] === 1 &&
+    t['kind'] === 'timer' &&
+    typeof t['due'] === 'number' &&
+    typeof t['url'] === 'string' &&
+    typeof t['groupId'] === 'string' &&
+    typeof t['deduplicationId'] === 'string' &&
+    typeof t['body'] === 'string'
+  );
 }

@@ -1,6 +1,6 @@
 /**
  * Join state in S3 (see join-state.ts): one object per pending X at
- * `<prefix><domain>/join/<sha256 of X's id>`, made through the payload store (its client, bucket,
+ * `<prefix><domain>/join/<join stage>/<sha256 of X's id>` (a tombstone: an empty one), made through the payload store (its client, bucket,
  * request counts and diagnosis of setup errors), with S3's conditional writes as the fence:
  * `If-None-Match: *` to create, `If-Match: <etag>` to update and delete. The permissions are those of
  * stored bodies (a conditional delete on AWS needs s3:GetObject besides s3:DeleteObject).
@@ -32,6 +32,8 @@ export interface S3JoinStateInit {
   readonly store: PayloadStore;
   /** The pipeline's domain (its queue-name prefix), as in the keys of stored bodies. */
   readonly domain: string;
+  /** The join stage whose items' states it keeps. */
+  readonly join: string;
   readonly logger: Logger;
 }
 
@@ -39,6 +41,7 @@ export class S3JoinStateStore implements JoinStateStore {
   readonly #store: PayloadStore;
   readonly #layout: KeyLayout;
   readonly #logger: Logger;
+  readonly #join: string;
   /** false once S3 answered 501 to a conditional delete: deletes are then plain. */
   #conditionalDeletes = true;
   #conditional: Promise<boolean> | undefined;
@@ -47,11 +50,12 @@ export class S3JoinStateStore implements JoinStateStore {
     this.#store = init.store;
     this.#layout = { prefix: init.store.prefix, domain: init.domain };
     this.#logger = init.logger;
+    this.#join = init.join;
   }
 
   /** The S3 key of X's state. */
   keyOf(id: string): string {
-    return joinStateKey(this.#layout, id);
+    return joinStateKey(this.#layout, this.#join, id);
   }
 
   async read(id: string, signal?: AbortSignal): Promise<StoredState | undefined> {
@@ -144,6 +148,8 @@ export class S3JoinStateStore implements JoinStateStore {
           Bucket: bucket,
           Key: key,
           Body: body,
+          // Given, so that an empty body (a tombstone) is not taken for a stream of unknown length.
+          ContentLength: Buffer.byteLength(body),
           ContentType: 'text/plain; charset=utf-8',
           ...condition,
         }),

@@ -79,19 +79,22 @@ export interface StateUpdate {
  * Reads X's state, passes its body (undefined when there is none) to `change` and writes what that
  * returns (nothing when it returns undefined), again from the read on every conflict. `change` may
  * run several times and must be pure. Each conflict means another write won, so the loop ends
- * unless `signal` aborts it first.
+ * unless `signal` aborts it first. `beforeCreate` runs (and is awaited) before each write that
+ * would create the state: what must exist before any state does (e.g. X's time limit).
  */
 export async function updateState(
   store: JoinStateStore,
   id: string,
   change: (body: string | undefined) => string | undefined,
   signal?: AbortSignal,
+  beforeCreate?: () => Promise<void>,
 ): Promise<StateUpdate> {
   for (let attempts = 1; ; attempts++) {
     signal?.throwIfAborted();
     const current = await store.read(id, signal);
     const body = change(current?.body);
     if (body === undefined) return { state: current, attempts };
+    if (current === undefined) await beforeCreate?.();
     const written =
       current === undefined
         ? await store.create(id, body, signal)

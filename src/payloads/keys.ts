@@ -1,6 +1,6 @@
 /**
  * Where sqspipes' objects live in the bucket: `<prefix><domain>/<kind>/<sha256 hex>`, e.g.
- * `sqspipes/shop/payload/3f1c…`. Deterministic: the same message (queue and deduplication id)
+ * `sqspipes/shop/payload/3f1c…` (a join's states: `<prefix><domain>/join/<join stage>/<sha256>`). Deterministic: the same message (queue and deduplication id)
  * always has the same key, so a repeated send rewrites its object instead of adding one.
  *
  * No sharding directories: S3 splits a prefix's request rate by key range as load grows, and the
@@ -27,9 +27,17 @@ export function payloadKey(layout: KeyLayout, queue: string, deduplicationId: st
   return keyFor(layout, 'payload', queue, deduplicationId);
 }
 
-/** The key of the partial state of a join's pending item named `id` (see join-state.ts). */
-export function joinStateKey(layout: KeyLayout, id: string): string {
-  return keyFor(layout, 'join', id);
+/**
+ * The key of the partial state of a pending item named `id` of join stage `join` (see
+ * join-state.ts), under {@link joinPrefix}.
+ */
+export function joinStateKey(layout: KeyLayout, join: string, id: string): string {
+  return `${joinPrefix(layout, join)}${createHash('sha256').update(id).digest('hex')}`;
+}
+
+/** The prefix of the states of join stage `join`'s items, e.g. `sqspipes/shop/join/total/`. */
+export function joinPrefix(layout: KeyLayout, join: string): string {
+  return `${kindPrefix(layout, 'join')}${join}/`;
 }
 
 /**

@@ -42,6 +42,8 @@ export const DURATION_RANGES = {
   sendTimeout: { min: 1, max: MAX_TIMER_MS, infinity: 'wait as long as it takes' },
   /** `SubmitOptions.timeout`. */
   resultTimeout: { min: 1, max: MAX_TIMER_MS, infinity: 'wait until the item ends' },
+  /** `StageOptions.joinTimeout`. */
+  joinTimeout: { min: 1000, max: MAX_TIMER_MS },
   /** The stage CLI's `--progress-interval`. */
   progressInterval: { min: 1, max: MAX_TIMER_MS },
 } as const satisfies Record<string, DurationRange>;

@@ -1,4 +1,4 @@
-import { runInContext, type TaskContext, type TaskInput } from '../context.ts';
+import { type JoinContext, runInContext, type TaskContext, taskContext, type TaskInput } from '../context.ts';
 import { setTimer, type Timer } from '../time/timers.ts';
 import { CallStop, LazyAbort, type StopSource } from './call-stop.ts';
 
@@ -28,6 +28,8 @@ class CallContext implements TaskContext {
   readonly attempt: number;
   readonly inputs: readonly TaskInput[];
   readonly state: unknown;
+  /** Set by a join once its item is complete (see {@link joinCalled}). */
+  join: JoinContext | undefined = undefined;
   readonly #stop: CallStop;
 
   constructor(context: Omit<TaskContext, 'signal'>, stop: CallStop) {
@@ -44,6 +46,12 @@ class CallContext implements TaskContext {
   get signal(): AbortSignal {
     return this.#stop.signal;
   }
+}
+
+/** Inside a call of a join stage: what `taskContext().join` tells of the item it joins. */
+export function joinCalled(join: JoinContext): void {
+  const context = taskContext();
+  if (context instanceof CallContext) context.join = join;
 }
 
 /**

@@ -296,24 +296,27 @@ export class Delivery implements Lease {
   }
 
   /**
-   * Moves it, body untouched, to the stage's dead-letter queue with `reason`, then deletes it.
-   * Its group waits until the dead-letter queue has it; if that send fails, it is handed back.
+   * Moves it, body untouched (or replaced by `body`: a join's item), to the stage's dead-letter
+   * queue with `reason`, then deletes it. Its group waits until the dead-letter queue has it; if
+   * that send fails, it is handed back.
    */
-  deadLetter(reason: string, error?: SqspipesError): void {
+  deadLetter(reason: string, error?: SqspipesError, body?: string): void {
     if (this.#state === 'ending' || this.#state === 'ended') return;
     this.#state = 'ending';
-    this.#moveToDeadLetterQueue(reason)
+    this.#moveToDeadLetterQueue(reason, body)
       .then((moved) => {
         if (moved && error !== undefined) this.#deps.failFast?.(error);
       })
       .catch((e: unknown) => this.#warn(e, 'dead-lettering failed'));
   }
 
-  async #moveToDeadLetterQueue(reason: string): Promise<boolean> {
+  async #moveToDeadLetterQueue(reason: string, body: string | undefined): Promise<boolean> {
     const { stage, io, events, logger } = this.#deps;
     try {
       const where = { stage: stage.name, level: this.level };
-      await sendToDeadLetterQueue(io, await this.#deps.deadLetterUrl(), this.#message, where, reason);
+      const { MessageId, Attributes } = this.#message;
+      const message = body === undefined ? this.#message : { MessageId, Attributes, Body: body };
+      await sendToDeadLetterQueue(io, await this.#deps.deadLetterUrl(), message, where, reason);
     } catch (error) {
       const spent = this.lastReceive
         ? ' (its receive budget is spent: SQS moves it at its next receive)'

@@ -2,13 +2,14 @@ import type { TaskContext } from '../context.ts';
 import { SqspipesError, StageError } from '../errors.ts';
 import { BatchItemError, isSingleOutput } from '../outputs.ts';
 import { scopeOf } from '../join/frames.ts';
-import type { JoinGate } from '../join/gate.ts';
+import type { Folded, JoinGate } from '../join/gate.ts';
 import type { JoinReporter } from '../join/reporter.ts';
 import { derivedId } from '../ids.ts';
+import { wrapEncoded } from '../envelope.ts';
 import type { Reporter } from '../replies/reporter.ts';
 import type { Stage } from '../stage.ts';
 import type { CallTrace } from '../observe/telemetry.ts';
-import { type Call, callStage } from './call.ts';
+import { type Call, callStage, joinCalled } from './call.ts';
 import type { CallStop } from './call-stop.ts';
 import type { Delivery } from './delivery.ts';
 import { type Emission, type EmitTarget, produceOutputs } from './emit.ts';
@@ -37,7 +38,7 @@ export interface ProcessorDeps {
 type Share =
   | { readonly emission: Emission; readonly joined?: string }
   | { readonly error: unknown }
-  | { readonly deadLetter: string; readonly joined: string };
+  | { readonly deadLetter: string; readonly joined: string; readonly body: string };
 
 /** What a join's fold of a message that does not complete its item produces: nothing. */
 const NOTHING: Emission = {
@@ -142,12 +143,26 @@ export class Processor {
   async #join(delivery: Delivery, stop: CallStop, trace: CallTrace): Promise<Share> {
     const gate = this.#d.joinGate;
     if (gate === undefined) throw new Error(`join stage \`${this.#d.stage.name}\` has no state store`);
-    const folded = await gate.fold(delivery.envelope);
+    const { stage } = this.#d;
+    const folded = await gate.fold(delivery.envelope, delivery.level, stop.signal);
     if (!folded.complete) return { emission: NOTHING };
     const { item } = folded;
-    if (folded.dead.length > 0)
-      return { deadLetter: lostBranches(this.#d.stage, item, folded.dead), joined: item };
-    const result: unknown = await this.#d.stage.method(folded.values, ...this.#d.args);
+    if (folded.missing.length > 0)
+      return { deadLetter: timedOut(stage, folded), joined: item, body: partialJoin(delivery, folded) };
+    if (folded.dead.length > 0 && stage.joinFailures === 'fail') {
+      const reason = lostBranches(stage, item, folded.dead);
+      return { deadLetter: reason, joined: item, body: partialJoin(delivery, folded) };
+    }
+    joinCalled({
+      item,
+      failed: folded.dead.map((d) => ({
+        branch: d.token,
+        stage: d.stage,
+        reason: d.reason,
+        position: d.position,
+      })),
+    });
+    const result: unknown = await stage.method(folded.values, ...this.#d.args);
     const share = await this.#produce(delivery, result, stop, trace, joinedItemId(this.#d.stage.name, item));
     return 'emission' in share ? { ...share, joined: item } : share;
   }
@@ -192,7 +207,7 @@ export class Processor {
       this.#joinGate()
         .finish(share.joined)
         .then(
-          () => delivery.deadLetter(share.deadLetter),
+          () => delivery.deadLetter(share.deadLetter, undefined, share.body),
           (error: unknown) => {
             // As for an output that failed (below): only a delivery still running is failed here.
             if (delivery.state === 'running') delivery.fail(this.#failure(delivery, error));
@@ -285,6 +300,40 @@ function lostBranches(
     .join('; ');
   const more = dead.length > 3 ? `; and ${dead.length - 3} more` : '';
   return `join \`${stage.name}\` of item ${item} failed: ${dead.length} of its branches were dead-lettered (${first}${more})`;
+}
+
+/**
+ * What the dead-letter queue gets of a join's item that failed: an envelope (in the item's outer
+ * scopes) whose value is the item's partial join, `{ item, values, failed, missing }`. A redrive
+ * of it finds the item done, and is dropped.
+ */
+function partialJoin(delivery: Delivery, folded: Extract<Folded, { complete: true }>): string {
+  const { item, values, dead, missing } = folded;
+  const failed = dead.map((d) => ({
+    branch: d.token,
+    stage: d.stage,
+    reason: d.reason,
+    position: d.position,
+  }));
+  const envelope = delivery.envelope;
+  return wrapEncoded(
+    {
+      id: derivedId(item, 'join-failed'),
+      level: delivery.level,
+      reply: envelope?.reply,
+      frames: envelope?.frames,
+    },
+    JSON.stringify({ item, values, failed, missing }),
+  );
+}
+
+/** Why a join's item goes to the dead-letter queue: its time limit passed before its branches ended. */
+function timedOut(stage: Stage, folded: Extract<Folded, { complete: true }>): string {
+  const { item, missing, values, dead } = folded;
+  const first =
+    missing.slice(0, 5).join(', ') + (missing.length > 5 ? `, and ${missing.length - 5} more` : '');
+  const lost = dead.length > 0 ? `; ${dead.length} were dead-lettered` : '';
+  return `join \`${stage.name}\` of item ${item} timed out after ${stage.joinTimeout} ms (its joinTimeout) with ${missing.length} branches still awaited (${first}); ${values.length} values had reached it${lost}`;
 }
 
 /** The sender of this input follows its statuses (`submit()` with `status: true`). */

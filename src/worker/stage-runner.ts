@@ -13,6 +13,7 @@ import type { OutputChannel } from './output-channel.ts';
 import { BUSY_WAIT_SECONDS, RECEIVE_MAX } from './poller.ts';
 import { OUTPUT_WINDOW, OutputWindow } from './output-window.ts';
 import { Processor } from './processor.ts';
+import { joinDeadlines } from '../join/deadline.ts';
 import { JoinGate } from '../join/gate.ts';
 import { JoinReporter } from '../join/reporter.ts';
 import { S3JoinStateStore } from '../payloads/join-state-s3.ts';
@@ -208,9 +209,19 @@ export class StageRunner {
     const states = new S3JoinStateStore({
       store: payloads.store,
       domain: this.#deps.queues.topology.domain,
+      join: this.#stage.name,
       logger: this.#deps.logger,
     });
-    return new JoinGate({ stage: this.#stage, store: states });
+    const timers = this.#deps.payloadDeletes;
+    const deadline = joinDeadlines({
+      stage: this.#stage,
+      at: async (timer) => {
+        if (timers === undefined) throw new Error("a join needs the domain's queue of work for later");
+        await timers.at(timer);
+      },
+      inputUrl: (level) => this.#deps.queues.inputUrl(this.#stage, level),
+    });
+    return new JoinGate({ stage: this.#stage, store: states, deadline });
   }
 
   #deliveryDeps(

@@ -67,7 +67,7 @@ describe.skipIf(skipped !== undefined)(skipped ?? `join state on the S3 of ${inj
   const raw = s3Client();
   const logger = recorder();
   const payloads = payloadStore(bucket, logger);
-  const states = new S3JoinStateStore({ store: payloads, domain: DOMAIN, logger });
+  const states = new S3JoinStateStore({ store: payloads, domain: DOMAIN, join: 'gather', logger });
   /** Whether this S3 honours conditional writes (found in beforeAll). */
   let fenced = false;
   const IGNORED = `${inject('sqsBackend')} ignores conditional writes, so every write succeeds and this is not checked.`;
@@ -152,7 +152,7 @@ describe.skipIf(skipped !== undefined)(skipped ?? `join state on the S3 of ${inj
     const stores = Array.from({ length: n }, () => payloadStore(bucket));
     const runs = await Promise.all(
       stores.map((store) =>
-        updateState(new S3JoinStateStore({ store, domain: DOMAIN, logger: recorder() }), id, increment),
+        updateState(new S3JoinStateStore({ store, domain: DOMAIN, join: 'gather', logger: recorder() }), id, increment),
       ),
     );
     await Promise.all(stores.map((store) => store.close()));
@@ -178,7 +178,7 @@ describe.skipIf(skipped !== undefined)(skipped ?? `join state on the S3 of ${inj
 
   it('a missing bucket is an error naming the bucket, the action and the fix', async () => {
     const wrong = payloadStore(`${bucket}-nope`);
-    const nowhere = new S3JoinStateStore({ store: wrong, domain: DOMAIN, logger: recorder() });
+    const nowhere = new S3JoinStateStore({ store: wrong, domain: DOMAIN, join: 'gather', logger: recorder() });
     for (const [run, action] of [
       [() => nowhere.read('x'), 'GetObject'],
       [() => nowhere.create('x', 'b'), 'PutObject'],
@@ -218,7 +218,7 @@ describe('join state: what S3 answers and no emulator does', () => {
     const logger = recorder();
     const payloads = payloadStore('my-bucket', logger, client);
     return {
-      states: new S3JoinStateStore({ store: payloads, domain: DOMAIN, logger }),
+      states: new S3JoinStateStore({ store: payloads, domain: DOMAIN, join: 'gather', logger }),
       seen,
       logger,
       async close() {

@@ -165,7 +165,7 @@ describe.skipIf(skipped !== undefined)('the queue of pending deletes of stored b
       }),
     );
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'not json' }));
-    while (logger.warnings.filter((w) => w.includes('names no stored body')).length < 2) {
+    while (logger.warnings.filter((w) => w.includes('neither a timer nor names a stored body')).length < 2) {
       await queue.sweepOnce();
     }
     expect(await left([foreign])).toEqual([foreign]);

@@ -173,9 +173,7 @@ describe('join fold', () => {
     expect(joinOutcome(state)).toEqual({ values: [], dead: [], filtered: 0, open: [] });
     const decoded = decodeJoinState(encodeJoinState(state));
     expect(decoded.done).toBe(true);
-    expect(encodeJoinState(decoded)).toBe(
-      '{"v":1,"root":"X","done":true,"openCount":0,"open":{},"decided":{},"early":{},"parts":{}}',
-    );
+    expect(encodeJoinState(decoded)).toBe(''); // stored empty: a listing tells it by its size
   });
 
   it('encodes and decodes any state, which then folds on the same', () => {

@@ -49,9 +49,113 @@ describe('JoinGate.fold', () => {
       delete: async () => 'deleted',
       supportsConditionalWrites: async () => true,
     };
-    const gate = new JoinGate({ stage: { name: 'gather', join: 'split' } as Stage, store });
+    const deadline = async () => {};
+    const gate = new JoinGate({ stage: { name: 'gather', join: 'split' } as Stage, store, deadline });
     const envelope: Envelope = { id: 'm', value: 'two', frames: [{ join: 'gather', item, token: 'b2' }] };
     // Before: the first try's "complete" stood, and the join was called with no values.
-    expect(await gate.fold(envelope)).toEqual({ complete: false });
+    expect(await gate.fold(envelope, 0)).toEqual({ complete: false });
+  });
+});
+
+/** A store of one map, whose writes always succeed, recording the order of calls. */
+function memoryStore(log: string[]): JoinStateStore {
+  const bodies = new Map<string, { body: string; version: string }>();
+  let version = 0;
+  return {
+    read: async (id) => bodies.get(id),
+    create: async (id, body) => {
+      log.push('create');
+      bodies.set(id, { body, version: String(++version) });
+      return { version: String(version) };
+    },
+    update: async (id, body) => {
+      log.push('update');
+      bodies.set(id, { body, version: String(++version) });
+      return { version: String(version) };
+    },
+    delete: async (id) => (bodies.delete(id), 'deleted'),
+    supportsConditionalWrites: async () => true,
+  };
+}
+
+describe('JoinGate time limit', () => {
+  const stage = { name: 'gather', join: 'split', joinTimeout: 5000 } as Stage;
+  const frames = (token: string) => [{ join: 'gather', item, token }];
+  const report = (children: string[]): Envelope => ({
+    id: 'r',
+    value: null,
+    frames: frames(item),
+    event: { ...split, children },
+  });
+  const expire: Envelope = {
+    id: 'e',
+    value: null,
+    frames: frames(item),
+    event: { kind: 'expire', token: item, stage: 'gather', after: 5000 },
+  };
+
+  function gateWith(log: string[]) {
+    const store = memoryStore(log);
+    const deadline = async (of: string) => {
+      log.push(`deadline ${of}`);
+    };
+    return new JoinGate({ stage, store, deadline });
+  }
+
+  it('sets the item’s time limit before its state is first written, and only then', async () => {
+    const log: string[] = [];
+    const gate = gateWith(log);
+    expect(await gate.fold(report(['b1', 'b2']), 0)).toEqual({ complete: false });
+    expect(await gate.fold({ id: 'v', value: 1, frames: frames('b1') }, 0)).toEqual({ complete: false });
+    expect(log).toEqual(['deadline X', 'create', 'update']);
+  });
+
+  it('sets none for an item complete in its first message', async () => {
+    const log: string[] = [];
+    const gate = gateWith(log);
+    const folded = await gate.fold(report([]), 0);
+    expect(folded).toMatchObject({ complete: true, item, values: [], missing: [] });
+    expect(log).toEqual(['create']);
+  });
+
+  it('on its timer’s report, gives an incomplete item with its values and the branches awaited', async () => {
+    const log: string[] = [];
+    const gate = gateWith(log);
+    await gate.fold(report(['b1', 'b2', 'b3']), 0);
+    await gate.fold({ id: 'v', value: 'one', frames: frames('b2') }, 0);
+    const folded = await gate.fold(expire, 0);
+    expect(folded).toEqual({ complete: true, item, values: ['one'], dead: [], missing: ['b1', 'b3'] });
+  });
+
+  it('drops the timer’s report of an item joined already, or never seen', async () => {
+    const log: string[] = [];
+    const gate = gateWith(log);
+    expect(await gate.fold(expire, 0)).toEqual({ complete: false });
+    await gate.fold(report(['b1']), 0);
+    await gate.fold({ id: 'v', value: 'one', frames: frames('b1') }, 0);
+    await gate.finish(item);
+    expect(await gate.fold(expire, 0)).toEqual({ complete: false });
+    expect(log.filter((l) => l.startsWith('deadline'))).toHaveLength(1);
+  });
+});
+
+describe('JoinGate time limit, after a failed join', () => {
+  it('leaves a complete item whose join failed past its retries to a redrive of its dead letter', async () => {
+    const log: string[] = [];
+    const stage = { name: 'gather', join: 'split', joinTimeout: 5000 } as Stage;
+    const gate = new JoinGate({ stage, store: memoryStore(log), deadline: async () => {} });
+    const frames = (token: string) => [{ join: 'gather', item, token }];
+    await gate.fold({ id: 'r', value: null, frames: frames(item), event: { ...split, children: ['b1'] } }, 0);
+    // The value completes it; the join's call then fails for good (no finish): the item is not done.
+    expect(await gate.fold({ id: 'v', value: 1, frames: frames('b1') }, 0)).toMatchObject({ complete: true });
+    const expire = { kind: 'expire', token: item, stage: 'gather', after: 5000 } as const;
+    expect(await gate.fold({ id: 'e', value: null, frames: frames(item), event: expire }, 0)).toEqual({
+      complete: false,
+    });
+    // A redrive of the dead letter (the value again) calls the join again.
+    expect(await gate.fold({ id: 'v', value: 1, frames: frames('b1') }, 0)).toMatchObject({
+      complete: true,
+      values: [1],
+    });
   });
 });

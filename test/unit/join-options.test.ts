@@ -133,4 +133,23 @@ describe('the `join` stage option', () => {
     );
     expect(refused([s('gen'), s('sum', { join: '' })])).toContain('`join` of stage `sum`');
   });
+
+  it('takes a join’s time limit and failure policy, with their defaults, on a join only', () => {
+    const [, plain, tuned] = resolveStages('joins', [
+      s('gen'),
+      s('sum', { join: 'gen' }),
+      s('all', { join: 'sum', joinTimeout: 60_000, joinFailures: 'call' }),
+    ]);
+    expect([plain?.joinTimeout, plain?.joinFailures]).toEqual([86_400_000, 'fail']);
+    expect([tuned?.joinTimeout, tuned?.joinFailures]).toEqual([60_000, 'call']);
+    expect(refused([s('gen'), s('sum', { joinTimeout: 1000 })])).toBe(
+      '`joinTimeout` of stage `sum` applies to a join stage only: give it `join` too',
+    );
+    expect(refused([s('gen'), s('sum', { join: 'gen', joinTimeout: 10 })])).toContain(
+      'Expected `joinTimeout` of stage `sum` to be a duration in ms from 1000',
+    );
+    expect(refused([s('gen'), s('sum', { join: 'gen', joinFailures: 'skip' as 'call' })])).toBe(
+      "Expected `joinFailures` of stage `sum` to be `'fail'` or `'call'`, got `\"skip\"` (string)",
+    );
+  });
 });

@@ -160,11 +160,20 @@ describe('rolePolicy with joins', () => {
     });
   });
 
-  it('the source, the join and the stages after it are granted as without a join', () => {
+  it('the source is granted as without a join; a stage after the join sends to it too (its runs send timers on)', () => {
     const without = 'gen,split,work:2,gather:3,after';
-    for (const stage of ['gen', 'gather', 'after']) {
-      expect(stagePolicy(stages, stage)).toEqual(stagePolicy(without, stage));
-    }
+    expect(stagePolicy(stages, 'gen')).toEqual(stagePolicy(without, 'gen'));
+    const gather = ['p0', 'p1', 'p2'].map((level) => arn(`gather-${level}.fifo`));
+    // Every stage with a queue sweeps the domain's queue of work for later, which holds joins' timers.
+    expect(sendsAndCreates(stagePolicy(stages, 'gather'))).toEqual({
+      sends: [arn('after-p0.fifo'), ...gather],
+      creates: [arn('after-dlq.fifo'), arn('gather-dlq.fifo')],
+    });
+    const after = stagePolicy(stages, 'after');
+    expect(after.Statement.find((s) => s.Sid === 'SqspipesJoinReports')?.Resource).toEqual(gather);
+    const bare = (policy: IamPolicy) =>
+      policy.Statement.filter((s) => s.Sid !== 'SqspipesJoinReports' && s.Sid !== 'SqspipesCreate');
+    expect(bare(after)).toEqual(bare(stagePolicy(without, 'after')));
   });
 
   it('a source split sends to the join', () => {
@@ -198,7 +207,7 @@ describe('rolePolicy with joins', () => {
     expect(() =>
       rolePolicy(scheme, pipeline, { role: 'operator', stage: undefined, kmsKey: undefined }),
     ).not.toThrow();
-    // Its state is at p/shop/join/<hash>: read, created, updated (and deleted, with If-Match) under p/*.
+    // Its state is at p/shop/join/<join>/<hash>: read, created, updated (and deleted, with If-Match) under p/*.
     const s3 = payloadStatements('stage', { ...payloads, partition: 'aws' });
     const objects = s3.find((s) => s.Sid === 'SqspipesPayloadObjects');
     expect(objects?.Resource).toBe('arn:aws:s3:::my-bucket/p/*');

@@ -180,7 +180,7 @@ describe('rolePolicy with payloads', () => {
     });
     // Every statement of the policy lists its resources, as the SQS ones do. The queue of pending
     // deletes comes in between (in a statement of its own, or merged into one with its actions).
-    const deletesArn = 'arn:aws-cn:sqs:cn-north-1:123456789012:shop-payload-deletes';
+    const deletesArn = 'arn:aws-cn:sqs:cn-north-1:123456789012:shop-timers';
     const sqsPart = withS3.slice(0, withS3.length - s3.length);
     expect(withS3.slice(sqsPart.length)).toEqual(s3.map((s) => ({ ...s, Resource: [s.Resource] })));
     const onDeletes = sqsPart.filter((s) => s.Resource.includes(deletesArn)).flatMap((s) => s.Action);

@@ -76,13 +76,13 @@ describe('TaskClient options', () => {
     ).toThrow(/payload delete hold/);
   });
 
-  it('with payloads, refuses a domain whose queue of pending deletes would be over 80 characters', () => {
-    const domain = 'd'.repeat(65);
+  it('with payloads, refuses a domain whose queue of work for later would be over 80 characters', () => {
+    const domain = 'd'.repeat(74);
     expect(() => resolveClientOptions({ domain, payloads: { bucket: 'my-bucket' } })).toThrow(
-      new RegExp(`\`${domain}-payload-deletes\` is 81 characters.*at most 64 characters`),
+      new RegExp(`\`${domain}-timers\` is 81 characters.*at most 73 characters`),
     );
     expect(
-      resolveClientOptions({ domain: 'd'.repeat(64), payloads: { bucket: 'my-bucket' } }).payloads?.bucket,
+      resolveClientOptions({ domain: 'd'.repeat(73), payloads: { bucket: 'my-bucket' } }).payloads?.bucket,
     ).toBe('my-bucket');
     expect(resolveClientOptions({ domain }).payloads).toBeUndefined(); // no payloads: no such queue
   });

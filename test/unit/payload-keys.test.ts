@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DeleteBatcher, MAX_KEYS_PER_DELETE } from '../../src/payloads/delete-batcher.ts';
 import { payloadStatements } from '../../src/payloads/iam.ts';
-import { domainPrefix, keyFor, kindPrefix, MAX_KEY_BYTES, payloadKey } from '../../src/payloads/keys.ts';
+import {
+  domainPrefix,
+  joinPrefix,
+  joinStateKey,
+  keyFor,
+  kindPrefix,
+  MAX_KEY_BYTES,
+  payloadKey,
+} from '../../src/payloads/keys.ts';
 
 const layout = { prefix: 'sqspipes/', domain: 'shop' };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -26,6 +34,9 @@ describe('payload keys', () => {
     expect(keyFor(layout, 'join', 'x', 'y')).toBe(`sqspipes/shop/join/${sha256('x\0y')}`);
     expect(keyFor({ prefix: '', domain: 'd' }, 'payload', 'q', 'i')).toBe(`d/payload/${sha256('q\0i')}`);
     expect(kindPrefix(layout, 'join')).toBe('sqspipes/shop/join/');
+    // A join stage's states under a prefix of their own: a listing counts its pending items.
+    expect(joinPrefix(layout, 'total')).toBe('sqspipes/shop/join/total/');
+    expect(joinStateKey(layout, 'total', 'total:X')).toBe(`sqspipes/shop/join/total/${sha256('total:X')}`);
     expect(domainPrefix(layout)).toBe('sqspipes/shop/');
   });
 

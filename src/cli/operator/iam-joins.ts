@@ -70,5 +70,7 @@ function stageLike(name: string, index: number, join: string | undefined): Stage
     batch: undefined,
     setup: undefined,
     teardown: undefined,
+    joinTimeout: 0 as Stage['joinTimeout'],
+    joinFailures: 'fail',
   };
 }

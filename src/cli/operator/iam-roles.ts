@@ -199,7 +199,8 @@ function stageGrants(
   }
   const send = { sid: 'SqspipesSend', actions: [...PROVISION, 'sqs:SendMessage'] };
   const create = { sid: 'SqspipesCreate', actions: PROVISION, resources: [nextArns?.deadLetter] };
-  const reports = joinReportGrants(scheme, pipeline, name, own !== undefined);
+  const sweeps = own !== undefined && request.payloads !== undefined;
+  const reports = joinReportGrants(scheme, pipeline, name, own !== undefined, sweeps);
   if (own === undefined) return [{ ...send, resources: nextArns?.inputs ?? [] }, create, ...reports];
   const ownArns = stageQueueArns(scheme, own);
   return [
@@ -221,15 +222,20 @@ function stageGrants(
  * In a join's scope, reports to the join stage (src/join/reporter.ts): sent, like outputs, to its
  * inputs at any level, which the sender creates when missing (with the dead-letter queue their
  * redrive policy names). They share the statements of outputs when the actions are the same.
+ * A stage whose runs sweep the domain's queue of work for later (`sweeps`) sends any join's
+ * timers on (a join's time limit: src/join/gate.ts), so it sends to every join.
  */
 function joinReportGrants(
   scheme: ArnScheme,
   pipeline: PipelineSpec,
   name: string,
   consumes: boolean,
+  sweeps: boolean,
 ): Grant[] {
   const order = [...(pipeline.source === undefined ? [] : [{ name: pipeline.source }]), ...pipeline.stages];
-  const joins = reportedJoins(order, name, consumes).flatMap((join) => {
+  const reported = reportedJoins(order, name, consumes);
+  const timed = sweeps ? pipeline.stages.filter((s) => s.join !== undefined).map((s) => s.name) : [];
+  const joins = [...new Set([...reported, ...timed])].flatMap((join) => {
     const stage = pipeline.stages.find((s) => s.name === join);
     return stage === undefined ? [] : [stageQueueArns(scheme, stage)];
   });
