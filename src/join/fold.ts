@@ -48,7 +48,15 @@ export interface JoinState extends BranchTree<BranchEnd, readonly string[]> {
   readonly root: string;
   /** The join was called: a tombstone, every event ignored. */
   done: boolean;
+  /**
+   * Trace contexts (`traceparent`) of the messages folded, first ones first, up to
+   * {@link MAX_LINKS}: the join's span links to them (none when nothing is traced).
+   */
+  links: string[];
 }
+
+/** Most trace links a join keeps (OpenTelemetry's default limit of links per span). */
+export const MAX_LINKS = 128;
 
 /** What the join is called with: meaningful once {@link isComplete} (else: so far). */
 export interface JoinOutcome {
@@ -68,7 +76,13 @@ const MAX_REASON = 1000;
 /** The state before any event: X's root branch open. */
 export function newJoinState(root: string): JoinState {
   const tree = newBranchTree<BranchEnd, readonly string[]>(root);
-  return { v: JOIN_STATE_VERSION, root, done: false, ...tree };
+  return { v: JOIN_STATE_VERSION, root, done: false, ...tree, links: [] };
+}
+
+/** Keeps the trace context of a message folded (while fewer than {@link MAX_LINKS} are kept). */
+export function addLink(state: JoinState, traceparent: string | undefined): void {
+  if (traceparent === undefined || state.done || state.links.length >= MAX_LINKS) return;
+  if (!state.links.includes(traceparent)) state.links.push(traceparent);
 }
 
 /**
@@ -135,6 +149,7 @@ export function markDone(state: JoinState): JoinState {
   state.decided = record();
   state.early = record();
   state.parts = record();
+  state.links = [];
   return state;
 }
 
@@ -180,6 +195,9 @@ export function decodeJoinState(text: string): JoinState {
   state.parts =
     copy(raw['parts'], (byNonce) => copy(byNonce, asSlots)) ??
     fail('`parts` is not a record of slots by nonce');
+  const links = raw['links'] ?? [];
+  if (!isStrings(links) || links.length > MAX_LINKS) return fail('`links` is not a list of trace contexts');
+  state.links = links;
   return state;
 }
 

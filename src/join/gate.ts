@@ -14,9 +14,11 @@ import secureJson from 'secure-json-parse';
 import type { Envelope } from '../envelope.ts';
 import { SqspipesError } from '../errors.ts';
 import { type JoinStateStore, updateState } from '../payloads/join-state.ts';
+import type { TraceCarrier } from '../observe/telemetry.ts';
 import type { Stage } from '../stage.ts';
 import type { SetDeadline } from './deadline.ts';
 import {
+  addLink,
   decodeJoinState,
   encodeJoinState,
   type FoldEvent,
@@ -41,6 +43,8 @@ export type Folded =
       readonly dead: readonly DeadBranch[];
       /** Branches still awaited when the time limit passed (else none), in fan-out order. */
       readonly missing: readonly string[];
+      /** Trace contexts of the messages folded (up to 128): the join's span links to them. */
+      readonly links: readonly TraceCarrier[];
     };
 
 /** A branch dead-lettered on the way; `position`: how many values come before it. */
@@ -95,6 +99,7 @@ export class JoinGate {
           return undefined;
         }
         foldEvents(current, [event]);
+        addLink(current, envelope?.trace?.['traceparent']);
         complete = isComplete(current);
         return encodeJoinState(current);
       },
@@ -105,11 +110,13 @@ export class JoinGate {
       },
     );
     if (!complete || state === undefined) return { complete: false };
-    const outcome = joinOutcome(decodeJoinState(state.body));
+    const joined = decodeJoinState(state.body);
+    const outcome = joinOutcome(joined);
+    const links = joined.links.map((traceparent) => ({ traceparent }));
     const values = outcome.values.map((json): unknown =>
       secureJson.parse(json, undefined, { protoAction: 'remove', constructorAction: 'remove' }),
     );
-    return { complete: true, item, values, dead: outcome.dead, missing: expire ? outcome.open : [] };
+    return { complete: true, item, values, dead: outcome.dead, missing: expire ? outcome.open : [], links };
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   NOOP_SEND,
   type SendTrace,
   type Telemetry,
+  type TraceCarrier,
   type TracedInput,
 } from './telemetry.ts';
 
@@ -138,6 +139,29 @@ class OtelTelemetry implements Telemetry {
       parent,
     );
     return this.#callTrace(span, parent, stage, undefined);
+  }
+
+  joined(stage: string, carriers: readonly TraceCarrier[]): CallTrace {
+    const otel = this.#api;
+    if (!this.tracing()) return NOOP_CALL;
+    const links = carriers.flatMap((carrier) => {
+      const context = otel.trace.getSpanContext(otel.propagation.extract(otel.ROOT_CONTEXT, carrier));
+      return context === undefined ? [] : [{ context }];
+    });
+    const parent = otel.context.active();
+    const span = this.#tracer.startSpan(
+      `join ${stage}`,
+      {
+        kind: otel.SpanKind.INTERNAL,
+        links,
+        attributes: { 'sqspipes.stage': stage },
+      },
+      parent,
+    );
+    return new OtelCall(otel.trace.setSpan(parent, span), otel, (error) => {
+      if (error !== undefined) failSpan(otel, span, error);
+      span.end();
+    });
   }
 
   send(queue: string, parent?: CallTrace): SendTrace {

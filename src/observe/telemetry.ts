@@ -5,6 +5,8 @@
  *   parent is the span that sent its input (a batch links to each input's instead); the stage's
  *   code runs inside it, so its own spans nest under it;
  * - an INTERNAL span `run <stage>` per call of the source stage;
+ * - an INTERNAL span `join <stage>` per call of a join stage's function, inside the call's
+ *   `process` span, linked to the spans that sent the item's branches to the join (up to 128);
  * - a PRODUCER span `send <queue>` per message sent (outputs, `enqueue`, `submit`), whose context
  *   rides in the message's envelope (`"tc"`), not in a message attribute: one trace per item
  *   through every stage, across processes;
@@ -54,6 +56,8 @@ export interface Telemetry {
   call(stage: string, inputs: () => readonly TracedInput[]): CallTrace;
   /** A call of the source stage. */
   sourceCall(stage: string): CallTrace;
+  /** A join stage's function called on a complete item, linked to its branches' senders. */
+  joined(stage: string, links: readonly TraceCarrier[]): CallTrace;
   /** A message sent to `queue`, from inside `parent` (else from the active context). */
   send(queue: string, parent?: CallTrace): SendTrace;
   /** Counts an outcome of an input of `stage`. */
@@ -73,6 +77,7 @@ export const NO_TELEMETRY: Telemetry = {
   tracing: () => false,
   call: () => NOOP_CALL,
   sourceCall: () => NOOP_CALL,
+  joined: () => NOOP_CALL,
   send: () => NOOP_SEND,
   count: () => {},
   observeInHand: () => {},

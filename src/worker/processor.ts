@@ -162,8 +162,16 @@ export class Processor {
         position: d.position,
       })),
     });
-    const result: unknown = await stage.method(folded.values, ...this.#d.args);
-    const share = await this.#produce(delivery, result, stop, trace, joinedItemId(this.#d.stage.name, item));
+    const span = this.#d.target.telemetry.joined(stage.name, folded.links);
+    let result: unknown;
+    try {
+      result = await span.run(() => stage.method(folded.values, ...this.#d.args));
+      span.end();
+    } catch (error) {
+      span.end(error);
+      throw error;
+    }
+    const share = await this.#produce(delivery, result, stop, trace, joinedItemId(stage.name, item));
     return 'emission' in share ? { ...share, joined: item } : share;
   }
 

@@ -124,7 +124,14 @@ describe('JoinGate time limit', () => {
     await gate.fold(report(['b1', 'b2', 'b3']), 0);
     await gate.fold({ id: 'v', value: 'one', frames: frames('b2') }, 0);
     const folded = await gate.fold(expire, 0);
-    expect(folded).toEqual({ complete: true, item, values: ['one'], dead: [], missing: ['b1', 'b3'] });
+    expect(folded).toEqual({
+      complete: true,
+      item,
+      values: ['one'],
+      dead: [],
+      missing: ['b1', 'b3'],
+      links: [],
+    });
   });
 
   it('drops the timer’s report of an item joined already, or never seen', async () => {
@@ -157,5 +164,20 @@ describe('JoinGate time limit, after a failed join', () => {
       complete: true,
       values: [1],
     });
+  });
+});
+
+describe('JoinGate trace links', () => {
+  it('keeps the trace context of each message folded, once, and gives them with the complete item', async () => {
+    const stage = { name: 'gather', join: 'split', joinTimeout: 5000 } as Stage;
+    const gate = new JoinGate({ stage, store: memoryStore([]), deadline: async () => {} });
+    const frames = (token: string) => [{ join: 'gather', item, token }];
+    const tc = (n: number) => ({ traceparent: `00-${'a'.repeat(32)}-${String(n).padStart(16, '0')}-01` });
+    const event = { ...split, children: ['b1', 'b2'] };
+    await gate.fold({ id: 'r', value: null, frames: frames(item), event, trace: tc(1) }, 0);
+    await gate.fold({ id: 'v1', value: 1, frames: frames('b1'), trace: tc(2) }, 0);
+    await gate.fold({ id: 'v1', value: 1, frames: frames('b1'), trace: tc(2) }, 0); // a duplicate
+    const folded = await gate.fold({ id: 'v2', value: 2, frames: frames('b2') }, 0); // not traced
+    expect(folded).toMatchObject({ complete: true, values: [1, 2], links: [tc(1), tc(2)] });
   });
 });

@@ -66,4 +66,25 @@ describe('telemetry (OpenTelemetry API present, provider registered)', () => {
     expect(processed?.links).toHaveLength(2);
     expect(processed?.attributes['messaging.batch.message_count']).toBe(2);
   });
+
+  it("a join's call is a span inside the call's, linked to the senders of the item's branches", () => {
+    exporter.reset();
+    const branches = [telemetry.send('app-j-p0.fifo'), telemetry.send('app-j-p0.fifo')];
+    for (const b of branches) b.end();
+    const call = telemetry.call('gather', () => [
+      { queue: 'app-gather-p0.fifo', messageId: '1', carrier: branches[1]?.carrier },
+    ]);
+    const carriers = branches.flatMap((b) => (b.carrier === undefined ? [] : [b.carrier]));
+    const joined = call.run(() => telemetry.joined('gather', carriers));
+    const active = joined.run(() => trace.getActiveSpan());
+    joined.end();
+    call.end();
+    const join = spanNamed('join gather');
+    const processed = spanNamed('process app-gather-p0.fifo');
+    expect(join?.parentSpanContext?.spanId).toBe(processed?.spanContext().spanId);
+    expect(active?.spanContext().spanId).toBe(join?.spanContext().spanId);
+    expect(join?.links.map((l) => l.context.spanId)).toEqual(
+      branches.map((b) => b.carrier?.['traceparent']?.split('-')[2]),
+    );
+  });
 });
