@@ -55,6 +55,20 @@ export interface DeadBranch {
   readonly position: number;
 }
 
+/** What folding messages of one item made of it. */
+export interface FoldedBatch {
+  /** Per message: why it is no branch of the item folded (it fails alone), or undefined. */
+  readonly errors: readonly (NotABranchError | undefined)[];
+  /** The message that completed the item (or found it out of time); undefined: none did. */
+  readonly by: number | undefined;
+  readonly folded: Folded;
+}
+
+const NOT_COMPLETE: Folded = { complete: false };
+
+/** Most messages of one item folded at once (one read and write of its state). */
+export const JOIN_FOLD_MAX = 100;
+
 /** A message in a join's queue that is no branch of it: it is dead-lettered. */
 export class NotABranchError extends SqspipesError {
   override name = 'NotABranchError';
@@ -74,49 +88,96 @@ export class JoinGate {
     this.#d = deps;
   }
 
-  /**
-   * Folds the branch `envelope` (at `level`) carries into its item's state; says whether the item
-   * is complete (or, for its timer's report, out of time).
-   */
+  /** Folds one message: {@link foldAll} of it alone (a message that is no branch throws). */
   async fold(envelope: Envelope | undefined, level: number, signal?: AbortSignal): Promise<Folded> {
-    const { item, event } = this.#eventOf(envelope);
-    const id = this.#stateId(item);
-    let complete = false;
-    const expire = event.kind === 'expire';
+    const { errors, folded } = await this.foldAll([envelope], level, signal);
+    if (errors[0] !== undefined) throw errors[0];
+    return folded;
+  }
+
+  /**
+   * Folds the branches that `envelopes` (messages of one item's group, in order, at `level`)
+   * carry into the item's state, with one read and one write; says which message, if any,
+   * completed the item (or, its timer's report, found it out of time). Messages after that one
+   * change nothing (the item has all it waits for). A message that is no branch of the item
+   * fails alone; the others are folded.
+   */
+  async foldAll(
+    envelopes: readonly (Envelope | undefined)[],
+    level: number,
+    signal?: AbortSignal,
+  ): Promise<FoldedBatch> {
+    const errors: (NotABranchError | undefined)[] = [];
+    const events: { index: number; event: FoldEvent; traceparent: string | undefined }[] = [];
+    let item: string | undefined;
+    let first: Envelope | undefined;
+    for (const [index, envelope] of envelopes.entries()) {
+      try {
+        const of = this.#eventOf(envelope);
+        item ??= of.item;
+        first ??= envelope;
+        // Another item in the same group (a hash collision, in theory): it fails, and comes back alone.
+        if (of.item !== item) throw new NotABranchError(`item ${of.item} waits for ${item}'s fold`);
+        events.push({ index, event: of.event, traceparent: envelope?.trace?.['traceparent'] });
+        errors.push(undefined);
+      } catch (error) {
+        if (!(error instanceof NotABranchError)) throw error;
+        errors.push(error);
+      }
+    }
+    if (item === undefined || first === undefined) return { errors, by: undefined, folded: NOT_COMPLETE };
+    const joined = item;
+    const creator = first;
+    let by: number | undefined;
+    let expired = false;
     const { state } = await updateState(
       this.#d.store,
-      id,
+      this.#stateId(joined),
       (body) => {
-        complete = false; // each try decides anew (a conflict's re-read may find a tombstone)
+        by = undefined; // each try decides anew (a conflict's re-read may find a tombstone)
+        expired = false;
         // No state: a timer of an item never folded (or whose tombstone expired): nothing to do.
-        if (expire && body === undefined) return undefined;
-        const current = body === undefined ? newJoinState(item) : decodeJoinState(body);
-        if (current.done) return undefined; // joined already: a late duplicate, dropped
-        if (expire) {
-          // Out of time: the caller dead-letters it (and then finishes it). A complete one is not
-          // done only when its join's call failed past its retries: it stays for a redrive.
-          complete = !isComplete(current);
-          return undefined;
+        if (body === undefined && events.every((e) => e.event.kind === 'expire')) return undefined;
+        const current = body === undefined ? newJoinState(joined) : decodeJoinState(body);
+        if (current.done) return undefined; // joined already: late duplicates, dropped
+        for (const { index, event, traceparent } of events) {
+          if (event.kind === 'expire') {
+            // Out of time: the caller dead-letters it (then finishes it). A complete item is not
+            // done only when its join's call failed past its retries: it stays for a redrive.
+            if (isComplete(current)) continue;
+            by = index;
+            expired = true;
+            break;
+          }
+          foldEvents(current, [event]);
+          addLink(current, traceparent);
+          if (isComplete(current)) {
+            by = index;
+            break;
+          }
         }
-        foldEvents(current, [event]);
-        addLink(current, envelope?.trace?.['traceparent']);
-        complete = isComplete(current);
-        return encodeJoinState(current);
+        const text = encodeJoinState(current);
+        return text === body ? undefined : text; // nothing new (duplicates): no write
       },
       signal,
       // The time limit exists before any state of the item does (a crash in between sets it again).
       async () => {
-        if (!complete && envelope !== undefined) await this.#d.deadline(item, envelope, level);
+        if (by === undefined) await this.#d.deadline(joined, creator, level);
       },
     );
-    if (!complete || state === undefined) return { complete: false };
-    const joined = decodeJoinState(state.body);
-    const outcome = joinOutcome(joined);
-    const links = joined.links.map((traceparent) => ({ traceparent }));
+    if (by === undefined || state === undefined) return { errors, by: undefined, folded: NOT_COMPLETE };
+    const done = decodeJoinState(state.body);
+    const outcome = joinOutcome(done);
+    const links = done.links.map((traceparent) => ({ traceparent }));
     const values = outcome.values.map((json): unknown =>
       secureJson.parse(json, undefined, { protoAction: 'remove', constructorAction: 'remove' }),
     );
-    return { complete: true, item, values, dead: outcome.dead, missing: expire ? outcome.open : [], links };
+    const missing = expired ? outcome.open : [];
+    return {
+      errors,
+      by,
+      folded: { complete: true, item: joined, values, dead: outcome.dead, missing, links },
+    };
   }
 
   /**

@@ -17,7 +17,8 @@ export interface Dispatchable {
 export class Dispatcher<T extends Dispatchable> {
   /** Waiting items, one array per level, in receive order. */
   readonly #waiting = new Map<number, T[]>();
-  readonly #busyGroups = new Set<string>();
+  /** Groups with items taken and not done: how many (a join takes several of its group at once). */
+  readonly #busyGroups = new Map<string, number>();
   /** Every level seen, highest first. */
   #levels: number[] = [];
   #count = 0;
@@ -81,7 +82,7 @@ export class Dispatcher<T extends Dispatchable> {
           else queue.splice(i, 1);
           if (queue.length === 0) this.#waiting.delete(level);
           this.#count--;
-          this.#busyGroups.add(item.group);
+          this.#busyGroups.set(item.group, 1);
           return item;
         }
         (passed ??= new Set()).add(item.group);
@@ -95,7 +96,7 @@ export class Dispatcher<T extends Dispatchable> {
    * else of its group, which waited behind it.
    */
   resume(item: T): void {
-    this.#busyGroups.delete(item.group);
+    this.#free(item.group);
     const queue = this.#waiting.get(item.level);
     if (queue === undefined) {
       this.#waiting.set(item.level, [item]);
@@ -104,9 +105,44 @@ export class Dispatcher<T extends Dispatchable> {
     this.#count++;
   }
 
-  /** Marks a taken item finished: the next item of its group may run. */
+  /** Marks a taken item finished: once every taken item of its group is, the next may run. */
   done(item: T): void {
-    this.#busyGroups.delete(item.group);
+    this.#free(item.group);
+  }
+
+  /**
+   * Takes, along with `item` (taken, its group busy), up to `max` items of its group that wait
+   * behind it, in order, at any level, each passing `allowed` (stops at the first refused): a
+   * join folds them in one go. Its group stays busy until every one of them is done.
+   */
+  takeFollowing(item: T, max: number, allowed: (item: T) => boolean = always): T[] {
+    const busy = this.#busyGroups.get(item.group);
+    if (busy === undefined) throw new Error('takeFollowing() needs an item taken');
+    const taken: T[] = [];
+    for (const level of this.#levels) {
+      const queue = this.#waiting.get(level);
+      if (queue === undefined) continue;
+      for (let i = 0; i < queue.length && taken.length < max; ) {
+        const next = queue[i] as T;
+        if (next.group !== item.group) i++;
+        else if (!allowed(next)) return this.#followed(item.group, busy, taken);
+        else taken.push(...queue.splice(i, 1));
+      }
+      if (queue.length === 0) this.#waiting.delete(level);
+    }
+    return this.#followed(item.group, busy, taken);
+  }
+
+  #followed(group: string, busy: number, taken: T[]): T[] {
+    this.#count -= taken.length;
+    this.#busyGroups.set(group, busy + taken.length);
+    return taken;
+  }
+
+  #free(group: string): void {
+    const busy = this.#busyGroups.get(group) ?? 0;
+    if (busy <= 1) this.#busyGroups.delete(group);
+    else this.#busyGroups.set(group, busy - 1);
   }
 
   /** Removes and returns the waiting items of `group`, in order (to release them with it). */

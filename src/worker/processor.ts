@@ -94,9 +94,9 @@ export class Processor {
       [this.#d.callSignal, ...deliveries.flatMap((d) => [d.cappedStop, d.leaseStop])],
       stage.timeout,
       async (stop): Promise<Share[]> => {
+        if (stage.join !== undefined) return this.#join(deliveries, stop, trace);
         if (!batch) {
           const [only] = deliveries as [Delivery];
-          if (stage.join !== undefined) return [await this.#join(only, stop, trace)];
           return [await this.#produce(only, await stage.method(only.envelope?.value, ...args), stop, trace)];
         }
         const results: unknown = await stage.method(
@@ -137,15 +137,33 @@ export class Processor {
   }
 
   /**
-   * At a join: folds the branch the delivery carries into its item's state and, once the item is
-   * complete, calls the stage with its branches' values (or dead-letters it when one was lost).
+   * At a join: folds the branches the deliveries (messages of one item, in order) carry into the
+   * item's state at once and, if one of them completes the item, calls the stage with its
+   * branches' values (or dead-letters it when one was lost, or its time limit passed).
    */
-  async #join(delivery: Delivery, stop: CallStop, trace: CallTrace): Promise<Share> {
+  async #join(deliveries: readonly Delivery[], stop: CallStop, trace: CallTrace): Promise<Share[]> {
     const gate = this.#d.joinGate;
     if (gate === undefined) throw new Error(`join stage \`${this.#d.stage.name}\` has no state store`);
+    const [first] = deliveries as [Delivery];
+    const envelopes = deliveries.map((d) => d.envelope);
+    const { errors, by, folded } = await gate.foldAll(envelopes, first.level, stop.signal);
+    const shares: Share[] = errors.map((error) => (error === undefined ? { emission: NOTHING } : { error }));
+    const completing = by === undefined ? undefined : deliveries[by];
+    if (completing !== undefined && by !== undefined && folded.complete) {
+      // Its failure is the completing message's alone: the others' branches are in the state.
+      shares[by] = await this.#joined(completing, folded, stop, trace).catch((error: unknown) => ({ error }));
+    }
+    return shares;
+  }
+
+  /** The item `delivery` completed: the join's call (or the item's dead letter). */
+  async #joined(
+    delivery: Delivery,
+    folded: Extract<Folded, { complete: true }>,
+    stop: CallStop,
+    trace: CallTrace,
+  ): Promise<Share> {
     const { stage } = this.#d;
-    const folded = await gate.fold(delivery.envelope, delivery.level, stop.signal);
-    if (!folded.complete) return { emission: NOTHING };
     const { item } = folded;
     if (folded.missing.length > 0)
       return { deadLetter: timedOut(stage, folded), joined: item, body: partialJoin(delivery, folded) };

@@ -16,6 +16,11 @@ export interface SchedulerOptions {
   readonly workers: number;
   /** Inputs per call: a batch handler's `batch`, else 1. */
   readonly batch: number;
+  /**
+   * A join's: inputs of the same group that wait behind the one taken, run with it in one call
+   * (up to this many more): its fold reads and writes the item's state once for all of them.
+   */
+  readonly follow?: number;
   /** Called when the inputs waiting for a worker drop below a multiple of 10 (intake may need to speed up). */
   readonly drained: () => void;
   /** Inputs this run may start in all (`limit`). */
@@ -171,15 +176,31 @@ export class Scheduler {
     const taken: Delivery[] = [];
     while (!this.#control.stopping && taken.length < this.#options.batch) {
       // Past `limit`, only inputs already started (retries) may run.
-      const delivery = this.#dispatcher.take((d) => d.attempts > 0 || this.#started < this.#options.limit);
+      const allowed = (d: Delivery) => d.attempts > 0 || this.#started < this.#options.limit;
+      const delivery = this.#dispatcher.take(allowed);
       if (delivery === undefined) break;
-      if (delivery.attempts === 0) {
-        this.#started++;
-        this.#fresh--;
+      this.#start(delivery, taken);
+      const follow = this.#options.follow ?? 0;
+      if (follow > 0) {
+        // One by one, so that `allowed` sees the count of inputs started so far.
+        for (let next = delivery; taken.length <= follow; ) {
+          const [following] = this.#dispatcher.takeFollowing(next, 1, allowed);
+          if (following === undefined) break;
+          this.#start(following, taken);
+          next = following;
+        }
+        break;
       }
-      this.#taken.add(delivery);
-      taken.push(delivery);
     }
     return taken;
+  }
+
+  #start(delivery: Delivery, taken: Delivery[]): void {
+    if (delivery.attempts === 0) {
+      this.#started++;
+      this.#fresh--;
+    }
+    this.#taken.add(delivery);
+    taken.push(delivery);
   }
 }

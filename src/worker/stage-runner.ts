@@ -14,7 +14,7 @@ import { BUSY_WAIT_SECONDS, RECEIVE_MAX } from './poller.ts';
 import { OUTPUT_WINDOW, OutputWindow } from './output-window.ts';
 import { Processor } from './processor.ts';
 import { joinDeadlines } from '../join/deadline.ts';
-import { JoinGate } from '../join/gate.ts';
+import { JOIN_FOLD_MAX, JoinGate } from '../join/gate.ts';
 import { JoinReporter } from '../join/reporter.ts';
 import { S3JoinStateStore } from '../payloads/join-state-s3.ts';
 import { Reporter } from '../replies/reporter.ts';
@@ -127,7 +127,10 @@ export class StageRunner {
     });
     const limit = this.#options.limit;
     const drained = () => this.#intake?.wake();
-    const scheduler = new Scheduler({ workers, batch, limit, drained, levels }, processor, this.#control);
+    // A join folds the messages of an item in hand at once (one read and write of its state).
+    const follow = this.#stage.join === undefined ? 0 : JOIN_FOLD_MAX - 1;
+    const options = { workers, batch, follow, limit, drained, levels };
+    const scheduler = new Scheduler(options, processor, this.#control);
     // A worker is free as soon as its call returns, while its input waits for its outputs to be
     // accepted (a round trip): room in hand for the workers, plus two batches of 10 per receive
     // lane (one arriving while the one before completes), plus one place per idle level's long poll.

@@ -52,6 +52,29 @@ describe('Dispatcher', () => {
     expect(d.take()).toBeUndefined();
   });
 
+  it('takes, with an item, those of its group behind it (a join folds them at once); the group is free once all are done', () => {
+    type Item = ReturnType<typeof item>;
+    const d = new Dispatcher<Item>();
+    d.push(item('g1', 0, 'g'), item('a', 0), item('g2', 0, 'g'), item('g3', 0, 'g'), item('g4', 0, 'g'));
+    const first = d.take() as Item;
+    expect(d.takeFollowing(first, 2).map((i) => i.id)).toEqual(['g2', 'g3']);
+    expect(d.waiting).toBe(2);
+    expect(d.take()?.id).toBe('a');
+    d.done(first);
+    expect(d.take()).toBeUndefined(); // g2 and g3 still run
+    d.done(item('g2', 0, 'g'));
+    d.done(item('g3', 0, 'g'));
+    const last = d.take() as Item;
+    expect(last.id).toBe('g4');
+    expect(d.takeFollowing(last, 10)).toEqual([]);
+    // One refused stops the following (as take() holds back the rest of a group).
+    d.done(last);
+    d.push(item('h1', 0, 'h'), item('h2', 0, 'h'), item('h3', 0, 'h'));
+    const h1 = d.take() as Item;
+    expect(d.takeFollowing(h1, 10, (i) => i.id !== 'h2')).toEqual([]);
+    expect(d.waiting).toBe(2);
+  });
+
   it('takes the waiting items of one group, in order, leaving the others', () => {
     const d = new Dispatcher<ReturnType<typeof item>>();
     d.push(item('g1', 0, 'g'), item('a', 0), item('g2', 0, 'g'), item('g3', 1, 'g'), item('b', 1));

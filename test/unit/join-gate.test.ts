@@ -181,3 +181,49 @@ describe('JoinGate trace links', () => {
     expect(folded).toMatchObject({ complete: true, values: [1, 2], links: [tc(1), tc(2)] });
   });
 });
+
+describe('JoinGate.foldAll', () => {
+  const stage = { name: 'gather', join: 'split', joinTimeout: 5000 } as Stage;
+  const frames = (token: string) => [{ join: 'gather', item, token }];
+  const report: Envelope = {
+    id: 'r',
+    value: null,
+    frames: frames(item),
+    event: { ...split, children: ['b1', 'b2'] },
+  };
+  const value = (token: string, v: unknown): Envelope => ({ id: token, value: v, frames: frames(token) });
+
+  it('folds the messages of an item in one read and write, and names the one that completed it', async () => {
+    const log: string[] = [];
+    const gate = new JoinGate({
+      stage,
+      store: memoryStore(log),
+      deadline: async () => void log.push('deadline'),
+    });
+    const late = value('b1', 'again');
+    const result = await gate.foldAll([value('b2', 2), report, value('b1', 1), late], 0);
+    expect(result).toMatchObject({ errors: [undefined, undefined, undefined, undefined], by: 2 });
+    expect(result.folded).toMatchObject({ complete: true, values: [1, 2] });
+    expect(log).toEqual(['create']); // complete in one go: no time limit needed
+  });
+
+  it('fails a message that is no branch alone, folds the others, and writes nothing for duplicates only', async () => {
+    const log: string[] = [];
+    const gate = new JoinGate({
+      stage,
+      store: memoryStore(log),
+      deadline: async () => void log.push('deadline'),
+    });
+    const stray: Envelope = { id: 's', value: 'x' };
+    const result = await gate.foldAll([report, stray, value('b1', 1)], 0);
+    expect(result.by).toBeUndefined();
+    expect(result.errors.map((e) => e?.name)).toEqual([undefined, 'NotABranchError', undefined]);
+    expect(log).toEqual(['deadline', 'create']);
+    expect((await gate.foldAll([value('b1', 1), report], 0)).by).toBeUndefined();
+    expect(log).toEqual(['deadline', 'create']); // nothing new: no write
+    expect((await gate.foldAll([value('b2', 2)], 0)).folded).toMatchObject({
+      complete: true,
+      values: [1, 2],
+    });
+  });
+});
