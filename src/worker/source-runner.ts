@@ -322,9 +322,12 @@ export class SourceRunner {
       const fields = { stage: this.#stage.name, calls: abandoned };
       this.#deps.logger.warn(fields, 'calls still running past shutdownTimeout were abandoned');
     }
+    // The wait for deliveries ends its timer when they settle first (else the timer alone would
+    // keep the process up until the shutdown timeout).
+    const settled = new AbortController();
     const delivered = Promise.race([
-      Promise.allSettled([...this.#delivering]),
-      sleep(clock.left(), clock.signal),
+      Promise.allSettled([...this.#delivering]).finally(() => settled.abort()),
+      sleep(clock.left(), AbortSignal.any([clock.signal, settled.signal])),
     ]).then(() => this.#io.flush(clock.left()));
     const requests = { requests: this.#io.pending };
     await clock.waitSaying(delivered, () => clock.left(), say(STOP_FLUSH, requests));

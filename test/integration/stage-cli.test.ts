@@ -256,6 +256,15 @@ describe('stage CLI', () => {
     expect(log).toMatch(/sqspipes debug: summary stage="numbers" seconds=[\d.]+ processed=3 outputs=3 /);
   });
 
+  it('a source that reached --limit exits once its outputs were sent, not at its shutdown timeout', async () => {
+    // Before: the stop's wait for deliveries left its 30-second timer running, and the process
+    // lived on until it fired (this test's timeout, 25 s, then failed it; it exits in ~3 s).
+    const p = startStage(NUMBERS_SCRIPT, ['numbers', '--limit', '2', '--quiet'], {
+      SQSPIPES_DOMAIN: domain(),
+    });
+    expect(await p.exited).toBe(0);
+  }, 25_000);
+
   it('prints the outputs of the last stage only, unless --print or --no-print says otherwise', async () => {
     const name = domain();
     const client = fixtureClient(name);
