@@ -163,7 +163,7 @@ export class PayloadIo {
       if (lifecycle.state !== 'ok') {
         logger.warn(
           { bucket: this.store.bucket, prefix: this.store.prefix, lifecycle: lifecycle.state },
-          `${lifecycle.description} (\`sqspipes payloads --bucket ${this.store.bucket} --install-lifecycle\` installs one)`,
+          `${lifecycle.description} (${lifecycleFix(this.store.bucket, this.store.prefix)})`,
         );
       }
     })();
@@ -261,4 +261,11 @@ export class PayloadIo {
     if (payload === undefined || payload.bucket !== this.store.bucket) return;
     if (payload.key.startsWith(this.#ours)) this.store.deleteLater(payload.bucket, payload.key);
   }
+}
+
+/** How to install sqspipes' lifecycle rule: a rule needs a prefix (the whole bucket is not ours). */
+export function lifecycleFix(bucket: string, prefix: string): string {
+  if (prefix === '')
+    return `give \`payloads\` a \`prefix\` (e.g. "sqspipes/"), then \`sqspipes payloads --bucket ${bucket} --prefix <prefix> --install-lifecycle\` installs one`;
+  return `\`sqspipes payloads --bucket ${bucket} --prefix ${prefix} --install-lifecycle\` installs one`;
 }

@@ -1,6 +1,7 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import {
+  lifecycleFix,
   markUnreadable,
   PayloadIo,
   payloadErrorOf,
@@ -41,5 +42,14 @@ describe('a pointer that could not be read', () => {
     expect(payloadErrorOf(message)).toBeInstanceOf(Error);
     expect((payloadErrorOf(message) as Error).message).toMatch(/no `payloads` option/);
     expect(unreadPointerAttributes(message)).toEqual(pointer.attributes);
+  });
+});
+
+describe('lifecycleFix', () => {
+  it('names the prefix in use, which --install-lifecycle needs; without one, says to give one', () => {
+    expect(lifecycleFix('b', 'sqspipes/')).toBe(
+      '`sqspipes payloads --bucket b --prefix sqspipes/ --install-lifecycle` installs one',
+    );
+    expect(lifecycleFix('b', '')).toMatch(/^give `payloads` a `prefix`/);
   });
 });
