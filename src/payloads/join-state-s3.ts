@@ -1,6 +1,7 @@
 /**
  * Join state in S3 (see join-state.ts): one object per pending X at
- * `<prefix><domain>/join/<join stage>/<sha256 of X's id>` (a tombstone: an empty one), made through the payload store (its client, bucket,
+ * `<prefix><domain>/join/<join stage>/<sha256 of X's id>`, and once X was joined its tombstone (an
+ * empty body) at `<prefix><domain>/joined/<join stage>/<sha256>` instead, made through the payload store (its client, bucket,
  * request counts and diagnosis of setup errors), with S3's conditional writes as the fence:
  * `If-None-Match: *` to create, `If-Match: <etag>` to update and delete. The permissions are those of
  * stored bodies (a conditional delete on AWS needs s3:GetObject besides s3:DeleteObject).
@@ -14,7 +15,10 @@ import {
   type StoredState,
   type Versioned,
 } from './join-state.ts';
-import { joinStateKey, type KeyLayout } from './keys.ts';
+import { joinedKey, joinStateKey, type KeyLayout } from './keys.ts';
+
+/** How the join's encoding writes a tombstone (src/join/fold.ts): an empty body. */
+const TOMBSTONE = '';
 import { missing } from './s3-diagnose.ts';
 import type { PayloadStore, S3Connection } from './store.ts';
 import { withSignal } from './s3-client.ts';
@@ -58,8 +62,20 @@ export class S3JoinStateStore implements JoinStateStore {
     return joinStateKey(this.#layout, this.#join, id);
   }
 
+  /** The S3 key of X's tombstone (an empty state: X was joined). */
+  doneKeyOf(id: string): string {
+    return joinedKey(this.#layout, this.#join, id);
+  }
+
+  /** X's state; once X was joined, its tombstone (an empty body). */
   async read(id: string, signal?: AbortSignal): Promise<StoredState | undefined> {
-    const key = this.keyOf(id);
+    const state = await this.#get(this.keyOf(id), signal);
+    if (state !== undefined) return state;
+    const tombstone = await this.#get(this.doneKeyOf(id), signal);
+    return tombstone === undefined ? undefined : { body: TOMBSTONE, version: tombstone.version };
+  }
+
+  async #get(key: string, signal: AbortSignal | undefined): Promise<StoredState | undefined> {
     const bucket = this.#store.bucket;
     return this.#store.call('GetObject', key, async ({ sdk, s3 }) => {
       let output;
@@ -75,11 +91,26 @@ export class S3JoinStateStore implements JoinStateStore {
   }
 
   create(id: string, body: string, signal?: AbortSignal): Promise<Versioned | Conflict> {
+    if (body === TOMBSTONE) return this.#bury(id, undefined, signal);
     return this.#put(this.keyOf(id), body, { IfNoneMatch: '*' }, signal);
   }
 
   update(id: string, body: string, version: string, signal?: AbortSignal): Promise<Versioned | Conflict> {
+    if (body === TOMBSTONE) return this.#bury(id, version, signal);
     return this.#put(this.keyOf(id), body, { IfMatch: version }, signal);
+  }
+
+  /**
+   * X was joined: its tombstone is written apart (listing `join/<stage>/` then counts pending
+   * items only), then its state deleted if still at `version`. A crash in between leaves both:
+   * reads find the state first, and the message whose join is being finished (not acknowledged
+   * yet) comes back and finishes it again.
+   */
+  async #bury(id: string, version: string | undefined, signal?: AbortSignal): Promise<Versioned | Conflict> {
+    const written = await this.#put(this.doneKeyOf(id), TOMBSTONE, {}, signal);
+    if (written === CONFLICT || version === undefined) return written;
+    const deleted = await this.delete(id, version, signal);
+    return deleted === CONFLICT ? CONFLICT : written;
   }
 
   /**
@@ -138,7 +169,7 @@ export class S3JoinStateStore implements JoinStateStore {
   #put(
     key: string,
     body: string,
-    condition: { IfNoneMatch: string } | { IfMatch: string },
+    condition: { IfNoneMatch: string } | { IfMatch: string } | Record<string, never>,
     signal: AbortSignal | undefined,
   ): Promise<Versioned | Conflict> {
     const bucket = this.#store.bucket;

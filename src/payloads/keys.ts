@@ -1,6 +1,7 @@
 /**
  * Where sqspipes' objects live in the bucket: `<prefix><domain>/<kind>/<sha256 hex>`, e.g.
- * `sqspipes/shop/payload/3f1c…` (a join's states: `<prefix><domain>/join/<join stage>/<sha256>`). Deterministic: the same message (queue and deduplication id)
+ * `sqspipes/shop/payload/3f1c…` (a join's states: `<prefix><domain>/join/<join stage>/<sha256>`,
+ * their tombstones `<prefix><domain>/joined/<join stage>/<sha256>`). Deterministic: the same message (queue and deduplication id)
  * always has the same key, so a repeated send rewrites its object instead of adding one.
  *
  * No sharding directories: S3 splits a prefix's request rate by key range as load grows, and the
@@ -8,8 +9,11 @@
  */
 import { createHash } from 'node:crypto';
 
-/** What an object holds: a message body (`payload`), or a join's partial state (`join`). */
-export type ObjectKind = 'payload' | 'join';
+/**
+ * What an object holds: a message body (`payload`), a join's partial state of a pending item
+ * (`join`), or the tombstone of a joined one (`joined`).
+ */
+export type ObjectKind = 'payload' | 'join' | 'joined';
 
 /** S3's longest key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
@@ -38,6 +42,14 @@ export function joinStateKey(layout: KeyLayout, join: string, id: string): strin
 /** The prefix of the states of join stage `join`'s items, e.g. `sqspipes/shop/join/total/`. */
 export function joinPrefix(layout: KeyLayout, join: string): string {
   return `${kindPrefix(layout, 'join')}${join}/`;
+}
+
+/**
+ * The key of the tombstone of item `id` of join stage `join` once it was joined, e.g.
+ * `sqspipes/shop/joined/total/3f1c…`: apart from the pending ones, which a listing then counts.
+ */
+export function joinedKey(layout: KeyLayout, join: string, id: string): string {
+  return `${kindPrefix(layout, 'joined')}${join}/${createHash('sha256').update(id).digest('hex')}`;
 }
 
 /**

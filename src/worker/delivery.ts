@@ -102,7 +102,7 @@ export class Delivery implements Lease {
     this.#message = message;
     this.messageId = message.MessageId ?? '';
     this.envelope = envelope;
-    this.group = envelope?.key ?? this.messageId;
+    this.group = joinedItemGroup(deps.stage, envelope) ?? envelope?.key ?? this.messageId;
     this.#deps = deps;
     this.receiptHandle = message.ReceiptHandle ?? '';
     this.receivedAt = Date.now();
@@ -296,25 +296,28 @@ export class Delivery implements Lease {
   }
 
   /**
-   * Moves it, body untouched (or replaced by `body`: a join's item), to the stage's dead-letter
-   * queue with `reason`, then deletes it. Its group waits until the dead-letter queue has it; if
-   * that send fails, it is handed back.
+   * Moves it, body untouched (or replaced by `item.body`: a join's item), to the stage's
+   * dead-letter queue with `reason`, then deletes it. Its group waits until the dead-letter queue
+   * has it; if that send fails, it is handed back. `item.done` runs after the send and its report,
+   * before the delete (a failure hands it back too): a join's item becomes done there, so that a
+   * crash in between sends it again rather than leave it done and never dead-lettered.
    */
-  deadLetter(reason: string, error?: SqspipesError, body?: string): void {
+  deadLetter(reason: string, error?: SqspipesError, item?: DeadItem): void {
     if (this.#state === 'ending' || this.#state === 'ended') return;
     this.#state = 'ending';
-    this.#moveToDeadLetterQueue(reason, body)
+    this.#moveToDeadLetterQueue(reason, item)
       .then((moved) => {
         if (moved && error !== undefined) this.#deps.failFast?.(error);
       })
       .catch((e: unknown) => this.#warn(e, 'dead-lettering failed'));
   }
 
-  async #moveToDeadLetterQueue(reason: string, body: string | undefined): Promise<boolean> {
+  async #moveToDeadLetterQueue(reason: string, item: DeadItem | undefined): Promise<boolean> {
     const { stage, io, events, logger } = this.#deps;
     try {
       const where = { stage: stage.name, level: this.level };
       const { MessageId, Attributes } = this.#message;
+      const body = item?.body;
       const message = body === undefined ? this.#message : { MessageId, Attributes, Body: body };
       await sendToDeadLetterQueue(io, await this.#deps.deadLetterUrl(), message, where, reason);
     } catch (error) {
@@ -340,6 +343,14 @@ export class Delivery implements Lease {
       }
     } catch (error) {
       this.#warn(error, 'could not tell its sender it was dead-lettered; handing it back');
+      this.#state = 'waiting';
+      this.#handBack(0, true);
+      return false;
+    }
+    try {
+      await item?.done?.();
+    } catch (error) {
+      this.#warn(error, 'could not mark its item done; handing it back');
       this.#state = 'waiting';
       this.#handBack(0, true);
       return false;
@@ -456,4 +467,23 @@ export function budgetSpentReason(received: number, max: number, error?: Sqspipe
 /** Deliveries of a message so far, this one included. */
 export function receiveCountOf(message: Message): number {
   return Number(message.Attributes?.ApproximateReceiveCount ?? 1);
+}
+
+/** What a join's item, dead-lettered through the message that completed it, adds to that. */
+export interface DeadItem {
+  /** The dead-letter queue's copy: the item's partial join. */
+  readonly body?: string | undefined;
+  /** Marks the item done (its tombstone), after the copy was sent and reported. */
+  readonly done?: (() => Promise<void>) | undefined;
+}
+
+/**
+ * At a join stage, the group a message of its scope runs in: the item it is a branch of (as its
+ * message group in SQS), whatever key it carries, so that one item's messages are folded one
+ * call after another, never at once (their key, inherited from upstream, may differ).
+ */
+function joinedItemGroup(stage: Stage, envelope: Envelope | undefined): string | undefined {
+  if (stage.join === undefined) return undefined;
+  const scope = envelope?.frames?.at(-1);
+  return scope?.join === stage.name ? `\0join\0${scope.item}` : undefined;
 }

@@ -229,16 +229,10 @@ export class Processor {
       return;
     }
     if ('deadLetter' in share) {
-      // The item's join failed for good: done (a late branch of it is dropped), then dead-lettered.
-      this.#joinGate()
-        .finish(share.joined)
-        .then(
-          () => delivery.deadLetter(share.deadLetter, undefined, share.body),
-          (error: unknown) => {
-            // As for an output that failed (below): only a delivery still running is failed here.
-            if (delivery.state === 'running') delivery.fail(this.#failure(delivery, error));
-          },
-        );
+      // The item's join failed for good: dead-lettered, then done (a late branch of it is
+      // dropped), then its message deleted.
+      const done = () => this.#joinGate().finish(share.joined);
+      delivery.deadLetter(share.deadLetter, undefined, { body: share.body, done });
       return;
     }
     const { emission, joined } = share;

@@ -46,7 +46,7 @@ interface Outcome {
   readonly outputs: readonly { id: string; value: Gathered }[];
   /** Queues with a message left (visible or in flight) once the processes stopped. */
   readonly leftInQueues: readonly string[];
-  /** The items' states in S3: how many, and the keys of those that are no tombstone (empty). */
+  /** The items' tombstones in S3 (how many), and the states of items not joined. */
   readonly states: number;
   readonly notDone: readonly string[];
   /** First attempts that threw in the stage processes (flaky mode). */
@@ -152,12 +152,14 @@ async function chaosRun(
   await client.close();
 
   const s3 = s3Client();
-  const keys = (await listKeys(s3, bucket)).filter((k) => k.startsWith(`${PAYLOAD_PREFIX}${domain}/join/`));
+  // Pending items' states are under join/, the tombstones of joined ones under joined/.
+  const listed = await listKeys(s3, bucket);
+  const keys = listed.filter((k) => k.startsWith(`${PAYLOAD_PREFIX}${domain}/joined/`));
   const notDone: string[] = [];
-  for (const key of keys) {
+  for (const key of listed.filter((k) => k.startsWith(`${PAYLOAD_PREFIX}${domain}/join/`))) {
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const body = (await object.Body?.transformToString('utf-8')) ?? '';
-    if (body !== '') notDone.push(`${key}: ${body.slice(0, 600)}`); // a tombstone is empty
+    notDone.push(`${key}: ${body.slice(0, 600)}`);
   }
   s3.destroy();
   const logs = all.map((p) => p.stderr());

@@ -97,6 +97,25 @@ describe.skipIf(skipped !== undefined)(skipped ?? `join state on the S3 of ${inj
     if (/localstack/i.test(backend)) expect(fenced).toBe(true);
   });
 
+  it('keeps a tombstone (an empty state) apart, under <prefix><domain>/joined/, and reads it back', async () => {
+    const id = 'x-tomb';
+    const created = await states.create(id, 'pending');
+    if (created === CONFLICT) throw new Error('the first create conflicted');
+    const buried = await states.update(id, '', created.version);
+    expect(buried).not.toBe(CONFLICT);
+    const keys = await listKeys(raw, bucket);
+    expect(keys).not.toContain(states.keyOf(id));
+    expect(keys).toContain(states.doneKeyOf(id));
+    expect(states.doneKeyOf(id).startsWith(kindPrefix({ prefix: PREFIX, domain: DOMAIN }, 'joined'))).toBe(
+      true,
+    );
+    expect((await states.read(id))?.body).toBe('');
+    // A tombstone for an item never seen (its join dead-lettered it at once): no state written.
+    expect(await states.create('x-tomb-2', '')).not.toBe(CONFLICT);
+    expect((await states.read('x-tomb-2'))?.body).toBe('');
+    expect(await listKeys(raw, bucket)).not.toContain(states.keyOf('x-tomb-2'));
+  });
+
   it('creates, reads, updates and deletes one object per id, under <prefix><domain>/join/', async () => {
     const id = 'x-crud';
     expect(await states.read(id)).toBeUndefined();
@@ -152,7 +171,11 @@ describe.skipIf(skipped !== undefined)(skipped ?? `join state on the S3 of ${inj
     const stores = Array.from({ length: n }, () => payloadStore(bucket));
     const runs = await Promise.all(
       stores.map((store) =>
-        updateState(new S3JoinStateStore({ store, domain: DOMAIN, join: 'gather', logger: recorder() }), id, increment),
+        updateState(
+          new S3JoinStateStore({ store, domain: DOMAIN, join: 'gather', logger: recorder() }),
+          id,
+          increment,
+        ),
       ),
     );
     await Promise.all(stores.map((store) => store.close()));
@@ -178,7 +201,12 @@ describe.skipIf(skipped !== undefined)(skipped ?? `join state on the S3 of ${inj
 
   it('a missing bucket is an error naming the bucket, the action and the fix', async () => {
     const wrong = payloadStore(`${bucket}-nope`);
-    const nowhere = new S3JoinStateStore({ store: wrong, domain: DOMAIN, join: 'gather', logger: recorder() });
+    const nowhere = new S3JoinStateStore({
+      store: wrong,
+      domain: DOMAIN,
+      join: 'gather',
+      logger: recorder(),
+    });
     for (const [run, action] of [
       [() => nowhere.read('x'), 'GetObject'],
       [() => nowhere.create('x', 'b'), 'PutObject'],

@@ -379,3 +379,63 @@ describe('Delivery', () => {
     });
   });
 });
+
+describe('Delivery.group', () => {
+  const message = (id: string): Message => ({ MessageId: id, ReceiptHandle: `h-${id}`, Body: '{}' });
+
+  it('at a join, is the item a message is a branch of, whatever key it inherited (its folds never run at once)', () => {
+    const { deps } = setup({ join: 'src' });
+    const frames = (token: string) => [{ join: 'work', item: 'X', token }];
+    const a = new Delivery(
+      'input',
+      0,
+      message('a'),
+      { id: 'a', value: 1, key: 'k1', frames: frames('b1') },
+      deps,
+    );
+    const b = new Delivery(
+      'input',
+      0,
+      message('b'),
+      { id: 'b', value: 2, key: 'k2', frames: frames('b2') },
+      deps,
+    );
+    const other = new Delivery(
+      'input',
+      0,
+      message('c'),
+      { id: 'c', value: 3, frames: [{ join: 'work', item: 'Y', token: 'b' }] },
+      deps,
+    );
+    // Before: each took its key, or its own message id (no key): one item's folds ran at once.
+    expect(a.group).toBe(b.group);
+    expect(other.group).not.toBe(a.group);
+  });
+
+  it('elsewhere, is the key, or the message itself', () => {
+    const { deps } = setup();
+    expect(new Delivery('input', 0, message('a'), { id: 'a', value: 1, key: 'k1' }, deps).group).toBe('k1');
+    expect(new Delivery('input', 0, message('b'), { id: 'b', value: 1 }, deps).group).toBe('b');
+  });
+});
+
+describe('Delivery.deadLetter of a join’s item', () => {
+  it('sends the copy, then marks the item done, then deletes; a failure to mark it hands it back', async () => {
+    const { delivery, io } = setup();
+    delivery.begin();
+    const done = async () => void io.calls.push('done');
+    delivery.deadLetter('lost branches', undefined, { body: '{"partial":1}', done });
+    await vi.runAllTimersAsync();
+    // Before: done first, so that a crash before the send left the item done and never dead-lettered.
+    expect(io.calls).toEqual(['send dlq', 'done', 'delete h1']);
+
+    const again = setup();
+    again.delivery.begin();
+    const failing = async () => {
+      throw new Error('S3 is away');
+    };
+    again.delivery.deadLetter('lost branches', undefined, { done: failing });
+    await vi.runAllTimersAsync();
+    expect(again.io.calls).toEqual(['send dlq', 'visibility h1 0']);
+  });
+});
