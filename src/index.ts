@@ -69,3 +69,4 @@ export {
   type TypedStageOptions,
 } from './pipeline.ts';
 export type { Jsonified } from './jsonified.ts';
+export type { PendingJoins } from './payloads/join-listing.ts';

@@ -6,6 +6,7 @@ import { ConfigError, SqsError, UnknownStageError } from './errors.ts';
 import { TaskEvents } from './events.ts';
 import { encodeOrThrow, feed, producerError, whileTransient } from './feed.ts';
 import { enqueueId } from './ids.ts';
+import { listPendingJoins, type PendingJoins } from './payloads/join-listing.ts';
 import { observeClient } from './observe/client-metrics.ts';
 import { createAllQueues, deleteQueues, describeQueues, purgeQueues, redriveStage } from './queues/admin.ts';
 import { PipelineQueues, Topology } from './queues/topology.ts';
@@ -104,11 +105,7 @@ export class TaskClient extends TaskEvents {
    */
   run(stage: string, options?: RunOptions): AsyncGenerator<unknown, void, undefined> {
     const found = this.#stage(stage);
-    if (found.join !== undefined && this.#options.payloads === undefined) {
-      throw new ConfigError(
-        `Stage \`${stage}\` joins the branches of \`${found.join}\` and keeps each item's partial state in S3: give the client \`payloads: { bucket }\` (see "Large payloads through S3")`,
-      );
-    }
+    if (found.join !== undefined && this.#options.payloads === undefined) throw joinWithoutPayloads(found);
     const resolved = resolveRunOptions(found, this.#requireTopology().next(found), options);
     return this.#run(found, resolved);
   }
@@ -247,6 +244,19 @@ export class TaskClient extends TaskEvents {
     return describeQueues(await this.#connect(), await this.#queues());
   }
 
+  /**
+   * The items join stage `stage` holds waiting for branches, listed from their states in the
+   * `payloads` bucket (s3:ListBucket): up to 10,000 (past that, `capped`). Undefined when `stage`
+   * is not a join.
+   */
+  async joinsWaiting(stage: string, signal?: AbortSignal): Promise<PendingJoins | undefined> {
+    const found = this.#stage(stage);
+    if (found.join === undefined) return undefined;
+    const store = (await this.#connect()).io.payloads?.store;
+    if (store === undefined) throw joinWithoutPayloads(found);
+    return listPendingJoins(store, this.#options.domain, stage, signal);
+  }
+
   /** Deletes every message in this pipeline's queues (exact names; never by prefix). */
   async purge(): Promise<void> {
     await purgeQueues(await this.#connect(), await this.queues());
@@ -362,4 +372,11 @@ export class TaskClient extends TaskEvents {
     });
     return this.#connection;
   }
+}
+
+/** A join stage run, or listed, by a client without `payloads`. */
+function joinWithoutPayloads(stage: Stage): ConfigError {
+  return new ConfigError(
+    `Stage \`${stage.name}\` joins the branches of \`${stage.join ?? ''}\` and keeps each item's partial state in S3: give the client \`payloads: { bucket }\` (see "Large payloads through S3")`,
+  );
 }

@@ -5,13 +5,17 @@
  *   reads the results and reports that come back stored (their deletes go through the queue of
  *   pending deletes, which stages sweep: it deletes no object itself).
  * - `stage`: reads its inputs' bodies, writes its outputs', deletes what was acknowledged (its
- *   own, and what the queue of pending deletes names); lists
- *   the bucket only so that S3 answers 404 for a missing object (without s3:ListBucket on the
- *   bucket it answers 403, and a body gone looks like a permission denied); reads the lifecycle
- *   rules to warn at start when none expires the prefix. A join stage's state of each item, at
- *   `<prefix><domain>/join/…` (read, created with If-None-Match, updated and deleted with
- *   If-Match: a conditional delete needs s3:GetObject too), is within these grants on `<prefix>*`.
- * - `operator`: what a stage may, and installs the lifecycle rule.
+ *   own, and what the queue of pending deletes names); lists the bucket so that S3 answers 404
+ *   for a missing object (without s3:ListBucket on the bucket it answers 403, and a body gone
+ *   looks like a permission denied), and a join stage's progress line its items waiting
+ *   (join-listing.ts); reads the lifecycle rules to warn at start when none expires the prefix. A
+ *   join stage's state of each item, at `<prefix><domain>/join/<stage>/…` (read, created with
+ *   If-None-Match, updated and deleted with If-Match: a conditional delete needs s3:GetObject
+ *   too), is within these grants on `<prefix>*`.
+ * - `operator`: what a stage may (`status` and the dashboard list the joins waiting), and installs
+ *   the lifecycle rule.
+ * s3:ListBucket carries no `s3:prefix` condition: it also makes S3 answer 404 for a missing
+ * object, a check with no listing prefix to match.
  * On a bucket encrypted with a KMS key (SSE-KMS): kms:GenerateDataKey to write, kms:Decrypt to read.
  */
 

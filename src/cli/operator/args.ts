@@ -61,6 +61,8 @@ export type Command =
       readonly watch: boolean;
       readonly interval: number;
       readonly count: number | undefined;
+      /** `--payload-bucket`: list the joins waiting there too; undefined: the queues only. */
+      readonly payloads: PayloadLocation | undefined;
     }
   | { readonly name: 'purge'; readonly stage: string | undefined }
   | { readonly name: 'destroy'; readonly yes: boolean }
@@ -184,7 +186,7 @@ function command(parsed: Parsed, argv: readonly string[]): Command {
       onlyWith(parsed, ['interval', 'count'], 'watch', watch);
       const interval = integer(parsed, 'interval', 100, 3_600_000, 'milliseconds') ?? 2000;
       const count = integer(parsed, 'count', 1, Number.MAX_SAFE_INTEGER);
-      return { name, watch, interval, count };
+      return { name, watch, interval, count, payloads: payloadBucket(parsed) };
     }
     case 'purge': {
       const given = optionalString(parsed, 'stage');

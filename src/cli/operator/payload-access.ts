@@ -1,7 +1,8 @@
 /**
- * S3 for the commands that send or show messages (`enqueue`, `peek`, `dashboard` with
+ * S3 for the commands that send or show messages (`enqueue`, `peek`, `dashboard`, `status` with
  * `--payload-bucket`): the payload store, and its errors in the CLI's words. The store only writes
- * (enqueue) and reads (peek, dashboard): the CLI never deletes a stored body.
+ * (enqueue), reads (peek, dashboard) and lists join states (status, dashboard): the CLI never
+ * deletes a stored body.
  */
 import { PayloadStoreError } from '../../payloads/errors.ts';
 import { resolvePayloadOptions } from '../../payloads/options.ts';

@@ -1,6 +1,6 @@
 /**
  * The flags that name where large bodies are stored in S3: `payloads --bucket --prefix`,
- * `enqueue`/`peek`/`dashboard --payload-bucket --payload-prefix` and
+ * `enqueue`/`peek`/`dashboard`/`status --payload-bucket --payload-prefix` and
  * `iam-policy --payload-bucket --payload-prefix --payload-kms-key`. The values are checked by the
  * library's own check of the `payloads` option, reworded in the flag's words.
  */
@@ -83,8 +83,9 @@ export function payloadBucketOptions(uses: string): Record<string, Options> {
 }
 
 /**
- * `enqueue`/`peek`/`dashboard --payload-bucket [--payload-prefix]`: where large bodies are stored,
- * to write (enqueue) or read them (peek, dashboard); undefined without `--payload-bucket`.
+ * `enqueue`/`peek`/`dashboard`/`status --payload-bucket [--payload-prefix]`: where large bodies are
+ * stored, to write (enqueue) or read them (peek, dashboard), and joins keep their state (status,
+ * dashboard); undefined without `--payload-bucket`.
  */
 export function payloadBucket(parsed: Parsed): PayloadLocation | undefined {
   const given = parsed['payload-bucket'] !== undefined;

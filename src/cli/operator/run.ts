@@ -62,8 +62,12 @@ export async function runOperatorCli(argv: readonly string[]): Promise<number> {
     const { command } = parsed;
     const diagnose = diagnoser(target, OPERATOR_CLI_SETTINGS);
     explainFailures(sqs, diagnose, command.name);
-    const bodies = command.name === 'enqueue' || command.name === 'peek' || command.name === 'dashboard';
-    const location = bodies ? command.payloads : undefined;
+    const s3 =
+      command.name === 'enqueue' ||
+      command.name === 'peek' ||
+      command.name === 'dashboard' ||
+      command.name === 'status';
+    const location = s3 ? command.payloads : undefined;
     if (location !== undefined)
       payloads = payloadAccess(location, s3SourceOf(sqs, target), stderrLogger(verbose));
     const ctx: OperatorContext = {

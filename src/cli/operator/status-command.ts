@@ -4,6 +4,7 @@ import type { OperatorContext } from './context.ts';
 import { QUEUES_CREATED, type TagCache } from './discover.ts';
 import { printJson, writeOut } from './output.ts';
 import { renderStatus, type StatusRow, statusRows, withRates } from './status.ts';
+import { joinStatusRows, type JoinsSeen, JoinWatch, renderJoins } from './status-joins.ts';
 
 export interface StatusArgs {
   readonly watch: boolean;
@@ -18,13 +19,7 @@ const CLEAR = '\x1b[H\x1b[2J';
 
 /** `sqspipes status [--watch]`. */
 export async function statusCommand(ctx: OperatorContext, args: StatusArgs): Promise<void> {
-  if (!args.watch) {
-    const rows = await statusRows(ctx);
-    if (ctx.json) await printJson(rows);
-    else if (rows.length === 0) noQueues(ctx);
-    else await writeOut(`${renderStatus(rows, false)}\n`);
-    return;
-  }
+  if (!args.watch) return once(ctx);
   const controller = new AbortController();
   const dispose = onStopSignals(controller, () => {});
   try {
@@ -35,19 +30,42 @@ export async function statusCommand(ctx: OperatorContext, args: StatusArgs): Pro
 }
 
 /**
+ * The queues, then, with `--payload-bucket`, the joins waiting (with `--json`: one object of both,
+ * `{ queues, joins }`, instead of the array of queues). A join listing that fails fails the
+ * command, in text after the queues are printed.
+ */
+async function once(ctx: OperatorContext): Promise<void> {
+  const listing = ctx.payloads === undefined ? undefined : joinStatusRows(ctx.payloads, ctx.domain);
+  listing?.catch(() => {}); // awaited below, once the queues are read
+  const rows = await statusRows(ctx);
+  if (ctx.json) {
+    await printJson(listing === undefined ? rows : { queues: rows, joins: await listing });
+    return;
+  }
+  if (rows.length === 0) noQueues(ctx);
+  else await writeOut(`${renderStatus(rows, false)}\n`);
+  if (listing === undefined) return;
+  const joins = await listing;
+  if (joins.length === 0) noJoins(ctx);
+  else await writeOut(`\n${renderJoins(joins, Date.now())}\n`);
+}
+
+/**
  * Refreshes every `interval` ms until `count` refreshes or `signal`: on a terminal, redraws in
- * place; otherwise prints one table (or, with `--json`, one JSON array per line) per refresh.
+ * place; otherwise prints one table (or, with `--json`, one JSON array per line, `{ queues, joins }`
+ * with `--payload-bucket`) per refresh. The joins are listed again every 10 s at most.
  */
 async function watch(ctx: OperatorContext, args: StatusArgs, signal: AbortSignal): Promise<void> {
   const cache: TagCache = new Map();
   const tty = process.stdout.isTTY === true && !ctx.json;
+  const joinWatch = ctx.payloads === undefined ? undefined : new JoinWatch(ctx.payloads, ctx.domain);
   let previous: { rows: readonly StatusRow[]; at: number } | undefined;
   for (let refresh = 1; !signal.aborted; refresh++) {
-    const raw = await statusRows(ctx, cache);
+    const [raw, joins] = await Promise.all([statusRows(ctx, cache), joinWatch?.seen()]);
     const at = Date.now();
     const rows = withRates(raw, previous, at);
     previous = { rows: raw, at };
-    await writeOut(frame(ctx, rows, args, tty, at));
+    await writeOut(frame(ctx, { rows, joins }, args, tty, at));
     if (args.count !== undefined && refresh >= args.count) return;
     try {
       await sleep(args.interval, undefined, { signal });
@@ -57,19 +75,39 @@ async function watch(ctx: OperatorContext, args: StatusArgs, signal: AbortSignal
   }
 }
 
-function frame(
-  ctx: OperatorContext,
-  rows: readonly StatusRow[],
-  args: StatusArgs,
-  tty: boolean,
-  at: number,
-): string {
-  if (ctx.json) return `${JSON.stringify(rows)}\n`;
+/** One refresh: the queues with rates, and the joins when `--payload-bucket` was given. */
+interface Seen {
+  readonly rows: readonly StatusRow[];
+  readonly joins: JoinsSeen | undefined;
+}
+
+function frame(ctx: OperatorContext, seen: Seen, args: StatusArgs, tty: boolean, at: number): string {
+  const { rows, joins } = seen;
+  if (ctx.json) {
+    if (joins === undefined) return `${JSON.stringify(rows)}\n`;
+    const listed = 'rows' in joins ? { joins: joins.rows } : { joins: null, joinsError: joins.error };
+    return `${JSON.stringify({ queues: rows, ...listed })}\n`;
+  }
   const time = new Date(at).toISOString();
-  const table = rows.length === 0 ? `no queues of domain ${ctx.domain}` : renderStatus(rows, true);
+  const queues = rows.length === 0 ? `no queues of domain ${ctx.domain}` : renderStatus(rows, true);
+  const table = joins === undefined ? queues : `${queues}\n\n${joinsText(ctx, joins, at)}`;
   if (!tty) return `# ${time}\n${table}\n\n`;
   const every = `every ${args.interval / 1000} s, Ctrl-C stops`;
   return `${CLEAR}sqspipes status: domain ${ctx.domain}, ${time} (${every})\n\n${table}\n`;
+}
+
+function joinsText(ctx: OperatorContext, joins: JoinsSeen, at: number): string {
+  if ('error' in joins) return `joins not listed: ${joins.error}`;
+  return joins.rows.length === 0 ? noJoinsText(ctx) : renderJoins(joins.rows, at);
+}
+
+function noJoins(ctx: OperatorContext): void {
+  ctx.note(noJoinsText(ctx));
+}
+
+function noJoinsText(ctx: OperatorContext): string {
+  const where = `${ctx.payloads?.prefix ?? ''}${ctx.domain}/join/`;
+  return `No join state of domain ${ctx.domain} under s3://${ctx.payloads?.store.bucket ?? '?'}/${where}`;
 }
 
 function noQueues(ctx: OperatorContext): void {

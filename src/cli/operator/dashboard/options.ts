@@ -6,7 +6,7 @@ import { payloadBucketOptions } from '../payload-args.ts';
 import { isLoopback, TOKEN_PATTERN } from './access.ts';
 import type { DashboardArgs } from './command.ts';
 
-const HELP = `Serves a live page of the domain's pipeline: its stages left to right, each level's visible, in flight and delayed counts, each dead-letter queue's count, with rates (visible messages per second, over the last 5 intervals), small charts of each stage's backlog and of its rates in and out over the last 10 minutes (estimated from the counts, so at least these), and the dead-letter messages with their reasons (a sample of up to 10 per stage, read as \`peek --dlq\` reads them: a body stored in S3 shows as where it is, or, with --payload-bucket, is read at each refresh, never deleted). The server reads the counts every --interval, whatever the number of open pages. Prints "dashboard: <url>" on stdout once it listens; SIGINT or SIGTERM stops it (exit 0). The page needs no network but the dashboard's own (no CDN).
+const HELP = `Serves a live page of the domain's pipeline: its stages left to right, each level's visible, in flight and delayed counts, each dead-letter queue's count, with rates (visible messages per second, over the last 5 intervals), small charts of each stage's backlog and of its rates in and out over the last 10 minutes (estimated from the counts, so at least these), and the dead-letter messages with their reasons (a sample of up to 10 per stage, read as \`peek --dlq\` reads them: a body stored in S3 shows as where it is, or, with --payload-bucket, is read at each refresh, never deleted). With --payload-bucket, a join stage also shows its items waiting for branches and how long ago the oldest was last folded, listed as \`status --payload-bucket\` lists them, every 10 s at most (s3:ListBucket). The server reads the counts every --interval, whatever the number of open pages. Prints "dashboard: <url>" on stdout once it listens; SIGINT or SIGTERM stops it (exit 0). The page needs no network but the dashboard's own (no CDN).
 
 Without --actions the page is read-only: POST /api/redrive/<stage> and /api/purge/<stage> answer 403. With --actions the page shows Redrive and Purge buttons for each stage's dead-letter queue (Purge deletes the dead-letter queue's messages only), and every action must carry the token in the header "Authorization: Bearer <token>" (401 without it). The token never goes in a URL: the page asks for it once per browser tab and keeps it in that tab (sessionStorage). Without --token a random one is generated and printed on stderr.
 
@@ -38,7 +38,7 @@ export function dashboardOptions(c: Argv): Argv {
     })
     .options(
       payloadBucketOptions(
-        'show the stored bodies of dead letters (read, never deleted) instead of where they are',
+        "show the stored bodies of dead letters (read, never deleted) instead of where they are, and each join stage's items waiting",
       ),
     )
     .epilogue(HELP);

@@ -2,8 +2,9 @@
  * The dashboard's one page: HTML with its style and script inline (no CDN, no build step), so it
  * works offline and ships in dist/. The script polls `GET /api/pipeline`, draws the stages left to
  * right, each with small SVG charts of its backlog and its rates in and out over the last minutes
- * (drawn by the script itself), lists dead-letter messages with their reasons, and, when the server
- * allows actions, sends redrive and purge. When the server wants the token (off loopback, or for
+ * (drawn by the script itself) and, for a join stage, its items waiting (with `--payload-bucket`),
+ * lists dead-letter messages with their reasons, and, when the server allows actions, sends
+ * redrive and purge. When the server wants the token (off loopback, or for
  * actions) the page asks for it in a form and sends it as `Authorization: Bearer …`, keeping it in
  * the tab's sessionStorage: it never goes in a URL.
  * It builds the DOM with textContent only: message bodies are never parsed as HTML.
@@ -51,6 +52,7 @@ svg.chart .axis { stroke: var(--line); stroke-width: 1; }
 svg.chart .backlog { stroke: var(--text); } svg.chart .in { stroke: var(--accent); }
 svg.chart .out { stroke: var(--good); }
 .key-in { color: var(--accent); } .key-out { color: var(--good); }
+.joins { margin: 6px 0 0; font-size: 13px; font-variant-numeric: tabular-nums; }
 `;
 
 export const PAGE_SCRIPT = `
@@ -159,7 +161,25 @@ function stageCard(stage) {
   const head = el('tr', {}, ...['level', 'visible', 'in flight', 'delayed', 'rate'].map((h) => el('th', {}, h)));
   return el('section', { class: 'stage', 'data-stage': stage.name },
     el('h3', {}, el('span', {}, stage.name), el('span', { class: 'muted', 'data-field': 'total' }, total + ' queued')),
-    el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows)), charts(stage));
+    el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows)), ...joinLine(stage), charts(stage));
+}
+
+/** A join stage's items waiting for branches (with --payload-bucket), and when the oldest was last folded. */
+function joinLine(stage) {
+  const join = (state.snapshot.joins || []).find((j) => j.stage === stage.name);
+  if (!join) return [];
+  const oldest = join.oldestFoldedAt === null ? '' : ', oldest last folded ' + ago(Date.now() - Date.parse(join.oldestFoldedAt));
+  return [el('p', { class: 'joins', 'data-joins': stage.name },
+    'joins waiting ' + join.waiting + (join.capped ? '+' : '') + oldest)];
+}
+function ago(ms) {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return 'just now';
+  if (s < 60) return s + 's ago';
+  const m = Math.floor(s / 60);
+  if (m < 60) return m + 'm ago';
+  const h = Math.floor(m / 60);
+  return h < 48 ? h + 'h ago' : Math.floor(h / 24) + 'd ago';
 }
 
 function deadPanel(stage) {
@@ -203,7 +223,7 @@ function drawLogin() {
 function draw() {
   drawLogin();
   const s = state.snapshot;
-  $('error').textContent = state.failure || (s && s.error) || '';
+  $('error').textContent = state.failure || (s && s.error) || (s && s.joinsError ? 'joins not listed: ' + s.joinsError : '');
   if (!s) {
     $('pipeline').replaceChildren();
     $('dead').replaceChildren();
@@ -310,7 +330,7 @@ export function pageHtml(): string {
 <button type="submit">Use token</button>
 </form>
 <div id="pipeline"></div>
-<p class="muted">Stages in pipeline order (the first, the source, has no queues). Counts are SQS's approximate ones; the table's rates are visible messages per second. The charts span the last minutes (up to 10): a stage's backlog (waiting and in flight), and its rates in and out, estimated from the counts (SQS counts no arrivals or departures, so they are at least these).</p>
+<p class="muted">Stages in pipeline order (the first, the source, has no queues). Counts are SQS's approximate ones; the table's rates are visible messages per second. The charts span the last minutes (up to 10): a stage's backlog (waiting and in flight), and its rates in and out, estimated from the counts (SQS counts no arrivals or departures, so they are at least these). With --payload-bucket, a join stage shows its items waiting for branches and when the oldest was last folded (listed every 10 s at most).</p>
 <h2>Dead letters</h2>
 <div id="message"></div>
 <div id="dead"></div>

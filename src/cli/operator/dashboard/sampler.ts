@@ -3,6 +3,7 @@ import type { OperatorContext } from '../context.ts';
 import type { TagCache } from '../discover.ts';
 import { failureText } from '../errors.ts';
 import { statusRows } from '../status.ts';
+import { JoinWatch } from '../status-joins.ts';
 import { History } from './history.ts';
 import { type PipelineSnapshot, pipelineView, rateBase, type Sample } from './snapshot.ts';
 
@@ -10,10 +11,10 @@ import { type PipelineSnapshot, pipelineView, rateBase, type Sample } from './sn
 const RATE_WINDOW_INTERVALS = 5;
 
 /**
- * Reads the domain's queue counts every `intervalMs` (as `status --watch` does) and keeps the
- * latest snapshot, with the last minutes of counts for the charts (history.ts), so that every
- * open page shares one set of SQS calls. A failed sample keeps the previous counts and says why
- * in `error`.
+ * Reads the domain's queue counts every `intervalMs` (as `status --watch` does; with
+ * `--payload-bucket`, the joins waiting too, every 10 s at most) and keeps the latest snapshot,
+ * with the last minutes of counts for the charts (history.ts), so that every open page shares one
+ * set of SQS calls. A failed sample keeps the previous counts and says why in `error`.
  */
 export class Sampler {
   readonly #ctx: OperatorContext;
@@ -22,6 +23,7 @@ export class Sampler {
   #history: Sample[] = [];
   readonly #charts: History;
   #snapshot: PipelineSnapshot;
+  readonly #joins: JoinWatch | undefined;
 
   constructor(ctx: OperatorContext, intervalMs: number, actions: boolean) {
     const said = new Set<string>(); // a note (an ignored queue) once, not on every sample
@@ -36,7 +38,18 @@ export class Sampler {
     this.#intervalMs = intervalMs;
     this.#charts = new History(intervalMs);
     const history = this.#charts.view();
-    this.#snapshot = { domain: ctx.domain, at: null, intervalMs, actions, stages: [], error: null, history };
+    this.#joins = ctx.payloads === undefined ? undefined : new JoinWatch(ctx.payloads, ctx.domain);
+    this.#snapshot = {
+      domain: ctx.domain,
+      at: null,
+      intervalMs,
+      actions,
+      stages: [],
+      error: null,
+      history,
+      joins: null,
+      joinsError: null,
+    };
   }
 
   /** The latest snapshot. */
@@ -46,6 +59,18 @@ export class Sampler {
 
   /** Takes one sample now. */
   async sample(): Promise<void> {
+    await Promise.all([this.#sampleQueues(), this.#sampleJoins()]);
+  }
+
+  /** The joins waiting, listed again every 10 s at most; the last ones kept when a listing fails. */
+  async #sampleJoins(): Promise<void> {
+    const seen = await this.#joins?.seen();
+    if (seen === undefined) return;
+    const joins = 'rows' in seen ? { joins: seen.rows, joinsError: null } : { joinsError: seen.error };
+    this.#snapshot = { ...this.#snapshot, ...joins };
+  }
+
+  async #sampleQueues(): Promise<void> {
     try {
       const rows = await statusRows(this.#ctx, this.#cache);
       const now = Date.now();

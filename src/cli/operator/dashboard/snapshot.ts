@@ -4,6 +4,7 @@
  * successive samples. Pure: the sampler (sampler.ts) calls SQS.
  */
 import { type StatusRow, withRates } from '../status.ts';
+import type { JoinStatusRow } from '../status-joins.ts';
 import type { PipelineHistory } from './history.ts';
 
 /** One priority level of a stage (its input queue `<domain>-<stage>-p<level>.fifo`). */
@@ -48,6 +49,13 @@ export interface PipelineSnapshot {
   readonly error: string | null;
   /** Each stage's backlog and rates in and out over the last minutes, for the charts. */
   readonly history: PipelineHistory;
+  /**
+   * With `--payload-bucket`: each join stage's items waiting for branches (as `status` lists
+   * them, every 10 s at most); null without it.
+   */
+  readonly joins: readonly JoinStatusRow[] | null;
+  /** Why the last listing of the joins failed (those shown are older), or null. */
+  readonly joinsError: string | null;
 }
 
 /** A sample of the domain's queues: their rows and when they were read (epoch ms). */
