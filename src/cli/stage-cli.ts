@@ -127,6 +127,7 @@ function runOptions(args: StageArgs, defaults: StageCliDefaults, signal: AbortSi
   if (args.workers !== undefined) options.workers = args.workers;
   if (args.limit !== undefined) options.limit = args.limit;
   if (args.idleTimeout !== undefined) options.idleTimeout = args.idleTimeout;
+  if (args.shutdownTimeout !== undefined) options.shutdownTimeout = args.shutdownTimeout;
   if (args.priority !== undefined) options.priority = args.priority;
   if (args.minPriority !== undefined) options.minPriority = args.minPriority;
   if (args.maxPriority !== undefined) options.maxPriority = args.maxPriority;

@@ -205,6 +205,22 @@ describe('stage CLI', () => {
     await client.close();
   });
 
+  it('gives running calls --shutdown-timeout on a stop, then abandons them', async () => {
+    // Before: the flag was read and checked, but never reached the run (30 s, the default).
+    const name = domain();
+    const p = startStage(NUMBERS_SCRIPT, ['square', '--shutdown-timeout', '500', '--verbose'], {
+      SQSPIPES_DOMAIN: name,
+      SQSPIPES_HANG: '1',
+    });
+    const client = fixtureClient(name);
+    await client.enqueue('square', 1);
+    await waitForText(() => p.stderr(), 'hanging');
+    p.child.kill('SIGTERM');
+    await p.exited;
+    expect(p.stderr()).toContain('calls still running past shutdownTimeout were abandoned');
+    await client.close();
+  }, 20_000);
+
   it('with --verbose logs the queues, the workers, each receive, why it stops and a summary; no bodies', async () => {
     const name = domain();
     const client = fixtureClient(name);
