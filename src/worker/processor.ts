@@ -67,8 +67,9 @@ export class Processor {
     // One whose lease was lost while it waited for this worker is not run (it ended there).
     const deliveries = taken.filter((delivery) => delivery.begin());
     if (deliveries.length === 0) return;
-    // A sender that follows an item's statuses gets `received` before anything the call does.
-    if (deliveries.some(followed)) await this.#status(deliveries, 'received');
+    // A sender that follows an item's statuses gets `received` before anything the call does
+    // (at a join, once the item is complete: not for each branch folded).
+    if (stage.join === undefined && deliveries.some(followed)) await this.#status(deliveries, 'received');
     const batch = stage.batch !== undefined;
     const trace = this.#d.target.telemetry.call(stage.name, () =>
       deliveries.map((d) => ({ queue: d.queueName, messageId: d.messageId, carrier: d.envelope?.trace })),
@@ -171,6 +172,7 @@ export class Processor {
       const reason = lostBranches(stage, item, folded.dead);
       return { deadLetter: reason, joined: item, body: partialJoin(delivery, folded) };
     }
+    if (followed(delivery)) await this.#status([delivery], 'received');
     joinCalled({
       item,
       failed: folded.dead.map((d) => ({

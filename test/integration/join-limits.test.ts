@@ -66,8 +66,15 @@ describe.skipIf(skipped !== undefined)('a join’s limits', () => {
       collect(client.run(name, { signal: stop.signal })),
     );
     try {
-      const submitted = await client.submit('a boom b');
+      const submitted = await client.submit('a boom b', { status: true });
       expect(await submitted.result()).toEqual(['A B']);
+      // The join's statuses come once, when it is called: not for each branch it folded.
+      const steps: string[] = [];
+      for await (const s of submitted.statuses()) steps.push(`${s.stage}:${s.status}`);
+      expect(steps.filter((step) => step.startsWith('gather:'))).toEqual([
+        'gather:received',
+        'gather:finished',
+      ]);
     } finally {
       stop.abort();
       await Promise.all(runs);
