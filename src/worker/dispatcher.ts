@@ -122,7 +122,7 @@ export class Dispatcher<T extends Dispatchable> {
     for (const level of this.#levels) {
       const queue = this.#waiting.get(level);
       if (queue === undefined) continue;
-      for (let i = 0; i < queue.length && taken.length < max; ) {
+      for (let i = 0; i < queue.length && taken.length < max;) {
         const next = queue[i] as T;
         if (next.group !== item.group) i++;
         else if (!allowed(next)) return this.#followed(item.group, busy, taken);

@@ -183,7 +183,7 @@ export class Scheduler {
       const follow = this.#options.follow ?? 0;
       if (follow > 0) {
         // One by one, so that `allowed` sees the count of inputs started so far.
-        for (let next = delivery; taken.length <= follow; ) {
+        for (let next = delivery; taken.length <= follow;) {
           const [following] = this.#dispatcher.takeFollowing(next, 1, allowed);
           if (following === undefined) break;
           this.#start(following, taken);
