@@ -78,9 +78,14 @@ async function chaosRun(
   const distinct = new Set<string>();
   const progress = new Progress();
   const done = new AbortController();
+  // The second half of the items waits for the kills: a join that gathers fast (batched folds on
+  // LocalStack) could otherwise finish 30 items before the sixth kill.
+  let enoughKills = () => {};
+  const killed = new Promise<void>((resolve) => (enoughKills = resolve));
   const feeding = (async () => {
     for (let n = 0; n < items; n++) {
       await progress.until(n - WINDOW + 1, done.signal);
+      if (n === Math.ceil(items / 2)) await Promise.race([killed, once(done.signal)]);
       if (done.signal.aborted) return;
       await client.enqueue('split', n, { id: `item-${n}` });
     }
@@ -109,7 +114,9 @@ async function chaosRun(
   const chaos = (async () => {
     const step = Math.max(2, Math.round(items / 20));
     while (!done.signal.aborted && (kills < MIN_KILLS || progress.count < items * 0.6)) {
-      await progress.until(progress.count + 1 + Math.floor(Math.random() * step), done.signal);
+      // Some progress, or 3 s without (the feed may be waiting for these kills).
+      const next = progress.until(progress.count + 1 + Math.floor(Math.random() * step), done.signal);
+      await Promise.race([next, sleep(3000)]);
       await sleep(Math.random() * 1000);
       if (done.signal.aborted) break;
       const names = [...running.keys()];
@@ -118,6 +125,7 @@ async function chaosRun(
       target?.child.kill('SIGKILL');
       await target?.exited;
       kills++;
+      if (kills === MIN_KILLS) enoughKills();
       running.set(victim, start(victim.slice(0, victim.indexOf('#'))));
     }
   })();
@@ -252,3 +260,11 @@ describe.skipIf(skipped !== undefined)('a join under SIGKILL chaos', () => {
     },
   );
 });
+
+/** Resolves once `signal` aborts. */
+function once(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
