@@ -1,6 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from './errors.ts';
-import { DELETE_TIMING_OPTION, deleteQueueName, type DeleteTiming } from './payloads/delete-queue.ts';
+import { DELETE_TIMING_OPTION, deleteQueueName, type DeleteTiming } from './time/domain-timers.ts';
 import { resolvePayloadOptions, type ResolvedPayloadOptions } from './payloads/options.ts';
 import { MAX_QUEUE_NAME } from './queues/naming.ts';
 import { SETTLE_MS_OPTION } from './queues/provisioner.ts';

@@ -3,7 +3,7 @@ import type { ResolvedClientOptions } from './client-options.ts';
 import { loadTelemetry } from './observe/otel-telemetry.ts';
 import type { Telemetry } from './observe/telemetry.ts';
 import type { ResolvedPayloadOptions } from './payloads/options.ts';
-import { DeleteQueue } from './payloads/delete-queue.ts';
+import { DomainTimers } from './time/domain-timers.ts';
 import { kindPrefix } from './payloads/keys.ts';
 import { PayloadIo } from './payloads/payload-io.ts';
 import { s3SourceOf } from './payloads/s3-client.ts';
@@ -35,8 +35,8 @@ export interface Connection {
   readonly replies: ReplyListener;
   /** OpenTelemetry spans and metrics, when `@opentelemetry/api` is installed. */
   readonly telemetry: Telemetry;
-  /** With `payloads`: the queue of the stored bodies to delete, which runs sweep. */
-  readonly payloadDeletes: DeleteQueue | undefined;
+  /** The domain's queue of work for later (timers, deletes of stored bodies), which runs sweep. */
+  readonly timers: DomainTimers;
 }
 
 /** Makes the connection of a client: its SQSClient (unless given), counted into `requests`. */
@@ -52,10 +52,19 @@ export async function connect(
   countRequests(sqs, requests);
   const diagnose = diagnoser(target);
   const provisioner = new Provisioner(sqs, { diagnose, logger, settleMs: options.settleMs });
-  const stored =
-    options.payloads === undefined ? undefined : payloadParts(options, sqs, target, provisioner, logger);
-  const io = new SqsIo(sqs, { diagnose, payloads: stored?.io });
   const { domain, pollWaitSeconds, kmsKeyId, highThroughput } = options;
+  const timers = new DomainTimers({
+    sqs,
+    provisioner,
+    domain,
+    kmsKeyId,
+    logger,
+    waitSeconds: pollWaitSeconds,
+    timing: options.payloadDeleteTiming,
+  });
+  const payloads =
+    options.payloads === undefined ? undefined : payloadParts(options, sqs, target, timers, logger);
+  const io = new SqsIo(sqs, { diagnose, payloads, timers });
   const replies = new ReplyListener({
     sqs,
     io,
@@ -73,23 +82,24 @@ export async function connect(
     diagnose,
     io,
     provisioner,
-    payloadDeletes: stored?.deletes,
+    timers,
     replies,
     telemetry: await loadTelemetry(),
   };
 }
 
 /**
- * Bodies over the threshold through the `payloads` bucket (S3 is loaded on first use), and the
- * queue through which their objects are deleted once their messages were acknowledged.
+ * Bodies over the threshold through the `payloads` bucket (S3 is loaded on first use), their
+ * objects deleted through the domain's queue of work for later once their messages were
+ * acknowledged.
  */
 function payloadParts(
   options: ResolvedClientOptions,
   sqs: SQSClient,
   target: SqsTarget,
-  provisioner: Provisioner,
+  timers: DomainTimers,
   logger: Logger,
-): { io: PayloadIo; deletes: DeleteQueue } {
+): PayloadIo {
   const resolved = options.payloads as ResolvedPayloadOptions;
   const layout = { prefix: resolved.prefix, domain: options.domain };
   const ours = kindPrefix(layout, 'payload');
@@ -100,19 +110,13 @@ function payloadParts(
     // At once after the acknowledgement (the keys of one DeleteMessageBatch together): a process
     // killed in between leaves its objects to the lifecycle rule.
     deleteDelayMs: 0,
-    scheduleDeletes: (bucket, keys) => deletes.schedule(bucket, keys),
+    scheduleDeletes: (bucket, keys) => timers.schedule(bucket, keys),
   });
-  const deletes = new DeleteQueue({
-    sqs,
-    provisioner,
-    domain: options.domain,
-    kmsKeyId: options.kmsKeyId,
-    logger,
+  timers.deleteWith({
     deleteKeys: (bucket, keys) => store.deleteKeys(bucket, keys),
     owns: (bucket, key) => bucket === resolved.bucket && key.startsWith(ours),
-    timing: options.payloadDeleteTiming,
   });
-  return { io: new PayloadIo(store, layout, resolved.threshold, resolved.compress), deletes };
+  return new PayloadIo(store, layout, resolved.threshold, resolved.compress);
 }
 
 /**
@@ -133,7 +137,7 @@ export async function disconnect(
     });
     const unsent = await connection.io.flush(Math.max(0, timeoutMs - (Date.now() - started)));
     // The stored bodies of what was just acknowledged: their deletes scheduled (best effort).
-    await connection.payloadDeletes?.close();
+    await connection.timers.close();
     const stores = connection.io.payloads?.store.close();
     await untilAborted(stores ?? Promise.resolve(), limit.signal).catch((error: unknown) => {
       logger.warn({ err: error }, 'could not schedule the delete of stored bodies: the lifecycle rule will');

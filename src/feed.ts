@@ -27,7 +27,8 @@ export function encodeOrThrow(stage: string, value: unknown): string {
 /**
  * Sends a value (its JSON) in an envelope to a stage's input, within `deadline`: past it nothing
  * is sent any more, and the error says whether SQS may still have accepted the message. It sends
- * once `earlier` (the calls of its key made before it) has settled.
+ * once `earlier` (the calls of its key made before it) has settled. With `due` (epoch ms) later than
+ * now, it goes through the domain's timers and reaches the stage's queue once due.
  */
 export async function feed(
   { io, telemetry, diagnose }: Pick<Connection, 'io' | 'telemetry' | 'diagnose'>,
@@ -37,6 +38,7 @@ export async function feed(
   json: string,
   deadline: Deadline,
   earlier?: Promise<unknown>,
+  due?: number,
 ): Promise<void> {
   const level = envelope.level ?? 0;
   const name = inputQueueName(queues.topology.domain, stage.name, level);
@@ -50,7 +52,7 @@ export async function feed(
     const span = telemetry.send(name);
     const body = wrapEncoded({ ...envelope, trace: span.carrier }, json);
     try {
-      const message = { body, groupId, deduplicationId: envelope.id };
+      const message = { body, groupId, deduplicationId: envelope.id, due };
       const sent = await io.send(url, message, deadline.signal, true); // abandoned with its caller
       span.end(undefined, (sent as { MessageId?: string } | undefined)?.MessageId);
     } catch (error) {

@@ -17,7 +17,17 @@ export {
 } from './context.ts';
 export { type InputInfo, type TaskClientEvents, TaskEvents } from './events.ts';
 export { CallTimeoutError } from './worker/call.ts';
-export { BatchItemError, EmptyTaskOutput, FanOut, fanOut, Identified, itemError, withId } from './outputs.ts';
+export {
+  BatchItemError,
+  Delayed,
+  delayed,
+  EmptyTaskOutput,
+  FanOut,
+  fanOut,
+  Identified,
+  itemError,
+  withId,
+} from './outputs.ts';
 export type { IdentifiedOutput } from './worker/emit.ts';
 export {
   ConfigError,

@@ -48,6 +48,36 @@ export function withId<T>(id: string, value: T): Identified<T> {
   return new Identified(id, value);
 }
 
+/** An output to deliver later: see {@link delayed}. */
+export class Delayed<T> {
+  readonly value: T;
+  /** When it is due, in epoch ms. */
+  readonly due: number;
+  constructor(value: T, due: number) {
+    this.value = value;
+    this.due = due;
+  }
+}
+
+/**
+ * Delivers an output to the next stage later: `ms` milliseconds from now, or at a given time
+ * (`{ at: Date | epoch ms }`), never before (any length: it waits in the domain's timers queue,
+ * which every run of the domain polls; late by about a second while one runs). Its input is
+ * acknowledged once SQS accepted it there. It takes its place in its key's order when it is due.
+ * It may wrap {@link withId}'s output (`delayed(withId(id, v), ms)`) and stand anywhere an output
+ * can (returned, yielded, inside `fanOut(...)`), but not on the last stage (it has no queue).
+ */
+export function delayed<T>(value: T, when: number | { at: Date | number }): Delayed<T> {
+  const due =
+    typeof when === 'number' ? Date.now() + when : when.at instanceof Date ? when.at.getTime() : when.at;
+  if (typeof when === 'number' ? !(when >= 0) || !Number.isFinite(when) : !Number.isFinite(due)) {
+    throw new TypeError(
+      `delayed() expects a delay in ms >= 0 or { at: Date | epoch ms }, got ${JSON.stringify(when) ?? typeof when}`,
+    );
+  }
+  return new Delayed(value, due);
+}
+
 /** In a batch handler's result: this item failed (the others go on). */
 export class BatchItemError {
   readonly error: unknown;
@@ -83,6 +113,12 @@ async function* manyOutputs(result: unknown, ignoreNone: boolean): AsyncGenerato
 
 function* single(value: unknown, ignoreNone: boolean): Generator<unknown, void, undefined> {
   if (value instanceof EmptyTaskOutput) return;
+  if (value instanceof Delayed) {
+    // Its output, if any, keeps its due time.
+    for (const output of single((value as Delayed<unknown>).value, ignoreNone))
+      yield new Delayed(output, (value as Delayed<unknown>).due);
+    return;
+  }
   const inner = value instanceof Identified ? (value as Identified<unknown>).value : value;
   if (inner === undefined || inner === null) {
     if (!ignoreNone) yield value instanceof Identified ? value : null;

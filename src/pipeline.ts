@@ -1,6 +1,6 @@
 import type { JsonOutput } from './json-check.ts';
 import type { Jsonified } from './jsonified.ts';
-import type { BatchItemError, EmptyTaskOutput, FanOut, Identified } from './outputs.ts';
+import type { BatchItemError, Delayed, EmptyTaskOutput, FanOut, Identified } from './outputs.ts';
 import type { Submission } from './replies/submission.ts';
 import { TaskClient } from './task-client.ts';
 import type {
@@ -18,7 +18,7 @@ export type OutputOf<R> =
   Awaited<R> extends infer A
     ? A extends EmptyTaskOutput | BatchItemError | null | undefined
       ? never
-      : A extends FanOut<infer T> | Identified<infer T>
+      : A extends FanOut<infer T> | Identified<infer T> | Delayed<infer T>
         ? OutputOf<T>
         : A extends AsyncGenerator<infer T, unknown, unknown> | Generator<infer T, unknown, unknown>
           ? OutputOf<T>

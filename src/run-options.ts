@@ -112,10 +112,10 @@ function resolvePriority(
 export function resolveEnqueueOptions(
   stage: Stage,
   given: unknown,
-): { level: number; key: string | undefined; signal: AbortSignal | undefined } {
+): { level: number; key: string | undefined; signal: AbortSignal | undefined; due: number | undefined } {
   const options = given ?? {};
   if (!isPlainObject(options)) fail('`enqueue` options', 'an object', options);
-  checkKeys('`enqueue` options', options, ['priority', 'id', 'signal']);
+  checkKeys('`enqueue` options', options, ['priority', 'id', 'signal', 'delay', 'at']);
   const field = (key: string) => `\`${key}\` of enqueue('${stage.name}')`;
   const level = checkInteger(field('priority'), options['priority'] ?? 0, 0, stage.priorities - 1);
   const key = options['id'];
@@ -124,7 +124,26 @@ export function resolveEnqueueOptions(
   const signal = options['signal'];
   if (signal !== undefined && !(signal instanceof AbortSignal))
     fail(field('signal'), 'an AbortSignal', signal);
-  return { level, key, signal };
+  return { level, key, signal, due: resolveDue(field, options['delay'], options['at']) };
+}
+
+/**
+ * When an item given `delay` (ms from now) or `at` (a Date or epoch ms) is due, in epoch ms;
+ * undefined for neither. Both at once are refused.
+ */
+export function resolveDue(
+  field: (key: string) => string,
+  delay: unknown,
+  at: unknown,
+  now = Date.now(),
+): number | undefined {
+  if (delay !== undefined && at !== undefined)
+    throw new ConfigError(`${field('delay')} and ${field('at')} cannot both be given: choose one`);
+  if (delay !== undefined) return now + checkDuration(field('delay'), delay, DURATION_RANGES.delay);
+  if (at === undefined) return undefined;
+  const ms = at instanceof Date ? at.getTime() : at;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) fail(field('at'), 'a Date or a time in epoch ms', at);
+  return ms;
 }
 
 /** How long `submit()` waits for an item's result by default: 5 minutes. */
@@ -138,22 +157,36 @@ export function resolveSubmitOptions(
   level: number;
   key: string | undefined;
   signal: AbortSignal | undefined;
+  due: number | undefined;
   timeoutMs: number;
   status: boolean;
 } {
   const options = given ?? {};
   if (!isPlainObject(options)) fail('`submit` options', 'an object', options);
-  checkKeys('`submit` options', options, ['priority', 'id', 'signal', 'stage', 'timeout', 'status']);
+  checkKeys('`submit` options', options, [
+    'priority',
+    'id',
+    'signal',
+    'stage',
+    'timeout',
+    'status',
+    'delay',
+    'at',
+  ]);
   const { priority, id, signal: givenSignal } = options;
   const { level, key, signal } = resolveEnqueueOptions(stage, { priority, id, signal: givenSignal });
   const field = (name: string) => `\`${name}\` of submit()`;
+  const now = Date.now();
+  const due = resolveDue(field, options['delay'], options['at'], now);
+  // An item for later: its default wait counts from when it is due.
+  const waitsFor = due === undefined ? 0 : Math.max(0, due - now);
   const timeoutMs = checkDuration(
     field('timeout'),
-    options['timeout'] ?? DEFAULT_RESULT_TIMEOUT_MS,
+    options['timeout'] ?? Math.min(DURATION_RANGES.resultTimeout.max, DEFAULT_RESULT_TIMEOUT_MS + waitsFor),
     DURATION_RANGES.resultTimeout,
   );
   const status = checkBoolean(field('status'), options['status'] ?? false);
-  return { level, key, signal, timeoutMs, status };
+  return { level, key, signal, due, timeoutMs, status };
 }
 
 /** `redrive()` options, validated: the caller's signal. */

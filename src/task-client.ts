@@ -132,13 +132,13 @@ export class TaskClient extends TaskEvents {
    */
   async enqueue(stage: string, value: unknown, options: EnqueueOptions = {}): Promise<void> {
     const found = this.#consuming(stage, 'enqueue into');
-    const { level, key, signal } = resolveEnqueueOptions(found, options);
+    const { level, key, signal, due } = resolveEnqueueOptions(found, options);
     const id = enqueueId(key);
     const group = found.group === undefined ? undefined : String(found.group(value));
     const json = encodeOrThrow(stage, value); // bad input fails before any request
     const limit = deadline('enqueue()', this.#options.sendTimeout, signal);
     try {
-      await this.#feed(found, { id, level, key: group }, json, limit);
+      await this.#feed(found, { id, level, key: group }, json, limit, due);
     } finally {
       limit.dispose();
     }
@@ -161,7 +161,7 @@ export class TaskClient extends TaskEvents {
       );
     }
     const found = this.#consuming(stage, 'submit to');
-    const { level, key, signal, timeoutMs, status } = resolveSubmitOptions(found, options);
+    const { level, key, signal, due, timeoutMs, status } = resolveSubmitOptions(found, options);
     const id = enqueueId(key);
     const group = found.group === undefined ? undefined : String(found.group(value));
     const json = encodeOrThrow(stage, value);
@@ -180,7 +180,7 @@ export class TaskClient extends TaskEvents {
       const item = replies.follow(id, stage, follow);
       try {
         const reply = { queue, item: id, token: id, status };
-        await this.#feed(found, { id, level, key: group, reply }, json, limit);
+        await this.#feed(found, { id, level, key: group, reply }, json, limit, due);
       } catch (error) {
         replies.forget(item);
         throw error;
@@ -196,11 +196,17 @@ export class TaskClient extends TaskEvents {
    * Sends a value (its JSON) in an envelope to a stage's input, within `limit`; after the calls
    * of the same key made before it (see KeyTurns).
    */
-  #feed(stage: Stage, envelope: Omit<Envelope, 'value'>, json: string, limit: Deadline): Promise<void> {
+  #feed(
+    stage: Stage,
+    envelope: Omit<Envelope, 'value'>,
+    json: string,
+    limit: Deadline,
+    due: number | undefined,
+  ): Promise<void> {
     const { key, level = 0 } = envelope;
     const slot = key === undefined ? undefined : `${stage.name}\0${level}\0${key}`;
     return this.#turns.inTurn(slot, async (earlier) => {
-      await feed(await this.#connect(), await this.#queues(), stage, envelope, json, limit, earlier);
+      await feed(await this.#connect(), await this.#queues(), stage, envelope, json, limit, earlier, due);
     });
   }
 
@@ -275,7 +281,7 @@ export class TaskClient extends TaskEvents {
     const connection = await this.#connect();
     const deleted = await deleteQueues(connection, await this.queues());
     (await this.#queues()).forget(deleted);
-    await connection.payloadDeletes?.destroy();
+    await connection.timers.destroy();
   }
 
   /**
@@ -348,7 +354,7 @@ export class TaskClient extends TaskEvents {
 
   /** What a run of `stage` needs; it owns the stage's queues. */
   async #deps(stage: Stage): Promise<RunDeps> {
-    const { io, telemetry, payloadDeletes } = await this.#connect();
+    const { io, telemetry, timers } = await this.#connect();
     const { ignoreNone, pollWaitSeconds } = this.#options;
     return {
       queues: await this.#queues((s) => s === stage),
@@ -359,7 +365,7 @@ export class TaskClient extends TaskEvents {
       ignoreNone,
       pollWaitSeconds,
       telemetry,
-      payloadDeletes,
+      timers,
     };
   }
 

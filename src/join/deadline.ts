@@ -1,14 +1,14 @@
 /**
  * A join's time limit per item (the `joinTimeout` stage option): when the first message of item X
  * reaches the join (before X's state is written, so that no state exists without it), a timer is
- * set in the domain's queue of work for later (src/payloads/delete-queue.ts). When it is due, an
+ * set in the domain's queue of work for later (src/time/domain-timers.ts). When it is due, an
  * `expire` report goes to the join's queue in X's group, under an id derived from X (two timers of
  * X are one report within SQS's 5-minute window, and find X done after it): if X is still
  * incomplete then, the join dead-letters it with its partial state and the branches it waits for.
  */
 import { type Envelope, wrapEncoded } from '../envelope.ts';
 import { derivedId } from '../ids.ts';
-import type { Timer } from '../payloads/delete-queue.ts';
+import type { Timer } from '../time/domain-timers.ts';
 import type { Stage } from '../stage.ts';
 import { type JoinFrame, joinGroupId } from './frames.ts';
 

@@ -24,6 +24,7 @@ import {
   type StoredPayload,
 } from '../payloads/payload-io.ts';
 import { POINTER_ATTRIBUTES } from '../payloads/pointer.ts';
+import type { Timer } from '../time/domain-timers.ts';
 
 /** One message to send to a FIFO queue. */
 export interface OutgoingMessage {
@@ -34,6 +35,16 @@ export interface OutgoingMessage {
   readonly attributes?: Readonly<Record<string, string>>;
   /** Message attributes of any type, as the SDK takes them (a stored body's size). */
   readonly messageAttributes?: Readonly<Record<string, MessageAttributeValue>> | undefined;
+  /**
+   * When to deliver it (epoch ms): later than now, it goes through the domain's timers
+   * (src/time/domain-timers.ts), which send it to its queue once due.
+   */
+  readonly due?: number | undefined;
+}
+
+/** Where a message for later goes (the domain's timers). */
+export interface LaterSink {
+  at(timer: Timer, signal?: AbortSignal): Promise<unknown>;
 }
 
 /**
@@ -74,6 +85,8 @@ export interface SqsIoOptions {
   diagnose?: Diagnose;
   /** Bodies over a threshold through S3 (the client's `payloads` option). @default none */
   payloads?: PayloadIo | undefined;
+  /** Where messages with a `due` go. @default none: a message with one is refused */
+  timers?: LaterSink | undefined;
 }
 
 /**
@@ -82,17 +95,19 @@ export interface SqsIoOptions {
  */
 export class SqsIo {
   readonly #client: SQSClient;
-  readonly #options: Required<Omit<SqsIoOptions, 'payloads'>>;
+  readonly #options: Required<Omit<SqsIoOptions, 'payloads' | 'timers'>>;
   readonly #payloads: PayloadIo | undefined;
+  readonly #timers: LaterSink | undefined;
   readonly #senders = new Map<string, Batcher<OutgoingMessage, unknown>>();
   readonly #deleters = new Map<string, Batcher<ReceiptSource, unknown>>();
   readonly #hiders = new Map<string, Batcher<VisibilityChange, unknown>>();
 
   constructor(client: SQSClient, options: SqsIoOptions = {}) {
     this.#client = client;
-    const { payloads, ...rest } = options;
+    const { payloads, timers, ...rest } = options;
     this.#options = { sendLingerMs: 2, ackLingerMs: 5, diagnose: passThrough, ...rest };
     this.#payloads = payloads;
+    this.#timers = timers;
   }
 
   /** The store of bodies over the threshold, when the client has `payloads`. */
@@ -185,6 +200,8 @@ export class SqsIo {
     signal: AbortSignal | undefined,
     abandon: boolean,
   ): Promise<unknown> {
+    if (message.due !== undefined && message.due > Date.now())
+      return this.#later(url, message, message.due, signal);
     const batcher = getOrCreate(
       this.#senders,
       url,
@@ -200,6 +217,35 @@ export class SqsIo {
     );
     return this.#surface(batcher.add(message, signal, abandon), {
       step: 'sending',
+      action: 'SendMessageBatch',
+      queue: url,
+    });
+  }
+
+  /** A message for later: to the domain's timers, with what it carries to its queue. */
+  #later(
+    url: string,
+    message: OutgoingMessage,
+    due: number,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    const timers = this.#timers;
+    if (timers === undefined)
+      return Promise.reject(new Error('this client has no timers for a message for later'));
+    const attributes =
+      message.attributes === undefined && message.messageAttributes === undefined
+        ? undefined
+        : { ...stringAttributes(message.attributes ?? {}), ...message.messageAttributes };
+    const timer = {
+      due,
+      url,
+      groupId: message.groupId,
+      deduplicationId: message.deduplicationId,
+      body: message.body,
+      attributes,
+    };
+    return this.#surface(timers.at(timer, signal), {
+      step: 'sending for later',
       action: 'SendMessageBatch',
       queue: url,
     });

@@ -32,6 +32,8 @@ export const DURATION_RANGES = {
   timeout: { min: 1, max: MAX_TIMER_MS, infinity: 'no limit' },
   /** `StageOptions.interval`, and what its function returns. */
   interval: { min: 0, max: MAX_TIMER_MS },
+  /** `enqueue()`'s and `submit()`'s `delay`, and the delay of a `delayed()` output. */
+  delay: { min: 0, max: Number.MAX_SAFE_INTEGER },
   /** `StageOptions.retryDelay`, and what its function returns (then capped at 12 hours). */
   retryDelay: { min: 0, max: TWELVE_HOURS_MS },
   /** `RunOptions.idleTimeout`; the stage CLI's `--idle-timeout`. */
@@ -44,6 +46,8 @@ export const DURATION_RANGES = {
   resultTimeout: { min: 1, max: MAX_TIMER_MS, infinity: 'wait until the item ends' },
   /** `StageOptions.joinTimeout`. */
   joinTimeout: { min: 1000, max: MAX_TIMER_MS },
+  /** `StageOptions.schedule.every` (a whole number of ms, checked apart). */
+  every: { min: 1000, max: MAX_TIMER_MS },
   /** The stage CLI's `--progress-interval`. */
   progressInterval: { min: 1, max: MAX_TIMER_MS },
 } as const satisfies Record<string, DurationRange>;

@@ -1,4 +1,4 @@
-import { Identified, isMultiple, outputsOf } from '../outputs.ts';
+import { Delayed, Identified, isMultiple, outputsOf } from '../outputs.ts';
 import type { CallTrace, Telemetry } from '../observe/telemetry.ts';
 import type { EndOfCall } from '../replies/reporter.ts';
 import type { JoinFrame } from '../join/frames.ts';
@@ -97,13 +97,15 @@ export async function produceOutputs(
   try {
     for await (const item of outputsOf(result, target.ignoreNone)) {
       stop.throwIfAborted(); // the call timed out or was given up: its outputs are dropped
-      const value = item instanceof Identified ? (item as Identified<unknown>).value : item;
+      const later = item instanceof Delayed ? (item as Delayed<unknown>) : undefined;
+      const given = later === undefined ? item : later.value;
+      const value = given instanceof Identified ? (given as Identified<unknown>).value : given;
       const level = levelOf(value);
       const span = traced ? telemetry.send(forwarder.destination(level) ?? '', trace) : undefined;
       let prepared: PreparedOutput;
       let bytes: number;
       try {
-        prepared = forwarder.prepare(item, naming, level, seen, span?.carrier);
+        prepared = forwarder.prepare(given, naming, level, seen, span?.carrier, later?.due);
         bytes = prepared.body?.length ?? 0; // UTF-16 units: bytes for the ASCII of most JSON
         await window.admit(bytes);
       } catch (error) {

@@ -57,6 +57,8 @@ export interface PreparedOutput {
   readonly body: string | undefined;
   readonly groupId: string;
   readonly level: number;
+  /** When to deliver it (a `delayed()` output), in epoch ms. */
+  readonly due?: number | undefined;
 }
 
 /**
@@ -128,6 +130,7 @@ export class Forwarder {
     level: number,
     seen: Map<string, number>,
     trace?: TraceCarrier,
+    due?: number,
   ): PreparedOutput {
     const given = output instanceof Identified ? (output as Identified<unknown>) : undefined;
     const value = given === undefined ? output : given.value;
@@ -147,7 +150,14 @@ export class Forwarder {
     // that fanned out and failed, then a retry returning that one value, would send the same id,
     // SQS would drop the retry's message, and the input's branch would never end.
     if (next !== undefined && opensBranch(lineage)) id = derivedId(id, 'branch');
-    if (next === undefined) return { id, value, body: undefined, groupId: id, level };
+    if (next === undefined) {
+      if (due !== undefined)
+        throw new OutputError(
+          this.#stage.name,
+          'a delayed() output on the last stage has no queue to wait in: return the value itself, or delay it in an earlier stage',
+        );
+      return { id, value, body: undefined, groupId: id, level };
+    }
     const key = this.#keyOf(value, lineage.key);
     const capped = Math.min(level, next.priorities - 1);
     const reply =
@@ -172,7 +182,7 @@ export class Forwarder {
         : key === undefined
           ? id
           : groupIdOf(key);
-    return { id, value, body, groupId, level: capped };
+    return { id, value, body, groupId, level: capped, due };
   }
 
   /**
@@ -187,6 +197,7 @@ export class Forwarder {
       body: output.body,
       groupId: output.groupId,
       deduplicationId: output.id,
+      due: output.due,
     });
     return (sent as { MessageId?: string } | undefined)?.MessageId;
   }

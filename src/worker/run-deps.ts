@@ -1,6 +1,6 @@
 import type { TaskEvents } from '../events.ts';
 import type { Telemetry } from '../observe/telemetry.ts';
-import type { DeleteQueue } from '../payloads/delete-queue.ts';
+import type { DomainTimers } from '../time/domain-timers.ts';
 import type { PipelineQueues } from '../queues/topology.ts';
 import type { SqsIo } from '../sqs/sqs-io.ts';
 import type { Logger } from '../types.ts';
@@ -19,6 +19,6 @@ export interface RunDeps {
   readonly pollWaitSeconds: number;
   /** OpenTelemetry spans and metrics, or none. */
   readonly telemetry: Telemetry;
-  /** With `payloads`: the queue of stored bodies to delete, swept while the run runs. */
-  readonly payloadDeletes?: DeleteQueue | undefined;
+  /** The domain's queue of work for later (timers, deletes of stored bodies), swept while the run runs. */
+  readonly timers: DomainTimers;
 }

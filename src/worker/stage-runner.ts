@@ -49,8 +49,8 @@ export class StageRunner {
   #intake: Intake | undefined;
   /** Looks for messages SQS moved to the dead-letter queue by itself (see {@link DlqSweeper}). */
   #sweeper: DlqSweeper | undefined;
-  /** Ends this run's part in sweeping the stored bodies to delete (see DeleteQueue). */
-  #stopDeletes: (() => Promise<void>) | undefined;
+  /** Ends this run's part in sweeping the domain's work for later (see DomainTimers). */
+  #stopTimers: (() => Promise<void>) | undefined;
   #acquired = false;
   /** The stage's setup as this run took it: given back once the run is done, even if it comes late. */
   #acquiring: Promise<unknown> | undefined;
@@ -84,7 +84,7 @@ export class StageRunner {
       Promise.all(levels.map((level) => this.#deps.queues.inputUrl(stage, level))),
       forwarder.createQueues(),
       this.#ready(), // the bucket, before any input is taken
-      this.#deps.payloadDeletes?.url('own'), // where acknowledged stored bodies go to be deleted
+      this.#deps.timers.url('own'), // the domain's work for later (timers, deletes), which runs sweep
     ]);
     if (this.#control.stopping) return; // stopped while starting: no setup to run
     this.#acquiring = this.#deps.hooks.acquire(stage); // the shutdown waits for it (see #release)
@@ -202,7 +202,7 @@ export class StageRunner {
       logger: this.#deps.logger,
     });
     this.#sweeper.start();
-    this.#stopDeletes = this.#deps.payloadDeletes?.keepSweeping();
+    this.#stopTimers = this.#deps.timers.keepSweeping();
   }
 
   /** A join stage's state of its items, in the `payloads` bucket (run() checked there is one). */
@@ -215,11 +215,10 @@ export class StageRunner {
       join: this.#stage.name,
       logger: this.#deps.logger,
     });
-    const timers = this.#deps.payloadDeletes;
+    const timers = this.#deps.timers;
     const deadline = joinDeadlines({
       stage: this.#stage,
       at: async (timer) => {
-        if (timers === undefined) throw new Error("a join needs the domain's queue of work for later");
         await timers.at(timer);
       },
       inputUrl: (level) => this.#deps.queues.inputUrl(this.#stage, level),
@@ -319,7 +318,7 @@ export class StageRunner {
     this.#control.requestStop();
     const clock = new StopClock(this.#options.shutdownTimeout);
     // Its receive is abandoned at once; what it found is ended, within the clock, before the flush.
-    const swept = Promise.all([this.#sweeper?.stop(clock.signal), this.#stopDeletes?.()]);
+    const swept = Promise.all([this.#sweeper?.stop(clock.signal), this.#stopTimers?.()]);
     const say = (msg: string, fields: object) => (upToMs: number) =>
       this.#deps.logger.info({ stage: this.#stage.name, ...fields, upToMs }, msg);
     const waiting = this.#scheduler?.drain() ?? [];

@@ -1,5 +1,5 @@
 /**
- * The queue of pending deletes of stored bodies (src/payloads/delete-queue.ts) on the test
+ * The queue of pending deletes of stored bodies (src/time/domain-timers.ts) on the test
  * backend's SQS and S3: a delete is made only once its hold has passed, by whoever sweeps, and
  * survives the process that scheduled it; a message naming objects that are not the domain's is
  * dropped without touching them. ElasticMQ has no S3: the file skips there in one sentence.
@@ -8,7 +8,7 @@ import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { destroyCommand } from '../../src/cli/operator/destroy.ts';
 import { TaskClient } from '../../src/index.ts';
-import { DeleteQueue, deleteQueueName } from '../../src/payloads/delete-queue.ts';
+import { DomainTimers, deleteQueueName } from '../../src/time/domain-timers.ts';
 import { kindPrefix } from '../../src/payloads/keys.ts';
 import { resolvePayloadOptions } from '../../src/payloads/options.ts';
 import type { S3Source } from '../../src/payloads/s3-client.ts';
@@ -54,15 +54,17 @@ describe.skipIf(skipped !== undefined)('the queue of pending deletes of stored b
       deleteDelayMs: 10,
       scheduleDeletes: (b, keys) => queue.schedule(b, keys),
     });
-    const queue = new DeleteQueue({
+    const queue = new DomainTimers({
       sqs,
       provisioner: new Provisioner(sqs, { settleMs: 0 }),
       domain,
       kmsKeyId: undefined,
       logger,
+      timing: { holdSeconds, everyMs: 50 },
+    });
+    queue.deleteWith({
       deleteKeys: (b, keys) => store.deleteKeys(b, keys),
       owns: (b, key) => b === bucket && key.startsWith(ours),
-      timing: { holdSeconds, everyMs: 50 },
     });
     return { store, queue };
   }
@@ -71,7 +73,7 @@ describe.skipIf(skipped !== undefined)('the queue of pending deletes of stored b
     (await listKeys(s3, bucket)).filter((key) => keys.includes(key));
 
   /** Sweeps until `keys` are gone (each sweep is a short poll: a delayed message is not there yet). */
-  async function sweepUntilGone(queue: DeleteQueue, keys: readonly string[]): Promise<number> {
+  async function sweepUntilGone(queue: DomainTimers, keys: readonly string[]): Promise<number> {
     let sweeps = 0;
     while ((await left(keys)).length > 0) {
       await queue.sweepOnce();

@@ -8,7 +8,7 @@ import {
   UnknownStageError,
 } from '../../src/index.ts';
 import { resolveClientOptions } from '../../src/client-options.ts';
-import { DELETE_TIMING_OPTION } from '../../src/payloads/delete-queue.ts';
+import { DELETE_TIMING_OPTION } from '../../src/time/domain-timers.ts';
 import { SETTLE_MS_OPTION } from '../../src/queues/provisioner.ts';
 
 // Validation only: nothing here may touch the network. The endpoint is a closed port (discard,

@@ -1,6 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
-import { deleteQueueName, isDeleteQueueRole } from '../../payloads/delete-queue.ts';
+import { deleteQueueName, isDeleteQueueRole } from '../../time/domain-timers.ts';
 import { listQueueUrls, queueNameOf, readQueueTags } from '../../queues/listing.ts';
 import { deadLetterQueueName, inputQueueName, TAG } from '../../queues/naming.ts';
 import { REPLY_ROLE } from '../../replies/reply-queue.ts';

@@ -36,7 +36,7 @@ import {
   stageQueueArns,
 } from './iam-policy.ts';
 import { listWords } from './commands.ts';
-import { deleteQueueName } from '../../payloads/delete-queue.ts';
+import { deleteQueueName } from '../../time/domain-timers.ts';
 import { payloadStatements } from '../../payloads/iam.ts';
 
 export const ROLES = ['stage', 'producer', 'operator'] as const;
@@ -121,7 +121,7 @@ export function rolePolicy(scheme: ArnScheme, pipeline: PipelineSpec, request: R
 }
 
 /**
- * With a bucket for large bodies, the domain's queue of pending deletes (src/payloads/delete-queue.ts):
+ * With a bucket for large bodies, the domain's queue of pending deletes (src/time/domain-timers.ts):
  * whoever acknowledges a stored body sends its key there (a stage with an input queue; a producer,
  * for `submit()`'s results), and a stage's runs sweep it. The operator never touches it.
  */
