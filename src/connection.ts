@@ -3,7 +3,9 @@ import type { ResolvedClientOptions } from './client-options.ts';
 import { loadTelemetry } from './observe/otel-telemetry.ts';
 import type { Telemetry } from './observe/telemetry.ts';
 import type { ResolvedPayloadOptions } from './payloads/options.ts';
-import { DomainTimers } from './time/domain-timers.ts';
+import { DomainTimers, type Timer } from './time/domain-timers.ts';
+import { getOrCreate } from './maps.ts';
+import { stageOfInput } from './queues/naming.ts';
 import { kindPrefix } from './payloads/keys.ts';
 import { PayloadIo } from './payloads/payload-io.ts';
 import { s3SourceOf } from './payloads/s3-client.ts';
@@ -35,8 +37,12 @@ export interface Connection {
   readonly replies: ReplyListener;
   /** OpenTelemetry spans and metrics, when `@opentelemetry/api` is installed. */
   readonly telemetry: Telemetry;
-  /** The domain's queue of work for later (timers, deletes of stored bodies), which runs sweep. */
+  /** The domain's queue of deletes of stored bodies, which runs sweep with `payloads`. */
   readonly timers: DomainTimers;
+  /** The queue of timers of a stage (`<domain>-<stage>-later`), which its runs sweep. */
+  readonly later: (stage: string) => DomainTimers;
+  /** The queues of timers made so far (closed with the connection). */
+  readonly laters: () => DomainTimers[];
 }
 
 /** Makes the connection of a client: its SQSClient (unless given), counted into `requests`. */
@@ -53,18 +59,27 @@ export async function connect(
   const diagnose = diagnoser(target);
   const provisioner = new Provisioner(sqs, { diagnose, logger, settleMs: options.settleMs });
   const { domain, pollWaitSeconds, kmsKeyId, highThroughput } = options;
-  const timers = new DomainTimers({
-    sqs,
-    provisioner,
-    domain,
-    kmsKeyId,
-    logger,
-    waitSeconds: pollWaitSeconds,
-    timing: options.payloadDeleteTiming,
-  });
+  const timersOf = (stage?: string) =>
+    new DomainTimers({
+      sqs,
+      provisioner,
+      domain,
+      kmsKeyId,
+      logger,
+      stage,
+      waitSeconds: pollWaitSeconds,
+      timing: options.payloadDeleteTiming,
+    });
+  const timers = timersOf();
+  const laters = new Map<string, DomainTimers>();
+  const later = (stage: string) => getOrCreate(laters, stage, () => timersOf(stage));
   const payloads =
     options.payloads === undefined ? undefined : payloadParts(options, sqs, target, timers, logger);
-  const io = new SqsIo(sqs, { diagnose, payloads, timers });
+  // A message for later waits in the queue of timers of the stage it is for.
+  const sink = {
+    at: (timer: Timer, signal?: AbortSignal) => later(stageOfInput(domain, timer.url)).at(timer, signal),
+  };
+  const io = new SqsIo(sqs, { diagnose, payloads, timers: sink });
   const replies = new ReplyListener({
     sqs,
     io,
@@ -83,6 +98,8 @@ export async function connect(
     io,
     provisioner,
     timers,
+    later,
+    laters: () => [...laters.values()],
     replies,
     telemetry: await loadTelemetry(),
   };
@@ -137,7 +154,10 @@ export async function disconnect(
     });
     const unsent = await connection.io.flush(Math.max(0, timeoutMs - (Date.now() - started)));
     // The stored bodies of what was just acknowledged: their deletes scheduled (best effort).
-    await connection.timers.close();
+    await untilAborted(
+      Promise.all([connection.timers.close(), ...connection.laters().map((t) => t.close())]),
+      limit.signal,
+    ).catch((error: unknown) => logger.warn({ err: error }, 'could not send the timers still pending'));
     const stores = connection.io.payloads?.store.close();
     await untilAborted(stores ?? Promise.resolve(), limit.signal).catch((error: unknown) => {
       logger.warn({ err: error }, 'could not schedule the delete of stored bodies: the lifecycle rule will');

@@ -25,6 +25,24 @@ export class UnknownStageError extends SqspipesError {
   }
 }
 
+/**
+ * Throw it from a stage method when what it calls says "not now" (an HTTP 429 or 503 with a
+ * `Retry-After`): the input is tried again after `retryAfter` ms without counting an attempt, and
+ * the stage pauses as long: in this process, and with a `rateLimit` over the whole fleet (best
+ * effort: this process takes every permit it can for that long).
+ */
+export class RetryAfterError extends SqspipesError {
+  override name = 'RetryAfterError';
+  /** Milliseconds to wait before calling again. */
+  readonly retryAfter: number;
+  constructor(retryAfter: number, message?: string, options?: { cause?: unknown }) {
+    if (!(retryAfter >= 0) || !Number.isFinite(retryAfter))
+      throw new TypeError(`RetryAfterError expects retryAfter in ms >= 0, got ${String(retryAfter)}`);
+    super(message ?? `the call asked to be tried again after ${retryAfter} ms`, options);
+    this.retryAfter = retryAfter;
+  }
+}
+
 /** A stage method threw (or rejected); the input that caused it was not deleted. */
 export class StageError extends SqspipesError {
   override name = 'StageError';

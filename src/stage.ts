@@ -2,6 +2,8 @@ import { ConfigError } from './errors.ts';
 import { linkJoins } from './join/scopes.ts';
 import { checkQueueNamesFit, MAX_PRIORITIES } from './queues/naming.ts';
 import { checkDuration, DURATION_RANGES, type Duration } from './time/duration.ts';
+import { checkPermitQueueNameFits } from './time/permit-queue.ts';
+import { type CatchUp, resolveCatchUp, resolveSchedule, type Schedule } from './time/schedule.ts';
 import type { StageMethod } from './types.ts';
 import { checkFunction, checkInteger, checkKeys, checkName, fail, isPlainObject } from './validate.ts';
 
@@ -44,6 +46,13 @@ export interface Stage {
   readonly joinTimeout: Duration;
   /** A join stage's answer to a lost branch: fail the item, or call the join anyway. */
   readonly joinFailures: 'fail' | 'call';
+  /** A scheduled source (it consumes its own queue of ticks); undefined: none. */
+  readonly schedule: Schedule | undefined;
+  readonly catchUp: CatchUp;
+  /** Calls per period over the fleet; undefined: no limit. */
+  readonly rateLimit: { readonly limit: number; readonly perMs: number } | undefined;
+  /** Calls at once over the fleet; undefined: no limit. */
+  readonly maxConcurrency: number | undefined;
 }
 
 export const MAX_WORKERS = 10_000;
@@ -65,6 +74,10 @@ const STAGE_KEYS = [
   'join',
   'joinTimeout',
   'joinFailures',
+  'schedule',
+  'catchUp',
+  'rateLimit',
+  'maxConcurrency',
 ] as const;
 
 /** A join's time limit per item by default: a day. */
@@ -101,7 +114,17 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
   );
   const field = (key: string) => `\`${key}\` of stage \`${name}\``;
   checkKeys(`stage \`${name}\``, spec, STAGE_KEYS);
-  const consumes = resolveInput(field('input'), index, spec['input']);
+  const schedule =
+    spec['schedule'] === undefined ? undefined : resolveSchedule(field('schedule'), spec['schedule']);
+  if (schedule !== undefined && (index > 0 || spec['input'] === true))
+    throw new ConfigError(
+      `${field('schedule')} applies to the first stage only, when it is a source (registered without \`input: true\`)`,
+    );
+  if (spec['catchUp'] !== undefined && schedule === undefined)
+    throw new ConfigError(`${field('catchUp')} applies to a scheduled source only: give it \`schedule\` too`);
+  const catchUp = resolveCatchUp(field('catchUp'), spec['catchUp']);
+  // A scheduled source consumes its own queue of ticks.
+  const consumes = schedule !== undefined || resolveInput(field('input'), index, spec['input']);
   const workers = checkInteger(field('workers'), spec['workers'] ?? 1, 1, MAX_WORKERS);
   const priorities = checkInteger(field('priorities'), spec['priorities'] ?? 1, 1, MAX_PRIORITIES);
   const visibilityTimeout = checkInteger(
@@ -121,6 +144,10 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
   );
   const timeout = limit === Number.POSITIVE_INFINITY ? undefined : limit;
   const rawInterval = spec['interval'];
+  if (rawInterval !== undefined && schedule !== undefined)
+    throw new ConfigError(
+      `${field('interval')} cannot be set with \`schedule\`: the schedule paces the source`,
+    );
   if (rawInterval !== undefined && consumes) {
     throw new ConfigError(
       `${field('interval')} applies to the first stage only, when it is a source (registered without \`input: true\`)`,
@@ -128,6 +155,19 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
   }
   const interval = resolveInterval(field('interval'), rawInterval ?? 0);
   if (consumes) checkQueueNamesFit(domain, name, priorities); // a source has no queue
+  if (schedule !== undefined && priorities > 1)
+    throw new ConfigError(`${field('priorities')} cannot be set with \`schedule\`: ticks have one level`);
+  const rateLimit = resolveRateLimit(field('rateLimit'), spec['rateLimit']);
+  if (rateLimit !== undefined) checkPermitQueueNameFits(domain, name, 'rate');
+  const maxConcurrency =
+    spec['maxConcurrency'] === undefined
+      ? undefined
+      : checkInteger(field('maxConcurrency'), spec['maxConcurrency'], 1, MAX_PERMITS);
+  if (maxConcurrency !== undefined) checkPermitQueueNameFits(domain, name, 'slots');
+  if ((rateLimit !== undefined || maxConcurrency !== undefined) && !consumes)
+    throw new ConfigError(
+      `${field(rateLimit === undefined ? 'maxConcurrency' : 'rateLimit')} applies to stages with an input queue (a source paces itself with \`interval\` or \`schedule\`)`,
+    );
   const join = resolveJoin(field, index, spec);
   const joinTimeout = checkDuration(
     field('joinTimeout'),
@@ -160,7 +200,28 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
     closedBy: undefined, // filled by linkJoins, which sees every stage
     joinTimeout,
     joinFailures,
+    schedule,
+    catchUp,
+    rateLimit,
+    maxConcurrency,
   };
+}
+
+/** Most permits a limit may have. */
+const MAX_PERMITS = 10_000;
+
+/** `rateLimit: { limit, per }`: at most `limit` calls per `per` ms (whole seconds, 1 s to 12 h). */
+function resolveRateLimit(
+  field: string,
+  value: unknown,
+): { readonly limit: number; readonly perMs: number } | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) fail(field, 'an object { limit, per }', value);
+  checkKeys(field, value, ['limit', 'per']);
+  const limit = checkInteger(`\`limit\` in ${field}`, value['limit'], 1, MAX_PERMITS);
+  const perMs = checkDuration(`\`per\` in ${field}`, value['per'], DURATION_RANGES.ratePeriod);
+  if (perMs % 1000 !== 0) fail(`\`per\` in ${field}`, 'whole seconds in ms (1000, 60000, …)', perMs);
+  return { limit, perMs };
 }
 
 /**

@@ -1,4 +1,7 @@
 import { type ResolvedClientOptions, resolveClientOptions } from './client-options.ts';
+import { DeleteQueueCommand, QueueDoesNotExist } from '@aws-sdk/client-sqs';
+import { permitQueueName } from './time/permit-queue.ts';
+import { CallLimits } from './worker/call-limits.ts';
 import { type ClientStats, countOutcomes } from './client-stats.ts';
 import { type Connection, connect, disconnect } from './connection.ts';
 import type { Envelope } from './envelope.ts';
@@ -281,7 +284,18 @@ export class TaskClient extends TaskEvents {
     const connection = await this.#connect();
     const deleted = await deleteQueues(connection, await this.queues());
     (await this.#queues()).forget(deleted);
-    await connection.timers.destroy();
+    if (connection.io.payloads !== undefined) await connection.timers.destroy();
+    const topology = this.#requireTopology();
+    const permits = (s: Stage) => [
+      ...(s.rateLimit === undefined ? [] : [permitQueueName(topology.domain, s.name, 'rate')]),
+      ...(s.maxConcurrency === undefined ? [] : [permitQueueName(topology.domain, s.name, 'slots')]),
+    ];
+    await Promise.all(
+      topology.stages.flatMap((s) => [
+        ...(s.consumes ? [connection.later(s.name).destroy()] : []),
+        ...permits(s).map((name) => deleteNamed(connection, name)),
+      ]),
+    );
   }
 
   /**
@@ -354,7 +368,8 @@ export class TaskClient extends TaskEvents {
 
   /** What a run of `stage` needs; it owns the stage's queues. */
   async #deps(stage: Stage): Promise<RunDeps> {
-    const { io, telemetry, timers } = await this.#connect();
+    const { io, telemetry, timers, later, sqs, provisioner } = await this.#connect();
+    const { domain, kmsKeyId } = this.#options;
     const { ignoreNone, pollWaitSeconds } = this.#options;
     return {
       queues: await this.#queues((s) => s === stage),
@@ -366,6 +381,9 @@ export class TaskClient extends TaskEvents {
       pollWaitSeconds,
       telemetry,
       timers,
+      later: later(stage.name),
+      sqs,
+      limitsFor: (s) => new CallLimits(s, { sqs, provisioner, domain, kmsKeyId, logger: this.#logger }),
     };
   }
 
@@ -385,4 +403,15 @@ function joinWithoutPayloads(stage: Stage): ConfigError {
   return new ConfigError(
     `Stage \`${stage.name}\` joins the branches of \`${stage.join ?? ''}\` and keeps each item's partial state in S3: give the client \`payloads: { bucket }\` (see "Large payloads through S3")`,
   );
+}
+
+/** Deletes the queue named `name` if it exists (one deleted meanwhile counts as deleted). */
+async function deleteNamed({ sqs, provisioner }: Connection, name: string): Promise<void> {
+  const url = await provisioner.find(name);
+  if (url !== undefined) {
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch((error: unknown) => {
+      if (!(error instanceof QueueDoesNotExist)) throw error;
+    });
+  }
+  provisioner.forget([name]);
 }

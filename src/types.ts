@@ -128,6 +128,35 @@ export interface StageOptions {
    * @default 'fail'
    */
   joinFailures?: 'fail' | 'call';
+  /**
+   * A source that runs on a schedule (the first stage, without `input: true`): `{ cron, timeZone }`
+   * (a cron expression; the time zone defaults to UTC) or `{ every }` (ms, at least 1000, ticks
+   * on multiples of it since the epoch). Any number of replicas may run it: each tick is called
+   * once, fleet-wide, with the tick's instant as an ISO string (its outputs' ids derive from it).
+   * Ticks go through the stage's own input queue, one after another (never overlapping); an
+   * `enqueue()` into it calls it out of schedule.
+   */
+  schedule?: { cron: string; timeZone?: string } | { every: number };
+  /**
+   * What a replica that starts after no replica ran does with the ticks missed meanwhile (those
+   * after the last tick done): `false` none, `'latest'` the latest, `'all'` all (at most 1000, the
+   * newest). @default false
+   */
+  catchUp?: false | 'latest' | 'all';
+  /**
+   * At most `limit` calls per `per` ms over every process of the stage on every machine (`per`:
+   * whole seconds, 1 s to 12 h). Permits are messages of the stage's `<domain>-<stage>-rate.fifo`:
+   * a call takes one for `per`, after which it comes back by itself. A call that meets the
+   * downstream's limit can throw a `RetryAfterError`: the stage pauses (fleet-wide, best effort)
+   * and the input is tried again then, not counting an attempt.
+   */
+  rateLimit?: { limit: number; per: number };
+  /**
+   * At most this many calls at once over every process of the stage on every machine: a permit
+   * of `<domain>-<stage>-slots.fifo` is held while a call runs (leased for 30 s, extended while it
+   * runs, given back at once when it ends, back by itself 30 s after its process died).
+   */
+  maxConcurrency?: number;
 }
 
 /** A minimal pino-compatible logger. The library logs nothing unless you pass one. */

@@ -14,6 +14,16 @@ export function inputQueueName(domain: string, stage: string, level: number): st
   return `${domain}-${stage}-p${level}.fifo`;
 }
 
+/** The stage whose input queue `url` (or name) is, in `domain`; throws for any other queue. */
+export function stageOfInput(domain: string, url: string): string {
+  const name = url.slice(url.lastIndexOf('/') + 1);
+  const match = /^(.+)-p\d+\.fifo$/.exec(name);
+  const prefix = `${domain}-`;
+  if (match?.[1]?.startsWith(prefix) !== true)
+    throw new Error(`${name} is no input queue of domain ${domain}`);
+  return match[1].slice(prefix.length);
+}
+
 /** Dead-letter queue of `stage`: `<domain>-<stage>-dlq.fifo`. */
 export function deadLetterQueueName(domain: string, stage: string): string {
   return `${domain}-${stage}-dlq.fifo`;

@@ -1,7 +1,11 @@
 /**
- * The domain's queue of work for later (`<domain>-timers`, a standard queue: standard queues delay
- * each message up to 15 minutes, FIFO queues cannot delay one message at all), run by every run of
- * the domain: each long-polls it while it runs, so no extra process is needed. It carries:
+ * Queues of work for later (standard queues: they delay each message up to 15 minutes, FIFO queues
+ * cannot delay one message at all), long-polled by runs while they run, so that no extra process
+ * is needed:
+ * - each stage's queue of timers, `<domain>-<stage>-later`, swept by that stage's runs, which send
+ *   its timers on to the stage's own input (so a role needs no right on other stages' queues);
+ * - the domain's queue of deletes of stored bodies, `<domain>-timers`, swept by every run of a
+ *   client with `payloads`.
  *
  * - **Timers**: a message for a FIFO queue, to send once its time has come (`enqueue()` or
  *   `submit()` with `delay`/`at`, a stage's `delayed()` output, a join's time limit). The body is
@@ -11,7 +15,7 @@
  *   sent to its queue with its own deduplication id (a repeated fire within SQS's 5-minute window
  *   is dropped there), then deleted here. Never sent before its due time (by the clock of the run
  *   that fires it); late by the hop's rounding to a second plus a round trip while a run of the
- *   domain polls, by up to {@link SWEEP_VISIBILITY_SECONDS} more when the run that took it died
+ *   stage polls, by up to {@link SWEEP_VISIBILITY_SECONDS} more when the run that took it died
  *   before sending it on.
  * - **Deletes of stored bodies** (with `payloads`). A body may go only after its message was
  *   acknowledged, and only once SQS's 5-minute deduplication window has passed: a producer that
@@ -60,6 +64,8 @@ const SWEEP_WAIT_SECONDS = 5;
 /** Standard queues keep messages up to 14 days; a delete not swept by then is the lifecycle rule's. */
 const RETENTION_SECONDS = String(14 * 24 * 3600);
 const ROLE = 'timers';
+/** The role of a stage's queue of timers (`<domain>-<stage>-later`). */
+const LATER_ROLE = 'later';
 /** SQS's longest delay of one message of a standard queue. */
 const MAX_DELAY_SECONDS = 900;
 /** The message attribute that makes a message of the queue a timer (see the module). */
@@ -89,6 +95,16 @@ export function deleteQueueName(domain: string): string {
 /** True when queue tags say it is a domain's queue of work for later. */
 export function isDeleteQueueRole(role: string | undefined): boolean {
   return role === ROLE;
+}
+
+/** The queue of timers for `stage` (messages to send to its input later): `<domain>-<stage>-later`. */
+export function laterQueueName(domain: string, stage: string): string {
+  return `${domain}-${stage}-${LATER_ROLE}`;
+}
+
+/** True when queue tags say it is a stage's queue of timers. */
+export function isLaterQueueRole(role: string | undefined): boolean {
+  return role === LATER_ROLE;
 }
 
 /** What one delete message carries: keys of one bucket. */
@@ -133,6 +149,11 @@ export interface DomainTimersInit {
   readonly domain: string;
   readonly kmsKeyId: string | undefined;
   readonly logger: Logger;
+  /**
+   * The stage whose timers it holds (`<domain>-<stage>-later`, swept by that stage's runs, which
+   * send them on to its own input); undefined: the domain's queue of deletes of stored bodies.
+   */
+  readonly stage?: string | undefined;
   /** How long a run's receive waits for a message (long polling), in seconds. @default 20 */
   readonly waitSeconds?: number | undefined;
   readonly timing?: DeleteTiming | undefined;
@@ -158,7 +179,8 @@ export class DomainTimers {
 
   constructor(init: DomainTimersInit) {
     this.#init = init;
-    this.name = deleteQueueName(init.domain);
+    this.name =
+      init.stage === undefined ? deleteQueueName(init.domain) : laterQueueName(init.domain, init.stage);
     const timing = init.timing ?? { holdSeconds: DELETE_HOLD_SECONDS, everyMs: 60_000 };
     this.#timing = { ...timing, hopSeconds: timing.hopSeconds ?? MAX_DELAY_SECONDS };
   }
@@ -509,7 +531,10 @@ export class DomainTimers {
         VisibilityTimeout: String(SWEEP_VISIBILITY_SECONDS),
         ...(kmsKeyId === undefined ? { SqsManagedSseEnabled: 'true' } : { KmsMasterKeyId: kmsKeyId }),
       },
-      tags: { [TAG.domain]: domain, [TAG.role]: ROLE },
+      tags:
+        this.#init.stage === undefined
+          ? { [TAG.domain]: domain, [TAG.role]: ROLE }
+          : { [TAG.domain]: domain, [TAG.stage]: this.#init.stage, [TAG.role]: LATER_ROLE },
     };
   }
 }

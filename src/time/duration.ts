@@ -34,6 +34,8 @@ export const DURATION_RANGES = {
   interval: { min: 0, max: MAX_TIMER_MS },
   /** `enqueue()`'s and `submit()`'s `delay`, and the delay of a `delayed()` output. */
   delay: { min: 0, max: Number.MAX_SAFE_INTEGER },
+  /** `StageOptions.rateLimit.per`: whole seconds, 1 s to 12 hours (a permit's visibility). */
+  ratePeriod: { min: 1000, max: TWELVE_HOURS_MS },
   /** `StageOptions.retryDelay`, and what its function returns (then capped at 12 hours). */
   retryDelay: { min: 0, max: TWELVE_HOURS_MS },
   /** `RunOptions.idleTimeout`; the stage CLI's `--idle-timeout`. */

@@ -276,6 +276,31 @@ export class Delivery implements Lease {
         .catch((e: unknown) => this.#warn(e, 'status failed'));
     }
     events.safeEmit('retried', { ...this.info, delaySeconds: delayMs / 1000 });
+    this.#retryIn(delayMs, handBack);
+  }
+
+  /**
+   * Its call asked to be tried again after `delayMs` (a {@link RetryAfterError}): as a failure
+   * retried, but not counted as an attempt (nor reported as `retrying`).
+   */
+  postpone(delayMs: number, error: SqspipesError): void {
+    this.#expect('postpone', 'running');
+    if (this.#lost) {
+      this.#end('released');
+      return;
+    }
+    this.attempts--;
+    const budgetMs = (leaseBudgetSeconds(this) - this.#deps.heartbeat.visibilitySeconds) * 1000;
+    this.#deps.logger.info(
+      { ...this.info, delayMs, err: error.message },
+      'call asked to be tried again later',
+    );
+    this.#deps.events.safeEmit('retried', { ...this.info, delaySeconds: delayMs / 1000 });
+    this.#retryIn(delayMs, this.#deps.stopping() || delayMs > budgetMs);
+  }
+
+  /** Tried again here after `delayMs` (its group waits), or handed back with that delay. */
+  #retryIn(delayMs: number, handBack: boolean): void {
     if (handBack) {
       this.#handBack(Math.ceil(delayMs / 1000));
       return;

@@ -1,5 +1,5 @@
 import type { TaskContext } from '../context.ts';
-import { SqspipesError, StageError } from '../errors.ts';
+import { RetryAfterError, SqspipesError, StageError } from '../errors.ts';
 import { BatchItemError, isSingleOutput } from '../outputs.ts';
 import { scopeOf } from '../join/frames.ts';
 import type { Folded, JoinGate } from '../join/gate.ts';
@@ -10,6 +10,7 @@ import type { Reporter } from '../replies/reporter.ts';
 import type { Stage } from '../stage.ts';
 import type { CallTrace } from '../observe/telemetry.ts';
 import { type Call, callStage, joinCalled } from './call.ts';
+import type { CallLimits } from './call-limits.ts';
 import type { CallStop } from './call-stop.ts';
 import type { Delivery } from './delivery.ts';
 import { type Emission, type EmitTarget, produceOutputs } from './emit.ts';
@@ -29,7 +30,14 @@ export interface ProcessorDeps {
   readonly joinReporter?: JoinReporter | undefined;
   /** A join stage's state of its items (see join/gate.ts). */
   readonly joinGate?: JoinGate | undefined;
+  /** The stage's fleet-wide limits and pauses, waited for before each call. */
+  readonly limits?: CallLimits | undefined;
+  /** Aborted when the run stops: a call still waiting for a permit hands its inputs back. */
+  readonly stopSignal?: AbortSignal | undefined;
 }
+
+/** What gives back a call's permits when it has none. */
+const NO_PERMITS = (): void => {};
 
 /**
  * One input's share of a call: its outputs (at a join, with the item it completed), or why it
@@ -63,6 +71,27 @@ export class Processor {
   }
 
   async run(taken: readonly Delivery[]): Promise<void> {
+    const limits = this.#d.limits;
+    const release = limits === undefined || limits.open ? NO_PERMITS : await this.#permits(limits, taken);
+    if (release === undefined) return;
+    try {
+      await this.#run(taken);
+    } finally {
+      release();
+    }
+  }
+
+  /** The permits of a call (see CallLimits); undefined when the run stopped first (handed back). */
+  async #permits(limits: CallLimits, taken: readonly Delivery[]): Promise<(() => void) | undefined> {
+    try {
+      return await limits.acquire(this.#d.stopSignal ?? this.#d.callSignal);
+    } catch {
+      for (const delivery of taken) delivery.release(); // not an attempt: it never started
+      return undefined;
+    }
+  }
+
+  async #run(taken: readonly Delivery[]): Promise<void> {
     const { stage } = this.#d;
     // One whose lease was lost while it waited for this worker is not run (it ended there).
     const deliveries = taken.filter((delivery) => delivery.begin());
@@ -227,6 +256,12 @@ export class Processor {
 
   #settle(delivery: Delivery, share: Share): void {
     if ('error' in share) {
+      const later = retryAfterOf(share.error);
+      if (later !== undefined) {
+        this.#d.limits?.pause(later.retryAfter);
+        delivery.postpone(later.retryAfter, later);
+        return;
+      }
       delivery.fail(this.#failure(delivery, share.error));
       return;
     }
@@ -356,6 +391,12 @@ function timedOut(stage: Stage, folded: Extract<Folded, { complete: true }>): st
     missing.slice(0, 5).join(', ') + (missing.length > 5 ? `, and ${missing.length - 5} more` : '');
   const lost = dead.length > 0 ? `; ${dead.length} were dead-lettered` : '';
   return `join \`${stage.name}\` of item ${item} timed out after ${stage.joinTimeout} ms (its joinTimeout) with ${missing.length} branches still awaited (${first}); ${values.length} values had reached it${lost}`;
+}
+
+/** The RetryAfterError a call threw (itself, or as the cause of what it threw), if any. */
+function retryAfterOf(error: unknown): RetryAfterError | undefined {
+  if (error instanceof RetryAfterError) return error;
+  return error instanceof Error && error.cause instanceof RetryAfterError ? error.cause : undefined;
 }
 
 /** The sender of this input follows its statuses (`submit()` with `status: true`). */

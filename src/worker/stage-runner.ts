@@ -21,6 +21,8 @@ import { Reporter } from '../replies/reporter.ts';
 import { RunControl } from './run-control.ts';
 import { logStop } from './stop-log.ts';
 import type { RunDeps } from './run-deps.ts';
+import type { CallLimits } from './call-limits.ts';
+import { startTicks, type TickDeps } from '../time/ticks.ts';
 import { Scheduler } from './scheduler.ts';
 import { STORED_BYTES_BUDGET, StoredBytes } from './stored-bytes.ts';
 import { STOP_CALLS, STOP_FLUSH, STOP_RECEIVES, StopClock, type StopOptions } from './stop-clock.ts';
@@ -49,6 +51,10 @@ export class StageRunner {
   #intake: Intake | undefined;
   /** Looks for messages SQS moved to the dead-letter queue by itself (see {@link DlqSweeper}). */
   #sweeper: DlqSweeper | undefined;
+  /** The stage's fleet-wide limits, waited for before each call (see CallLimits). */
+  #limits: CallLimits | undefined;
+  /** A scheduled source's clock (see src/time/ticks.ts), stopped first on stop. */
+  #ticks: (() => Promise<void>) | undefined;
   /** Ends this run's part in sweeping the domain's work for later (see DomainTimers). */
   #stopTimers: (() => Promise<void>) | undefined;
   #acquired = false;
@@ -80,11 +86,15 @@ export class StageRunner {
     const stage = this.#stage;
     const levels = Array.from({ length: maxPriority - minPriority + 1 }, (_, i) => maxPriority - i);
     const forwarder = new Forwarder(stage, this.#deps.queues, this.#io, maxBodyBytes(this.#deps.io));
+    const limits = this.#deps.limitsFor(stage);
+    this.#limits = limits;
     const [urls] = await Promise.all([
       Promise.all(levels.map((level) => this.#deps.queues.inputUrl(stage, level))),
       forwarder.createQueues(),
       this.#ready(), // the bucket, before any input is taken
-      this.#deps.timers.url('own'), // the domain's work for later (timers, deletes), which runs sweep
+      this.#deps.later.url('own'), // its queue of timers, which its runs sweep
+      this.#deps.io.payloads === undefined ? undefined : this.#deps.timers.url('own'), // deletes of stored bodies
+      limits.start(), // the permit queues of its fleet-wide limits, filled
     ]);
     if (this.#control.stopping) return; // stopped while starting: no setup to run
     this.#acquiring = this.#deps.hooks.acquire(stage); // the shutdown waits for it (see #release)
@@ -124,6 +134,8 @@ export class StageRunner {
       reporter,
       joinReporter,
       joinGate: this.#joinGate(),
+      limits,
+      stopSignal: this.#control.stopSignal,
     });
     const limit = this.#options.limit;
     const drained = () => this.#intake?.wake();
@@ -202,7 +214,23 @@ export class StageRunner {
       logger: this.#deps.logger,
     });
     this.#sweeper.start();
-    this.#stopTimers = this.#deps.timers.keepSweeping();
+    const sweeping = [this.#deps.later.keepSweeping()];
+    if (this.#deps.io.payloads !== undefined) sweeping.push(this.#deps.timers.keepSweeping());
+    this.#stopTimers = async () => {
+      await Promise.all(sweeping.map((stop) => stop()));
+    };
+    if (stage.schedule !== undefined)
+      this.#ticks = startTicks(stage, stage.schedule, this.#tickDeps(urls[0]));
+  }
+
+  /** What a scheduled source's clock needs: where its ticks go, and their last one done. */
+  #tickDeps(url: string | undefined): TickDeps {
+    return {
+      sqs: this.#deps.sqs,
+      url: url ?? '',
+      io: this.#io,
+      logger: this.#deps.logger,
+    };
   }
 
   /** A join stage's state of its items, in the `payloads` bucket (run() checked there is one). */
@@ -215,7 +243,7 @@ export class StageRunner {
       join: this.#stage.name,
       logger: this.#deps.logger,
     });
-    const timers = this.#deps.timers;
+    const timers = this.#deps.later; // the join's time limits go back to its own input
     const deadline = joinDeadlines({
       stage: this.#stage,
       at: async (timer) => {
@@ -318,7 +346,7 @@ export class StageRunner {
     this.#control.requestStop();
     const clock = new StopClock(this.#options.shutdownTimeout);
     // Its receive is abandoned at once; what it found is ended, within the clock, before the flush.
-    const swept = Promise.all([this.#sweeper?.stop(clock.signal), this.#stopTimers?.()]);
+    const swept = Promise.all([this.#sweeper?.stop(clock.signal), this.#stopTimers?.(), this.#ticks?.()]);
     const say = (msg: string, fields: object) => (upToMs: number) =>
       this.#deps.logger.info({ stage: this.#stage.name, ...fields, upToMs }, msg);
     const waiting = this.#scheduler?.drain() ?? [];
@@ -344,6 +372,7 @@ export class StageRunner {
     }
     await this.#intake?.allEnded(clock.left());
     await swept;
+    await this.#limits?.close(); // the slots its calls held go back at once
     const requests = { requests: this.#io.pending };
     await clock.waitSaying(this.#io.flush(clock.left()), () => clock.left(), say(STOP_FLUSH, requests));
     clock.dispose();

@@ -1,6 +1,12 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
-import { deleteQueueName, isDeleteQueueRole } from '../../time/domain-timers.ts';
+import {
+  deleteQueueName,
+  isDeleteQueueRole,
+  isLaterQueueRole,
+  laterQueueName,
+} from '../../time/domain-timers.ts';
+import { permitQueueName } from '../../time/permit-queue.ts';
 import { listQueueUrls, queueNameOf, readQueueTags } from '../../queues/listing.ts';
 import { deadLetterQueueName, inputQueueName, TAG } from '../../queues/naming.ts';
 import { REPLY_ROLE } from '../../replies/reply-queue.ts';
@@ -35,7 +41,10 @@ export interface DiscoverOptions {
   readonly cache?: TagCache;
   /** Told about a queue that carries the domain's tag but cannot be one of its queues. */
   readonly warn?: (text: string) => void;
-  /** Told the URL of the domain's queue of pending deletes of stored bodies, if it has one. */
+  /**
+   * Told the URL of the domain's queue of pending deletes of stored bodies, if it has one, and of
+   * its stages' queues of timers and of permits.
+   */
   readonly deleteQueue?: (url: string) => void;
 }
 
@@ -63,11 +72,25 @@ export async function discoverQueues(
           if (queueNameOf(url) === deleteQueueName(domain)) options.deleteQueue?.(url);
           return undefined; // not a stage's queue
         }
+        if (tags[TAG.domain] === domain && helperQueueName(domain, tags) === queueNameOf(url)) {
+          options.deleteQueue?.(url);
+          return undefined; // a stage's timers or permits: not one of its input queues
+        }
         return fromTags(domain, url, tags, options.warn);
       }),
     ),
   );
   return found.filter((q) => q !== undefined).sort(pipelineOrder);
+}
+
+/** The name a stage's queue of timers or of permits has, by its tags; undefined for other roles. */
+function helperQueueName(domain: string, tags: Readonly<Record<string, string>>): string | undefined {
+  const stage = tags[TAG.stage];
+  const role = tags[TAG.role];
+  if (stage === undefined) return undefined;
+  if (isLaterQueueRole(role)) return laterQueueName(domain, stage);
+  if (role === 'rate' || role === 'slots') return permitQueueName(domain, stage, role);
+  return undefined;
 }
 
 /** Stage names of `queues`, in pipeline order. */

@@ -72,5 +72,9 @@ function stageLike(name: string, index: number, join: string | undefined): Stage
     teardown: undefined,
     joinTimeout: 0 as Stage['joinTimeout'],
     joinFailures: 'fail',
+    schedule: undefined,
+    catchUp: false,
+    rateLimit: undefined,
+    maxConcurrency: undefined,
   };
 }

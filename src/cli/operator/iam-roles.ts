@@ -36,7 +36,8 @@ import {
   stageQueueArns,
 } from './iam-policy.ts';
 import { listWords } from './commands.ts';
-import { deleteQueueName } from '../../time/domain-timers.ts';
+import { deleteQueueName, laterQueueName } from '../../time/domain-timers.ts';
+import { permitQueueName } from '../../time/permit-queue.ts';
 import { payloadStatements } from '../../payloads/iam.ts';
 
 export const ROLES = ['stage', 'producer', 'operator'] as const;
@@ -117,7 +118,8 @@ export function rolePolicy(scheme: ArnScheme, pipeline: PipelineSpec, request: R
       : [{ sid: 'SqspipesKmsKey', actions: KMS_ACTIONS, resources: [request.kmsKey] }];
   const s3 = payloadGrants(scheme.partition, request);
   const deletes = deleteQueueGrants(scheme, pipeline, request);
-  return { Version: '2012-10-17', Statement: statements([...grants, ...deletes, ...kms, ...s3]) };
+  const later = laterGrants(scheme, pipeline, request);
+  return { Version: '2012-10-17', Statement: statements([...grants, ...later, ...deletes, ...kms, ...s3]) };
 }
 
 /**
@@ -134,6 +136,46 @@ function deleteQueueGrants(scheme: ArnScheme, pipeline: PipelineSpec, request: R
   if (!pipeline.stages.some((s) => s.name === request.stage)) return []; // the source acknowledges nothing
   const actions = [...PROVISION, ...UPDATE, 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'];
   return [{ sid: 'SqspipesPayloadDeletes', actions, resources }];
+}
+
+/**
+ * Each stage's queue of timers (`<domain>-<stage>-later`, src/time/domain-timers.ts) and its
+ * queues of permits (`rateLimit`, `maxConcurrency`: src/time/permits.ts). A stage's runs sweep its
+ * own queue of timers (sending them on to its own input) and take its permits; whoever sends to a
+ * stage's input may send there for later (a stage to the next, a producer to the stage it feeds).
+ * The operator deletes them with the domain's queues.
+ */
+function laterGrants(scheme: ArnScheme, pipeline: PipelineSpec, request: RoleRequest): Grant[] {
+  const later = (stage: string) => queueArn(scheme, laterQueueName(scheme.domain, stage));
+  const permits = (stage: string) =>
+    (['rate', 'slots'] as const).map((kind) => queueArn(scheme, permitQueueName(scheme.domain, stage, kind)));
+  const send = { sid: 'SqspipesSendLater', actions: [...PROVISION, 'sqs:SendMessage'] };
+  switch (request.role) {
+    case 'operator': {
+      const resources = pipeline.stages.flatMap((s) => [later(s.name), ...permits(s.name)]);
+      const actions = ['sqs:GetQueueUrl', 'sqs:ListQueueTags', 'sqs:DeleteQueue'];
+      return [{ sid: 'SqspipesTimersAndPermits', actions, resources }];
+    }
+    case 'producer':
+      return [{ ...send, resources: [later(stageFed(pipeline, request.stage).name)] }];
+    case 'stage': {
+      const index = pipeline.stages.findIndex((s) => s.name === request.stage);
+      const next = pipeline.stages[index + 1];
+      const own = pipeline.stages[index];
+      const grants: Grant[] = next === undefined ? [] : [{ ...send, resources: [later(next.name)] }];
+      if (own === undefined) return grants;
+      const sweep = [...PROVISION, ...UPDATE, 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'];
+      return [
+        ...grants,
+        { sid: 'SqspipesOwnTimers', actions: sweep, resources: [later(own.name)] },
+        {
+          sid: 'SqspipesPermits',
+          actions: [...PROVISION, ...UPDATE, ...CONSUME, 'sqs:SendMessage'],
+          resources: permits(own.name),
+        },
+      ];
+    }
+  }
 }
 
 /** The S3 statements of the role (and its bucket's KMS key, merged with the queues' when the same). */
@@ -199,12 +241,16 @@ function stageGrants(
   }
   const send = { sid: 'SqspipesSend', actions: [...PROVISION, 'sqs:SendMessage'] };
   const create = { sid: 'SqspipesCreate', actions: PROVISION, resources: [nextArns?.deadLetter] };
-  const sweeps = own !== undefined && request.payloads !== undefined;
-  const reports = joinReportGrants(scheme, pipeline, name, own !== undefined, sweeps);
+  const reports = joinReportGrants(scheme, pipeline, name, own !== undefined);
   if (own === undefined) return [{ ...send, resources: nextArns?.inputs ?? [] }, create, ...reports];
   const ownArns = stageQueueArns(scheme, own);
   return [
-    { sid: 'SqspipesConsume', actions: [...PROVISION, ...UPDATE, ...CONSUME], resources: ownArns.inputs },
+    {
+      // It sends its own timers on to its inputs (see laterGrants).
+      sid: 'SqspipesConsume',
+      actions: [...PROVISION, ...UPDATE, ...CONSUME, 'sqs:SendMessage'],
+      resources: ownArns.inputs,
+    },
     {
       // It dead-letters into it, and sweeps it for what SQS moved there itself (src/worker/dlq-sweep.ts).
       sid: 'SqspipesOwnDeadLetter',
@@ -222,20 +268,16 @@ function stageGrants(
  * In a join's scope, reports to the join stage (src/join/reporter.ts): sent, like outputs, to its
  * inputs at any level, which the sender creates when missing (with the dead-letter queue their
  * redrive policy names). They share the statements of outputs when the actions are the same.
- * A stage whose runs sweep the domain's queue of work for later (`sweeps`) sends any join's
- * timers on (a join's time limit: src/join/gate.ts), so it sends to every join.
  */
 function joinReportGrants(
   scheme: ArnScheme,
   pipeline: PipelineSpec,
   name: string,
   consumes: boolean,
-  sweeps: boolean,
 ): Grant[] {
   const order = [...(pipeline.source === undefined ? [] : [{ name: pipeline.source }]), ...pipeline.stages];
   const reported = reportedJoins(order, name, consumes);
-  const timed = sweeps ? pipeline.stages.filter((s) => s.join !== undefined).map((s) => s.name) : [];
-  const joins = [...new Set([...reported, ...timed])].flatMap((join) => {
+  const joins = [...new Set(reported)].flatMap((join) => {
     const stage = pipeline.stages.find((s) => s.name === join);
     return stage === undefined ? [] : [stageQueueArns(scheme, stage)];
   });
