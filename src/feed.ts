@@ -13,7 +13,7 @@ import { sleep } from './time/timers.ts';
 import { inputQueueName } from './queues/naming.ts';
 import type { PipelineQueues } from './queues/topology.ts';
 import type { Stage } from './stage.ts';
-import { groupIdOf } from './worker/forwarder.ts';
+import { keyGroupId } from './worker/forwarder.ts';
 
 /** The JSON of a value fed in; an OutputError naming the path in the value when it is not JSON. */
 export function encodeOrThrow(stage: string, value: unknown): string {
@@ -48,7 +48,8 @@ export async function feed(
     call = { step: 'waiting for the earlier sends of its key', action: 'SendMessageBatch', queue: url };
     if (earlier !== undefined) await untilAborted(earlier, deadline.signal);
     call = { step: 'sending', action: 'SendMessageBatch', queue: url };
-    const groupId = envelope.key === undefined ? envelope.id : groupIdOf(envelope.key);
+    const groupId =
+      envelope.key === undefined ? envelope.id : keyGroupId(envelope.key, envelope.id, stage.keyConcurrency);
     const span = telemetry.send(name);
     const body = wrapEncoded({ ...envelope, trace: span.carrier }, json);
     try {

@@ -41,6 +41,7 @@ export {
   OutputError,
   QueueConfigError,
   ReplyError,
+  RetryAfterError,
   SqsError,
   SqspipesError,
   StageError,

@@ -53,6 +53,8 @@ export interface Stage {
   readonly rateLimit: { readonly limit: number; readonly perMs: number } | undefined;
   /** Calls at once over the fleet; undefined: no limit. */
   readonly maxConcurrency: number | undefined;
+  /** Calls of one key at once (its items spread over this many message groups); 1 by default. */
+  readonly keyConcurrency: number;
 }
 
 export const MAX_WORKERS = 10_000;
@@ -78,6 +80,7 @@ const STAGE_KEYS = [
   'catchUp',
   'rateLimit',
   'maxConcurrency',
+  'keyConcurrency',
 ] as const;
 
 /** A join's time limit per item by default: a day. */
@@ -204,7 +207,19 @@ function resolveStage(domain: string, entry: unknown, index: number): Stage {
     catchUp,
     rateLimit,
     maxConcurrency,
+    keyConcurrency: resolveKeyConcurrency(field('keyConcurrency'), spec),
   };
+}
+
+/** Largest `keyConcurrency`. */
+const MAX_KEY_CONCURRENCY = 100;
+
+function resolveKeyConcurrency(field: string, spec: Record<string, unknown>): number {
+  const value = spec['keyConcurrency'];
+  if (value === undefined) return 1;
+  if (spec['group'] === undefined)
+    throw new ConfigError(`${field} applies to a stage with \`group\` (it spreads each key's items over groups)`);
+  return checkInteger(field, value, 1, MAX_KEY_CONCURRENCY);
 }
 
 /** Most permits a limit may have. */

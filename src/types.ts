@@ -157,6 +157,12 @@ export interface StageOptions {
    * runs, given back at once when it ends, back by itself 30 s after its process died).
    */
   maxConcurrency?: number;
+  /**
+   * With `group`: up to this many calls of one key at once (1 to 100). A key's items are spread
+   * over this many message groups by their id: order holds within each of them, not across the
+   * key (two items of a key may run at once and end in either order). @default 1
+   */
+  keyConcurrency?: number;
 }
 
 /** A minimal pino-compatible logger. The library logs nothing unless you pass one. */

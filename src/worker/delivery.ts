@@ -1,4 +1,5 @@
 import { type StoredPayload, storedBytesOf, storedPayloadOf } from '../payloads/payload-io.ts';
+import { keyGroupId } from './forwarder.ts';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Envelope } from '../envelope.ts';
 import { describe, LeaseLostError, type SqspipesError } from '../errors.ts';
@@ -77,6 +78,7 @@ export class Delivery implements Lease {
   receiveCount: number;
   /** Calls made on this input in this process (the running one included). */
   attempts = 0;
+  #begun = false;
   #state: DeliveryState = 'waiting';
   #retryTimer: NodeJS.Timeout | undefined;
   #retryAt = 0;
@@ -102,7 +104,11 @@ export class Delivery implements Lease {
     this.#message = message;
     this.messageId = message.MessageId ?? '';
     this.envelope = envelope;
-    this.group = joinedItemGroup(deps.stage, envelope) ?? envelope?.key ?? this.messageId;
+    // As SQS groups it (a key's items spread over `keyConcurrency` groups run at once).
+    const key = envelope?.key;
+    this.group =
+      joinedItemGroup(deps.stage, envelope) ??
+      (key === undefined ? this.messageId : keyGroupId(key, envelope?.id ?? this.messageId, deps.stage.keyConcurrency));
     this.#deps = deps;
     this.receiptHandle = message.ReceiptHandle ?? '';
     this.receivedAt = Date.now();
@@ -181,7 +187,13 @@ export class Delivery implements Lease {
     this.#expect('begin', 'waiting');
     this.#state = 'running';
     this.attempts++;
+    this.#begun = true;
     return true;
+  }
+
+  /** A call was started on it in this run (a retry is no fresh input, even one not counted as an attempt). */
+  get begun(): boolean {
+    return this.#begun;
   }
 
   /** The running call settles with `settled` (a timed-out call may run on): a retry waits for it. */

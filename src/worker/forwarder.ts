@@ -181,7 +181,7 @@ export class Forwarder {
         ? joinGroupId(scope.join, scope.item)
         : key === undefined
           ? id
-          : groupIdOf(key);
+          : keyGroupId(key, id, next.keyConcurrency);
     return { id, value, body, groupId, level: capped, due };
   }
 
@@ -257,6 +257,18 @@ function framesOf(framing: Framing | undefined, id: string): readonly JoinFrame[
     case 'open':
       return [...frames, { join: framing.join, item: framing.item, token: id }];
   }
+}
+
+/**
+ * The message group of an item of `key` (its id `id`) for a stage that runs up to `spread` calls
+ * of a key at once (`keyConcurrency`): the key's group, or with a spread, one of that many groups
+ * of the key chosen by the item's id (the same item, the same group, wherever it is sent from).
+ */
+export function keyGroupId(key: string, id: string, spread: number): string {
+  if (spread <= 1) return groupIdOf(key);
+  let h = 0x811c9dc5; // FNV-1a, 32 bits
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return groupIdOf(`${key}#${h % spread}`);
 }
 
 /** The key itself when SQS accepts it as a group id, else a hash of it (same key, same group). */

@@ -87,7 +87,7 @@ export class Scheduler {
 
   /** Received deliveries, in receive order. */
   push(deliveries: readonly Delivery[]): void {
-    for (const delivery of deliveries) if (delivery.attempts === 0) this.#fresh++;
+    for (const delivery of deliveries) if (!delivery.begun) this.#fresh++;
     this.#dispatcher.push(...deliveries);
     this.#pump();
   }
@@ -106,7 +106,7 @@ export class Scheduler {
     if (!this.#taken.delete(delivery)) return [];
     this.#dispatcher.done(delivery);
     const later = outcome === 'released' ? this.#dispatcher.takeGroup(delivery.group) : [];
-    for (const removed of later) if (removed.attempts === 0) this.#fresh--;
+    for (const removed of later) if (!removed.begun) this.#fresh--;
     this.#pump();
     return later;
   }
@@ -176,7 +176,7 @@ export class Scheduler {
     const taken: Delivery[] = [];
     while (!this.#control.stopping && taken.length < this.#options.batch) {
       // Past `limit`, only inputs already started (retries) may run.
-      const allowed = (d: Delivery) => d.attempts > 0 || this.#started < this.#options.limit;
+      const allowed = (d: Delivery) => d.begun || this.#started < this.#options.limit;
       const delivery = this.#dispatcher.take(allowed);
       if (delivery === undefined) break;
       this.#start(delivery, taken);
@@ -196,7 +196,7 @@ export class Scheduler {
   }
 
   #start(delivery: Delivery, taken: Delivery[]): void {
-    if (delivery.attempts === 0) {
+    if (!delivery.begun) {
       this.#started++;
       this.#fresh--;
     }

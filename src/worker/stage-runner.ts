@@ -21,7 +21,7 @@ import { Reporter } from '../replies/reporter.ts';
 import { RunControl } from './run-control.ts';
 import { logStop } from './stop-log.ts';
 import type { RunDeps } from './run-deps.ts';
-import type { CallLimits } from './call-limits.ts';
+import type { CallLimits, LimitStats } from './call-limits.ts';
 import { startTicks, type TickDeps } from '../time/ticks.ts';
 import { Scheduler } from './scheduler.ts';
 import { STORED_BYTES_BUDGET, StoredBytes } from './stored-bytes.ts';
@@ -78,6 +78,11 @@ export class StageRunner {
       deps.logger.warn({ stage: stage.name, err: error }, 'heartbeat failed');
       deps.events.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
     });
+  }
+
+  /** Its stage's fleet-wide limits as this run sees them (permits held, calls waiting); none before start. */
+  get limitStats(): LimitStats | undefined {
+    return this.#limits?.stats();
   }
 
   /** Creates the input queues (and dead-letter queue) if needed and starts receiving. */

@@ -76,5 +76,6 @@ function stageLike(name: string, index: number, join: string | undefined): Stage
     catchUp: false,
     rateLimit: undefined,
     maxConcurrency: undefined,
+    keyConcurrency: 1,
   };
 }
