@@ -42,41 +42,38 @@ function policyOf(request: Partial<RoleRequest> & Pick<RoleRequest, 'role'>): Re
 }
 
 const sorted = (...actions: string[]) => [...actions].sort();
+/** A stage's own inputs: consumed, updated, and sent its own timers when they are due. */
+const OWN = sorted(...PROVISION, UPDATE, ...CONSUME, 'sqs:SendMessage');
+/** A stage's own queue of timers (`<domain>-<stage>-later`): its runs sweep it and re-send what is not due. */
+const TIMERS = sorted(...PROVISION, UPDATE, 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage');
+/** A stage's own queues of permits (`rateLimit`, `maxConcurrency`): taken, held, handed back, refilled. */
+const PERMITS = sorted(...PROVISION, UPDATE, ...CONSUME, 'sqs:SendMessage');
 
 describe('rolePolicy', () => {
-  it("stage: consumes and updates its inputs, sends to its DLQ and the next stage's inputs, creates the next DLQ, replies", () => {
+  it("stage: consumes and updates its inputs, sends to its DLQ and the next stage's inputs, creates the next DLQ, replies; sweeps its timers, takes its permits", () => {
     expect(policyOf({ role: 'stage', stage: 'parse' })).toEqual({
-      [arn('parse-p0.fifo')]: sorted(
-        ...PROVISION,
-        UPDATE,
-        'sqs:ReceiveMessage',
-        'sqs:DeleteMessage',
-        'sqs:ChangeMessageVisibility',
-      ),
-      [arn('parse-p1.fifo')]: sorted(
-        ...PROVISION,
-        UPDATE,
-        'sqs:ReceiveMessage',
-        'sqs:DeleteMessage',
-        'sqs:ChangeMessageVisibility',
-      ),
+      // It sends its timers on to its own inputs.
+      [arn('parse-p0.fifo')]: OWN,
+      [arn('parse-p1.fifo')]: OWN,
       [arn('parse-dlq.fifo')]: sorted(...PROVISION, UPDATE, 'sqs:SendMessage', ...CONSUME),
+      [arn('parse-later')]: TIMERS,
+      [arn('parse-rate.fifo')]: PERMITS,
+      [arn('parse-slots.fifo')]: PERMITS,
       [arn('store-p0.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      // Outputs for later go to the next stage's queue of timers.
+      [arn('store-later')]: sorted(...PROVISION, 'sqs:SendMessage'),
       [arn('store-dlq.fifo')]: sorted(...PROVISION),
       [arn('reply-*')]: sorted('sqs:GetQueueUrl', 'sqs:SendMessage'),
     });
   });
 
-  it('stage: the last stage sends nowhere but its DLQ and the reply queues', () => {
+  it("stage: the last stage sends to no other stage's queues: only its own and the reply queues", () => {
     expect(policyOf({ role: 'stage', stage: 'store' })).toEqual({
-      [arn('store-p0.fifo')]: sorted(
-        ...PROVISION,
-        UPDATE,
-        'sqs:ReceiveMessage',
-        'sqs:DeleteMessage',
-        'sqs:ChangeMessageVisibility',
-      ),
+      [arn('store-p0.fifo')]: OWN,
       [arn('store-dlq.fifo')]: sorted(...PROVISION, UPDATE, 'sqs:SendMessage', ...CONSUME),
+      [arn('store-later')]: TIMERS,
+      [arn('store-rate.fifo')]: PERMITS,
+      [arn('store-slots.fifo')]: PERMITS,
       [arn('reply-*')]: sorted('sqs:GetQueueUrl', 'sqs:SendMessage'),
     });
   });
@@ -85,6 +82,7 @@ describe('rolePolicy', () => {
     expect(policyOf({ role: 'stage', stage: 'gen' })).toEqual({
       [arn('parse-p0.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
       [arn('parse-p1.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      [arn('parse-later')]: sorted(...PROVISION, 'sqs:SendMessage'),
       [arn('parse-dlq.fifo')]: sorted(...PROVISION),
     });
   });
@@ -94,11 +92,13 @@ describe('rolePolicy', () => {
     expect(policyOf({ role: 'producer' })).toEqual({
       [arn('parse-p0.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
       [arn('parse-p1.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      [arn('parse-later')]: sorted(...PROVISION, 'sqs:SendMessage'),
       [arn('parse-dlq.fifo')]: sorted(...PROVISION),
       [arn('reply-*')]: own,
     });
     expect(policyOf({ role: 'producer', stage: 'store' })).toEqual({
       [arn('store-p0.fifo')]: sorted(...PROVISION, 'sqs:SendMessage'),
+      [arn('store-later')]: sorted(...PROVISION, 'sqs:SendMessage'),
       [arn('store-dlq.fifo')]: sorted(...PROVISION),
       [arn('reply-*')]: own,
     });
@@ -108,12 +108,25 @@ describe('rolePolicy', () => {
     const operate = [...PROVISION, UPDATE, 'sqs:ListQueueTags', 'sqs:PurgeQueue', 'sqs:DeleteQueue'];
     const input = sorted(...operate, 'sqs:SendMessage', 'sqs:ReceiveMessage');
     const dlq = sorted(...operate, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility');
+    // Each stage's timers and permits: found by their tags, deleted with the domain's queues.
+    const helper = sorted(
+      'sqs:GetQueueUrl',
+      'sqs:GetQueueAttributes',
+      'sqs:ListQueueTags',
+      'sqs:DeleteQueue',
+    );
     expect(policyOf({ role: 'operator' })).toEqual({
       [arn('parse-p0.fifo')]: input,
       [arn('parse-p1.fifo')]: input,
       [arn('store-p0.fifo')]: input,
       [arn('parse-dlq.fifo')]: dlq,
       [arn('store-dlq.fifo')]: dlq,
+      [arn('parse-later')]: helper,
+      [arn('parse-rate.fifo')]: helper,
+      [arn('parse-slots.fifo')]: helper,
+      [arn('store-later')]: helper,
+      [arn('store-rate.fifo')]: helper,
+      [arn('store-slots.fifo')]: helper,
       [arn('reply-*')]: sorted('sqs:ListQueueTags', 'sqs:DeleteQueue'),
       '*': ['sqs:ListQueues'],
     });
@@ -147,6 +160,7 @@ describe('rolePolicy', () => {
       'SqspipesDeadLetterQueues',
       'SqspipesReplyQueues',
       'SqspipesListQueues',
+      'SqspipesTimersAndPermits',
     ]);
     expect(policy.Statement[3]?.Resource).toBe('*');
   });
@@ -154,7 +168,7 @@ describe('rolePolicy', () => {
   it('leaves out the DLQ of a stage without one (--dlq-stages)', () => {
     const old = parsePipeline('gen,parse,store', 1, 'store');
     const policy = grants(rolePolicy(scheme, old, { role: 'stage', stage: 'gen', kmsKey: undefined }));
-    expect(Object.keys(policy)).toEqual([arn('parse-p0.fifo')]);
+    expect(Object.keys(policy)).toEqual([arn('parse-p0.fifo'), arn('parse-later')]);
   });
 
   it('refuses a stage role without --stage, or an unknown stage, naming the stages', () => {

@@ -150,35 +150,44 @@ describe('rolePolicy with joins', () => {
 
   it("the split and the stages in its scope send (and create) the join's queues, every level", () => {
     const gather = [arn('gather-p0.fifo'), arn('gather-p1.fifo'), arn('gather-p2.fifo')];
+    // Besides, each sends outputs for later to the next stage's queue of timers.
     expect(sendsAndCreates(stagePolicy(stages, 'split'))).toEqual({
-      sends: [arn('work-p0.fifo'), arn('work-p1.fifo'), ...gather],
+      sends: [arn('work-p0.fifo'), arn('work-p1.fifo'), ...gather, arn('work-later')],
       creates: [arn('work-dlq.fifo'), arn('gather-dlq.fifo')],
     });
     expect(sendsAndCreates(stagePolicy(stages, 'work'))).toEqual({
-      sends: gather,
+      sends: [...gather, arn('gather-later')],
       creates: [arn('gather-dlq.fifo')],
     });
   });
 
-  it('the source is granted as without a join; a stage after the join sends to it too (its runs send timers on)', () => {
+  it("the source, the join and the stage after it are granted as without a join: the join's timers go through its own queue", () => {
     const without = 'gen,split,work:2,gather:3,after';
     expect(stagePolicy(stages, 'gen')).toEqual(stagePolicy(without, 'gen'));
-    const gather = ['p0', 'p1', 'p2'].map((level) => arn(`gather-${level}.fifo`));
-    // Every stage with a queue sweeps the domain's queue of work for later, which holds joins' timers.
-    expect(sendsAndCreates(stagePolicy(stages, 'gather'))).toEqual({
-      sends: [arn('after-p0.fifo'), ...gather],
-      creates: [arn('after-dlq.fifo'), arn('gather-dlq.fifo')],
+    // The join's time limits are timers in its own queue, swept by its own runs and sent on to its inputs.
+    const gather = stagePolicy(stages, 'gather');
+    expect(gather).toEqual(stagePolicy(without, 'gather'));
+    expect(sendsAndCreates(gather)).toEqual({
+      sends: [arn('after-p0.fifo'), arn('after-later')],
+      creates: [arn('after-dlq.fifo')],
     });
+    expect(gather.Statement.find((s) => s.Sid === 'SqspipesOwnTimers')?.Resource).toContain(
+      arn('gather-later'),
+    );
+    const consume = gather.Statement.find((s) => s.Sid === 'SqspipesConsume');
+    expect(consume?.Action).toContain('sqs:SendMessage');
+    expect(consume?.Resource).toEqual(
+      expect.arrayContaining(['p0', 'p1', 'p2'].map((l) => arn(`gather-${l}.fifo`))),
+    );
+    // A stage after the join no longer sends to the join's queues.
     const after = stagePolicy(stages, 'after');
-    expect(after.Statement.find((s) => s.Sid === 'SqspipesJoinReports')?.Resource).toEqual(gather);
-    const bare = (policy: IamPolicy) =>
-      policy.Statement.filter((s) => s.Sid !== 'SqspipesJoinReports' && s.Sid !== 'SqspipesCreate');
-    expect(bare(after)).toEqual(bare(stagePolicy(without, 'after')));
+    expect(after.Statement.find((s) => s.Sid === 'SqspipesJoinReports')).toBeUndefined();
+    expect(after).toEqual(stagePolicy(without, 'after'));
   });
 
   it('a source split sends to the join', () => {
     expect(sendsAndCreates(stagePolicy('gen,work,gather:join=gen', 'gen'))).toEqual({
-      sends: [arn('work-p0.fifo'), arn('gather-p0.fifo')],
+      sends: [arn('work-p0.fifo'), arn('gather-p0.fifo'), arn('work-later')],
       creates: [arn('work-dlq.fifo'), arn('gather-dlq.fifo')],
     });
   });
@@ -189,7 +198,7 @@ describe('rolePolicy with joins', () => {
       Sid: 'SqspipesSend',
       Effect: 'Allow',
       Action: [...PROVISION, 'sqs:SendMessage'],
-      Resource: [arn('count-p0.fifo'), arn('total-p0.fifo')],
+      Resource: [arn('count-p0.fifo'), arn('total-p0.fifo'), arn('count-later')],
     });
   });
 

@@ -153,7 +153,7 @@ function laterGrants(scheme: ArnScheme, pipeline: PipelineSpec, request: RoleReq
   switch (request.role) {
     case 'operator': {
       const resources = pipeline.stages.flatMap((s) => [later(s.name), ...permits(s.name)]);
-      const actions = ['sqs:GetQueueUrl', 'sqs:ListQueueTags', 'sqs:DeleteQueue'];
+      const actions = ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:ListQueueTags', 'sqs:DeleteQueue'];
       return [{ sid: 'SqspipesTimersAndPermits', actions, resources }];
     }
     case 'producer':
