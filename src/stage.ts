@@ -218,7 +218,9 @@ function resolveKeyConcurrency(field: string, spec: Record<string, unknown>): nu
   const value = spec['keyConcurrency'];
   if (value === undefined) return 1;
   if (spec['group'] === undefined)
-    throw new ConfigError(`${field} applies to a stage with \`group\` (it spreads each key's items over groups)`);
+    throw new ConfigError(
+      `${field} applies to a stage with \`group\` (it spreads each key's items over groups)`,
+    );
   return checkInteger(field, value, 1, MAX_KEY_CONCURRENCY);
 }
 

@@ -1,7 +1,7 @@
 import { type ResolvedClientOptions, resolveClientOptions } from './client-options.ts';
 import { DeleteQueueCommand, QueueDoesNotExist } from '@aws-sdk/client-sqs';
 import { permitQueueName } from './time/permit-queue.ts';
-import { CallLimits } from './worker/call-limits.ts';
+import { CallLimits, type LimitStats } from './worker/call-limits.ts';
 import { type ClientStats, countOutcomes } from './client-stats.ts';
 import { type Connection, connect, disconnect } from './connection.ts';
 import type { Envelope } from './envelope.ts';
@@ -60,7 +60,11 @@ export class TaskClient extends TaskEvents {
   /** Producer calls of one key, in call order. */
   readonly #turns = new KeyTurns();
   readonly #active = new Map<
-    { readonly inHand: number; stop(options?: StopOptions): Promise<void> },
+    {
+      readonly inHand: number;
+      readonly limitStats?: LimitStats | undefined;
+      stop(options?: StopOptions): Promise<void>;
+    },
     string
   >();
   readonly #counts = countOutcomes(this);

@@ -8,6 +8,7 @@ import {
   NO_TELEMETRY,
   NOOP_CALL,
   NOOP_SEND,
+  type PermitsReading,
   type SendTrace,
   type Telemetry,
   type TraceCarrier,
@@ -35,6 +36,9 @@ class OtelTelemetry implements Telemetry {
   readonly #duration: OtelApi.Histogram;
   readonly #counters: Record<'processed' | 'failed' | 'dead_lettered', OtelApi.Counter>;
   readonly #inHand: OtelApi.ObservableGauge;
+  readonly #meter: OtelApi.Meter;
+  readonly #permitsHeld: OtelApi.ObservableGauge;
+  readonly #permitsWaiting: OtelApi.ObservableGauge;
 
   readonly #metered: boolean;
   #on = false;
@@ -59,6 +63,16 @@ class OtelTelemetry implements Telemetry {
     this.#inHand = meter.createObservableGauge('sqspipes.messages.in_hand', {
       unit: '{message}',
       description: 'Inputs received and not yet ended (running, waiting for a worker, between retries)',
+    });
+    this.#meter = meter;
+    this.#permitsHeld = meter.createObservableGauge('sqspipes.permits.held', {
+      unit: '{permit}',
+      description:
+        'Permits of a fleet-wide limit held here: slots of calls running (maxConcurrency), or rate permits used within the last period (rateLimit)',
+    });
+    this.#permitsWaiting = meter.createObservableGauge('sqspipes.permits.waiting', {
+      unit: '{call}',
+      description: 'Calls waiting here for a permit of a fleet-wide limit (rateLimit, maxConcurrency)',
     });
   }
 
@@ -201,6 +215,22 @@ class OtelTelemetry implements Telemetry {
     this.#inHand.addCallback((result) => {
       for (const [stage, inHand] of read()) result.observe(inHand, { 'sqspipes.stage': stage });
     });
+  }
+
+  observePermits(read: () => Iterable<PermitsReading>): void {
+    const held = this.#permitsHeld;
+    const waiting = this.#permitsWaiting;
+    // One reading for both gauges.
+    this.#meter.addBatchObservableCallback(
+      (result) => {
+        for (const r of read()) {
+          const attributes = { 'sqspipes.stage': r.stage, 'sqspipes.permit.kind': r.kind };
+          result.observe(held, r.held, attributes);
+          result.observe(waiting, r.waiting, attributes);
+        }
+      },
+      [held, waiting],
+    );
   }
 
   #callTrace(

@@ -11,7 +11,9 @@
  *   rides in the message's envelope (`"tc"`), not in a message attribute: one trace per item
  *   through every stage, across processes;
  * - metrics `messaging.process.duration`, `sqspipes.messages.processed` / `.failed` /
- *   `.dead_lettered` and `sqspipes.messages.in_hand`, by stage.
+ *   `.dead_lettered` and `sqspipes.messages.in_hand`, by stage; for a stage with `rateLimit` or
+ *   `maxConcurrency`, `sqspipes.permits.held` and `sqspipes.permits.waiting`, by stage and
+ *   `sqspipes.permit.kind` (`rate`, `slots`), as this process sees them.
  * Without the package, `loadTelemetry` (otel-telemetry.ts) gives {@link NO_TELEMETRY}: nothing is
  * recorded or added to messages. With it but no provider, the API's no-op spans cost next to
  * nothing and inject no context. This file says what is recorded; otel-telemetry.ts records it.
@@ -46,6 +48,16 @@ export interface SendTrace {
   end(error?: unknown, sqsMessageId?: string): void;
 }
 
+/** One limit of a stage as this process sees it, for the permit gauges. */
+export interface PermitsReading {
+  readonly stage: string;
+  readonly kind: 'rate' | 'slots';
+  /** `slots`: permits held by calls running here; `rate`: permits used here within the last period. */
+  readonly held: number;
+  /** Calls here waiting for a permit of this limit. */
+  readonly waiting: number;
+}
+
 /** What the runners and the client record. */
 export interface Telemetry {
   /** False without `@opentelemetry/api`: callers may skip preparing what it would record. */
@@ -64,6 +76,8 @@ export interface Telemetry {
   count(outcome: 'processed' | 'failed' | 'dead_lettered', stage: string): void;
   /** Reports the inputs in hand by stage, whenever the meter asks. */
   observeInHand(read: () => Iterable<readonly [stage: string, inHand: number]>): void;
+  /** Reports the permits held and the calls waiting for one, by stage and limit, whenever the meter asks. */
+  observePermits(read: () => Iterable<PermitsReading>): void;
 }
 
 /** A call that records nothing. */
@@ -81,4 +95,5 @@ export const NO_TELEMETRY: Telemetry = {
   send: () => NOOP_SEND,
   count: () => {},
   observeInHand: () => {},
+  observePermits: () => {},
 };

@@ -108,7 +108,9 @@ export class Delivery implements Lease {
     const key = envelope?.key;
     this.group =
       joinedItemGroup(deps.stage, envelope) ??
-      (key === undefined ? this.messageId : keyGroupId(key, envelope?.id ?? this.messageId, deps.stage.keyConcurrency));
+      (key === undefined
+        ? this.messageId
+        : keyGroupId(key, envelope?.id ?? this.messageId, deps.stage.keyConcurrency));
     this.#deps = deps;
     this.receiptHandle = message.ReceiptHandle ?? '';
     this.receivedAt = Date.now();

@@ -34,6 +34,21 @@ export interface DomainQueue {
   readonly keyed: boolean | undefined;
 }
 
+/** What a stage's helper queue holds: its timers (`later`), or its permits of a limit (`rate`, `slots`). */
+export type HelperRole = 'later' | 'rate' | 'slots';
+
+/**
+ * A stage's queue that is not one of its inputs: `<domain>-<stage>-later` (its timers: items for
+ * later), `<domain>-<stage>-rate.fifo` or `-slots.fifo` (the permits of its `rateLimit` or
+ * `maxConcurrency`).
+ */
+export interface HelperQueue {
+  readonly name: string;
+  readonly url: string;
+  readonly stage: string;
+  readonly role: HelperRole;
+}
+
 /** Tags of queues already read, by URL (tags do not change), so that `status --watch` asks once. */
 export type TagCache = Map<string, Readonly<Record<string, string>> | undefined>;
 
@@ -46,6 +61,8 @@ export interface DiscoverOptions {
    * its stages' queues of timers and of permits.
    */
   readonly deleteQueue?: (url: string) => void;
+  /** Told about each stage's queue of timers and of permits (as well as `deleteQueue`). */
+  readonly helperQueue?: (queue: HelperQueue) => void;
 }
 
 const CONCURRENCY = 10;
@@ -72,8 +89,10 @@ export async function discoverQueues(
           if (queueNameOf(url) === deleteQueueName(domain)) options.deleteQueue?.(url);
           return undefined; // not a stage's queue
         }
-        if (tags[TAG.domain] === domain && helperQueueName(domain, tags) === queueNameOf(url)) {
+        const helper = tags[TAG.domain] === domain ? helperOf(domain, url, tags) : undefined;
+        if (helper !== undefined) {
           options.deleteQueue?.(url);
+          options.helperQueue?.(helper);
           return undefined; // a stage's timers or permits: not one of its input queues
         }
         return fromTags(domain, url, tags, options.warn);
@@ -83,14 +102,23 @@ export async function discoverQueues(
   return found.filter((q) => q !== undefined).sort(pipelineOrder);
 }
 
-/** The name a stage's queue of timers or of permits has, by its tags; undefined for other roles. */
-function helperQueueName(domain: string, tags: Readonly<Record<string, string>>): string | undefined {
+/**
+ * The stage's queue of timers or of permits that `url` is, by its tags (and named as sqspipes
+ * names it); undefined for other roles.
+ */
+function helperOf(
+  domain: string,
+  url: string,
+  tags: Readonly<Record<string, string>>,
+): HelperQueue | undefined {
   const stage = tags[TAG.stage];
   const role = tags[TAG.role];
   if (stage === undefined) return undefined;
-  if (isLaterQueueRole(role)) return laterQueueName(domain, stage);
-  if (role === 'rate' || role === 'slots') return permitQueueName(domain, stage, role);
-  return undefined;
+  let found: { role: HelperRole; name: string } | undefined;
+  if (isLaterQueueRole(role)) found = { role: 'later', name: laterQueueName(domain, stage) };
+  else if (role === 'rate' || role === 'slots') found = { role, name: permitQueueName(domain, stage, role) };
+  const name = queueNameOf(url);
+  return found === undefined || found.name !== name ? undefined : { name, url, stage, role: found.role };
 }
 
 /** Stage names of `queues`, in pipeline order. */

@@ -4,6 +4,7 @@ import type { OperatorContext } from './context.ts';
 import { QUEUES_CREATED, type TagCache } from './discover.ts';
 import { printJson, writeOut } from './output.ts';
 import { renderStatus, type StatusRow, statusRows, withRates } from './status.ts';
+import { renderStageLimits } from './status-limits.ts';
 import { joinStatusRows, type JoinsSeen, JoinWatch, renderJoins } from './status-joins.ts';
 
 export interface StatusArgs {
@@ -43,7 +44,7 @@ async function once(ctx: OperatorContext): Promise<void> {
     return;
   }
   if (rows.length === 0) noQueues(ctx);
-  else await writeOut(`${renderStatus(rows, false)}\n`);
+  else await writeOut(`${queuesText(rows, false)}\n`);
   if (listing === undefined) return;
   const joins = await listing;
   if (joins.length === 0) noJoins(ctx);
@@ -89,11 +90,18 @@ function frame(ctx: OperatorContext, seen: Seen, args: StatusArgs, tty: boolean,
     return `${JSON.stringify({ queues: rows, ...listed })}\n`;
   }
   const time = new Date(at).toISOString();
-  const queues = rows.length === 0 ? `no queues of domain ${ctx.domain}` : renderStatus(rows, true);
+  const queues = rows.length === 0 ? `no queues of domain ${ctx.domain}` : queuesText(rows, true);
   const table = joins === undefined ? queues : `${queues}\n\n${joinsText(ctx, joins, at)}`;
   if (!tty) return `# ${time}\n${table}\n\n`;
   const every = `every ${args.interval / 1000} s, Ctrl-C stops`;
   return `${CLEAR}sqspipes status: domain ${ctx.domain}, ${time} (${every})\n\n${table}\n`;
+}
+
+/** The queues' table, then, when a stage has items for later or limits, the table of those. */
+function queuesText(rows: readonly StatusRow[], rates: boolean): string {
+  const limits = renderStageLimits(rows);
+  const queues = renderStatus(rows, rates);
+  return limits === undefined ? queues : `${queues}\n\n${limits}`;
 }
 
 function joinsText(ctx: OperatorContext, joins: JoinsSeen, at: number): string {

@@ -1,7 +1,8 @@
 import pLimit from 'p-limit';
 import { queueDepths } from '../../queues/depths.ts';
 import type { OperatorContext } from './context.ts';
-import { discoverQueues, type TagCache } from './discover.ts';
+import { discoverQueues, type HelperQueue, type TagCache } from './discover.ts';
+import { readStageLimits, type StageLimits, withStageLimits } from './status-limits.ts';
 import { type Column, formatTable } from './table.ts';
 
 /**
@@ -9,8 +10,10 @@ import { type Column, formatTable } from './table.ts';
  * oldest message is not among them: SQS reports it only as the CloudWatch metric
  * ApproximateAgeOfOldestMessage, and this CLI talks to SQS only (receiving messages to read their
  * SentTimestamp would see only a few message groups of a FIFO queue, and count as a receive).
+ * The first row of a stage also carries its items for later and its limits' permits
+ * ({@link StageLimits}: each field only when the stage has that queue).
  */
-export interface StatusRow {
+export interface StatusRow extends StageLimits {
   readonly stage: string;
   /** Position of the stage in the pipeline; null when its queue has no index tag. */
   readonly stageIndex: number | null;
@@ -26,24 +29,33 @@ export interface StatusRow {
 
 const CONCURRENCY = 10;
 
-/** The domain's queues with their counts, in pipeline order. */
+/** The domain's queues with their counts, in pipeline order, and each stage's {@link StageLimits}. */
 export async function statusRows(ctx: OperatorContext, cache: TagCache = new Map()): Promise<StatusRow[]> {
-  const queues = await discoverQueues(ctx.sqs, ctx.domain, { cache, warn: ctx.note });
+  const helpers: HelperQueue[] = [];
+  const queues = await discoverQueues(ctx.sqs, ctx.domain, {
+    cache,
+    warn: ctx.note,
+    helperQueue: (h) => helpers.push(h),
+  });
   const limit = pLimit(CONCURRENCY);
-  return Promise.all(
-    queues.map((q) =>
-      limit(async (): Promise<StatusRow> => {
-        const depths = await queueDepths(ctx.sqs, q.url);
-        return {
-          stage: q.stage,
-          stageIndex: q.index ?? null,
-          level: q.level,
-          queue: q.name,
-          ...depths,
-        };
-      }),
+  const [rows, limits] = await Promise.all([
+    Promise.all(
+      queues.map((q) =>
+        limit(async (): Promise<StatusRow> => {
+          const depths = await queueDepths(ctx.sqs, q.url);
+          return {
+            stage: q.stage,
+            stageIndex: q.index ?? null,
+            level: q.level,
+            queue: q.name,
+            ...depths,
+          };
+        }),
+      ),
     ),
-  );
+    readStageLimits(ctx.sqs, helpers, limit),
+  ]);
+  return withStageLimits(rows, limits);
 }
 
 /** `rows` with `visibleRate` computed against the previous refresh (`previous` null on the first). */

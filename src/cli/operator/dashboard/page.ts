@@ -2,7 +2,8 @@
  * The dashboard's one page: HTML with its style and script inline (no CDN, no build step), so it
  * works offline and ships in dist/. The script polls `GET /api/pipeline`, draws the stages left to
  * right, each with small SVG charts of its backlog and its rates in and out over the last minutes
- * (drawn by the script itself) and, for a join stage, its items waiting (with `--payload-bucket`),
+ * (drawn by the script itself), its items for later and permits in use (with a limit) and, for a
+ * join stage, its items waiting (with `--payload-bucket`),
  * lists dead-letter messages with their reasons, and, when the server allows actions, sends
  * redrive and purge. When the server wants the token (off loopback, or for
  * actions) the page asks for it in a form and sends it as `Authorization: Bearer …`, keeping it in
@@ -52,7 +53,7 @@ svg.chart .axis { stroke: var(--line); stroke-width: 1; }
 svg.chart .backlog { stroke: var(--text); } svg.chart .in { stroke: var(--accent); }
 svg.chart .out { stroke: var(--good); }
 .key-in { color: var(--accent); } .key-out { color: var(--good); }
-.joins { margin: 6px 0 0; font-size: 13px; font-variant-numeric: tabular-nums; }
+.joins, .limits { margin: 6px 0 0; font-size: 13px; font-variant-numeric: tabular-nums; }
 `;
 
 export const PAGE_SCRIPT = `
@@ -161,7 +162,27 @@ function stageCard(stage) {
   const head = el('tr', {}, ...['level', 'visible', 'in flight', 'delayed', 'rate'].map((h) => el('th', {}, h)));
   return el('section', { class: 'stage', 'data-stage': stage.name },
     el('h3', {}, el('span', {}, stage.name), el('span', { class: 'muted', 'data-field': 'total' }, total + ' queued')),
-    el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows)), ...joinLine(stage), charts(stage));
+    el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows)), ...limitsLine(stage), ...joinLine(stage),
+    charts(stage));
+}
+
+/** A stage's items for later and its limits' permits in use of the limit, when it has any. */
+function limitsLine(stage) {
+  const parts = [];
+  const num = (field, n) => el('span', { 'data-field': field }, n);
+  if (stage.later !== null && stage.later !== undefined) {
+    parts.push(el('span', { title: 'timers waiting (when the next is due cannot be known)' }, 'for later ', num('later', stage.later)));
+  }
+  for (const kind of ['rate', 'slots']) {
+    const use = stage[kind];
+    if (!use) continue;
+    const title = kind === 'rate' ? 'rateLimit: calls within the last period / limit' : 'maxConcurrency: calls running now / limit';
+    parts.push(el('span', { title }, kind + ' ', num(kind + 'InUse', use.inUse), '/', num(kind + 'Limit', use.limit), ' in use'));
+  }
+  if (parts.length === 0) return [];
+  const line = el('p', { class: 'limits', 'data-limits': stage.name });
+  parts.forEach((part, i) => { if (i > 0) line.append(' · '); line.append(part); });
+  return [line];
 }
 
 /** A join stage's items waiting for branches (with --payload-bucket), and when the oldest was last folded. */
@@ -330,7 +351,7 @@ export function pageHtml(): string {
 <button type="submit">Use token</button>
 </form>
 <div id="pipeline"></div>
-<p class="muted">Stages in pipeline order (the first, the source, has no queues). Counts are SQS's approximate ones; the table's rates are visible messages per second. The charts span the last minutes (up to 10): a stage's backlog (waiting and in flight), and its rates in and out, estimated from the counts (SQS counts no arrivals or departures, so they are at least these). With --payload-bucket, a join stage shows its items waiting for branches and when the oldest was last folded (listed every 10 s at most).</p>
+<p class="muted">Stages in pipeline order (the first, the source, has no queues). Counts are SQS's approximate ones; the table's rates are visible messages per second. The charts span the last minutes (up to 10): a stage's backlog (waiting and in flight), and its rates in and out, estimated from the counts (SQS counts no arrivals or departures, so they are at least these). A stage with items for later shows how many wait (when the next is due cannot be known: SQS shows no delayed message), and one with rateLimit or maxConcurrency its permits in use of the limit (rate: calls within the last period; slots: calls running now, over every process). With --payload-bucket, a join stage shows its items waiting for branches and when the oldest was last folded (listed every 10 s at most).</p>
 <h2>Dead letters</h2>
 <div id="message"></div>
 <div id="dead"></div>

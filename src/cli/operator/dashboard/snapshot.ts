@@ -4,6 +4,7 @@
  * successive samples. Pure: the sampler (sampler.ts) calls SQS.
  */
 import { type StatusRow, withRates } from '../status.ts';
+import { limitsOf, type StageLimits } from '../status-limits.ts';
 import type { JoinStatusRow } from '../status-joins.ts';
 import type { PipelineHistory } from './history.ts';
 
@@ -26,8 +27,12 @@ export interface DeadLetterView {
   readonly rate: number | null;
 }
 
-/** A stage with queues (a pipeline's first stage, its source, has none, so is not shown). */
-export interface StageView {
+/**
+ * A stage with queues (a pipeline's first stage, its source, has none, so is not shown), with its
+ * items for later and its limits' permits in use (`later`, `rate`, `slots`, as `status` gives them:
+ * each only when the stage has that queue).
+ */
+export interface StageView extends StageLimits {
   readonly name: string;
   /** Position of the stage in the pipeline; null when its queues have no index tag. */
   readonly index: number | null;
@@ -75,11 +80,16 @@ export function rateBase(history: readonly Sample[], now: number, windowMs: numb
 
 /** The stages of `rows` (in pipeline order, as `statusRows` gives them) with rates against `base`. */
 export function pipelineView(rows: readonly StatusRow[], base: Sample | undefined, now: number): StageView[] {
-  const stages = new Map<string, { index: number | null; levels: LevelView[]; dlq: DeadLetterView | null }>();
+  type Building = Omit<StageView, 'name' | 'levels' | 'dlq'> & {
+    levels: LevelView[];
+    dlq: DeadLetterView | null;
+  };
+  const stages = new Map<string, Building>();
   for (const row of withRates(rows, base, now)) {
     let stage = stages.get(row.stage);
     if (stage === undefined) {
-      stage = { index: row.stageIndex, levels: [], dlq: null };
+      // A stage's first row carries its figures beyond its inputs.
+      stage = { index: row.stageIndex, levels: [], dlq: null, ...limitsOf(row) };
       stages.set(row.stage, stage);
     }
     const rate = row.visibleRate ?? null;
