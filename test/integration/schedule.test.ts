@@ -1,10 +1,13 @@
-// NEEDS THE ENGINE WIRING (issue 25, point 2): fails until the source stage takes `schedule`
-// (its ticks queue, its TickClock in every run, the ticks consumed like inputs). Written ahead,
-// through the public API only.
+/**
+ * A scheduled source (issue 25) through the public API: with 3 replicas, exactly one item per
+ * tick; a replica that starts after no replica ran catches up the ticks missed since the last
+ * one recorded on its queue (`catchUp: 'all'`), oldest first, then records the latest it sent.
+ */
+import { ListQueueTagsCommand, TagQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TaskClient } from '../../src/index.ts';
 import { collect } from '../support/pipeline.ts';
-import { backendEnv, testDomain } from '../support/sqs.ts';
+import { backendEnv, rawClient, testDomain } from '../support/sqs.ts';
 
 const TICKS = 20;
 const EVERY = 1000;
@@ -23,7 +26,6 @@ describe('a scheduled source with 3 replicas', () => {
   let wanted = Number.POSITIVE_INFINITY;
   const allSunk = deferred(); // `wanted` inputs reached the sink
 
-  // Not an object literal in registerTasks, so that this compiles before StageOptions has `schedule`.
   const tick = {
     name: 'tick',
     method: (scheduledAt: string) => ({ at: scheduledAt }),
@@ -76,4 +78,33 @@ describe('a scheduled source with 3 replicas', () => {
       expect(sunk).toHaveLength(instants.length);
     },
   );
+});
+
+describe('a scheduled source that starts after no replica ran', () => {
+  const domain = testDomain('catchup');
+  const client = new TaskClient({ domain, ...backendEnv() }).registerTasks([
+    {
+      name: 'tick',
+      method: (scheduledAt: string) => Date.parse(scheduledAt),
+      schedule: { every: 60_000 },
+      catchUp: 'all',
+    },
+  ]);
+  const raw = rawClient();
+  afterAll(async () => {
+    await client.close();
+    raw.destroy();
+  });
+
+  it('catches up the ticks after the last one recorded, oldest first, and records the latest', async () => {
+    await client.createQueues();
+    const url = (await client.queues()).find((q) => q.level === 0)?.url ?? '';
+    const lastTick = Math.floor(Date.now() / 60_000) * 60_000 - 3 * 60_000; // 3 ticks ago
+    await raw.send(new TagQueueCommand({ QueueUrl: url, Tags: { 'sqspipes:last-tick': String(lastTick) } }));
+    // The next live tick is up to a minute away: the first 3 calls are the missed ticks.
+    const out = await collect<number>(client.run('tick', { limit: 3 }));
+    expect(out).toEqual([1, 2, 3].map((i) => lastTick + i * 60_000));
+    const { Tags } = await raw.send(new ListQueueTagsCommand({ QueueUrl: url }));
+    expect(Number(Tags?.['sqspipes:last-tick'])).toBeGreaterThanOrEqual(lastTick + 3 * 60_000);
+  });
 });
