@@ -152,6 +152,41 @@ describe('fleet-wide limits', () => {
     }
   }, 60_000);
 
+  it('a stop hands back the inputs still waiting for a permit, as no attempt', async () => {
+    const attempts: { n: number; attempt: number }[] = [];
+    let release = () => {};
+    const holding = new Promise<void>((resolve) => (release = resolve));
+    let first = () => {};
+    const started = new Promise<void>((resolve) => (first = resolve));
+    const client = testClient('slots-stop', [
+      {
+        name: 'one',
+        input: true,
+        workers: 2,
+        maxConcurrency: 1,
+        method: async (n: number) => {
+          attempts.push({ n, attempt: taskContext().attempt });
+          first();
+          if (attempts.length === 1) await holding; // holds the only slot until the stop
+          return n;
+        },
+      },
+    ]);
+    await client.enqueue('one', 1);
+    await client.enqueue('one', 2);
+    const stop = new AbortController();
+    const run = collect(client.run('one', { signal: stop.signal }));
+    await started;
+    stop.abort(); // the second input waits for the slot the first holds
+    release();
+    const firstRun = await run;
+    const rest = await collect(client.run('one', { limit: 2 - firstRun.length, idleTimeout: 10_000 }));
+    expect([...firstRun, ...rest].sort()).toEqual([1, 2]);
+    // Each called once, at its first attempt: waiting for a permit was no attempt.
+    expect(attempts.map((a) => a.attempt)).toEqual([1, 1]);
+    expect((await client.queues()).find((q) => q.level === 'dlq')?.visible).toBe(0);
+  }, 60_000);
+
   it('refuses bad limits at registration, naming the stage and the field', () => {
     const c = new TaskClient({ domain: 'limits-bad', region: 'us-east-1' });
     expect(() =>
