@@ -61,8 +61,8 @@ export class Delayed<T> {
 
 /**
  * Delivers an output to the next stage later: `ms` milliseconds from now, or at a given time
- * (`{ at: Date | epoch ms }`), never before (any length: it waits in the domain's timers queue,
- * which every run of the domain polls; late by about a second while one runs). Its input is
+ * (`{ at: Date | epoch ms }`), never before (any length: it waits in the next stage's queue of
+ * timers, which that stage's runs poll; late by about a second while one runs). Its input is
  * acknowledged once SQS accepted it there. It takes its place in its key's order when it is due.
  * It may wrap {@link withId}'s output (`delayed(withId(id, v), ms)`) and stand anywhere an output
  * can (returned, yielded, inside `fanOut(...)`), but not on the last stage (it has no queue).

@@ -285,9 +285,9 @@ export interface EnqueueOptions {
    */
   signal?: AbortSignal;
   /**
-   * Deliver it this many milliseconds from now, not before (any length: it waits in the domain's
-   * timers queue, `<domain>-timers`, which every run of the domain polls; late by about a second
-   * while one runs). It takes its place in its key's order when it is due, not when it is sent.
+   * Deliver it this many milliseconds from now, not before (any length: it waits in the stage's
+   * queue of timers, `<domain>-<stage>-later`, which the stage's runs poll; late by about a
+   * second while one runs). It takes its place in its key's order when it is due, not when it is sent.
    * A repeat with the same `id` is dropped when both reach the queue within 5 minutes of each
    * other: give `at` rather than `delay` to repeat a send safely. Not with `at`.
    */

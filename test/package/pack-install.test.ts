@@ -187,7 +187,7 @@ describe('from npm pack to a running pipeline, as the README tells a new user', 
     // What a file skipped, and why: one line each, `outside-kit: … skipped.`
     for (const line of result.output.split('\n')) if (line.startsWith('outside-kit: ')) console.warn(line);
     expect(result.code, `npx vitest run outside-kit:\n${result.output}`).toBe(0);
-  });
+  }, 900_000);
 
   it('installs without running a script, with its license and the files its user path links to', async () => {
     const installed = join(project, 'node_modules', 'sqspipes');
