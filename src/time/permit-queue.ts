@@ -10,9 +10,9 @@
  * inert behind the first; one receive may still bring several copies of one group at once, and
  * then all but one are deleted ({@link sortReceived}).
  */
+import { queueDepths } from '../queues/depths.ts';
 import {
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   type Message,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -140,22 +140,8 @@ export function sortReceived(messages: readonly Message[], limit: number, now: n
 
 /** Messages in the queue: visible, in flight and delayed (SQS's approximate counts). */
 export async function countPermits(sqs: SQSClient, url: string): Promise<number> {
-  const out = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: [
-        'ApproximateNumberOfMessages',
-        'ApproximateNumberOfMessagesNotVisible',
-        'ApproximateNumberOfMessagesDelayed',
-      ],
-    }),
-  );
-  const a = out.Attributes ?? {};
-  return (
-    Number(a.ApproximateNumberOfMessages ?? 0) +
-    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
-  );
+  const { visible, inFlight, delayed } = await queueDepths(sqs, url);
+  return visible + inFlight + delayed;
 }
 
 /**
