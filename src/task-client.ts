@@ -1,4 +1,5 @@
 import { type ResolvedClientOptions, resolveClientOptions } from './client-options.ts';
+import type { TimerStats } from './time/domain-timers.ts';
 import { DeleteQueueCommand, QueueDoesNotExist } from '@aws-sdk/client-sqs';
 import { permitQueueName } from './time/permit-queue.ts';
 import { CallLimits, type LimitStats } from './worker/call-limits.ts';
@@ -63,6 +64,7 @@ export class TaskClient extends TaskEvents {
     {
       readonly inHand: number;
       readonly limitStats?: LimitStats | undefined;
+      readonly timerStats?: TimerStats | undefined;
       stop(options?: StopOptions): Promise<void>;
     },
     string

@@ -1,5 +1,5 @@
 import type { TaskEvents } from '../events.ts';
-import type { PermitsReading, Telemetry } from './telemetry.ts';
+import type { PermitsReading, Telemetry, TimersReading } from './telemetry.ts';
 
 /** One limit's permits as a run sees them (PermitStats). */
 interface RunPermits {
@@ -13,6 +13,8 @@ export interface MeteredRun {
   /** A stage run's limits (StageRunner.limitStats); absent for a source, undefined before start. */
   readonly limitStats?:
     { readonly rate?: RunPermits | undefined; readonly slots?: RunPermits | undefined } | undefined;
+  /** A stage run's timers as its process's sweeps saw them (StageRunner.timerStats). */
+  readonly timerStats?: { readonly waiting: number; readonly nextDue: number | undefined } | undefined;
 }
 
 /**
@@ -35,6 +37,19 @@ export function observeClient(
     return byStage;
   });
   telemetry.observePermits(() => permitReadings(active));
+  telemetry.observeTimers(() => timerReadings(active));
+}
+
+/** The timers of each stage (runs of one stage share its queue of timers: read once). */
+export function timerReadings(active: ReadonlyMap<MeteredRun, string>, now = Date.now()): TimersReading[] {
+  const byStage = new Map<string, TimersReading>();
+  for (const [run, stage] of active) {
+    const stats = run.timerStats;
+    if (stats === undefined || byStage.has(stage)) continue;
+    const nextDueIn = stats.nextDue === undefined ? undefined : Math.max(0, (stats.nextDue - now) / 1000);
+    byStage.set(stage, { stage, waiting: stats.waiting, nextDueIn });
+  }
+  return [...byStage.values()];
 }
 
 /** The permits held and calls waiting of `active` runs, summed by stage and limit. */

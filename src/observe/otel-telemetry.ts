@@ -9,6 +9,7 @@ import {
   NOOP_CALL,
   NOOP_SEND,
   type PermitsReading,
+  type TimersReading,
   type SendTrace,
   type Telemetry,
   type TraceCarrier,
@@ -39,6 +40,8 @@ class OtelTelemetry implements Telemetry {
   readonly #meter: OtelApi.Meter;
   readonly #permitsHeld: OtelApi.ObservableGauge;
   readonly #permitsWaiting: OtelApi.ObservableGauge;
+  readonly #timersWaiting: OtelApi.ObservableGauge;
+  readonly #timersNextDue: OtelApi.ObservableGauge;
 
   readonly #metered: boolean;
   #on = false;
@@ -73,6 +76,15 @@ class OtelTelemetry implements Telemetry {
     this.#permitsWaiting = meter.createObservableGauge('sqspipes.permits.waiting', {
       unit: '{call}',
       description: 'Calls waiting here for a permit of a fleet-wide limit (rateLimit, maxConcurrency)',
+    });
+    this.#timersWaiting = meter.createObservableGauge('sqspipes.timers.waiting', {
+      unit: '{item}',
+      description:
+        "Items for later in a stage's queue of timers, as this process's sweeps saw them within the last hop (15 minutes)",
+    });
+    this.#timersNextDue = meter.createObservableGauge('sqspipes.timers.next_due', {
+      unit: 's',
+      description: 'Seconds until the next item for later of a stage is due, among those this process saw',
     });
   }
 
@@ -230,6 +242,21 @@ class OtelTelemetry implements Telemetry {
         }
       },
       [held, waiting],
+    );
+  }
+
+  observeTimers(read: () => Iterable<TimersReading>): void {
+    const waiting = this.#timersWaiting;
+    const nextDue = this.#timersNextDue;
+    this.#meter.addBatchObservableCallback(
+      (result) => {
+        for (const r of read()) {
+          const attributes = { 'sqspipes.stage': r.stage };
+          result.observe(waiting, r.waiting, attributes);
+          if (r.nextDueIn !== undefined) result.observe(nextDue, r.nextDueIn, attributes);
+        }
+      },
+      [waiting, nextDue],
     );
   }
 

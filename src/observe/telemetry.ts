@@ -78,6 +78,16 @@ export interface Telemetry {
   observeInHand(read: () => Iterable<readonly [stage: string, inHand: number]>): void;
   /** Reports the permits held and the calls waiting for one, by stage and limit, whenever the meter asks. */
   observePermits(read: () => Iterable<PermitsReading>): void;
+  /** Reports the timers waiting by stage, and the time to the next one due, whenever the meter asks. */
+  observeTimers(read: () => Iterable<TimersReading>): void;
+}
+
+/** A stage's items for later as this process's sweeps saw them. */
+export interface TimersReading {
+  readonly stage: string;
+  readonly waiting: number;
+  /** Seconds until the next one is due; undefined: none seen. */
+  readonly nextDueIn: number | undefined;
 }
 
 /** A call that records nothing. */
@@ -96,4 +106,5 @@ export const NO_TELEMETRY: Telemetry = {
   count: () => {},
   observeInHand: () => {},
   observePermits: () => {},
+  observeTimers: () => {},
 };

@@ -166,6 +166,14 @@ interface Outgoing {
   readonly attributes: Readonly<Record<string, MessageAttributeValue>> | undefined;
 }
 
+/** What a queue of timers holds, as the runs of this process saw it in the last hop. */
+export interface TimerStats {
+  /** Timers seen waiting (each comes by at least once a hop, 15 minutes). */
+  readonly waiting: number;
+  /** The earliest due time among them (epoch ms); undefined: none seen. */
+  readonly nextDue: number | undefined;
+}
+
 export class DomainTimers {
   readonly name: string;
   readonly #init: DomainTimersInit;
@@ -176,6 +184,8 @@ export class DomainTimers {
   #sweepers = 0;
   #sweep: { stop: AbortController; done: Promise<void> } | undefined;
   #sender: Batcher<Outgoing, unknown> | undefined;
+  /** Timers seen by this process's sweeps, by target and id: their due time, and when seen. */
+  readonly #seen = new Map<string, { due: number; at: number }>();
 
   constructor(init: DomainTimersInit) {
     this.#init = init;
@@ -183,6 +193,21 @@ export class DomainTimers {
       init.stage === undefined ? deleteQueueName(init.domain) : laterQueueName(init.domain, init.stage);
     const timing = init.timing ?? { holdSeconds: DELETE_HOLD_SECONDS, everyMs: 60_000 };
     this.#timing = { ...timing, hopSeconds: timing.hopSeconds ?? MAX_DELAY_SECONDS };
+  }
+
+  /**
+   * Timers waiting as this process's sweeps saw them within the last hop (a delayed message is
+   * invisible, but every timer comes by at least once a hop): for metrics. Other processes' sweeps
+   * see the others.
+   */
+  timerStats(now = Date.now()): TimerStats {
+    const since = now - (this.#timing.hopSeconds + SWEEP_VISIBILITY_SECONDS) * 1000;
+    let nextDue: number | undefined;
+    for (const [key, seen] of this.#seen) {
+      if (seen.at < since) this.#seen.delete(key);
+      else nextDue = Math.min(nextDue ?? seen.due, seen.due);
+    }
+    return { waiting: this.#seen.size, nextDue };
   }
 
   /** Lends the store that deletes stored bodies (a client with `payloads`). */
@@ -383,6 +408,7 @@ export class DomainTimers {
         const work = this.#parse(message);
         if (work === undefined) return done.push(message);
         if ('dedup' in work) {
+          this.#seen.set(`${work.url} ${work.dedup}`, { due: work.due, at: Date.now() });
           if (work.due <= Date.now()) return due.push({ message, target: work });
           return (await this.#again(message, work)) ? done.push(message) : undefined;
         }
@@ -442,7 +468,9 @@ export class DomainTimers {
           );
           for (const ok of out.Successful ?? []) {
             const timer = timers[Number(ok.Id)];
-            if (timer !== undefined) sent.push(timer.message);
+            if (timer === undefined) continue;
+            sent.push(timer.message);
+            this.#seen.delete(`${url} ${timer.target.dedup}`);
           }
           for (const failed of out.Failed ?? []) {
             const timer = timers[Number(failed.Id)];

@@ -1,4 +1,5 @@
 import type { Message } from '@aws-sdk/client-sqs';
+import type { TimerStats } from '../time/domain-timers.ts';
 import type { Envelope } from '../envelope.ts';
 import type { ResolvedRunOptions } from '../run-options.ts';
 import { RunIo } from '../sqs/run-io.ts';
@@ -83,6 +84,11 @@ export class StageRunner {
   /** Its stage's fleet-wide limits as this run sees them (permits held, calls waiting); none before start. */
   get limitStats(): LimitStats | undefined {
     return this.#limits?.stats();
+  }
+
+  /** Its stage's timers as this process's sweeps saw them (for metrics). */
+  get timerStats(): TimerStats {
+    return this.#deps.later.timerStats();
   }
 
   /** Creates the input queues (and dead-letter queue) if needed and starts receiving. */

@@ -9,7 +9,12 @@ import { metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskEvents } from '../../src/events.ts';
-import { type MeteredRun, observeClient, permitReadings } from '../../src/observe/client-metrics.ts';
+import {
+  type MeteredRun,
+  observeClient,
+  permitReadings,
+  timerReadings,
+} from '../../src/observe/client-metrics.ts';
 import { loadTelemetry } from '../../src/observe/otel-telemetry.ts';
 
 class Reader extends MetricReader {
@@ -70,5 +75,34 @@ describe('permit gauges', () => {
     expect(await points('sqspipes.messages.in_hand')).toEqual([
       { attributes: { 'sqspipes.stage': 'work' }, value: 2 },
     ]);
+  });
+});
+
+describe('timer gauges', () => {
+  it('reads each stage once (its runs share its queue of timers), with the seconds to the next due', () => {
+    const now = 1_000_000;
+    const active = new Map<MeteredRun, string>([
+      [{ inHand: 0, timerStats: { waiting: 3, nextDue: now + 90_000 } }, 'remind'],
+      [{ inHand: 0, timerStats: { waiting: 3, nextDue: now + 90_000 } }, 'remind'],
+      [{ inHand: 0, timerStats: { waiting: 0, nextDue: undefined } }, 'sink'],
+      [{ inHand: 0 }, 'source'],
+    ]);
+    expect(timerReadings(active, now)).toEqual([
+      { stage: 'remind', waiting: 3, nextDueIn: 90 },
+      { stage: 'sink', waiting: 0, nextDueIn: undefined },
+    ]);
+  });
+
+  it('reports them to the meter: sqspipes.timers.waiting, and .next_due when one was seen', async () => {
+    const telemetry = await loadTelemetry();
+    const active = new Map<MeteredRun, string>([
+      [{ inHand: 0, timerStats: { waiting: 2, nextDue: Date.now() + 60_000 } }, 'remind'],
+    ]);
+    observeClient(telemetry, new TaskEvents(), active);
+    const attributes = { 'sqspipes.stage': 'remind' };
+    expect(await points('sqspipes.timers.waiting')).toEqual([{ attributes, value: 2 }]);
+    const [due] = await points('sqspipes.timers.next_due');
+    expect(due?.attributes).toEqual(attributes);
+    expect(due?.value).toBeGreaterThan(50);
   });
 });
