@@ -79,6 +79,13 @@ describe('sqspipes dashboard', () => {
     return (await queueDepths(raw, out.QueueUrl ?? '')).visible;
   }
 
+  /** Visible and in flight. */
+  async function queued(name: string): Promise<number> {
+    const out = await raw.send(new GetQueueUrlCommand({ QueueName: name }));
+    const { visible: shown, inFlight } = await queueDepths(raw, out.QueueUrl ?? '');
+    return shown + inFlight;
+  }
+
   it('serves the counts as JSON, refuses actions without --actions, and stops on SIGTERM', async () => {
     const { domain, client } = await pipeline();
     await client.enqueue('square', 5);
@@ -167,10 +174,13 @@ describe('sqspipes dashboard', () => {
         await page.locator('button[data-action="redrive"][data-stage="square"]').click();
         await page.locator('#message', { hasText: 'moved 1 message(s)' }).waitFor({ timeout: 20_000 });
         await until(page, 'square', 'dlq', 'dlq', '=', 0);
-        await until(page, 'square', 0, 'visible', '=', 1);
+        // Back in its input: visible, or in flight when a long poll square's run left as it
+        // stopped (idle) was still answered by the emulator (fauxqs does; it then hides the
+        // message for the stage's 30 s visibility, as long as this wait).
+        await until(page, 'square', 0, ['visible', 'inFlight'], '=', 1);
         expect(await deadLetter.count()).toBe(0);
         expect(await visible(`${domain}-square-dlq.fifo`)).toBe(0);
-        expect(await visible(`${domain}-square-p0.fifo`)).toBe(1);
+        expect(await queued(`${domain}-square-p0.fifo`)).toBe(1);
       } finally {
         await browser.close();
         await client.close();
@@ -220,27 +230,33 @@ describe('sqspipes dashboard', () => {
   });
 });
 
-/** Waits (up to 30 s) until the number the page shows in `field` of a stage's level is (`=`) or exceeds (`>`) `n`. */
+/**
+ * Waits (up to 30 s) until the number the page shows in `field` of a stage's level (or the sum of
+ * `fields`) is (`=`) or exceeds (`>`) `n`.
+ */
 async function until(
   page: Page,
   stage: string,
   level: number | 'dlq',
-  field: string,
+  field: string | readonly string[],
   op: '=' | '>',
   n: number,
 ): Promise<void> {
   interface Node {
     readonly textContent: string | null;
   }
-  const selector = `[data-stage="${stage}"] [data-level="${level}"] [data-field="${field}"]`;
+  const fields = typeof field === 'string' ? [field] : field;
+  const selectors = fields.map((f) => `[data-stage="${stage}"] [data-level="${level}"] [data-field="${f}"]`);
   await page.waitForFunction(
-    ({ selector, op, n }) => {
+    ({ selectors, op, n }) => {
       // Runs in the page (this project's types have no DOM).
       const { document } = globalThis as unknown as { document: { querySelector(s: string): Node | null } };
-      const text = document.querySelector(selector)?.textContent ?? '';
-      return text !== '' && (op === '=' ? Number(text) === n : Number(text) > n);
+      const texts = selectors.map((selector) => document.querySelector(selector)?.textContent ?? '');
+      if (texts.includes('')) return false;
+      const sum = texts.reduce((total, text) => total + Number(text), 0);
+      return op === '=' ? sum === n : sum > n;
     },
-    { selector, op, n },
+    { selectors, op, n },
     { timeout: 30_000, polling: 100 },
   );
 }
