@@ -184,8 +184,13 @@ export class DomainTimers {
   #sweepers = 0;
   #sweep: { stop: AbortController; done: Promise<void> } | undefined;
   #sender: Batcher<Outgoing, unknown> | undefined;
-  /** Timers seen by this process's sweeps, by target and id: their due time, and when seen. */
+  /**
+   * Timers seen by this process's sweeps, by target and id: their due time, and when seen. Kept
+   * only once someone reads {@link timerStats} (the metrics, which read it, and so prune it,
+   * at each collection): else it would grow with every timer another process sends on.
+   */
   readonly #seen = new Map<string, { due: number; at: number }>();
+  #tracking = false;
 
   constructor(init: DomainTimersInit) {
     this.#init = init;
@@ -201,6 +206,7 @@ export class DomainTimers {
    * see the others.
    */
   timerStats(now = Date.now()): TimerStats {
+    this.#tracking = true;
     const since = now - (this.#timing.hopSeconds + SWEEP_VISIBILITY_SECONDS) * 1000;
     let nextDue: number | undefined;
     for (const [key, seen] of this.#seen) {
@@ -408,7 +414,7 @@ export class DomainTimers {
         const work = this.#parse(message);
         if (work === undefined) return done.push(message);
         if ('dedup' in work) {
-          this.#seen.set(`${work.url} ${work.dedup}`, { due: work.due, at: Date.now() });
+          if (this.#tracking) this.#seen.set(`${work.url} ${work.dedup}`, { due: work.due, at: Date.now() });
           if (work.due <= Date.now()) return due.push({ message, target: work });
           return (await this.#again(message, work)) ? done.push(message) : undefined;
         }
