@@ -57,6 +57,16 @@ export {
 export type { PayloadOptions } from './payloads/options.ts';
 export type { ClientStats } from './client-stats.ts';
 export { TaskClient } from './task-client.ts';
+export type {
+  LambdaBatchResponse,
+  LambdaContextLike,
+  LambdaMapping,
+  LambdaOptions,
+  LambdaSqsEvent,
+  LambdaSqsHandler,
+  LambdaSqsMessageAttribute,
+  LambdaSqsRecord,
+} from './lambda/types.ts';
 export { type ItemStatus, Submission } from './replies/submission.ts';
 export type {
   EnqueueOptions,

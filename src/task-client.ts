@@ -37,6 +37,9 @@ import type {
   TaskClientOptions,
 } from './types.ts';
 import { KeyTurns } from './key-turns.ts';
+import { LambdaStage } from './lambda/handler.ts';
+import { resolveLambdaOptions } from './lambda/options.ts';
+import type { LambdaOptions, LambdaSqsHandler } from './lambda/types.ts';
 import { type Deadline, deadline } from './time/deadline.ts';
 import { OutputChannel } from './worker/output-channel.ts';
 import { StageHooks } from './worker/hooks.ts';
@@ -133,6 +136,20 @@ export class TaskClient extends TaskEvents {
       await runner.stop();
       this.#active.delete(runner);
     }
+  }
+
+  /**
+   * The handler that runs `stage` on AWS Lambda, behind SQS event source mappings (one per input
+   * level queue, one on the stage's queue of timers: `sqspipes lambda` prints them): export it as
+   * the function's handler. Each record is run as a stage process runs what it receives (same
+   * envelope, ids, hooks, context, outputs, reports, traces); the answer lists the records to leave
+   * on the queue (ReportBatchItemFailures). A source, a scheduled stage or a bad option throws here.
+   */
+  lambda(stage: string, options?: LambdaOptions): LambdaSqsHandler {
+    const found = this.#stage(stage);
+    if (found.join !== undefined && this.#options.payloads === undefined) throw joinWithoutPayloads(found);
+    const resolved = resolveLambdaOptions(found, options);
+    return new LambdaStage(found, () => this.#deps(found), resolved).handler;
   }
 
   /**

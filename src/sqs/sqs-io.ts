@@ -179,6 +179,16 @@ export class SqsIo {
   }
 
   /**
+   * Decodes the compressed bodies of messages received elsewhere (Lambda's event source mapping)
+   * and reads those stored in S3, as {@link receive} does with what it receives; one that cannot
+   * be read records why (payloadErrorOf).
+   */
+  async readBodies(messages: readonly Message[], signal?: AbortSignal): Promise<void> {
+    if (messages.some(isEncoded)) await decodeReceived(messages);
+    if (messages.some(hasPointer)) await resolvePointers(this.#payloads, messages, signal);
+  }
+
+  /**
    * Sends one message (batched); resolves once SQS accepted it (or dropped it as a duplicate).
    * Aborting `signal` withdraws it unless it is already on the wire.
    */

@@ -407,6 +407,22 @@ export class DomainTimers {
       signal === undefined ? {} : { abortSignal: signal },
     );
     const messages = out.Messages ?? [];
+    const done = await this.handle(messages);
+    if (done.length > 0) {
+      const entries = done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
+      // Not deleted (a failure): it comes back and is done again, harmlessly (a timer's repeat is
+      // dropped by its FIFO queue within 5 minutes; deleting keys twice is no harm).
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: entries }));
+    }
+    return messages.length === 10;
+  }
+
+  /**
+   * Does what received `messages` ask (timers due sent on, others delayed again, deletes made) and
+   * resolves with those done, to be deleted: by the sweep, or by Lambda's event source mapping
+   * for a stage run there (see src/lambda/).
+   */
+  async handle(messages: readonly Message[]): Promise<Message[]> {
     const done: Message[] = [];
     const due: { message: Message; target: TimerTarget }[] = [];
     await Promise.all(
@@ -422,13 +438,7 @@ export class DomainTimers {
       }),
     );
     done.push(...(await this.#fire(due)));
-    if (done.length > 0) {
-      const entries = done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
-      // Not deleted (a failure): it comes back and is done again, harmlessly (a timer's repeat is
-      // dropped by its FIFO queue within 5 minutes; deleting keys twice is no harm).
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: entries }));
-    }
-    return messages.length === 10;
+    return done;
   }
 
   /** A timer not yet due: sent here again with a new delay. True once SQS accepted it. */

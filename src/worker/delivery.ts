@@ -32,7 +32,8 @@ export type Outcome = 'acked' | 'released' | 'dead-lettered';
 export interface DeliveryDeps {
   readonly stage: Stage;
   readonly io: RunIo;
-  readonly heartbeat: Heartbeat;
+  /** Keeps its lease (a run's {@link Heartbeat}; on Lambda, none: the invocation ends first). */
+  readonly heartbeat: Pick<Heartbeat, 'track' | 'untrack' | 'visibilitySeconds'>;
   readonly events: TaskEvents;
   readonly logger: Logger;
   /** The run is stopping: a failed input is handed back (with its delay), not retried here. */
@@ -501,6 +502,11 @@ export function budgetSpentReason(received: number, max: number, error?: Sqspipe
     `(maxReceiveCount ${max}) is spent by hand-backs and peeks, and a hand-back now would let SQS ` +
     `move it to the dead-letter queue without a reason${last}`
   );
+}
+
+/** The hand-back delay for later messages of `delivery`'s group: a second past its own, if any. */
+export function laterThan(delivery: Delivery): number {
+  return delivery.handedBackFor > 0 ? delivery.handedBackFor + 1 : 0;
 }
 
 /** Deliveries of a message so far, this one included. */

@@ -15,7 +15,7 @@ export interface IdentifiedOutput {
 /** Where a call's outputs go, and how the consumer wants them. */
 export interface EmitTarget {
   readonly forwarder: Forwarder;
-  readonly output: OutputChannel<unknown>;
+  readonly output: Pick<OutputChannel<unknown>, 'push'>;
   readonly ignoreNone: boolean;
   /** Yield `{ id, value }` to the consumer instead of the value. */
   readonly withIds: boolean;

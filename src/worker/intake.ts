@@ -193,7 +193,7 @@ export class Intake {
 type Decoded = ReturnType<typeof decodeEnvelope>;
 
 /** Why an input whose body is stored in S3 is dead-lettered when that body cannot be read. */
-function unreadableReason(error: unknown): string {
+export function unreadableReason(error: unknown): string {
   if (error instanceof EncodedBodyError) return error.message;
   return `its body stored in S3 could not be read: ${describe(error)}`;
 }

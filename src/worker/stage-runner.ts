@@ -5,7 +5,7 @@ import type { ResolvedRunOptions } from '../run-options.ts';
 import { RunIo } from '../sqs/run-io.ts';
 import type { Stage } from '../stage.ts';
 import { Capacity } from './capacity.ts';
-import { Delivery, type DeliveryDeps, type Outcome } from './delivery.ts';
+import { Delivery, type DeliveryDeps, laterThan, type Outcome } from './delivery.ts';
 import { DlqSweeper } from './dlq-sweep.ts';
 import { Forwarder, maxBodyBytes } from './forwarder.ts';
 import { Heartbeat } from './heartbeat.ts';
@@ -14,11 +14,10 @@ import type { OutputChannel } from './output-channel.ts';
 import { BUSY_WAIT_SECONDS, RECEIVE_MAX } from './poller.ts';
 import { OUTPUT_WINDOW, OutputWindow } from './output-window.ts';
 import { Processor } from './processor.ts';
-import { joinDeadlines } from '../join/deadline.ts';
-import { JOIN_FOLD_MAX, JoinGate } from '../join/gate.ts';
-import { JoinReporter } from '../join/reporter.ts';
-import { S3JoinStateStore } from '../payloads/join-state-s3.ts';
-import { Reporter } from '../replies/reporter.ts';
+import { JOIN_FOLD_MAX } from '../join/gate.ts';
+import type { JoinReporter } from '../join/reporter.ts';
+import type { Reporter } from '../replies/reporter.ts';
+import { stageReporters } from './stage-parts.ts';
 import { RunControl } from './run-control.ts';
 import { logStop } from './stop-log.ts';
 import type { RunDeps } from './run-deps.ts';
@@ -113,22 +112,7 @@ export class StageRunner {
     this.#acquired = true;
     const batch = stage.batch ?? 1;
     this.#logStart(levels, workers, batch);
-    const reporter = new Reporter({
-      domain: this.#deps.queues.topology.domain,
-      stage: stage.name,
-      find: (name) => this.#deps.queues.find(name),
-      send: (url, message) => this.#io.send(url, message),
-      logger: this.#deps.logger,
-      maxResultBytes: this.#deps.io.payloads === undefined ? undefined : maxBodyBytes(this.#deps.io),
-    });
-    // Reports to joins: needed where a join's scope may reach (any stage of a pipeline with one).
-    const joinReporter = this.#deps.queues.topology.stages.some((s) => s.join !== undefined)
-      ? new JoinReporter({
-          stage: stage.name,
-          queues: this.#deps.queues,
-          send: (url, message) => this.#io.send(url, message),
-        })
-      : undefined;
+    const { reporter, joinReporter, joinGate } = stageReporters(stage, this.#deps, this.#io);
     const processor = new Processor({
       stage,
       args: this.#options.args,
@@ -144,7 +128,7 @@ export class StageRunner {
       callSignal: this.#control.callSignal,
       reporter,
       joinReporter,
-      joinGate: this.#joinGate(),
+      joinGate,
       limits,
       stopSignal: this.#control.stopSignal,
     });
@@ -242,27 +226,6 @@ export class StageRunner {
       io: this.#io,
       logger: this.#deps.logger,
     };
-  }
-
-  /** A join stage's state of its items, in the `payloads` bucket (run() checked there is one). */
-  #joinGate(): JoinGate | undefined {
-    const payloads = this.#deps.io.payloads;
-    if (this.#stage.join === undefined || payloads === undefined) return undefined;
-    const states = new S3JoinStateStore({
-      store: payloads.store,
-      domain: this.#deps.queues.topology.domain,
-      join: this.#stage.name,
-      logger: this.#deps.logger,
-    });
-    const timers = this.#deps.later; // the join's time limits go back to its own input
-    const deadline = joinDeadlines({
-      stage: this.#stage,
-      at: async (timer) => {
-        await timers.at(timer);
-      },
-      inputUrl: (level) => this.#deps.queues.inputUrl(this.#stage, level),
-    });
-    return new JoinGate({ stage: this.#stage, store: states, deadline });
   }
 
   #deliveryDeps(
@@ -460,9 +423,4 @@ export class StageRunner {
     this.#receiveFailing = false;
     this.#deps.logger.info({ stage: this.#stage.name }, 'receive works again');
   }
-}
-
-/** The hand-back delay for later messages of `delivery`'s group: a second past its own, if any. */
-function laterThan(delivery: Delivery): number {
-  return delivery.handedBackFor > 0 ? delivery.handedBackFor + 1 : 0;
 }

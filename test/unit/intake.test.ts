@@ -44,10 +44,11 @@ function wire() {
   const scheduled: Delivery[] = [];
   const capacity = new Capacity(20);
   const wiring: { intake?: Intake } = {};
-  const deps: DeliveryDeps = {
+  const heartbeat = new Heartbeat(io, 30, () => {});
+  const deps: DeliveryDeps & { heartbeat: Heartbeat } = {
     stage: stage!,
     io: io as unknown as RunIo,
-    heartbeat: new Heartbeat(io, 30, () => {}),
+    heartbeat,
     events: new TaskEvents(),
     logger: { debug() {}, info() {}, warn() {}, error() {} },
     stopping: () => state.stopping,
