@@ -265,10 +265,17 @@ export class TaskClient extends TaskEvents {
 
   /**
    * Creates every queue of the pipeline now (they are otherwise created on first use): a
-   * deployment step, or a way to fail early on missing permissions or attribute drift.
+   * deployment step, or a way to fail early on missing permissions or attribute drift. Each
+   * consuming stage's queue of timers (`<domain>-<stage>-later`) too: an event source mapping of a
+   * stage on Lambda reads it, and needs it to exist.
    */
   async createQueues(): Promise<void> {
-    await createAllQueues(await this.#queues(() => true));
+    const { later } = await this.#connect();
+    const consuming = this.#requireTopology().stages.filter((stage) => stage.consumes);
+    await Promise.all([
+      createAllQueues(await this.#queues(() => true)),
+      ...consuming.map((stage) => later(stage.name).url('own')),
+    ]);
   }
 
   /** This pipeline's queues (inputs by level, dead-letter queues) with approximate depths. */

@@ -15,10 +15,10 @@ export interface LambdaSqsRecord {
     readonly SentTimestamp: string;
     readonly SenderId?: string;
     readonly ApproximateFirstReceiveTimestamp?: string;
-    readonly SequenceNumber?: string;
-    readonly MessageGroupId?: string;
-    readonly MessageDeduplicationId?: string;
-    readonly AWSTraceHeader?: string;
+    readonly SequenceNumber?: string | undefined;
+    readonly MessageGroupId?: string | undefined;
+    readonly MessageDeduplicationId?: string | undefined;
+    readonly AWSTraceHeader?: string | undefined;
   };
   readonly messageAttributes: Readonly<Record<string, LambdaSqsMessageAttribute>>;
   readonly md5OfBody?: string;

@@ -7,6 +7,7 @@
  * - {@link testPipeline}: the pipeline's stages run in this process under a unique domain; `run()`
  *   feeds inputs and resolves, once the pipeline is idle, with outputs, dead letters and failures.
  * - {@link failOn}, {@link orderViolations} / {@link expectOrderPerKey}: retries, dead letters, order.
+ * - {@link localEventSource}: Lambda's SQS event source mapping, locally, around a handler.
  */
 export { type DeadLetter } from './dead-letters.ts';
 export { failOn, type FailOnOptions } from './fail-on.ts';
@@ -18,6 +19,15 @@ export {
   testPipeline,
   type TestPipelineOptions,
 } from './harness.ts';
+export {
+  type InvocationOutcome,
+  type LocalEventSource,
+  localEventSource,
+  type LocalEventSourceOptions,
+  type LocalEventSourceStats,
+  type LocalInvocation,
+  type LocalLambdaHandler,
+} from './lambda-event-source.ts';
 export { expectOrderPerKey, type OrderViolation, orderViolations } from './order.ts';
 export type { Failure } from './round.ts';
 export {

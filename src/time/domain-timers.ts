@@ -572,7 +572,9 @@ export class DomainTimers {
       name: this.name,
       attributes: {
         MessageRetentionPeriod: RETENTION_SECONDS,
-        VisibilityTimeout: String(SWEEP_VISIBILITY_SECONDS),
+        // A sweep sets its own visibility per receive. A stage's queue of timers keeps SQS's
+        // default (30 s): a Lambda event source mapping on it allows a function timeout that long.
+        ...(this.#init.stage === undefined ? { VisibilityTimeout: String(SWEEP_VISIBILITY_SECONDS) } : {}),
         ...(kmsKeyId === undefined ? { SqsManagedSseEnabled: 'true' } : { KmsMasterKeyId: kmsKeyId }),
       },
       tags:

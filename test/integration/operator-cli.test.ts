@@ -469,7 +469,7 @@ describe('operator CLI', () => {
       [2, ''],
     ]);
     expect(oneLine(none.stderr)).toBe(
-      'Give a command: status, purge, destroy, enqueue, redrive, peek, iam-policy, scaling, replies, dashboard or payloads (see sqspipes --help)',
+      'Give a command: status, purge, destroy, enqueue, redrive, peek, iam-policy, scaling, lambda, replies, dashboard or payloads (see sqspipes --help)',
     );
     expect(oneLine(unknown.stderr)).toBe('Unknown option --oldest (see sqspipes status --help)');
     expect(oneLine(max.stderr)).toBe(

@@ -44,8 +44,11 @@ function policyOf(request: Partial<RoleRequest> & Pick<RoleRequest, 'role'>): Re
 const sorted = (...actions: string[]) => [...actions].sort();
 /** A stage's own inputs: consumed, updated, and sent its own timers when they are due. */
 const OWN = sorted(...PROVISION, UPDATE, ...CONSUME, 'sqs:SendMessage');
-/** A stage's own queue of timers (`<domain>-<stage>-later`): its runs sweep it and re-send what is not due. */
-const TIMERS = sorted(...PROVISION, UPDATE, 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage');
+/**
+ * A stage's own queue of timers (`<domain>-<stage>-later`): its runs sweep it and re-send what is
+ * not due; on Lambda, an event source mapping consumes it.
+ */
+const TIMERS = sorted(...PROVISION, UPDATE, ...CONSUME, 'sqs:SendMessage');
 /** A stage's own queues of permits (`rateLimit`, `maxConcurrency`): taken, held, handed back, refilled. */
 const PERMITS = sorted(...PROVISION, UPDATE, ...CONSUME, 'sqs:SendMessage');
 

@@ -116,12 +116,12 @@ describe('parseOperatorArgs: usage errors name the flag, the expectation and the
   it.each([
     [
       [],
-      'Give a command: status, purge, destroy, enqueue, redrive, peek, iam-policy, scaling, replies, dashboard or payloads (see sqspipes --help)',
+      'Give a command: status, purge, destroy, enqueue, redrive, peek, iam-policy, scaling, lambda, replies, dashboard or payloads (see sqspipes --help)',
     ],
     [['stauts', ...d], 'Unknown command "stauts": did you mean status? (see sqspipes --help)'],
     [
       ['nope', ...d],
-      'Unknown command "nope": the commands are status, purge, destroy, enqueue, redrive, peek, iam-policy, scaling, replies, dashboard and payloads (see sqspipes --help)',
+      'Unknown command "nope": the commands are status, purge, destroy, enqueue, redrive, peek, iam-policy, scaling, lambda, replies, dashboard and payloads (see sqspipes --help)',
     ],
     [['status'], "--domain is required: give the pipeline's domain (see sqspipes status --help)"],
     [['status', '--domain'], '--domain needs a value (see sqspipes status --help)'],

@@ -18,6 +18,7 @@ import { dashboardArgs } from './dashboard/options.ts';
 import { roleRequest } from './iam-args.ts';
 import { checkAccount, checkPartition, parsePipeline, type StageSpec } from './iam-policy.ts';
 import type { RoleRequest } from './iam-roles.ts';
+import { type LambdaRequest, lambdaRequest } from './lambda-args.ts';
 import type { ScalingRequest } from './scaling.ts';
 import { scalingRequest } from './scaling-args.ts';
 import { sqsTimeout } from './sqs-timeout.ts';
@@ -101,6 +102,7 @@ export type Command =
       readonly computed: ComputedArns | undefined;
       readonly scaling: ScalingRequest;
     }
+  | ({ readonly name: 'lambda' } & LambdaRequest)
   | {
       readonly name: 'replies';
       /** `--remove-stale`: delete the stale reply queues instead of listing them. */
@@ -227,6 +229,8 @@ function command(parsed: Parsed, argv: readonly string[]): Command {
       return { name, computed: computedArns(parsed), ...roleRequest(parsed) };
     case 'scaling':
       return { name, computed: computedArns(parsed), scaling: scalingRequest(parsed) };
+    case 'lambda':
+      return { name, ...lambdaRequest(parsed) };
     case 'replies': {
       const staleAfterMs = duration(parsed, 'stale-after', 1000, 30 * 86_400_000) ?? DEFAULT_STALE_AFTER_MS;
       return { name, removeStale: parsed['remove-stale'] === true, staleAfterMs };

@@ -8,6 +8,7 @@ export const COMMAND_USAGE = {
   peek: 'peek <stage>',
   'iam-policy': 'iam-policy',
   scaling: 'scaling',
+  lambda: 'lambda',
   replies: 'replies',
   dashboard: 'dashboard',
   payloads: 'payloads',

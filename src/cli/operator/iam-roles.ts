@@ -164,7 +164,8 @@ function laterGrants(scheme: ArnScheme, pipeline: PipelineSpec, request: RoleReq
       const own = pipeline.stages[index];
       const grants: Grant[] = next === undefined ? [] : [{ ...send, resources: [later(next.name)] }];
       if (own === undefined) return grants;
-      const sweep = [...PROVISION, ...UPDATE, 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'];
+      // On Lambda, an event source mapping consumes it (ChangeMessageVisibility, as on the inputs).
+      const sweep = [...PROVISION, ...UPDATE, ...CONSUME, 'sqs:SendMessage'];
       return [
         ...grants,
         { sid: 'SqspipesOwnTimers', actions: sweep, resources: [later(own.name)] },

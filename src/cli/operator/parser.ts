@@ -78,6 +78,12 @@ const SCALING = `Prints the autoscaling configuration of every stage with queues
 --keda: one KEDA ScaledObject per stage (YAML documents separated by ---), scaling the Deployment --deployment (default <domain>-{stage}) with one aws-sqs-queue trigger per priority queue, queueLength = --target-backlog. KEDA counts visible and in-flight messages; with several priority queues, advanced.scalingModifiers (KEDA 2.12 or later) sums the triggers, since the HPA otherwise follows the largest one. The triggers use the KEDA operator's own AWS identity (identityOwner: operator), or a TriggerAuthentication with --auth-ref; either needs sqs:GetQueueAttributes on the queues. minReplicaCount is 1 by default: at 0 an item waits for KEDA's next poll and a pod's start; give --min-replicas 0 to scale to zero on purpose.
 --cloudwatch: a JSON array with one EC2 Auto Scaling target tracking policy per stage, each the input of aws autoscaling put-scaling-policy --cli-input-json, for the Auto Scaling group --group (default <domain>-{stage}): AWS's backlog per instance, the sum of ApproximateNumberOfMessagesVisible of the stage's priority queues divided by the group's GroupInServiceInstances, kept at --target-backlog. The group's minimum size should be at least 1 (with no instance the ratio has no value). Queue URLs and names come from --stages, --account and --region, or from the domain's existing queues.`;
 
+const LAMBDA = `Prints the AWS Lambda event source mappings that run one stage (--stage) on a function (--function, default <domain>-<stage>), read by its handler (TaskClient.lambda): one per priority level's input queue, <domain>-<stage>-p<level>.fifo, and one on the stage's queue of timers, <domain>-<stage>-later (a standard queue: its delayed items and join time limits). Each takes batches of 10 records (a FIFO mapping's maximum) with FunctionResponseTypes ReportBatchItemFailures, and no batching window (FIFO mappings take none). The first stage (the source) has no input queue: none for it. The pipeline comes from --stages; no SQS call is made.
+
+Each level is a mapping of its own: Lambda polls them side by side and keeps no order between them, so a higher level is not taken first. --max-concurrency (the stage's maxConcurrency) sets ScalingConfig.MaximumConcurrency on each input mapping, which applies to that mapping alone; AWS takes 2 to 1000: 1 becomes 2 (a note says how to hold one call at a time), more than 1000 becomes 1000. The function's timeout must not exceed the VisibilityTimeout of any of its queues (Lambda refuses to create the mapping otherwise): SQS's default of 30 s on the input queues, 10 s on the queue of timers as sqspipes makes it. The text lists the aws sqs set-queue-attributes commands that raise them, and the aws lambda create-event-source-mapping commands; queue ARNs and URLs need --account (and a region).
+
+With --json: one object, {"stage", "functionName", "maxFunctionTimeoutSeconds", "mappings": [{"stage", "queueName", "role" ("input" or "later"), "level" (input only), "batchSize", "functionResponseTypes", "maximumConcurrency" (with --max-concurrency, input only), "queueArn" (with --account)}]}, input levels lowest first, then the queue of timers. sqspipes iam-policy --role stage --stage <name> grants the function's role what the mappings need.`;
+
 const REPLIES = `A process that submits items and awaits their results gets its own reply queue, <domain>-reply-<12 characters>.fifo, tagged with the domain, the role reply, its host and pid, and a heartbeat it refreshes every minute while it lives. A reply queue whose heartbeat is older than --stale-after has lost its owner (the process died without deleting it): stale. Columns: queue, host, pid, heartbeat (its age), state (live or stale); with --json, one JSON object per line. Reply queues are found by their tags, never by name prefix alone. Just before deleting a stale queue, --remove-stale reads its heartbeat again and spares it if the owner refreshed it meanwhile. A --stale-after shorter than the owners' heartbeat interval (1 minute) can remove live queues.`;
 
 /** The parser of the operator CLI's command line; `version` is printed by `--version`. */
@@ -325,6 +331,40 @@ function commands(y: Argv): Argv {
           })
           .option('partition', { type: 'string', describe: 'with --stages: the AWS partition (default aws)' })
           .epilogue(SCALING),
+    )
+    .command(
+      COMMAND_USAGE.lambda,
+      'print the AWS Lambda event source mappings that run a stage (one per input level, one for its timers)',
+      (c) =>
+        c
+          .option('stages', {
+            type: 'string',
+            describe:
+              "required: the pipeline's stages in order, as registered, name[:priorities],… (the first, the source, has no queues; a first stage with input: true is given with :<priorities>)",
+          })
+          .option('priorities', {
+            type: 'string',
+            describe: 'priority levels of a stage given without :<n>, 1 to 16 (default 1)',
+          })
+          .option('stage', { type: 'string', describe: 'required: the stage to run on Lambda' })
+          .option('max-concurrency', {
+            type: 'string',
+            describe:
+              "the stage's maxConcurrency: each input mapping's MaximumConcurrency, brought into AWS's 2 to 1000 (default: none)",
+          })
+          .option('function', {
+            type: 'string',
+            describe: "the function's name or ARN (default '<domain>-<stage>')",
+          })
+          .option('account', {
+            type: 'string',
+            describe: "the 12-digit AWS account id, for the queues' ARNs and URLs (default: left to fill in)",
+          })
+          .option('partition', {
+            type: 'string',
+            describe: 'with --account: the AWS partition (default aws)',
+          })
+          .epilogue(LAMBDA),
     )
     .command(
       COMMAND_USAGE.replies,

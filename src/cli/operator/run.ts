@@ -9,6 +9,7 @@ import { destroyCommand, terminalConfirm } from './destroy.ts';
 import { enqueueCommand } from './enqueue.ts';
 import { EXIT, exitCodeOf, failureText } from './errors.ts';
 import { iamPolicyCommand } from './iam-command.ts';
+import { lambdaCommand } from './lambda-command.ts';
 import { parseJsonArgument, parseJsonLines, readStdin } from './json-input.ts';
 import { note, writeOut } from './output.ts';
 import { payloadAccess, type PayloadAccess } from './payload-access.ts';
@@ -114,6 +115,8 @@ async function dispatch(ctx: OperatorContext, command: Command, sqs: SQSClient):
       return iamPolicyCommand(ctx, command.computed, command, () => sqs.config.region());
     case 'scaling':
       return scalingCommand(ctx, command.computed, command.scaling, () => sqs.config.region());
+    case 'lambda':
+      return lambdaCommand(ctx, command, () => sqs.config.region());
     case 'replies':
       return repliesCommand(ctx, command);
     case 'dashboard':
