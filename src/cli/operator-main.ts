@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The operator CLI `sqspipes` (the package's `bin`): status, purge, destroy, enqueue, redrive,
- * peek, iam-policy, scaling, replies and dashboard (a live web page) for the queues of one domain,
+ * peek, iam-policy, scaling, lambda, replies and dashboard (a live web page) for the queues of one domain,
  * talking to SQS only; and payloads, which checks the S3 bucket of large bodies. See `sqspipes --help`.
  */
 import { runOperatorCli } from './operator/run.ts';
