@@ -111,23 +111,25 @@ describe('rolePolicy', () => {
     const operate = [...PROVISION, UPDATE, 'sqs:ListQueueTags', 'sqs:PurgeQueue', 'sqs:DeleteQueue'];
     const input = sorted(...operate, 'sqs:SendMessage', 'sqs:ReceiveMessage');
     const dlq = sorted(...operate, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility');
-    // Each stage's timers and permits: found by their tags, deleted with the domain's queues.
+    // Each stage's timers and permits: found by their tags, deleted with the domain's queues;
+    // createQueues() creates the queues of timers (a Lambda mapping reads them).
     const helper = sorted(
       'sqs:GetQueueUrl',
       'sqs:GetQueueAttributes',
       'sqs:ListQueueTags',
       'sqs:DeleteQueue',
     );
+    const timers = sorted(...helper, 'sqs:CreateQueue', 'sqs:TagQueue');
     expect(policyOf({ role: 'operator' })).toEqual({
       [arn('parse-p0.fifo')]: input,
       [arn('parse-p1.fifo')]: input,
       [arn('store-p0.fifo')]: input,
       [arn('parse-dlq.fifo')]: dlq,
       [arn('store-dlq.fifo')]: dlq,
-      [arn('parse-later')]: helper,
+      [arn('parse-later')]: timers,
       [arn('parse-rate.fifo')]: helper,
       [arn('parse-slots.fifo')]: helper,
-      [arn('store-later')]: helper,
+      [arn('store-later')]: timers,
       [arn('store-rate.fifo')]: helper,
       [arn('store-slots.fifo')]: helper,
       [arn('reply-*')]: sorted('sqs:ListQueueTags', 'sqs:DeleteQueue'),
@@ -163,7 +165,8 @@ describe('rolePolicy', () => {
       'SqspipesDeadLetterQueues',
       'SqspipesReplyQueues',
       'SqspipesListQueues',
-      'SqspipesTimersAndPermits',
+      'SqspipesTimers',
+      'SqspipesPermits',
     ]);
     expect(policy.Statement[3]?.Resource).toBe('*');
   });

@@ -152,9 +152,13 @@ function laterGrants(scheme: ArnScheme, pipeline: PipelineSpec, request: RoleReq
   const send = { sid: 'SqspipesSendLater', actions: [...PROVISION, 'sqs:SendMessage'] };
   switch (request.role) {
     case 'operator': {
-      const resources = pipeline.stages.flatMap((s) => [later(s.name), ...permits(s.name)]);
       const actions = ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:ListQueueTags', 'sqs:DeleteQueue'];
-      return [{ sid: 'SqspipesTimersAndPermits', actions, resources }];
+      // createQueues() creates each consuming stage's queue of timers (a Lambda mapping reads it).
+      const timers = pipeline.stages.map((s) => later(s.name));
+      return [
+        { sid: 'SqspipesTimers', actions: [...new Set([...PROVISION, ...actions])], resources: timers },
+        { sid: 'SqspipesPermits', actions, resources: pipeline.stages.flatMap((s) => permits(s.name)) },
+      ];
     }
     case 'producer':
       return [{ ...send, resources: [later(stageFed(pipeline, request.stage).name)] }];
