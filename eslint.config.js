@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'bench-results/', 'node_modules/', '.ci/out/'] },
+  { ignores: ['dist/', 'coverage/', 'bench-results/', 'node_modules/', '.ci/out/', '**/cdk.out/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
