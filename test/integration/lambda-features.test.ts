@@ -1,0 +1,98 @@
+/**
+ * What a stage run as a process has, on Lambda too: `submit()` results back to the sender,
+ * `setup()` once per container and its state in `taskContext()`, items for later through the
+ * stage's queue of timers (its second kind of event source mapping), and bodies stored in S3.
+ */
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type TaskClient, taskContext } from '../../src/index.ts';
+import { type LocalEventSource, localEventSource } from '../../src/testing/index.ts';
+import { collect, testClient } from '../support/pipeline.ts';
+import { s3Unavailable, testBucket } from '../support/s3-bucket.ts';
+import { backendEnv, rawClient } from '../support/sqs.ts';
+
+const skipped = await s3Unavailable();
+if (skipped !== undefined) console.warn(`lambda-features.test.ts: ${skipped}`);
+
+/** The queues of `stage`'s mappings: its input levels and its queue of timers. */
+async function mappedQueues(client: TaskClient, stage: string): Promise<string[]> {
+  await client.createQueues();
+  const inputs = (await client.queues()).filter((q) => q.stage === stage && q.level !== 'dlq');
+  const sqs = rawClient();
+  const later = await sqs.send(new GetQueueUrlCommand({ QueueName: `${client.domain}-${stage}-later` }));
+  sqs.destroy();
+  return [...inputs.map((q) => q.url ?? ''), later.QueueUrl ?? ''];
+}
+
+let sources: LocalEventSource[] = [];
+afterEach(async () => {
+  await Promise.all(sources.map((s) => s.stop()));
+  sources = [];
+});
+
+async function onLambda(client: TaskClient, stage: string): Promise<LocalEventSource> {
+  const source = localEventSource({
+    sqs: backendEnv(),
+    queueUrls: await mappedQueues(client, stage),
+    handler: client.lambda(stage),
+    waitSeconds: 1,
+  });
+  sources.push(source);
+  await source.start();
+  return source;
+}
+
+describe('submit(), setup and items for later, through a stage on Lambda', () => {
+  let setups = 0;
+  const client = testClient('lfeat', [
+    { name: 'source', method: () => null },
+    {
+      name: 'tag',
+      setup: () => ({ setup: ++setups }),
+      method: (n: number) => ({ n, ...(taskContext().state as { setup: number }) }),
+    },
+    { name: 'sink', method: (x: unknown) => x },
+  ]);
+
+  it('answers submit() with the last stage’s result, with setup run once', async () => {
+    await onLambda(client, 'tag');
+    const sink = new AbortController();
+    const sinking = collect(client.run('sink', { signal: sink.signal }));
+    const submissions = await Promise.all([1, 2, 3].map((n) => client.submit(n, { stage: 'tag' })));
+    const results = await Promise.all(submissions.map((s) => s.result()));
+    expect(results).toEqual([[{ n: 1, setup: 1 }], [{ n: 2, setup: 1 }], [{ n: 3, setup: 1 }]]);
+    expect(setups).toBe(1);
+    sink.abort();
+    await sinking;
+  });
+
+  it('runs an item enqueued for later once it is due, through the queue of timers', async () => {
+    await onLambda(client, 'tag');
+    const at = Date.now() + 2000;
+    await client.enqueue('tag', 42, { at: new Date(at) });
+    const [out] = await collect<{ n: number }>(client.run('sink', { limit: 1, idleTimeout: 20_000 }));
+    expect(out?.n).toBe(42);
+    expect(Date.now()).toBeGreaterThanOrEqual(at);
+  });
+});
+
+describe.skipIf(skipped !== undefined)('bodies stored in S3, through a stage on Lambda', () => {
+  const bucket = testBucket('lambdapay');
+  const client = testClient(
+    'lpay',
+    [
+      { name: 'source', method: () => null },
+      { name: 'grow', method: (s: string) => `${s}${s}` },
+      { name: 'sink', method: (s: string) => s.length },
+    ],
+    { payloads: { bucket, threshold: 64 * 1024 } },
+  );
+
+  it('reads a stored input and stores an output too large for SQS', async () => {
+    await onLambda(client, 'grow');
+    const big = 'x'.repeat(600 * 1024);
+    await client.enqueue('grow', big);
+    const out = await collect<number>(client.run('sink', { limit: 1, idleTimeout: 20_000 }));
+    expect(out).toEqual([1200 * 1024]);
+  });
+});
