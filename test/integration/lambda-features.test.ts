@@ -5,7 +5,7 @@
  */
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type TaskClient, taskContext } from '../../src/index.ts';
+import { fanOut, type TaskClient, taskContext } from '../../src/index.ts';
 import { type LocalEventSource, localEventSource } from '../../src/testing/index.ts';
 import { collect, testClient } from '../support/pipeline.ts';
 import { s3Unavailable, testBucket } from '../support/s3-bucket.ts';
@@ -94,5 +94,37 @@ describe.skipIf(skipped !== undefined)('bodies stored in S3, through a stage on 
     await client.enqueue('grow', big);
     const out = await collect<number>(client.run('sink', { limit: 1, idleTimeout: 20_000 }));
     expect(out).toEqual([1200 * 1024]);
+  });
+});
+
+describe.skipIf(skipped !== undefined)('a join stage on Lambda', () => {
+  const bucket = testBucket('lambdajoin');
+  const client = testClient(
+    'ljoin',
+    [
+      { name: 'split', method: (line: string) => fanOut(line.split(' ')), input: true },
+      { name: 'measure', method: (word: string) => `${word}:${word.length}` },
+      { name: 'gather', method: (words: string[]) => words.join(' '), join: 'split' },
+      { name: 'sink', method: (line: string) => line },
+    ],
+    { payloads: { bucket }, pollWaitSeconds: 1 },
+  );
+
+  it('gathers each item once, its branches in fan-out order', async () => {
+    await onLambda(client, 'gather');
+    const lines = ['the quick brown fox', 'jumps over it', 'lazy dogs sleep all day long'];
+    for (const line of lines) await client.enqueue('split', line);
+    const stop = new AbortController();
+    const upstream = ['split', 'measure'].map((stage) => collect(client.run(stage, { signal: stop.signal })));
+    const out = await collect<string>(client.run('sink', { limit: lines.length, idleTimeout: 30_000 }));
+    stop.abort();
+    await Promise.all(upstream);
+    expect(out.toSorted()).toEqual(
+      [
+        'the:3 quick:5 brown:5 fox:3',
+        'jumps:5 over:4 it:2',
+        'lazy:4 dogs:4 sleep:5 all:3 day:3 long:4',
+      ].toSorted(),
+    );
   });
 });
