@@ -39,7 +39,8 @@ import type {
 import { KeyTurns } from './key-turns.ts';
 import { LambdaStage } from './lambda/handler.ts';
 import { resolveLambdaOptions } from './lambda/options.ts';
-import type { LambdaOptions, LambdaSqsHandler } from './lambda/types.ts';
+import { lambdaMappings } from './lambda/mappings.ts';
+import type { LambdaMapping, LambdaOptions, LambdaSqsHandler } from './lambda/types.ts';
 import { type Deadline, deadline } from './time/deadline.ts';
 import { OutputChannel } from './worker/output-channel.ts';
 import { StageHooks } from './worker/hooks.ts';
@@ -150,6 +151,27 @@ export class TaskClient extends TaskEvents {
     if (found.join !== undefined && this.#options.payloads === undefined) throw joinWithoutPayloads(found);
     const resolved = resolveLambdaOptions(found, options);
     return new LambdaStage(found, () => this.#deps(found), resolved).handler;
+  }
+
+  /**
+   * The SQS event source mappings `stage` needs on Lambda (one per input level, one on its queue
+   * of timers), each with its queue's URL; the queues are created if needed. What `sqspipes
+   * lambda` prints, for a deployment script or a test's `localEventSource`.
+   */
+  async lambdaMappings(stage: string): Promise<(LambdaMapping & { readonly queueUrl: string })[]> {
+    const found = this.#stage(stage);
+    resolveLambdaOptions(found, {}); // a source or a scheduled stage has none
+    const { later } = await this.#connect();
+    const queues = await this.#queues((s) => s === found);
+    return Promise.all(
+      lambdaMappings(this.#options.domain, found).map(async (mapping) => ({
+        ...mapping,
+        queueUrl:
+          mapping.role === 'later'
+            ? await later(found.name).url('own')
+            : await queues.inputUrl(found, mapping.level ?? 0),
+      })),
+    );
   }
 
   /**

@@ -3,25 +3,19 @@
  * `setup()` once per container and its state in `taskContext()`, items for later through the
  * stage's queue of timers (its second kind of event source mapping), and bodies stored in S3.
  */
-import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fanOut, type TaskClient, taskContext } from '../../src/index.ts';
 import { type LocalEventSource, localEventSource } from '../../src/testing/index.ts';
 import { collect, testClient } from '../support/pipeline.ts';
 import { s3Unavailable, testBucket } from '../support/s3-bucket.ts';
-import { backendEnv, rawClient } from '../support/sqs.ts';
+import { backendEnv } from '../support/sqs.ts';
 
 const skipped = await s3Unavailable();
 if (skipped !== undefined) console.warn(`lambda-features.test.ts: ${skipped}`);
 
-/** The queues of `stage`'s mappings: its input levels and its queue of timers. */
+/** The queues of `stage`'s mappings (its input levels and its queue of timers), created. */
 async function mappedQueues(client: TaskClient, stage: string): Promise<string[]> {
-  await client.createQueues();
-  const inputs = (await client.queues()).filter((q) => q.stage === stage && q.level !== 'dlq');
-  const sqs = rawClient();
-  const later = await sqs.send(new GetQueueUrlCommand({ QueueName: `${client.domain}-${stage}-later` }));
-  sqs.destroy();
-  return [...inputs.map((q) => q.url ?? ''), later.QueueUrl ?? ''];
+  return (await client.lambdaMappings(stage)).map((mapping) => mapping.queueUrl);
 }
 
 let sources: LocalEventSource[] = [];

@@ -4,7 +4,7 @@
  * the answer does not list), beside stages run as processes: exactly once, order per key across
  * failures, an invocation out of time, a poison record.
  */
-import { GetQueueUrlCommand, SendMessageCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type InputInfo, type TaskClient, taskContext } from '../../src/index.ts';
 import { expectOrderPerKey, type LocalEventSource, localEventSource } from '../../src/testing/index.ts';
@@ -13,14 +13,9 @@ import { backendEnv, rawClient } from '../support/sqs.ts';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-/** The queues an event source mapping of `stage` reads: its input levels and its queue of timers. */
+/** The queues of `stage`'s mappings (its input levels and its queue of timers), created. */
 async function mappedQueues(client: TaskClient, stage: string): Promise<string[]> {
-  await client.createQueues();
-  const inputs = (await client.queues()).filter((q) => q.stage === stage && q.level !== 'dlq');
-  const sqs = rawClient();
-  const later = await sqs.send(new GetQueueUrlCommand({ QueueName: `${client.domain}-${stage}-later` }));
-  sqs.destroy();
-  return [...inputs.map((q) => q.url ?? ''), later.QueueUrl ?? ''];
+  return (await client.lambdaMappings(stage)).map((mapping) => mapping.queueUrl);
 }
 
 let sources: LocalEventSource[] = [];

@@ -148,19 +148,20 @@ describe('from npm pack to a running pipeline, as the README tells a new user', 
   it("runs a user's own test suite of the kit, written from the README alone (test/package/outside-kit)", async () => {
     const versions = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
       devDependencies: Record<string, string>;
+      dependencies: Record<string, string>;
     };
-    const version = (name: string) => `${name}@${versions.devDependencies[name] ?? 'latest'}`;
+    const version = (name: string) =>
+      `${name}@${versions.devDependencies[name] ?? versions.dependencies[name] ?? 'latest'}`;
     // vitest and fauxqs, as "Testing your pipeline" says (installed already by the test above).
     if (!existsSync(join(project, 'node_modules', 'vitest', 'vitest.mjs'))) {
       const dev = ['vitest', 'fauxqs'].map(version);
       await npm(['install', '-D', ...dev, '--prefer-offline', '--no-audit', '--no-fund'], project);
     }
     // For payloads.test.mjs: the S3 client, as "Large payloads through S3" says (`npm i
-    // @aws-sdk/client-s3`), and AWS's Python Extended Client where there is one.
-    await npm(
-      ['install', version('@aws-sdk/client-s3'), '--prefer-offline', '--no-audit', '--no-fund'],
-      project,
-    );
+    // @aws-sdk/client-s3`), and AWS's Python Extended Client where there is one. For
+    // lambda.test.mjs: the SQS client sqspipes uses, to find a queue of timers and send a raw body.
+    const sdk = ['@aws-sdk/client-s3', '@aws-sdk/client-sqs'].map(version);
+    await npm(['install', ...sdk, '--prefer-offline', '--no-audit', '--no-fund'], project);
     const python = await pythonExtendedClient();
     if ('skip' in python) console.warn(`outside-kit/payloads.test.mjs: ${python.skip}`);
     const pythonEnv: Record<string, string> =
