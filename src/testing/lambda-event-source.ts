@@ -173,6 +173,8 @@ class EventSource implements LocalEventSource {
       );
       await Promise.all(loops);
     });
+    // A poller's failure is told now (stop() rejects with it too), never left unhandled.
+    this.#pollers.catch((error: unknown) => this.#options.onError?.(error, ''));
     return started;
   }
 

@@ -82,7 +82,9 @@ function toAttribute(value: MessageAttributeValue): LambdaSqsMessageAttribute {
 
 /** `arn:aws:sqs:<region>:<account>:<queue name>`, the account from the URL unless given. */
 export function queueArn(url: string, region: string, accountId?: string): string {
-  const segments = new URL(url).pathname.split('/').filter((s) => s !== '');
+  // The path alone (an emulator's host may be no valid URL host, as fauxqs' `sqs.<region>.<ip>`).
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').split(/[?#]/)[0] ?? '';
+  const segments = path.split('/').filter((s) => s !== '');
   const name = segments.at(-1) ?? '';
   const fromUrl = segments.at(-2);
   const account =
