@@ -10,7 +10,7 @@
 // - `sink`: adds the SQS message id of its input; the stage CLI prints its outputs on stdout.
 import { delayed, TaskClient, taskContext } from 'sqspipes';
 
-export const KEYS = 10;
+export const KEYS = 20;
 export const PER_KEY = 100;
 export const DELAY_MS = 3000;
 /** n of the item for later of call k. */
