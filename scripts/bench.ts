@@ -19,13 +19,23 @@
  *            (16) per stage: SQS requests per item over all processes, by action, and the extra
  *            over the baseline. Latency: --trials items one at a time, submit() call → result(),
  *            beside the latency scenario's measure (run here too unless --only has latency).
+ *   startup  start-up and ramp-up beside the raw loop: a relay process whose input already waits
+ *            in an existing queue, spawn → first output, --startup-trials (5) fresh processes
+ *            of each, medians; and a short run, --short-messages (6000) with the three processes
+ *            started together, counted from the source's spawn (--startup-workers W, 16).
+ *   peer     the peer reference: relay and sink built on bbc/sqs-consumer (C Consumers per stage,
+ *            batchSize 10, handleMessageBatch; the raw loop's producer as source) beside sqspipes
+ *            with as many workers, --peer-consumers 4 (a list), --repeat rounds alternating.
+ * Every three-process run reports each role's CPU per message (user + system over the run ÷
+ * messages) and the time from each process's spawn to its first output.
  * Prints tables, writes bench-results/latest.json and bench-results/throughput.svg.
  *
- * Flags: --messages N, --quick, --only a,b,c,latency,idle,soak,fanout,submit, --workers 1,4,16,64,
+ * Flags: --messages N, --quick, --only a,b,c,latency,idle,soak,fanout,submit,startup,peer, --workers 1,4,16,64,
  * --concurrency 1,4,16,64 (raw loops), --naive-concurrency 4, --idle-seconds 60, --trials 100,
  * --repeat R (rounds; each point is the best), --soak-workers W, --out DIR,
  * --profile (node --cpu-prof on the sqspipes stage processes and the raw loops), --trace (time their receives),
- * --submit-items N, --submit-workers W.
+ * --submit-items N, --submit-workers W, --startup-trials N, --startup-workers W, --short-messages N,
+ * --peer-consumers 4, --quiet-wait S (longest wait for a quiet machine before each run, 60).
  *
  * The network model (both 0 by default, which is the plain loopback benchmark):
  *   --rtt MS      every scenario talks to SQS through a proxy on 127.0.0.1 (its own process) that
@@ -66,10 +76,11 @@ import {
 import { bestMean, levelMeans, meansTable } from './bench/means.ts';
 import { fmt, markdownTable, round, table } from './bench/stats.ts';
 import { disturbed, runSubmit, type SubmitResult } from './bench/submit.ts';
+import { type FirstOutput, runFirstOutput, runShort, type ShortRun } from './bench/startup.ts';
 import { lineChart } from './bench/svg.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCENARIOS = ['a', 'b', 'c', 'latency', 'idle', 'soak', 'fanout', 'submit'] as const;
+const SCENARIOS = ['a', 'b', 'c', 'latency', 'idle', 'soak', 'fanout', 'submit', 'startup', 'peer'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: flags } = parseArgs({
@@ -93,6 +104,11 @@ const { values: flags } = parseArgs({
     'fanout-bytes': { type: 'string' },
     'submit-items': { type: 'string' },
     'submit-workers': { type: 'string' },
+    'startup-trials': { type: 'string' },
+    'startup-workers': { type: 'string' },
+    'short-messages': { type: 'string' },
+    'peer-consumers': { type: 'string' },
+    'quiet-wait': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -150,6 +166,12 @@ const fanoutBytes = positiveInt(flags['fanout-bytes'], 'fanout-bytes', 10_240);
 const callMs = nonNegativeInt(flags['call-ms'], 'call-ms');
 const submitItems = positiveInt(flags['submit-items'], 'submit-items', quick ? 500 : 2_000);
 const submitWorkers = positiveInt(flags['submit-workers'], 'submit-workers', 16);
+const startupTrials = positiveInt(flags['startup-trials'], 'startup-trials', 5);
+const startupWorkers = positiveInt(flags['startup-workers'], 'startup-workers', 16);
+const shortMessages = positiveInt(flags['short-messages'], 'short-messages', 6_000);
+const peerLevels = intList(flags['peer-consumers'], 'peer-consumers', [4]);
+const quietWaitMs =
+  (flags['quiet-wait'] === undefined ? 60 : nonNegativeInt(flags['quiet-wait'], 'quiet-wait')) * 1000;
 /** What the run models, for titles: "" on plain loopback. */
 const model = [
   ...(rttMs > 0 ? [`rtt ${rttMs} ms`] : []),
@@ -182,11 +204,12 @@ function pipelineMessagesFor(workers: number): number {
 const naiveMessages = Math.max(200, Math.round(messages / 8));
 
 /**
- * The machine may be shared: before a measured run, wait (at most 60 s) until programs other
- * than the benchmark use less than a quarter of a core; each run also reports what they used.
+ * The machine may be shared: before a measured run, wait (at most --quiet-wait seconds, 60) until
+ * programs other than the benchmark use less than a quarter of a core; each run also reports what
+ * they used.
  */
 async function waitForQuiet(): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + quietWaitMs;
   let told = false;
   while (Date.now() < deadline) {
     const before = machineBusyMs();
@@ -195,7 +218,10 @@ async function waitForQuiet(): Promise<void> {
     if (before === undefined || after === undefined) return;
     const cores = (after - before) / 1000;
     if (cores < 0.25) return;
-    if (!told) log(`  (other programs use ${cores.toFixed(2)} cores; waiting up to 60 s for quiet)`);
+    if (!told)
+      log(
+        `  (other programs use ${cores.toFixed(2)} cores; waiting up to ${quietWaitMs / 1000} s for quiet)`,
+      );
     told = true;
   }
 }
@@ -310,6 +336,10 @@ let idle: IdleResult[] | undefined;
 const soaks: SoakResult[] = [];
 let fanout: FanoutResult | undefined;
 let submit: SubmitResult | undefined;
+let firstOutput: FirstOutput | undefined;
+let shortRun: ShortRun | undefined;
+/** The peer reference (sqs-consumer) and sqspipes beside it, alternating. */
+const peer: { sqsConsumer: RunResult[]; sqspipes: RunResult[] } = { sqsConsumer: [], sqspipes: [] };
 /** The latency scenario measured for (submit) when --only leaves latency out. */
 let submitBaseline: LatencyResult | undefined;
 /** The delay proxy's counters at the end (--rtt > 0). */
@@ -340,6 +370,29 @@ try {
         log(`(b) sqspipes, ${w} workers/stage${tag}: ${describe(run)}`);
       }
     }
+  }
+  if (only.has('peer')) {
+    for (let round = 1; round <= repeat; round++) {
+      const tag = repeat > 1 ? ` [round ${round}/${repeat}]` : '';
+      for (const c of peerLevels) {
+        await waitForQuiet();
+        const p = await runLoops(ctx, 'sqs-consumer', c, messagesFor(c));
+        peer.sqsConsumer.push(p);
+        log(`(peer) sqs-consumer, ${c} consumers/stage${tag}: ${describe(p)}`);
+        await waitForQuiet();
+        const s = await runPipeline(ctx, c, messagesFor(c));
+        peer.sqspipes.push(s);
+        log(`(peer) sqspipes, ${c} workers/stage${tag}: ${describe(s)}`);
+      }
+    }
+  }
+  if (only.has('startup')) {
+    await waitForQuiet();
+    firstOutput = await runFirstOutput(ctx, startupTrials, startupWorkers);
+    log(
+      `startup: relay spawn → first output, median of ${startupTrials}: raw ${firstOutput.medians.raw} ms, sqspipes ${firstOutput.medians.sqspipes} ms (${firstOutput.ratio}×), node alone ${firstOutput.medians.node} ms${firstOutput.errors.length > 0 ? `; errors: ${firstOutput.errors.join('; ')}` : ''}`,
+    );
+    shortRun = await runShort(ctx, shortMessages, startupWorkers, repeat, waitForQuiet, log);
   }
   if (only.has('c')) {
     for (let round = 1; round <= repeat; round++) {
@@ -441,7 +494,17 @@ const header = [
   'p50 ms',
   'p99 ms',
   'RSS MiB src/relay/sink',
+  'CPU µs/msg src/relay/sink (sum)',
+  'spawn→1st out ms src/relay/sink',
 ];
+/** Each role's CPU per message and their sum. */
+function cpuCell(run: RunResult): string {
+  const each = run.processes.map((x) => x.cpuUsPerMessage);
+  return `${each.map((x) => fmt(x)).join(' / ')} (${fmt(cpuTotal(run))})`;
+}
+function cpuTotal(run: RunResult): number {
+  return run.processes.reduce((sum, x) => sum + x.cpuUsPerMessage, 0);
+}
 function row(label: string, run: RunResult): string[] {
   const [p, r, s] = run.processes;
   return [
@@ -454,6 +517,8 @@ function row(label: string, run: RunResult): string[] {
     fmt(run.latencyMs.p50, 1),
     fmt(run.latencyMs.p99, 1),
     run.processes.map((x) => fmt(x.peakRssMiB)).join(' / '),
+    cpuCell(run),
+    run.processes.map((x) => fmt(x.startToFirstOutputMs)).join(' / '),
   ];
 }
 // With a round trip the best concurrency of the raw loop moves: the table names it.
@@ -468,6 +533,36 @@ const sweepRows = [
   ...bestPerLevel(runs.sqspipes).map((r) => row('sqspipes', r)),
   ...bestPerLevel(runs.naive).map((r) => row('naive', r)),
 ];
+/** sqspipes' CPU per message over the raw loop's, all three roles (best runs of each). */
+const cpuRatio = a !== undefined && b !== undefined ? round(cpuTotal(b) / cpuTotal(a), 2) : undefined;
+/** Mean CPU per message of each role over complete runs. */
+function meanCpu(list: readonly RunResult[]): number[] {
+  const done = list.filter((r) => r.complete);
+  return [0, 1, 2].map((i) =>
+    round(
+      done.reduce((sum, r) => sum + (r.processes[i]?.cpuUsPerMessage ?? 0), 0) / Math.max(1, done.length),
+    ),
+  );
+}
+const peerRows = [
+  ...bestPerLevel(peer.sqsConsumer).map((r) => row('sqs-consumer', r)),
+  ...bestPerLevel(peer.sqspipes).map((r) => row('sqspipes', r)),
+];
+const peerMeans = peerLevels.map((c) => {
+  const at = (list: readonly RunResult[]) => levelMeans(list).find((m) => m.concurrency === c)?.mean;
+  const s = at(peer.sqspipes);
+  const p = at(peer.sqsConsumer);
+  return {
+    concurrency: c,
+    sqsConsumer: p,
+    sqspipes: s,
+    ratio: s === undefined || p === undefined ? undefined : round(s / p, 2),
+    cpuUsPerMessage: {
+      sqsConsumer: meanCpu(peer.sqsConsumer.filter((r) => r.concurrency === c)),
+      sqspipes: meanCpu(peer.sqspipes.filter((r) => r.concurrency === c)),
+    },
+  };
+});
 
 type Target = { target: string; measured: string; met: boolean | null };
 const targets: Target[] = [];
@@ -560,7 +655,13 @@ const out: string[] = [
 ];
 if (mainRows.length > 0) {
   out.push(table(header, mainRows), '');
-  out.push(`(b)/(a) = ${fmt(ratioBA, 2)}    (b)/(c) = ${fmt(ratioBC, 1)}`, '');
+  out.push(
+    "CPU µs/msg: each process's user + system CPU over the run ÷ messages. spawn→1st out: from each process's own spawn to its first output (SQS accepted its first message; the sink: its first message handled); the relay and sink are started first and wait for the source, which starts once they poll, so theirs include that wait (--only startup measures a stage whose input waits).",
+  );
+  out.push(
+    `(b)/(a) = ${fmt(ratioBA, 2)}    (b)/(c) = ${fmt(ratioBC, 1)}    CPU per message over the three roles, (b)/(a) = ${fmt(cpuRatio, 2)}`,
+    '',
+  );
 }
 if (modelled !== undefined && modelled.cells.length > 0)
   out.push(modelTitle, table(modelled.header, modelled.cells), '');
@@ -580,6 +681,48 @@ if (repeat > 1 && (runs.raw.length > 0 || runs.sqspipes.length > 0)) {
   out.push(
     `Every level, mean of ${repeat} rounds (complete runs), sqspipes beside the raw loop's level with the best mean:`,
     table(means.header, means.cells),
+    '',
+  );
+}
+if (peerRows.length > 0) {
+  out.push(
+    `Peer reference: relay and sink on sqs-consumer (Consumers per stage = conc.), beside sqspipes with as many workers, best of ${repeat} round(s):`,
+    table(header, peerRows),
+  );
+  for (const m of peerMeans)
+    out.push(
+      `  ${m.concurrency}/stage, mean of rounds: sqspipes ${fmt(m.sqspipes)} msg/s, sqs-consumer ${fmt(m.sqsConsumer)} msg/s, ratio ${fmt(m.ratio, 2)}; CPU µs/msg src/relay/sink sqspipes ${m.cpuUsPerMessage.sqspipes.join('/')}, sqs-consumer ${m.cpuUsPerMessage.sqsConsumer.join('/')}`,
+    );
+  out.push('');
+}
+if (firstOutput !== undefined) {
+  const f = firstOutput;
+  out.push(
+    `Start-up: a relay process (${startupWorkers} workers/loops) whose input already waits in an existing queue, spawn → first output (SQS accepted its first message), ${f.trials} fresh processes each, ms:`,
+    table(
+      ['', 'median', 'each', 'over the loop'],
+      [
+        ['raw loop', fmt(f.medians.raw), f.raw.join(', '), '1.00'],
+        ['sqspipes', fmt(f.medians.sqspipes), f.sqspipes.join(', '), fmt(f.ratio, 2)],
+        ['node -e "" (spawn → exit)', fmt(f.medians.node), f.node.join(', '), ''],
+      ],
+    ),
+    `  set-up requests of one process: raw ${JSON.stringify(f.setupRequests.raw)}, sqspipes ${JSON.stringify(f.setupRequests.sqspipes)}`,
+    ...(f.errors.length > 0 ? [`  errors: ${f.errors.join('; ')}`] : []),
+    '',
+  );
+}
+if (shortRun !== undefined) {
+  const sr = shortRun;
+  const shortRuns = [...sr.raw, ...sr.sqspipes];
+  const shortRows = shortRuns.map((run) => {
+    const cells = row(run.kind === 'raw' ? 'raw (short)' : 'sqspipes (short)', run);
+    return [...cells.slice(0, 2), fmt(run.fromSourceSpawn.messagesPerSecond), ...cells.slice(2)];
+  });
+  out.push(
+    `Short run: ${sr.messages} messages, the three processes started together on queues made beforehand; msg/s counted from the source's spawn (then from its first message):`,
+    table([...header.slice(0, 2), 'from spawn', ...header.slice(2)], shortRows),
+    `  means from the source's spawn: sqspipes ${fmt(sr.means.sqspipes)} msg/s, raw ${fmt(sr.means.raw)} msg/s, ratio ${fmt(sr.ratio, 2)}`,
     '',
   );
 }
@@ -765,6 +908,10 @@ const result = {
     callMs,
     submitItems,
     submitWorkers,
+    startupTrials,
+    startupWorkers,
+    shortMessages,
+    peerLevels,
   },
   network: {
     rttMs,
@@ -779,9 +926,40 @@ const result = {
     raw: a === undefined ? undefined : strip(a),
     sqspipes: b === undefined ? undefined : strip(b),
     naive: c === undefined ? undefined : strip(c),
-    ratios: { bOverA: ratioBA, bOverC: ratioBC },
+    ratios: { bOverA: ratioBA, bOverC: ratioBC, cpuBOverA: cpuRatio },
+    /** CPU per message of each role (µs) and spawn → first output (ms), best runs. */
+    perRole: {
+      raw: a?.processes.map((p) => ({
+        role: p.role,
+        cpuUsPerMessage: p.cpuUsPerMessage,
+        startToFirstOutputMs: p.startToFirstOutputMs,
+      })),
+      sqspipes: b?.processes.map((p) => ({
+        role: p.role,
+        cpuUsPerMessage: p.cpuUsPerMessage,
+        startToFirstOutputMs: p.startToFirstOutputMs,
+      })),
+    },
   },
   runs: { raw: runs.raw.map(strip), sqspipes: runs.sqspipes.map(strip), naive: runs.naive.map(strip) },
+  peer:
+    peer.sqsConsumer.length === 0
+      ? undefined
+      : {
+          means: peerMeans,
+          sqsConsumer: peer.sqsConsumer.map(strip),
+          sqspipes: peer.sqspipes.map(strip),
+        },
+  startup:
+    firstOutput === undefined && shortRun === undefined
+      ? undefined
+      : {
+          firstOutput,
+          shortRun:
+            shortRun === undefined
+              ? undefined
+              : { ...shortRun, raw: shortRun.raw.map(strip), sqspipes: shortRun.sqspipes.map(strip) },
+        },
   latency: latency === undefined ? undefined : { ...latency, run: strip(latency.run) },
   idle,
   soak: soaks.length === 0 ? undefined : soaks.map((soak) => ({ ...soak, run: strip(soak.run) })),

@@ -30,6 +30,11 @@ export interface ChildReport {
   readonly firstAt: number | null;
   /** Date.now() of the last message handled. */
   readonly lastAt: number | null;
+  /**
+   * Date.now() of this process's first output: the first message SQS accepted from it (sources,
+   * relays), or the first message it received and finished (sinks).
+   */
+  readonly firstOutputAt?: number | null;
   /** SQS HTTP requests by action (every attempt counts). */
   readonly requests: Record<string, number>;
   /** Peak resident set size, KiB (getrusage). */
@@ -91,14 +96,18 @@ export function required(value: string | undefined, name: string): string {
 /** The same request counter sqspipes uses, so that (a), (b) and (c) are counted alike. */
 export { countRequests } from '../../src/sqs/connect.ts';
 
-/** A raw SQS client set up like the one sqspipes makes (keep-alive, 500 sockets). */
-export function rawClient(endpoint: string): SQSClient {
-  const agent = new Agent({ keepAlive: true, maxSockets: 500 });
+/**
+ * A raw SQS client: keep-alive, `maxSockets` sockets (500 by default, as sqspipes had), the SDK's
+ * MD5 checks of bodies on unless `md5` is false.
+ */
+export function rawClient(endpoint: string, options: { maxSockets?: number; md5?: boolean } = {}): SQSClient {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 500 });
   return new SQSClient({
     endpoint,
     region: REGION,
     credentials: CREDENTIALS,
     useQueueUrlAsEndpoint: false,
+    ...(options.md5 === false ? { md5: false } : {}),
     requestHandler: new NodeHttpHandler({
       httpAgent: agent,
       connectionTimeout: 5_000,

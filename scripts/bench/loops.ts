@@ -3,10 +3,14 @@
  *   node scripts/bench/loops.ts <raw|naive> <producer|relay|consumer> --concurrency C \
  *     --limit N --endpoint URL [--in QUEUE_URL] [--out QUEUE_URL] --tag T --report FILE
  *
- * raw (the ceiling): the SQS work per message-hop sqspipes does, with nothing else: producers send
- * batches of 10 (SendMessageBatch), relays and consumers long-poll 10 at a time (ReceiveMessage),
- * relays send the batch on (SendMessageBatch), both delete it (DeleteMessageBatch). A unique
- * MessageGroupId per message. C concurrent loops per process.
+ * raw (the ceiling): the fastest hand-written loop we could write for these hops. One SQSClient with
+ * a keep-alive agent; producers send batches of 10 (SendMessageBatch), relays and consumers
+ * long-poll 10 at a time (ReceiveMessage, no message system attributes), relays send the batch on
+ * (SendMessageBatch), both delete it (DeleteMessageBatch). A unique MessageGroupId (and dedup id)
+ * per message. C concurrent loops per process. The variants measured to pick it (issue 27;
+ * scripts/bench/raw-variants.ts) are flags: --wait S (long-poll seconds), --attrs none|sqspipes
+ * (the system attributes sqspipes asks for), --md5 on|off (the SDK's MD5 checks of bodies),
+ * --sockets N (the agent's sockets); the defaults are the winner.
  *
  * naive (the Python original's call pattern, sqspipes/task.py): one receive loop per process
  * (MaxNumberOfMessages = min(C, 10)), one DeleteMessage per input right after the receive, one
@@ -46,7 +50,19 @@ const { values, positionals } = childArgs({
   out: { type: 'string' },
   tag: { type: 'string' },
   'idle-timeout': { type: 'string' },
+  wait: { type: 'string' },
+  attrs: { type: 'string' },
+  md5: { type: 'string' },
+  sockets: { type: 'string' },
 });
+/** The raw loop's settings by default: the fastest of scripts/bench/raw-variants.ts. */
+const RAW_DEFAULTS = { wait: 1, attrs: 'none', md5: 'off', sockets: 256 } as const;
+/** The system attributes sqspipes asks for (the naive loop and `--attrs sqspipes`). */
+const SQSPIPES_ATTRIBUTES = [
+  MessageSystemAttributeName.ApproximateReceiveCount,
+  MessageSystemAttributeName.MessageGroupId,
+  MessageSystemAttributeName.SentTimestamp,
+];
 const [mode = '', role = ''] = positionals;
 if (mode !== 'raw' && mode !== 'naive') throw new Error('mode must be raw or naive');
 if (!['producer', 'relay', 'consumer'].includes(role))
@@ -60,7 +76,13 @@ const tag = required(values.tag, 'tag');
 const inUrl = role === 'producer' ? '' : required(values.in, 'in');
 const outUrl = role === 'consumer' ? '' : required(values.out, 'out');
 
-const sqs = rawClient(required(values.endpoint, 'endpoint'));
+// The raw loop's settings (the winners of scripts/bench/raw-variants.ts unless given).
+const waitSeconds = intFlag(values.wait, 'wait', RAW_DEFAULTS.wait);
+const attrs = values.attrs ?? RAW_DEFAULTS.attrs;
+if (attrs !== 'none' && attrs !== 'sqspipes') throw new Error('--attrs must be none or sqspipes');
+const md5 = (values.md5 ?? RAW_DEFAULTS.md5) === 'on';
+const sockets = intFlag(values.sockets, 'sockets', RAW_DEFAULTS.sockets);
+const sqs = rawClient(required(values.endpoint, 'endpoint'), { maxSockets: sockets, md5 });
 const counts = new Map<string, number>();
 countRequests(sqs, counts);
 
@@ -84,6 +106,7 @@ function touch(): void {
 
 let firstAt: number | null = null;
 let lastAt: number | null = null;
+let firstOutputAt: number | null = null;
 let count = 0;
 let seq = 0;
 const latencies = role === 'consumer' ? new Float64Array(limit) : undefined;
@@ -98,6 +121,7 @@ function stamp(): string {
 function handled(messages: readonly Message[]): void {
   const now = Date.now();
   firstAt ??= now;
+  firstOutputAt ??= now;
   for (const m of messages) {
     if (latencies !== undefined && count < latencies.length) {
       const body = JSON.parse(m.Body ?? '{}') as { t?: number };
@@ -121,13 +145,9 @@ async function receive(max: number): Promise<Message[]> {
       new ReceiveMessageCommand({
         QueueUrl: inUrl,
         MaxNumberOfMessages: max,
-        WaitTimeSeconds: 20,
+        WaitTimeSeconds: mode === 'raw' ? waitSeconds : 20,
         VisibilityTimeout: 30,
-        MessageSystemAttributeNames: [
-          MessageSystemAttributeName.ApproximateReceiveCount,
-          MessageSystemAttributeName.MessageGroupId,
-          MessageSystemAttributeName.SentTimestamp,
-        ],
+        ...(mode === 'raw' && attrs === 'none' ? {} : { MessageSystemAttributeNames: SQSPIPES_ATTRIBUTES }),
       }),
       { abortSignal: stop },
     );
@@ -159,6 +179,7 @@ async function rawProducer(): Promise<void> {
       failIfFailed('SendMessageBatch', out);
       count += k;
       lastAt = Date.now();
+      firstOutputAt ??= lastAt;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, loop));
@@ -183,6 +204,7 @@ async function rawPoller(): Promise<void> {
           'SendMessageBatch',
           await sqs.send(new SendMessageBatchCommand({ QueueUrl: outUrl, Entries: entries })),
         );
+        firstOutputAt ??= Date.now();
       }
       const handles = messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
       failIfFailed(
@@ -212,6 +234,7 @@ async function naiveProducer(): Promise<void> {
       );
       count++;
       lastAt = Date.now();
+      firstOutputAt ??= lastAt;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, loop));
@@ -269,6 +292,7 @@ writeReport(reportFile, {
   count,
   firstAt,
   lastAt,
+  firstOutputAt,
   requests: Object.fromEntries(counts),
   maxRssKiB: peakRssKiB(),
   cpuMs: cpuMs(),

@@ -57,6 +57,8 @@ let firstAt: number | null = null;
 /** performance.now() of the last output, for --trace-receives. */
 let traceEnd = 0;
 let lastAt: number | null = null;
+/** The first output run() yielded: SQS accepted it (src, relay), or the sink handled its input. */
+let firstOutputAt: number | null = null;
 let count = 0;
 const latencies = stage === 'sink' ? new Float64Array(limit) : undefined;
 
@@ -173,6 +175,7 @@ const running = (async () => {
     for await (const value of outputs) {
       const now = Date.now();
       if (stage !== 'src') firstAt ??= now;
+      firstOutputAt ??= now;
       if (latencies !== undefined && count < latencies.length) latencies[count] = now - Number(value);
       count++;
       lastAt = now;
@@ -217,6 +220,7 @@ writeReport(reportFile, {
   count,
   firstAt,
   lastAt,
+  firstOutputAt,
   requests: { ...client.stats().requests },
   maxRssKiB: peakRssKiB(),
   cpuMs: cpuMs(),

@@ -40,6 +40,8 @@ export function installCleanup(onSignal: () => Promise<void>): void {
 export interface Child {
   readonly name: string;
   readonly process: ChildProcess;
+  /** Date.now() just before the process was spawned. */
+  readonly spawnedAt: number;
   /** Resolves once the child printed {"event":"ready"}; rejects if it exits first. */
   readonly ready: Promise<void>;
   /** Resolves with the exit code (or the signal's name). */
@@ -55,6 +57,7 @@ export function startChild(
   args: readonly string[],
   options: { nodeArgs?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
 ): Child {
+  const spawnedAt = Date.now();
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? process.env,
@@ -82,6 +85,7 @@ export function startChild(
   return {
     name,
     process: child,
+    spawnedAt,
     ready: Promise.race([
       ready,
       exited.then((code) => {

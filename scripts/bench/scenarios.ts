@@ -15,6 +15,7 @@ import { percentile, round } from './stats.ts';
 
 const PIPELINE = fileURLToPath(new URL('./pipeline.ts', import.meta.url));
 const LOOPS = fileURLToPath(new URL('./loops.ts', import.meta.url));
+const PEER = fileURLToPath(new URL('./peer-consumer.ts', import.meta.url));
 
 /** Actions that move messages; the rest (GetQueueUrl, GetQueueAttributes, …) are set-up. */
 export const MESSAGE_ACTIONS: ReadonlySet<string> = new Set([
@@ -55,11 +56,15 @@ export interface ProcessResult {
   readonly peakRssMiB: number;
   readonly cpuMs: number;
   readonly cpuMsPerMessage: number;
+  /** CPU time (user + system) of the whole process over the run ÷ messages, µs. */
+  readonly cpuUsPerMessage: number;
+  /** From the process's spawn to its first output (see ChildReport.firstOutputAt), ms. */
+  readonly startToFirstOutputMs: number | undefined;
   readonly receiveTrace?: ChildReport['receiveTrace'];
   readonly error?: string;
 }
 
-export type Kind = 'raw' | 'sqspipes' | 'naive';
+export type Kind = 'raw' | 'sqspipes' | 'naive' | 'sqs-consumer';
 
 export interface RunResult {
   readonly kind: Kind;
@@ -74,6 +79,13 @@ export interface RunResult {
   readonly emulatorCpuMs: number | undefined;
   /** Cores' worth of CPU that other programs on the machine used during the run. */
   readonly otherLoadCores: number | undefined;
+  /**
+   * Counted from the source process's spawn to the last message received (the short run, where
+   * start-up and ramp-up count): seconds and msg/s.
+   */
+  readonly fromSourceSpawn: { readonly seconds: number; readonly messagesPerSecond: number };
+  /** The three processes were started together (not the source once the others polled). */
+  readonly together: boolean;
   /** producer/source, relay, consumer/sink. */
   readonly processes: readonly ProcessResult[];
   /** What the delay proxy did during the run (--rtt > 0). */
@@ -121,7 +133,7 @@ export function processCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
-export function processResult(report: ChildReport, messages: number): ProcessResult {
+export function processResult(report: ChildReport, messages: number, spawnedAt?: number): ProcessResult {
   const requests: Record<string, number> = {};
   const setupRequests: Record<string, number> = {};
   let moving = 0;
@@ -140,18 +152,27 @@ export function processResult(report: ChildReport, messages: number): ProcessRes
     peakRssMiB: round(report.maxRssKiB / 1024, 1),
     cpuMs: report.cpuMs,
     cpuMsPerMessage: round(report.cpuMs / Math.max(1, messages), 3),
+    cpuUsPerMessage: round((report.cpuMs * 1000) / Math.max(1, messages)),
+    startToFirstOutputMs:
+      spawnedAt === undefined || report.firstOutputAt === undefined || report.firstOutputAt === null
+        ? undefined
+        : report.firstOutputAt - spawnedAt,
     ...(report.receiveTrace === undefined ? {} : { receiveTrace: report.receiveTrace }),
     ...(report.error === undefined ? {} : { error: report.error }),
   };
 }
 
-/** Starts the three processes (consumer and relay first, the producer once both poll). */
+/**
+ * Starts the three processes: consumer and relay first, the producer once both poll; or, with
+ * `together`, all three at once (the short run: start-up and ramp-up count).
+ */
 async function threeProcesses(
   ctx: Context,
   kind: Kind,
   concurrency: number,
   messages: number,
   start: (role: 'producer' | 'relay' | 'consumer', report: string) => Child,
+  together = false,
 ): Promise<RunResult> {
   const files = {
     producer: reportFile(ctx, 'producer'),
@@ -160,7 +181,9 @@ async function threeProcesses(
   };
   const consumer = start('consumer', files.consumer);
   const relay = start('relay', files.relay);
-  await Promise.all([consumer.ready, relay.ready]);
+  if (!together) await Promise.all([consumer.ready, relay.ready]);
+  // Started together nobody awaits readiness: an early exit shows in the reports instead.
+  else for (const child of [consumer, relay]) child.ready.catch(() => {});
   const proxyBefore = await ctx.proxy?.counts();
   const cpuBefore = processCpuMs(ctx.emulatorPid);
   const machineBefore = machineBusyMs();
@@ -189,6 +212,8 @@ async function threeProcesses(
       : round(Math.max(0, machineAfter - machineBefore - ours) / windowMs, 2);
   const [first, , last] = reports;
   const ms = (last.lastAt ?? Number.NaN) - (first.firstAt ?? Number.NaN);
+  const fromSpawnMs = (last.lastAt ?? Number.NaN) - producer.spawnedAt;
+  const spawned = [producer.spawnedAt, relay.spawnedAt, consumer.spawnedAt];
   const latencies = last.latencies ?? [];
   const complete = reports.every((r) => r.count === messages && r.error === undefined);
   return {
@@ -198,6 +223,11 @@ async function threeProcesses(
     complete,
     seconds: round(ms / 1000, 2),
     messagesPerSecond: round((last.count / ms) * 1000),
+    fromSourceSpawn: {
+      seconds: round(fromSpawnMs / 1000, 2),
+      messagesPerSecond: round((last.count / fromSpawnMs) * 1000),
+    },
+    together,
     latencyMs: {
       p50: round(percentile(latencies, 50), 1),
       p99: round(percentile(latencies, 99), 1),
@@ -205,7 +235,7 @@ async function threeProcesses(
     },
     emulatorCpuMs,
     otherLoadCores: otherCores,
-    processes: reports.map((r) => processResult(r, messages)),
+    processes: reports.map((r, i) => processResult(r, messages, spawned[i])),
     ...(proxy === undefined ? {} : { proxy }),
     reports,
   };
@@ -214,13 +244,14 @@ async function threeProcesses(
 /** (a) raw ceiling or (c) naive baseline: hand-written loops over two FIFO queues. */
 export async function runLoops(
   ctx: Context,
-  mode: 'raw' | 'naive',
+  mode: 'raw' | 'naive' | 'sqs-consumer',
   concurrency: number,
   messages: number,
+  options: { together?: boolean; rawArgs?: readonly string[] } = {},
 ): Promise<RunResult> {
-  const base = unique(ctx, mode);
+  const base = unique(ctx, mode === 'sqs-consumer' ? 'peer' : mode);
   const attributes: Record<string, string> =
-    mode === 'raw'
+    mode !== 'naive'
       ? {
           FifoQueue: 'true',
           ContentBasedDeduplication: 'false',
@@ -246,25 +277,37 @@ export async function runLoops(
       '--deadline',
       String(ctx.childDeadlineMs),
     ];
-    return await threeProcesses(ctx, mode, concurrency, messages, (role, report) => {
-      const queues =
-        role === 'producer'
-          ? ['--out', hop1]
-          : role === 'relay'
-            ? ['--in', hop1, '--out', hop2]
-            : ['--in', hop2];
-      const args = [mode, role, ...common, ...queues, '--tag', `${base}${role[0]}`];
-      // --profile: the raw loops too, to compare where each spends its CPU.
-      const nodeArgs =
-        ctx.profileDir === undefined || mode !== 'raw'
-          ? []
-          : [
-              '--cpu-prof',
-              `--cpu-prof-dir=${ctx.profileDir}`,
-              `--cpu-prof-name=raw-${role}-c${concurrency}-${process.pid}-${counter}.cpuprofile`,
-            ];
-      return startChild(`${mode} ${role}`, LOOPS, [...args, '--report', report], { nodeArgs });
-    });
+    return await threeProcesses(
+      ctx,
+      mode,
+      concurrency,
+      messages,
+      (role, report) => {
+        const queues =
+          role === 'producer'
+            ? ['--out', hop1]
+            : role === 'relay'
+              ? ['--in', hop1, '--out', hop2]
+              : ['--in', hop2];
+        const tagged = [...common, ...queues, '--tag', `${base}${role[0]}`, '--report', report];
+        // sqs-consumer: relay and sink on the library, the source the raw loop's producer.
+        if (mode === 'sqs-consumer' && role !== 'producer')
+          return startChild(`sqs-consumer ${role}`, PEER, [role, ...tagged]);
+        const loopMode = mode === 'naive' ? 'naive' : 'raw';
+        const args = [loopMode, role, ...(loopMode === 'raw' ? (options.rawArgs ?? []) : []), ...tagged];
+        // --profile: the raw loops too, to compare where each spends its CPU.
+        const nodeArgs =
+          ctx.profileDir === undefined || mode !== 'raw'
+            ? []
+            : [
+                '--cpu-prof',
+                `--cpu-prof-dir=${ctx.profileDir}`,
+                `--cpu-prof-name=raw-${role}-c${concurrency}-${process.pid}-${counter}.cpuprofile`,
+              ];
+        return startChild(`${loopMode} ${role}`, LOOPS, args, { nodeArgs });
+      },
+      options.together,
+    );
   } finally {
     await Promise.all(
       urls.map((QueueUrl) => ctx.sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {})),
@@ -323,7 +366,8 @@ export function stageChild(
   );
 }
 
-export async function destroyPipeline(ctx: Context, domain: string, priorities: number): Promise<void> {
+/** The pipeline's client (src → relay → sink), for set-up and clean-up from this process. */
+function pipelineClient(ctx: Context, domain: string, priorities: number): TaskClient {
   const client = new TaskClient({
     domain,
     endpoint: ctx.endpoint,
@@ -336,6 +380,21 @@ export async function destroyPipeline(ctx: Context, domain: string, priorities: 
     { method: noop, name: 'relay', priorities },
     { method: noop, name: 'sink' },
   ]);
+  return client;
+}
+
+/** Creates the pipeline's queues beforehand (as the raw loops' queues are). */
+export async function createPipeline(ctx: Context, domain: string, priorities: number): Promise<void> {
+  const client = pipelineClient(ctx, domain, priorities);
+  try {
+    await client.createQueues();
+  } finally {
+    await client.close();
+  }
+}
+
+export async function destroyPipeline(ctx: Context, domain: string, priorities: number): Promise<void> {
+  const client = pipelineClient(ctx, domain, priorities);
   try {
     await client.destroy();
   } finally {
@@ -357,9 +416,12 @@ export async function runPipeline(
     idleTimeoutMs?: number;
     nodeOptions?: string;
     callMs?: number;
+    /** Start the three stages at once, the domain's queues created first (the short run). */
+    together?: boolean;
   } = {},
 ): Promise<RunResult> {
   const domain = unique(ctx, 'sp');
+  if (options.together === true) await createPipeline(ctx, domain, options.priorities ?? 1);
   const priorities = options.priorities ?? 1;
   const common = [
     ...['--domain', domain, '--priorities', String(priorities)],
@@ -368,16 +430,23 @@ export async function runPipeline(
   ];
   const callMs = options.callMs ?? 0;
   try {
-    const run = await threeProcesses(ctx, 'sqspipes', workers, messages, (role, report) => {
-      const stage = STAGE_OF[role];
-      const extra =
-        stage === 'src' && options.interval !== undefined
-          ? ['--interval', String(options.interval)]
-          : stage === 'relay' && callMs > 0
-            ? ['--call-ms', String(callMs)]
-            : [];
-      return stageChild(ctx, stage, workers, [...common, ...extra], report, options.nodeOptions);
-    });
+    const run = await threeProcesses(
+      ctx,
+      'sqspipes',
+      workers,
+      messages,
+      (role, report) => {
+        const stage = STAGE_OF[role];
+        const extra =
+          stage === 'src' && options.interval !== undefined
+            ? ['--interval', String(options.interval)]
+            : stage === 'relay' && callMs > 0
+              ? ['--call-ms', String(callMs)]
+              : [];
+        return stageChild(ctx, stage, workers, [...common, ...extra], report, options.nodeOptions);
+      },
+      options.together,
+    );
     if (callMs === 0) return run;
     return { ...run, relayCallMs: callMs, idealMessagesPerSecond: round((workers / callMs) * 1000, 1) };
   } finally {
