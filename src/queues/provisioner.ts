@@ -76,12 +76,21 @@ export class Provisioner {
    * (see {@link QueueRole}). Concurrent calls for one name share one request.
    */
   ensure(spec: QueueSpec, role: QueueRole = 'use'): Promise<string> {
+    return this.ensureWith(spec.name, spec, role);
+  }
+
+  /**
+   * {@link ensure} for a queue whose spec waits on something (an input's redrive policy on its
+   * dead-letter queue's ARN): the queue is looked up and its attributes read meanwhile; it is
+   * compared, or created, once `spec` (named `name`) is known.
+   */
+  ensureWith(name: string, spec: QueueSpec | Promise<QueueSpec>, role: QueueRole = 'use'): Promise<string> {
     const cache = role === 'own' ? this.#owned : this.#urls;
-    let url = cache.get(spec.name);
+    let url = cache.get(name);
     if (url === undefined) {
-      url = this.#ensure(spec, role);
-      cache.set(spec.name, url);
-      url.catch(() => cache.delete(spec.name));
+      url = this.#ensure(name, Promise.resolve(spec), role);
+      cache.set(name, url);
+      url.catch(() => cache.delete(name));
     }
     return url;
   }
@@ -103,7 +112,7 @@ export class Provisioner {
     }
   }
 
-  /** ARN of a queue (for redrive policies), asked once. */
+  /** ARN of a queue (for redrive policies): the one its check read, else asked once. */
   arn(name: string, url: string): Promise<string> {
     let arn = this.#arns.get(name);
     if (arn === undefined) {
@@ -132,12 +141,16 @@ export class Provisioner {
     }
   }
 
-  async #ensure(spec: QueueSpec, role: QueueRole): Promise<string> {
-    const existing = await this.#find(spec.name, CREATING);
+  async #ensure(name: string, wanted: Promise<QueueSpec>, role: QueueRole): Promise<string> {
+    wanted.catch(() => {}); // awaited below; its failure must not go unhandled meanwhile
+    const existing = await this.#find(name, CREATING);
     if (existing !== undefined) {
-      await this.#reconcile(spec, existing, role);
+      const actual = this.#attributes(name, existing);
+      actual.catch(() => {}); // awaited below, after the spec
+      await this.#reconcile(await wanted, existing, role, await actual);
       return existing;
     }
+    const spec = await wanted;
     let url: string | undefined;
     try {
       const out = await this.#client.send(
@@ -154,27 +167,30 @@ export class Provisioner {
       // Created meanwhile by another process, with other attributes: say which.
       const raced = await this.#find(spec.name, CREATING);
       if (raced === undefined) throw error;
-      await this.#reconcile(spec, raced, role);
+      await this.#reconcile(spec, raced, role, await this.#attributes(name, raced));
       return raced;
     }
     if (url === undefined)
       throw new SqsError(`CreateQueue returned no URL for ${spec.name}`, { queue: spec.name });
-    await this.#reconcile(spec, url, 'use');
-    if (this.#settleMs > 0) await sleep(this.#settleMs);
-    return url;
+    const created = url;
+    // Checked (and its ARN read) while it settles.
+    const checked = this.#attributes(name, created).then((actual) =>
+      this.#reconcile(spec, created, 'use', actual),
+    );
+    await Promise.all([checked, this.#settleMs > 0 ? sleep(this.#settleMs) : undefined]);
+    return created;
   }
 
   /**
    * Compares the queue's attributes with the spec: a difference SQS cannot change is an error; the
    * others are updated in place by the owner (said as a warning), left to it by a user.
    */
-  async #reconcile(spec: QueueSpec, url: string, role: QueueRole): Promise<void> {
-    const out = await this.#client
-      .send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [QueueAttributeName.All] }))
-      .catch((error: unknown) =>
-        this.#fail(error, { step: CREATING, action: 'GetQueueAttributes', queue: spec.name }),
-      );
-    const actual: Readonly<Record<string, string | undefined>> = out.Attributes ?? {};
+  async #reconcile(
+    spec: QueueSpec,
+    url: string,
+    role: QueueRole,
+    actual: Readonly<Record<string, string | undefined>>,
+  ): Promise<void> {
     const drift = attributeDrift(spec.attributes, actual);
     const [fixed] = drift.immutable;
     if (fixed !== undefined) throw new QueueConfigError(spec.name, fixed.name, fixed.wanted, fixed.actual);
@@ -194,6 +210,19 @@ export class Provisioner {
         this.#fail(error, { step: CREATING, action: 'SetQueueAttributes', queue: spec.name }),
       );
     for (const change of drift.mutable) this.#logUpdate(spec.name, change);
+  }
+
+  /** Every attribute of the queue at `url`; its ARN is kept for {@link arn}. */
+  async #attributes(name: string, url: string): Promise<Readonly<Record<string, string | undefined>>> {
+    const out = await this.#client
+      .send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [QueueAttributeName.All] }))
+      .catch((error: unknown) =>
+        this.#fail(error, { step: CREATING, action: 'GetQueueAttributes', queue: name }),
+      );
+    const attributes = out.Attributes ?? {};
+    const arn = attributes.QueueArn;
+    if (arn !== undefined && !this.#arns.has(name)) this.#arns.set(name, Promise.resolve(arn));
+    return attributes;
   }
 
   #logUpdate(queue: string, { name, wanted, actual }: AttributeChange): void {

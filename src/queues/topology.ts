@@ -101,7 +101,8 @@ export class Topology {
 }
 
 /**
- * Queue URLs of one pipeline, creating queues on first use (a stage's DLQ before its inputs). The
+ * Queue URLs of one pipeline, creating queues on first use (a stage's DLQ before its inputs, which
+ * are looked up and read meanwhile: a pipeline whose queues exist takes two round trips). The
  * queues of the stages it `owns` (the stage a run consumes for; every stage for `createQueues()`)
  * get their changeable attributes updated in place when they differ from the stage's options.
  */
@@ -121,9 +122,11 @@ export class PipelineQueues {
   /** URL of one of the stage's input queues (created if needed); asked once, then remembered. */
   inputUrl(stage: Stage, level: number): Promise<string> {
     // Every output sent asks for its queue: answer from memory, without rebuilding the spec.
-    return this.#remember(`${stage.name}\0${level}`, async () => {
-      const dlq = await this.#deadLetter(stage);
-      return this.#provisioner.ensure(this.topology.inputQueue(stage, level, dlq.arn), this.#role(stage));
+    return this.#remember(`${stage.name}\0${level}`, () => {
+      // Looked up and read beside the dead-letter queue; compared, or created, once its ARN is known.
+      const spec = this.#deadLetter(stage).then((dlq) => this.topology.inputQueue(stage, level, dlq.arn));
+      const { name } = this.topology.inputQueue(stage, level);
+      return this.#provisioner.ensureWith(name, spec, this.#role(stage));
     });
   }
 

@@ -1,5 +1,3 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ConfigError, type EndpointSource } from '../errors.ts';
@@ -117,9 +115,12 @@ export async function createSqsClient(options: ConnectOptions): Promise<SQSClien
  */
 export function httpHandler(maxSockets: number): NodeHttpHandler {
   const agentOptions = { keepAlive: true, maxSockets };
+  // Not an ESM import: Node would fill in every export of the namespace, loading undici (~10 ms).
+  const http = process.getBuiltinModule('node:http');
+  const https = process.getBuiltinModule('node:https');
   return new NodeHttpHandler({
-    httpAgent: new HttpAgent(agentOptions),
-    httpsAgent: new HttpsAgent(agentOptions),
+    httpAgent: new http.Agent(agentOptions),
+    httpsAgent: new https.Agent(agentOptions),
     connectionTimeout: 5_000,
     requestTimeout: 30_000,
     // Without it a request past requestTimeout only logs a warning and waits on: a network that
