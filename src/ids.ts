@@ -1,4 +1,4 @@
-import { hash as digest, randomUUID } from 'node:crypto';
+import { createHash, hash as digest, randomUUID } from 'node:crypto';
 
 /**
  * Deterministic ids, 43 characters of base64url: valid as MessageDeduplicationId and
@@ -15,8 +15,15 @@ import { hash as digest, randomUUID } from 'node:crypto';
  * fanning out 100 000 outputs keeps 100 000 short ids, not their JSON.
  */
 export function firstOutputId(inputId: string, stage: string, contentJson: string): string {
-  return hash(`out\0${inputId}\0${stage}\0${contentJson}`);
+  const head = `out\0${inputId}\0${stage}\0`;
+  // The same digest as of their concatenation, without copying a large content into one string.
+  if (contentJson.length > LARGE)
+    return createHash('sha256').update(head).update(contentJson).digest('base64url');
+  return hash(head + contentJson);
 }
+
+/** Content longer than this (UTF-16 units) is hashed in two parts (no copy of it is made). */
+const LARGE = 1024;
 
 /** Id of the `occurrence`-th output (0 = the first) of the content whose first id is `firstId`. */
 export function outputId(firstId: string, occurrence: number): string {

@@ -1,6 +1,8 @@
 /**
  * Coalesces single operations into SQS batch calls: up to `maxEntries` entries and `maxBytes`
- * per call, waiting at most `lingerMs` for company. Several calls may be in flight at once.
+ * per call, waiting at most `lingerMs` for company. Up to `maxCalls` calls may be in flight at
+ * once; batches made meanwhile wait for one of them to end (each call's request and its buffers
+ * live until it ends, and every one in flight at once holds a socket of its own).
  * Entries that SQS failed with a transient error are retried (with backoff) in a later batch.
  *
  * Each entry may carry its caller's signal (its deadline): once it aborts, the entry is never
@@ -17,6 +19,8 @@ export interface BatcherOptions<E, R> {
   maxBytes?: number;
   /** How long a lone entry waits for others. 0: until the current turn of the event loop ends. */
   lingerMs: number;
+  /** Calls in flight at once. @default 16 (160 entries: a few times what a round trip needs) */
+  maxCalls?: number;
   /** Size of an entry toward `maxBytes`. @default 0 */
   sizeOf?: (entry: E) => number;
   /** Times an entry that SQS failed transiently is tried in all. @default 5 */
@@ -64,6 +68,8 @@ export class Batcher<E, R> {
   readonly #options: Required<BatcherOptions<E, R>>;
   #pending: Pending<E, R>[] = [];
   #bytes = 0;
+  /** Batches made while `maxCalls` were in flight, oldest first. */
+  #queued: Pending<E, R>[][] = [];
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #retrying = new Map<NodeJS.Timeout, Pending<E, R>>();
@@ -75,6 +81,7 @@ export class Batcher<E, R> {
     this.#options = {
       maxEntries: 10,
       maxBytes: 1_048_576,
+      maxCalls: 16,
       maxAttempts: 5,
       sizeOf: () => 0,
       retryCall: () => false,
@@ -170,6 +177,14 @@ export class Batcher<E, R> {
       item.reject(error);
       return;
     }
+    for (const batch of this.#queued) {
+      const at = batch.indexOf(item);
+      if (at < 0) continue;
+      batch.splice(at, 1);
+      if (batch.length === 0) this.#queued.splice(this.#queued.indexOf(batch), 1);
+      item.reject(error);
+      return;
+    }
     for (const [timer, waiting] of this.#retrying) {
       if (waiting !== item) continue;
       clearTimeout(timer);
@@ -181,15 +196,23 @@ export class Batcher<E, R> {
 
   /** Sends what is pending now and waits for every call in flight, retries included. */
   async flush(): Promise<void> {
-    while (this.#pending.length > 0 || this.#inFlight.size > 0 || this.#retrying.size > 0) {
+    while (
+      this.#pending.length > 0 ||
+      this.#queued.length > 0 ||
+      this.#inFlight.size > 0 ||
+      this.#retrying.size > 0
+    ) {
       if (this.#pending.length > 0) this.#dispatch();
       else if (this.#inFlight.size > 0) await Promise.allSettled(this.#inFlight);
       else await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
 
+  /** Entries waiting to be sent (not on the wire, not between retries). */
   get size(): number {
-    return this.#pending.length;
+    let size = this.#pending.length;
+    for (const batch of this.#queued) size += batch.length;
+    return size;
   }
 
   #enqueue(item: Pending<E, R>): void {
@@ -200,7 +223,8 @@ export class Batcher<E, R> {
     else if (this.#timer === undefined) {
       const fire = () => {
         this.#timer = undefined;
-        this.#dispatch();
+        // Every call slot taken: the batch goes on filling until one ends (see #start).
+        if (this.#inFlight.size < this.#options.maxCalls) this.#dispatch();
       };
       this.#timer =
         this.#options.lingerMs > 0 ? setTimeout(fire, this.#options.lingerMs) : setImmediate(fire);
@@ -213,7 +237,17 @@ export class Batcher<E, R> {
     const batch = this.#pending;
     this.#pending = [];
     this.#bytes = 0;
-    const call = this.#run(batch).finally(() => this.#inFlight.delete(call));
+    if (this.#inFlight.size >= this.#options.maxCalls) this.#queued.push(batch);
+    else this.#start(batch);
+  }
+
+  #start(batch: Pending<E, R>[]): void {
+    const call = this.#run(batch).finally(() => {
+      this.#inFlight.delete(call);
+      const next = this.#queued.shift();
+      if (next !== undefined) this.#start(next);
+      else if (this.#pending.length > 0 && this.#timer === undefined) this.#dispatch();
+    });
     this.#inFlight.add(call);
   }
 
@@ -266,14 +300,16 @@ export class Batcher<E, R> {
   abort(error: Error): number {
     this.#aborted = true;
     this.#clearTimer();
-    const count = this.#pending.length + this.#retrying.size;
+    const count = this.size + this.#retrying.size;
     for (const [timer, item] of this.#retrying) {
       clearTimeout(timer);
       item.reject(error);
     }
     this.#retrying.clear();
     for (const item of this.#pending) item.reject(error);
+    for (const batch of this.#queued) for (const item of batch) item.reject(error);
     this.#pending = [];
+    this.#queued = [];
     this.#bytes = 0;
     return count;
   }

@@ -71,3 +71,71 @@ it('withdraws an entry waiting for its retry, rejecting with the failure that ma
   await batcher.flush();
   expect(calls).toBe(made);
 });
+
+/** A batch call that answers when told to: `release()` answers the oldest call in flight. */
+function heldCalls() {
+  const held: (() => void)[] = [];
+  let inFlight = 0;
+  let most = 0;
+  const batches: number[][] = [];
+  return {
+    batches,
+    held,
+    get most() {
+      return most;
+    },
+    call: (entries: readonly number[]) => {
+      batches.push([...entries]);
+      inFlight++;
+      most = Math.max(most, inFlight);
+      return new Promise<{ ok: true; value: number }[]>((resolve) =>
+        held.push(() => {
+          inFlight--;
+          resolve(entries.map((value) => ({ ok: true as const, value })));
+        }),
+      );
+    },
+    release: () => held.shift()?.(),
+  };
+}
+
+it('keeps at most maxCalls calls in flight: batches made meanwhile wait, full, for one to end', async () => {
+  const calls = heldCalls();
+  const batcher = new Batcher<number, number>({ lingerMs: 0, maxEntries: 2, maxCalls: 2, call: calls.call });
+  const entries = Array.from({ length: 7 }, (_, i) => batcher.add(i));
+  await new Promise((resolve) => setImmediate(resolve)); // the lone last entry's linger is over
+  expect(calls.batches).toEqual([
+    [0, 1],
+    [2, 3],
+  ]);
+  expect(batcher.size).toBe(3);
+  while (calls.batches.length < 4 || calls.held.length > 0) {
+    calls.release();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  expect(await Promise.all(entries)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  expect(calls.batches).toEqual([[0, 1], [2, 3], [4, 5], [6]]);
+  expect(calls.most).toBe(2);
+});
+
+it('withdraws an entry from a batch waiting for a call, and rejects waiting batches on abort', async () => {
+  const calls = heldCalls();
+  const batcher = new Batcher<number, number>({ lingerMs: 0, maxEntries: 1, maxCalls: 1, call: calls.call });
+  const first = batcher.add(1);
+  const caller = new AbortController();
+  const withdrawn = batcher.add(2, caller.signal);
+  const third = batcher.add(3);
+  expect(batcher.size).toBe(2);
+  caller.abort(new Error('deadline'));
+  await expect(withdrawn).rejects.toThrow('deadline');
+  expect(batcher.size).toBe(1);
+  calls.release();
+  expect(await first).toBe(1);
+  await vi.waitFor(() => expect(calls.batches).toEqual([[1], [3]]));
+  const fourth = batcher.add(4); // waits behind the call of 3
+  expect(batcher.abort(new Error('closing'))).toBe(1);
+  await expect(fourth).rejects.toThrow('closing');
+  calls.release();
+  expect(await third).toBe(3);
+  expect(calls.batches).toEqual([[1], [3]]);
+});
