@@ -1,4 +1,5 @@
 import type { Message } from '@aws-sdk/client-sqs';
+import { SqspipesError } from '../errors.ts';
 import { RunIo } from '../sqs/run-io.ts';
 import type { Stage } from '../stage.ts';
 import { JOIN_FOLD_MAX } from '../join/gate.ts';
@@ -65,7 +66,13 @@ export class LambdaStage {
       callsUntil: startedAt + remaining - reserve,
       answerBy: startedAt + remaining - Math.min(500, reserve / 4),
     };
-    const container = await this.#ready();
+    // The container's start (queue checks, setup) goes on for the next invocation if this one's
+    // time runs out first: the batch then fails whole, and SQS delivers it again.
+    const container = await beforeDeadline(
+      this.#ready(),
+      clock.callsUntil,
+      "the stage's start (its queue checks and setup)",
+    );
     const { deps } = container.parts;
     const records = event.Records ?? [];
     const inputs: (InvocationInput & { record: LambdaSqsRecord })[] = [];
@@ -89,10 +96,21 @@ export class LambdaStage {
         "records from a queue that is not this stage's were left on their queue: check the function's event source mappings",
       );
     }
-    await deps.io.readBodies(inputs.map((input) => input.message));
+    const reading = AbortSignal.timeout(Math.max(0, Math.floor(clock.callsUntil - Date.now())));
+    await beforeDeadline(
+      deps.io.readBodies(
+        inputs.map((input) => input.message),
+        reading,
+      ),
+      clock.callsUntil,
+      'reading the bodies stored in S3',
+    );
     const [ends, timersDone] = await Promise.all([
       runInvocation(container.parts, inputs, clock),
-      deps.later.handle(timers.map((timer) => timer.message)),
+      // Timers not done by the answer count as not done (sent again later: their ids drop copies).
+      beforeDeadline(deps.later.handle(timers.map((timer) => timer.message)), clock.answerBy, '').catch(
+        () => [] as Message[],
+      ),
     ]);
     const done = new Set(timersDone);
     const timerEnds: RecordEnd[] = timers.map(({ record, message }) => ({
@@ -158,5 +176,25 @@ export class LambdaStage {
       follow: stage.join === undefined ? 0 : JOIN_FOLD_MAX - 1,
     };
     return { parts, inputs, later: deps.later.name };
+  }
+}
+
+/**
+ * `work`, or a rejection naming `what` once `until` (epoch ms) has passed first: a wait of the
+ * invocation never outlasts its time (`work` may go on; its failure is then ignored here).
+ */
+async function beforeDeadline<T>(work: Promise<T>, until: number, what: string): Promise<T> {
+  work.catch(() => {}); // a late failure is not this invocation's
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new SqspipesError(`${what} did not end within the invocation's time`)),
+      Math.max(0, until - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -3,26 +3,19 @@
  * `setup()` once per container and its state in `taskContext()`, items for later through the
  * stage's queue of timers (its second kind of event source mapping), and bodies stored in S3.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fanOut, type TaskClient, taskContext } from '../../src/index.ts';
 import { type LocalEventSource, localEventSource } from '../../src/testing/index.ts';
+import { mappedQueues, stoppedAfterEach } from '../support/lambda.ts';
 import { collect, testClient } from '../support/pipeline.ts';
 import { s3Unavailable, testBucket } from '../support/s3-bucket.ts';
+import { startActionProxy } from '../support/action-proxy.ts';
 import { backendEnv } from '../support/sqs.ts';
 
 const skipped = await s3Unavailable();
 if (skipped !== undefined) console.warn(`lambda-features.test.ts: ${skipped}`);
 
-/** The queues of `stage`'s mappings (its input levels and its queue of timers), created. */
-async function mappedQueues(client: TaskClient, stage: string): Promise<string[]> {
-  return (await client.lambdaMappings(stage)).map((mapping) => mapping.queueUrl);
-}
-
-let sources: LocalEventSource[] = [];
-afterEach(async () => {
-  await Promise.all(sources.map((s) => s.stop()));
-  sources = [];
-});
+const keep = stoppedAfterEach();
 
 async function onLambda(client: TaskClient, stage: string): Promise<LocalEventSource> {
   const source = localEventSource({
@@ -31,7 +24,7 @@ async function onLambda(client: TaskClient, stage: string): Promise<LocalEventSo
     handler: client.lambda(stage),
     waitSeconds: 1,
   });
-  sources.push(source);
+  keep(source);
   await source.start();
   return source;
 }
@@ -120,5 +113,41 @@ describe.skipIf(skipped !== undefined)('a join stage on Lambda', () => {
         'lazy:4 dogs:4 sleep:5 all:3 day:3 long:4',
       ].toSorted(),
     );
+  });
+});
+
+describe.skipIf(skipped !== undefined)('a stage on Lambda whose S3 does not answer', () => {
+  const bucket = testBucket('lambdahang');
+
+  it('answers within the invocation’s time: the batch fails whole, its start goes on', async () => {
+    // SQS answers through the proxy; S3 (no SQS action) never does.
+    const sqsActions = new Set([
+      'GetQueueUrl',
+      'GetQueueAttributes',
+      'CreateQueue',
+      'TagQueue',
+      'SetQueueAttributes',
+      'SendMessageBatch',
+      'ReceiveMessage',
+    ]);
+    const proxy = await startActionProxy(backendEnv().endpoint, sqsActions, 'hang');
+    const client = testClient(
+      'lhang',
+      [
+        { name: 'source', method: () => null },
+        { name: 'pass', method: (x: unknown) => x },
+      ],
+      { endpoint: proxy.url, payloads: { bucket } },
+    );
+    try {
+      const started = Date.now();
+      const context = { getRemainingTimeInMillis: () => started + 3000 - Date.now() };
+      await expect(client.lambda('pass')({ Records: [] }, context)).rejects.toThrow(
+        /did not end within the invocation's time/,
+      );
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await proxy.stop();
+    }
   });
 });
