@@ -5,24 +5,16 @@
  * failures, an invocation out of time, a poison record.
  */
 import { SendMessageCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type InputInfo, type TaskClient, taskContext } from '../../src/index.ts';
-import { expectOrderPerKey, type LocalEventSource, localEventSource } from '../../src/testing/index.ts';
+import { expectOrderPerKey, localEventSource } from '../../src/testing/index.ts';
+import { mappedQueues, stoppedAfterEach } from '../support/lambda.ts';
 import { collect, testClient } from '../support/pipeline.ts';
 import { backendEnv, rawClient } from '../support/sqs.ts';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-/** The queues of `stage`'s mappings (its input levels and its queue of timers), created. */
-async function mappedQueues(client: TaskClient, stage: string): Promise<string[]> {
-  return (await client.lambdaMappings(stage)).map((mapping) => mapping.queueUrl);
-}
-
-let sources: LocalEventSource[] = [];
-afterEach(async () => {
-  await Promise.all(sources.map((s) => s.stop()));
-  sources = [];
-});
+const keep = stoppedAfterEach();
 
 function start(client: TaskClient, stage: string, queueUrls: string[], more: { timeoutMs?: number } = {}) {
   const source = localEventSource({
@@ -34,7 +26,7 @@ function start(client: TaskClient, stage: string, queueUrls: string[], more: { t
     waitSeconds: 1,
     ...more,
   });
-  sources.push(source);
+  keep(source);
   return source;
 }
 
@@ -173,7 +165,7 @@ describe('an invocation that runs out of time', () => {
       waitSeconds: 1,
       maximumConcurrency: 1,
     });
-    sources.push(source);
+    keep(source);
     for (const n of range(5)) await client.enqueue('wait', 100 + n);
     await source.start();
     const out = await collect<number>(client.run('sink', { limit: 5, idleTimeout: 20_000 }));
