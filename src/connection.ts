@@ -14,7 +14,7 @@ import { Provisioner } from './queues/provisioner.ts';
 import { ReplyListener } from './replies/listener.ts';
 import {
   countRequests,
-  createSqsClient,
+  createSqsClients,
   type RequestCounts,
   type SqsTarget,
   targetOf,
@@ -27,6 +27,8 @@ import type { Logger } from './types.ts';
 /** What a client talks to SQS with, made on first use. */
 export interface Connection {
   readonly sqs: SQSClient;
+  /** The twin of an owned `sqs` for the run's message calls (see createSqsClients). */
+  readonly messages?: SQSClient | undefined;
   /** sqspipes made the SQSClient (and destroys it on close), rather than the caller. */
   readonly owned: boolean;
   /** Turns a setup problem (endpoint, region, credentials) into a ConnectionError saying so. */
@@ -52,10 +54,15 @@ export async function connect(
   requests: RequestCounts,
 ): Promise<Connection> {
   const { sqs: given, region, endpoint, credentials, maxSockets } = options;
-  const sqs = given ?? (await createSqsClient({ region, endpoint, credentials, maxSockets }));
+  // A client given is used for everything; one sqspipes makes has a twin for message calls.
+  const { sqs, messages } =
+    given === undefined
+      ? await createSqsClients({ region, endpoint, credentials, maxSockets })
+      : { sqs: given, messages: undefined };
   const target = await targetOf(sqs, endpoint, given !== undefined);
   if (given === undefined) logConnection(logger, target);
   countRequests(sqs, requests);
+  if (messages !== undefined) countRequests(messages, requests);
   const diagnose = diagnoser(target);
   const provisioner = new Provisioner(sqs, { diagnose, logger, settleMs: options.settleMs });
   const { domain, pollWaitSeconds, kmsKeyId, highThroughput } = options;
@@ -79,7 +86,7 @@ export async function connect(
   const sink = {
     at: (timer: Timer, signal?: AbortSignal) => later(stageOfInput(domain, timer.url)).at(timer, signal),
   };
-  const io = new SqsIo(sqs, { diagnose, payloads, timers: sink });
+  const io = new SqsIo(sqs, { diagnose, payloads, timers: sink, messages });
   const replies = new ReplyListener({
     sqs,
     io,
@@ -93,6 +100,7 @@ export async function connect(
   });
   return {
     sqs,
+    messages,
     owned: given === undefined,
     diagnose,
     io,
@@ -165,7 +173,10 @@ export async function disconnect(
     return unsent;
   } finally {
     limit.dispose();
-    if (connection.owned) connection.sqs.destroy();
+    if (connection.owned) {
+      connection.messages?.destroy();
+      connection.sqs.destroy();
+    }
   }
 }
 

@@ -98,22 +98,29 @@ export { countRequests } from '../../src/sqs/connect.ts';
 
 /**
  * A raw SQS client: keep-alive, `maxSockets` sockets (500 by default, as sqspipes had), the SDK's
- * MD5 checks of bodies on unless `md5` is false.
+ * MD5 checks of bodies on unless `md5` is false, its middleware cached with `cacheMiddleware`, its
+ * logger middleware removed when `loggerMiddleware` is false.
  */
-export function rawClient(endpoint: string, options: { maxSockets?: number; md5?: boolean } = {}): SQSClient {
+export function rawClient(
+  endpoint: string,
+  options: { maxSockets?: number; md5?: boolean; cacheMiddleware?: boolean; loggerMiddleware?: boolean } = {},
+): SQSClient {
   const agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 500 });
-  return new SQSClient({
+  const client = new SQSClient({
     endpoint,
     region: REGION,
     credentials: CREDENTIALS,
     useQueueUrlAsEndpoint: false,
     ...(options.md5 === false ? { md5: false } : {}),
+    ...(options.cacheMiddleware === true ? { cacheMiddleware: true } : {}),
     requestHandler: new NodeHttpHandler({
       httpAgent: agent,
       connectionTimeout: 5_000,
       requestTimeout: 30_000,
     }),
   });
+  if (options.loggerMiddleware === false) client.middlewareStack.remove('loggerMiddleware');
+  return client;
 }
 
 /** Samples RSS every `everyMs` (bounded number of samples), with the caller's message count. */

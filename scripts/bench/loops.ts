@@ -10,7 +10,10 @@
  * per message. C concurrent loops per process. The variants measured to pick it (issue 27;
  * scripts/bench/raw-variants.ts) are flags: --wait S (long-poll seconds), --attrs none|sqspipes
  * (the system attributes sqspipes asks for), --md5 on|off (the SDK's MD5 checks of bodies),
- * --sockets N (the agent's sockets); the defaults are the winner.
+ * --sockets N (the agent's sockets), --cache on|off (the SDK's `cacheMiddleware`: each command's
+ * middleware stack built once, not per call; the receive then passes no abort signal, since any
+ * per-call option empties that cache), --logger on|off (the SDK's logger middleware, which copies
+ * every request and response for a logger that does nothing); the defaults are the winner.
  *
  * naive (the Python original's call pattern, sqspipes/task.py): one receive loop per process
  * (MaxNumberOfMessages = min(C, 10)), one DeleteMessage per input right after the receive, one
@@ -54,9 +57,18 @@ const { values, positionals } = childArgs({
   attrs: { type: 'string' },
   md5: { type: 'string' },
   sockets: { type: 'string' },
+  cache: { type: 'string' },
+  logger: { type: 'string' },
 });
 /** The raw loop's settings by default: the fastest of scripts/bench/raw-variants.ts. */
-const RAW_DEFAULTS = { wait: 1, attrs: 'none', md5: 'off', sockets: 256 } as const;
+const RAW_DEFAULTS = {
+  wait: 1,
+  attrs: 'none',
+  md5: 'off',
+  sockets: 256,
+  cache: 'on',
+  logger: 'off',
+} as const;
 /** The system attributes sqspipes asks for (the naive loop and `--attrs sqspipes`). */
 const SQSPIPES_ATTRIBUTES = [
   MessageSystemAttributeName.ApproximateReceiveCount,
@@ -82,7 +94,14 @@ const attrs = values.attrs ?? RAW_DEFAULTS.attrs;
 if (attrs !== 'none' && attrs !== 'sqspipes') throw new Error('--attrs must be none or sqspipes');
 const md5 = (values.md5 ?? RAW_DEFAULTS.md5) === 'on';
 const sockets = intFlag(values.sockets, 'sockets', RAW_DEFAULTS.sockets);
-const sqs = rawClient(required(values.endpoint, 'endpoint'), { maxSockets: sockets, md5 });
+const cacheMiddleware = (values.cache ?? RAW_DEFAULTS.cache) === 'on';
+const loggerMiddleware = (values.logger ?? RAW_DEFAULTS.logger) === 'on';
+const sqs = rawClient(required(values.endpoint, 'endpoint'), {
+  maxSockets: sockets,
+  md5,
+  cacheMiddleware,
+  loggerMiddleware,
+});
 const counts = new Map<string, number>();
 countRequests(sqs, counts);
 
@@ -149,7 +168,8 @@ async function receive(max: number): Promise<Message[]> {
         VisibilityTimeout: 30,
         ...(mode === 'raw' && attrs === 'none' ? {} : { MessageSystemAttributeNames: SQSPIPES_ATTRIBUTES }),
       }),
-      { abortSignal: stop },
+      // With the handler cache on, no options: any options turn the cache off (and empty it).
+      ...(cacheMiddleware ? [] : [{ abortSignal: stop }]),
     );
     return out.Messages ?? [];
   } catch (error) {

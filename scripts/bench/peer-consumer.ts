@@ -49,7 +49,11 @@ const inUrl = required(values.in, 'in');
 const outUrl = role === 'relay' ? required(values.out, 'out') : '';
 
 // As the raw loop's client: keep-alive, 256 sockets, no MD5 checks of bodies.
-const sqs = rawClient(required(values.endpoint, 'endpoint'), { maxSockets: 256, md5: false });
+const sqs = rawClient(required(values.endpoint, 'endpoint'), {
+  maxSockets: 256,
+  md5: false,
+  loggerMiddleware: false,
+});
 const counts = new Map<string, number>();
 countRequests(sqs, counts);
 

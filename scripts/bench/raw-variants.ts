@@ -32,13 +32,15 @@ const concurrency = Number(values.concurrency);
 const rounds = Number(values.rounds);
 const rttMs = Number(values.rtt);
 
-/** One setting changed at a time from the defaults (wait 1 s, no attributes, no MD5, 256 sockets). */
+/** One setting changed at a time from the defaults (wait 1 s, no attributes, no MD5, 256 sockets, the SDK's middleware cache, no logger middleware). */
 const VARIANTS: Record<string, string[]> = {
   defaults: [],
   'md5 on': ['--md5', 'on'],
   "sqspipes' attributes": ['--attrs', 'sqspipes'],
   'wait 20 s': ['--wait', '20'],
   '500 sockets': ['--sockets', '500'],
+  'no middleware cache': ['--cache', 'off'],
+  'logger middleware': ['--logger', 'on'],
 };
 
 installCleanup(() => killAll());

@@ -1,3 +1,4 @@
+import { getOrCreate } from '../maps.ts';
 import type { Stage } from '../stage.ts';
 import { deadLetterQueueName, inputQueueName, queueTags } from './naming.ts';
 import type { Provisioner, QueueRole, QueueSpec } from './provisioner.ts';
@@ -112,6 +113,8 @@ export class PipelineQueues {
   readonly #owns: (stage: Stage) => boolean;
   /** URLs by stage and level (or `dlq`). */
   readonly #urls = new Map<string, Promise<string>>();
+  /** Input URLs found, by stage and level: read without a promise by every output sent. */
+  readonly #found = new Map<Stage, string[]>();
 
   constructor(topology: Topology, provisioner: Provisioner, owns: (stage: Stage) => boolean = () => false) {
     this.topology = topology;
@@ -122,12 +125,26 @@ export class PipelineQueues {
   /** URL of one of the stage's input queues (created if needed); asked once, then remembered. */
   inputUrl(stage: Stage, level: number): Promise<string> {
     // Every output sent asks for its queue: answer from memory, without rebuilding the spec.
-    return this.#remember(`${stage.name}\0${level}`, () => {
+    const key = `${stage.name}\0${level}`;
+    return this.#remember(key, () => {
       // Looked up and read beside the dead-letter queue; compared, or created, once its ARN is known.
       const spec = this.#deadLetter(stage).then((dlq) => this.topology.inputQueue(stage, level, dlq.arn));
       const { name } = this.topology.inputQueue(stage, level);
-      return this.#provisioner.ensureWith(name, spec, this.#role(stage));
+      const url = this.#provisioner.ensureWith(name, spec, this.#role(stage));
+      url.then(
+        (found) => {
+          // Unless forgotten meanwhile (the queues were deleted).
+          if (this.#urls.get(key) === url) getOrCreate(this.#found, stage, () => [])[level] = found;
+        },
+        () => {},
+      );
+      return url;
     });
+  }
+
+  /** URL of one of the stage's input queues if {@link inputUrl} found it already, else undefined. */
+  foundInputUrl(stage: Stage, level: number): string | undefined {
+    return this.#found.get(stage)?.[level];
   }
 
   /** URL of the stage's dead-letter queue (created if needed). */
@@ -162,6 +179,7 @@ export class PipelineQueues {
 
   forget(names: Iterable<string>): void {
     this.#urls.clear();
+    this.#found.clear();
     this.#provisioner.forget(names);
   }
 }

@@ -1,5 +1,6 @@
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
+import { carrySignals, SignalledHttpHandler } from './call-signal.ts';
 import { ConfigError, type EndpointSource } from '../errors.ts';
 import { received } from '../validate.ts';
 
@@ -93,6 +94,40 @@ export async function targetOf(
  * region, endpoint and credential resolution unless given.
  */
 export async function createSqsClient(options: ConnectOptions): Promise<SQSClient> {
+  return quiet(new SQSClient(await sqsConfig(options)));
+}
+
+/**
+ * Removes the SDK's logger middleware from a client made without a `logger` (its logger then
+ * does nothing): it copies every request and response through their schemas to hand them to
+ * that logger, about 1.5 % of the CPU per message of a stage.
+ */
+function quiet(client: SQSClient): SQSClient {
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
+}
+
+/**
+ * The clients of a connection sqspipes owns: `sqs` for setup and admin calls, and `messages`, its
+ * twin (same sockets, endpoint, region and credentials) for the run's receives, sends, deletes and
+ * visibility changes. `messages` has `cacheMiddleware`: the SDK builds each command's middleware
+ * stack once rather than on every call (a seventh of a hand-written loop's CPU per message,
+ * scripts/bench/raw-variants.ts). Its calls pass no per-call option, which would empty that cache:
+ * a call's abort signal rides in its input instead (see call-signal.ts, `withSignal`). Middleware
+ * added to `messages` after its first call of a command is not seen by that command.
+ */
+export async function createSqsClients(
+  options: ConnectOptions,
+): Promise<{ sqs: SQSClient; messages: SQSClient }> {
+  const config = await sqsConfig(options);
+  const sqs = quiet(new SQSClient(config));
+  const messages = carrySignals(
+    quiet(new SQSClient({ ...config, credentials: sqs.config.credentials, cacheMiddleware: true })),
+  );
+  return { sqs, messages };
+}
+
+async function sqsConfig(options: ConnectOptions): Promise<SQSClientConfig> {
   const { endpoint } = chooseEndpoint(options.endpoint);
   const config: SQSClientConfig = {
     requestHandler: httpHandler(options.maxSockets),
@@ -109,7 +144,7 @@ export async function createSqsClient(options: ConnectOptions): Promise<SQSClien
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   };
   const region = options.region ?? (await resolveRegion(endpoint));
-  return new SQSClient({ ...config, ...(region === undefined ? {} : { region }) });
+  return { ...config, ...(region === undefined ? {} : { region }) };
 }
 
 /**
@@ -121,7 +156,7 @@ export function httpHandler(maxSockets: number): NodeHttpHandler {
   // Not an ESM import: Node would fill in every export of the namespace, loading undici (~10 ms).
   const http = process.getBuiltinModule('node:http');
   const https = process.getBuiltinModule('node:https');
-  return new NodeHttpHandler({
+  return new SignalledHttpHandler({
     httpAgent: new http.Agent(agentOptions),
     httpsAgent: new https.Agent(agentOptions),
     connectionTimeout: 5_000,

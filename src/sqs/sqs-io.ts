@@ -16,6 +16,7 @@ import { getOrCreate } from '../maps.ts';
 import { Batcher, type EntryResult } from './batcher.ts';
 import { type Diagnose, passThrough, type SqsCall } from './diagnose.ts';
 import { isTransient } from './transient.ts';
+import { withSignal } from './call-signal.ts';
 import { ENCODING_ATTRIBUTE, isEncoded } from '../payloads/compression.ts';
 import {
   decodeReceived,
@@ -87,6 +88,12 @@ export interface SqsIoOptions {
   payloads?: PayloadIo | undefined;
   /** Where messages with a `due` go. @default none: a message with one is refused */
   timers?: LaterSink | undefined;
+  /**
+   * The client of receives and batched calls, made by createSqsClients: its middleware cached, a
+   * call's signal carried in its input (see call-signal.ts). @default the client, the signal
+   * passed as the SDK's per-call option
+   */
+  messages?: SQSClient | undefined;
 }
 
 /**
@@ -95,7 +102,8 @@ export interface SqsIoOptions {
  */
 export class SqsIo {
   readonly #client: SQSClient;
-  readonly #options: Required<Omit<SqsIoOptions, 'payloads' | 'timers'>>;
+  readonly #messages: SQSClient | undefined;
+  readonly #options: Required<Omit<SqsIoOptions, 'payloads' | 'timers' | 'messages'>>;
   readonly #payloads: PayloadIo | undefined;
   readonly #timers: LaterSink | undefined;
   readonly #senders = new Map<string, Batcher<OutgoingMessage, unknown>>();
@@ -104,7 +112,8 @@ export class SqsIo {
 
   constructor(client: SQSClient, options: SqsIoOptions = {}) {
     this.#client = client;
-    const { payloads, timers, ...rest } = options;
+    const { payloads, timers, messages, ...rest } = options;
+    this.#messages = messages;
     this.#options = { sendLingerMs: 2, ackLingerMs: 5, diagnose: passThrough, ...rest };
     this.#payloads = payloads;
     this.#timers = timers;
@@ -129,7 +138,7 @@ export class SqsIo {
     signal?: AbortSignal,
     messageAttributes?: readonly string[],
   ): Promise<Message[]> {
-    const command = new ReceiveMessageCommand({
+    const input = {
       QueueUrl: url,
       MaxNumberOfMessages: max,
       WaitTimeSeconds: waitSeconds,
@@ -143,10 +152,15 @@ export class SqsIo {
       MessageAttributeNames: [...POINTER_ATTRIBUTES, ENCODING_ATTRIBUTE, ...(messageAttributes ?? [])],
       // Same id on the SDK's own retries of this call: SQS then returns the same messages.
       ReceiveRequestAttemptId: randomUUID(),
-    });
+    };
     let messages: Message[];
     try {
-      messages = (await this.#client.send(command, abortOption(signal))).Messages ?? [];
+      const calls = this.#messages;
+      const out =
+        calls === undefined
+          ? await this.#client.send(new ReceiveMessageCommand(input), abortOption(signal))
+          : await calls.send(new ReceiveMessageCommand(withSignal(input, signal)));
+      messages = out.Messages ?? [];
     } catch (error) {
       throw this.#options.diagnose(error, { step: 'receiving', action: 'ReceiveMessage', queue: url });
     }
@@ -355,21 +369,23 @@ export class SqsIo {
     entries: readonly OutgoingMessage[],
     signal: AbortSignal | undefined,
   ): Promise<EntryResult<unknown>[]> {
-    const out = await this.#client.send(
-      new SendMessageBatchCommand({
-        QueueUrl: url,
-        Entries: entries.map((m, i) => ({
-          Id: String(i),
-          MessageBody: m.body,
-          MessageGroupId: m.groupId,
-          MessageDeduplicationId: m.deduplicationId,
-          ...(m.attributes === undefined && m.messageAttributes === undefined
-            ? {}
-            : { MessageAttributes: { ...stringAttributes(m.attributes ?? {}), ...m.messageAttributes } }),
-        })),
-      }),
-      abortOption(signal),
-    );
+    const input = {
+      QueueUrl: url,
+      Entries: entries.map((m, i) => ({
+        Id: String(i),
+        MessageBody: m.body,
+        MessageGroupId: m.groupId,
+        MessageDeduplicationId: m.deduplicationId,
+        ...(m.attributes === undefined && m.messageAttributes === undefined
+          ? {}
+          : { MessageAttributes: { ...stringAttributes(m.attributes ?? {}), ...m.messageAttributes } }),
+      })),
+    };
+    const calls = this.#messages;
+    const out =
+      calls === undefined
+        ? await this.#client.send(new SendMessageBatchCommand(input), abortOption(signal))
+        : await calls.send(new SendMessageBatchCommand(withSignal(input, signal)));
     return results(url, 'SendMessageBatch', entries.length, out.Successful ?? [], out.Failed ?? []);
   }
 
@@ -378,13 +394,15 @@ export class SqsIo {
     messages: readonly ReceiptSource[],
     signal: AbortSignal | undefined,
   ): Promise<EntryResult<unknown>[]> {
-    const out = await this.#client.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: url,
-        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receiptHandle })),
-      }),
-      abortOption(signal),
-    );
+    const input = {
+      QueueUrl: url,
+      Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receiptHandle })),
+    };
+    const calls = this.#messages;
+    const out =
+      calls === undefined
+        ? await this.#client.send(new DeleteMessageBatchCommand(input), abortOption(signal))
+        : await calls.send(new DeleteMessageBatchCommand(withSignal(input, signal)));
     return results(url, 'DeleteMessageBatch', messages.length, out.Successful ?? [], out.Failed ?? []);
   }
 
@@ -393,17 +411,19 @@ export class SqsIo {
     changes: readonly VisibilityChange[],
     signal: AbortSignal | undefined,
   ): Promise<EntryResult<unknown>[]> {
-    const out = await this.#client.send(
-      new ChangeMessageVisibilityBatchCommand({
-        QueueUrl: url,
-        Entries: changes.map((c, i) => ({
-          Id: String(i),
-          ReceiptHandle: c.source.receiptHandle,
-          VisibilityTimeout: c.seconds,
-        })),
-      }),
-      abortOption(signal),
-    );
+    const input = {
+      QueueUrl: url,
+      Entries: changes.map((c, i) => ({
+        Id: String(i),
+        ReceiptHandle: c.source.receiptHandle,
+        VisibilityTimeout: c.seconds,
+      })),
+    };
+    const calls = this.#messages;
+    const out =
+      calls === undefined
+        ? await this.#client.send(new ChangeMessageVisibilityBatchCommand(input), abortOption(signal))
+        : await calls.send(new ChangeMessageVisibilityBatchCommand(withSignal(input, signal)));
     return results(
       url,
       'ChangeMessageVisibilityBatch',
@@ -449,9 +469,9 @@ function results(
   return out as EntryResult<unknown>[];
 }
 
-/** The SDK's per-call option that aborts the request with `signal`. */
-function abortOption(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
-  return signal === undefined ? {} : { abortSignal: signal };
+/** The SDK's per-call option that aborts the request with `signal`; none without one. */
+function abortOption(signal: AbortSignal | undefined): { abortSignal: AbortSignal } | undefined {
+  return signal === undefined ? undefined : { abortSignal: signal };
 }
 
 /** Bytes of a message's attributes as SQS counts them: names, types and values. */

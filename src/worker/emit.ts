@@ -1,5 +1,5 @@
 import { Delayed, Identified, isMultiple, outputsOf } from '../outputs.ts';
-import type { CallTrace, Telemetry } from '../observe/telemetry.ts';
+import type { CallTrace, SendTrace, Telemetry } from '../observe/telemetry.ts';
 import type { EndOfCall } from '../replies/reporter.ts';
 import type { JoinFrame } from '../join/frames.ts';
 import type { Forwarder, Framing, Lineage, PreparedOutput } from './forwarder.ts';
@@ -88,51 +88,80 @@ export async function produceOutputs(
         ? { mode: keepToken ? 'keep' : 'branch', frames }
         : undefined;
   const naming = tracked || scoped ? { ...lineage, keepToken: scoped || keepToken, framing } : lineage;
+  // Whether the outputs need their ids (always when sent on; on the last stage, when yielded with
+  // them or reported to a sender or a join).
+  const named = !forwarder.last || withIds || tracked || scoped;
   const ids: string[] = [];
   const children: string[] = [];
   const results: unknown[] = [];
   const seen = new Map<string, number>();
   const pending: Promise<boolean>[] = [];
-  let previous: Promise<unknown> = Promise.resolve();
+  let previous: Promise<unknown> | undefined;
+  /** Names and encodes one output (a production error is thrown, its span ended). */
+  const prepare = (item: unknown): { prepared: PreparedOutput; span: SendTrace | undefined } => {
+    stop.throwIfAborted(); // the call timed out or was given up: its outputs are dropped
+    const later = item instanceof Delayed ? (item as Delayed<unknown>) : undefined;
+    const given = later === undefined ? item : later.value;
+    const value = given instanceof Identified ? (given as Identified<unknown>).value : given;
+    const level = levelOf(value);
+    const span = traced ? telemetry.send(forwarder.destination(level) ?? '', trace) : undefined;
+    try {
+      const prepared = forwarder.prepare(given, naming, level, seen, span?.carrier, later?.due, named);
+      return { prepared, span };
+    } catch (error) {
+      span?.end(error);
+      throw error;
+    }
+  };
+  /** Sends an output admitted to the window, then hands it to the consumer. */
+  const dispatch = (prepared: PreparedOutput, bytes: number, span: SendTrace | undefined): void => {
+    if (tracked) {
+      if (forwarder.last) results.push(prepared.value);
+      else children.push(prepared.id);
+    }
+    if (scoped) ids.push(prepared.id);
+    const sent =
+      ordered && previous !== undefined
+        ? previous.then(() => forwarder.send(prepared))
+        : forwarder.send(prepared);
+    if (ordered) previous = sent;
+    if (span !== undefined) {
+      sent.then(
+        (messageId) => span.end(undefined, messageId),
+        (error: unknown) => span.end(error),
+      );
+    }
+    const handed = sent.then(() =>
+      output.push(withIds ? { id: prepared.id, value: prepared.value } : prepared.value),
+    );
+    const done = () => window.done(bytes);
+    handed.then(done, done);
+    pending.push(handed);
+  };
   try {
-    for await (const item of outputsOf(result, target.ignoreNone)) {
-      stop.throwIfAborted(); // the call timed out or was given up: its outputs are dropped
-      const later = item instanceof Delayed ? (item as Delayed<unknown>) : undefined;
-      const given = later === undefined ? item : later.value;
-      const value = given instanceof Identified ? (given as Identified<unknown>).value : given;
-      const level = levelOf(value);
-      const span = traced ? telemetry.send(forwarder.destination(level) ?? '', trace) : undefined;
+    const outputs = outputsOf(result, target.ignoreNone);
+    // One value (most calls) is a plain iterable: no `for await` promise per step, and no tick
+    // spent on the window while it has room.
+    const iterator: Iterator<unknown> | AsyncIterator<unknown> =
+      Symbol.iterator in outputs ? outputs[Symbol.iterator]() : outputs[Symbol.asyncIterator]();
+    for (;;) {
+      let step = iterator.next();
+      if (step instanceof Promise) step = await step;
+      const next = step;
+      if (next.done === true) break;
       let prepared: PreparedOutput;
-      let bytes: number;
+      let span: SendTrace | undefined;
       try {
-        prepared = forwarder.prepare(given, naming, level, seen, span?.carrier, later?.due);
-        bytes = prepared.body?.length ?? 0; // UTF-16 units: bytes for the ASCII of most JSON
-        await window.admit(bytes);
+        ({ prepared, span } = prepare(next.value));
       } catch (error) {
-        span?.end(error);
+        // As `for await` would on a throw: the generator is closed (its `finally` runs).
+        await Promise.resolve(iterator.return?.()).catch(() => {});
         throw error;
       }
-      if (tracked) {
-        if (forwarder.last) results.push(prepared.value);
-        else children.push(prepared.id);
-      }
-      if (scoped) ids.push(prepared.id);
-      const sent = ordered ? previous.then(() => forwarder.send(prepared)) : forwarder.send(prepared);
-      previous = sent;
-      if (span !== undefined) {
-        sent.then(
-          (messageId) => span.end(undefined, messageId),
-          (error: unknown) => span.end(error),
-        );
-      }
-      const handed = sent.then(() =>
-        output.push(withIds ? { id: prepared.id, value: prepared.value } : prepared.value),
-      );
-      handed.then(
-        () => window.done(bytes),
-        () => window.done(bytes),
-      );
-      pending.push(handed);
+      const bytes = prepared.body?.length ?? 0; // UTF-16 units: bytes for the ASCII of most JSON
+      const room = window.admit(bytes);
+      if (room !== undefined) await room;
+      dispatch(prepared, bytes, span);
     }
   } catch (error) {
     await Promise.allSettled(pending);
@@ -152,7 +181,9 @@ export async function produceOutputs(
   } else if (inScope && (!keepToken || count !== 1)) {
     joinReport = { frames, children: ids };
   }
-  return { count, delivered: allHanded(pending), report, joinReport };
+  // One output's promise is the call's: it rejects with its failure, resolves with its hand-over.
+  const delivered = count === 1 ? (pending[0] as Promise<boolean>) : allHanded(pending);
+  return { count, delivered, report, joinReport };
 }
 
 async function allHanded(pending: readonly Promise<boolean>[]): Promise<boolean> {

@@ -61,6 +61,12 @@ export interface PreparedOutput {
   readonly due?: number | undefined;
 }
 
+const NO_MESSAGE_ID: Promise<undefined> = Promise.resolve(undefined);
+
+function messageIdOf(sent: unknown): string | undefined {
+  return (sent as { MessageId?: string } | undefined)?.MessageId;
+}
+
 /**
  * Sends a stage's outputs, one by one as they are produced, to the next stage's input queues.
  * Each output gets its id from its input, the stage and its content (see `outputId`), or the id
@@ -131,10 +137,17 @@ export class Forwarder {
     seen: Map<string, number>,
     trace?: TraceCarrier,
     due?: number,
+    named = true,
   ): PreparedOutput {
     const given = output instanceof Identified ? (output as Identified<unknown>) : undefined;
     const value = given === undefined ? output : given.value;
     const next = this.#next;
+    // On the last stage an output's id serves only whoever asked for it (`withIds`, a join's
+    // scope): not made otherwise, nor the JSON it is hashed from.
+    if (next === undefined && !named) {
+      if (due !== undefined) throw this.#delayedOnLast();
+      return { id: '', value, body: undefined, groupId: '', level };
+    }
     const json = next === undefined ? lenientJson(value) : this.#encodeValue(value);
     let id: string;
     if (given === undefined) {
@@ -151,11 +164,7 @@ export class Forwarder {
     // SQS would drop the retry's message, and the input's branch would never end.
     if (next !== undefined && opensBranch(lineage)) id = derivedId(id, 'branch');
     if (next === undefined) {
-      if (due !== undefined)
-        throw new OutputError(
-          this.#stage.name,
-          'a delayed() output on the last stage has no queue to wait in: return the value itself, or delay it in an earlier stage',
-        );
+      if (due !== undefined) throw this.#delayedOnLast();
       return { id, value, body: undefined, groupId: id, level };
     }
     const key = this.#keyOf(value, lineage.key);
@@ -189,17 +198,34 @@ export class Forwarder {
    * Sends a prepared output; resolves once SQS accepted it (at once on the last stage), with SQS's
    * message id when it says one.
    */
-  async send(output: PreparedOutput): Promise<string | undefined> {
+  send(output: PreparedOutput): Promise<string | undefined> {
     const next = this.#next;
-    if (next === undefined || output.body === undefined) return undefined;
-    const url = await this.#queues.inputUrl(next, output.level);
-    const sent = await this.#io.send(url, {
+    if (next === undefined || output.body === undefined) return NO_MESSAGE_ID;
+    const message = {
       body: output.body,
       groupId: output.groupId,
       deduplicationId: output.id,
       due: output.due,
-    });
-    return (sent as { MessageId?: string } | undefined)?.MessageId;
+    };
+    // Every output sent looks its queue up: from memory once found, without a promise to wait.
+    const url = this.#queues.foundInputUrl(next, output.level);
+    try {
+      const sent =
+        url === undefined
+          ? this.#queues.inputUrl(next, output.level).then((found) => this.#io.send(found, message))
+          : this.#io.send(url, message);
+      return sent.then(messageIdOf);
+    } catch (error) {
+      // A send's failure, however it comes.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #delayedOnLast(): OutputError {
+    return new OutputError(
+      this.#stage.name,
+      'a delayed() output on the last stage has no queue to wait in: return the value itself, or delay it in an earlier stage',
+    );
   }
 
   /** Name of the queue an output at `level` goes to (undefined on the last stage). */

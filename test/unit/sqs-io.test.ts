@@ -12,8 +12,15 @@ class RecordingClient {
   /** Per request: the entry ids to fail, with their error code. */
   failures: { ids: string[]; code: string; senderFault: boolean }[] = [];
 
-  send(command: { constructor: { name: string }; input: Record<string, unknown> }): Promise<unknown> {
+  /** The per-call options of each request (undefined: none given). */
+  readonly options: unknown[] = [];
+
+  send(
+    command: { constructor: { name: string }; input: Record<string, unknown> },
+    options?: unknown,
+  ): Promise<unknown> {
     this.requests.push({ name: command.constructor.name, input: command.input });
+    this.options.push(options);
     const entries = (command.input['Entries'] as { Id: string }[] | undefined) ?? [];
     const failure = this.failures.shift();
     const failed = entries.filter((e) => failure?.ids.includes(e.Id) === true);
@@ -29,6 +36,48 @@ function io(client: RecordingClient): SqsIo {
 }
 
 describe('SqsIo', () => {
+  it('sends message calls through the messages client with no per-call option (its middleware cache stays), a signal in the input', async () => {
+    const main = new RecordingClient();
+    const messages = new RecordingClient();
+    const sqs = new SqsIo(main as unknown as SQSClient, {
+      ackLingerMs: 0,
+      sendLingerMs: 0,
+      messages: messages as unknown as SQSClient,
+    });
+    const signal = new AbortController().signal;
+    await sqs.send('q', { body: '{}', groupId: 'g', deduplicationId: 'd' }, signal, true);
+    await sqs.delete('q', { receiptHandle: 'a' });
+    await sqs.changeVisibility('q', { receiptHandle: 'b' }, 0);
+    await sqs.receive('q', 10, 0, 30, signal);
+    expect(messages.requests.map((r) => r.name)).toEqual([
+      'SendMessageBatchCommand',
+      'DeleteMessageBatchCommand',
+      'ChangeMessageVisibilityBatchCommand',
+      'ReceiveMessageCommand',
+    ]);
+    expect(messages.options).toEqual([undefined, undefined, undefined, undefined]);
+    const carried = (r: { input: object }): unknown[] =>
+      Object.getOwnPropertySymbols(r.input).map((k) => (r.input as Record<symbol, unknown>)[k]);
+    // The send's signal aborts once its callers gave up (the batcher's own); the receive's is the caller's.
+    expect(messages.requests.map((r) => carried(r).map((c) => c instanceof AbortSignal))).toEqual([
+      [true],
+      [],
+      [],
+      [true],
+    ]);
+    expect(carried(messages.requests[3] as { input: object })).toEqual([signal]);
+    expect(main.requests).toEqual([]);
+  });
+
+  it('passes the signal as the SDK option without a messages client (a client of the caller)', async () => {
+    const main = new RecordingClient();
+    const sqs = new SqsIo(main as unknown as SQSClient, { sendLingerMs: 0 });
+    const signal = new AbortController().signal;
+    await sqs.send('q', { body: '{}', groupId: 'g', deduplicationId: 'd' }, signal, true);
+    expect(main.options).toHaveLength(1);
+    expect((main.options[0] as { abortSignal?: unknown }).abortSignal).toBeInstanceOf(AbortSignal);
+  });
+
   it('reads each receipt handle when the batch is built, not when the delete was asked for', async () => {
     const client = new RecordingClient();
     const message = { receiptHandle: 'old' };
