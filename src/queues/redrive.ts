@@ -80,7 +80,9 @@ export async function redriveQueue(
       const step = deadline('redrive', stepMs + EMPTY_WAIT_SECONDS * 1000, bounds.signal);
       let call: SqsCall = { step: 'redriving', action: 'ReceiveMessage', queue: dlqUrl };
       try {
-        const receive = io.receive(dlqUrl, 10, EMPTY_WAIT_SECONDS, VISIBILITY_SECONDS, step.signal);
+        const receive = io.receive(dlqUrl, 10, EMPTY_WAIT_SECONDS, VISIBILITY_SECONDS, step.signal, {
+          sentTimestamp: true,
+        });
         const messages = await untilAborted(receive, step.signal);
         const old = messages.filter((m) => sentBefore(m, start));
         for (const m of messages) if (!old.includes(m)) leave(m);

@@ -46,22 +46,55 @@ export class OutcomeUnknownError extends Error {
   override name = 'OutcomeUnknownError';
 }
 
-interface Pending<E, R> {
-  entry: E;
-  size: number;
-  attempt: number;
-  resolve: (value: R) => void;
-  reject: (error: Error) => void;
+/** One entry waiting for, or on, the wire. A class: its settling methods are shared, not made per entry. */
+class Pending<E, R> {
+  readonly entry: E;
+  readonly size: number;
+  attempt = 1;
   /** The caller's deadline: aborting it withdraws the entry (see the class). */
-  signal: AbortSignal | undefined;
+  readonly signal: AbortSignal | undefined;
   /** Abandon the request carrying it too once its caller (and every other one in it) gave up. */
-  abandon: boolean;
+  readonly abandon: boolean;
   /** Settled, or given up by its caller: nothing more happens to it. */
-  done: boolean;
+  done = false;
   /** On the wire now. */
-  sending: boolean;
+  sending = false;
   /** Why its last attempt failed (transiently), if one did. */
-  lastError: Error | undefined;
+  lastError: Error | undefined = undefined;
+  /** Stops watching its signal. */
+  forget: (() => void) | undefined = undefined;
+  readonly #resolve: (value: R) => void;
+  readonly #reject: (error: Error) => void;
+
+  constructor(
+    entry: E,
+    size: number,
+    signal: AbortSignal | undefined,
+    abandon: boolean,
+    resolve: (value: R) => void,
+    reject: (error: Error) => void,
+  ) {
+    this.entry = entry;
+    this.size = size;
+    this.signal = signal;
+    this.abandon = abandon;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  resolve(value: R): void {
+    if (this.done) return;
+    this.done = true;
+    this.forget?.();
+    this.#resolve(value);
+  }
+
+  reject(error: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.forget?.();
+    this.#reject(error);
+  }
 }
 
 export class Batcher<E, R> {
@@ -96,34 +129,17 @@ export class Batcher<E, R> {
   add(entry: E, signal?: AbortSignal, abandon = false): Promise<R> {
     if (this.#aborted) return Promise.reject(new Error('batcher aborted'));
     if (signal?.aborted === true) return Promise.reject(toError(signal.reason));
-    return new Promise<R>((resolve, reject) => {
-      const item: Pending<E, R> = {
-        entry,
-        size: this.#options.sizeOf(entry),
-        attempt: 1,
-        resolve,
-        reject,
-        signal,
-        abandon: abandon && signal !== undefined,
-        done: false,
-        sending: false,
-        lastError: undefined,
-      };
-      const forget = signal === undefined ? undefined : this.#watch(signal, item);
-      item.resolve = (value) => {
-        if (item.done) return;
-        item.done = true;
-        forget?.();
-        resolve(value);
-      };
-      item.reject = (error) => {
-        if (item.done) return;
-        item.done = true;
-        forget?.();
-        reject(error);
-      };
-      this.#enqueue(item);
+    let resolve: (value: R) => void = () => {};
+    let reject: (error: Error) => void = () => {};
+    const promise = new Promise<R>((yes, no) => {
+      resolve = yes;
+      reject = no;
     });
+    const size = this.#options.sizeOf(entry);
+    const item = new Pending(entry, size, signal, abandon && signal !== undefined, resolve, reject);
+    if (signal !== undefined) item.forget = this.#watch(signal, item);
+    this.#enqueue(item);
+    return promise;
   }
 
   /**

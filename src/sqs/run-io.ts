@@ -28,7 +28,7 @@ export class RunIo {
     signal?: AbortSignal,
     messageAttributes?: readonly string[],
   ): Promise<Message[]> {
-    return this.#io.receive(url, max, waitSeconds, visibility, signal, messageAttributes);
+    return this.#io.receive(url, max, waitSeconds, visibility, signal, { messageAttributes });
   }
 
   send(url: string, message: OutgoingMessage): Promise<unknown> {

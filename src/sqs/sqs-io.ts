@@ -71,6 +71,18 @@ interface VisibilityChange {
 const SHORT_LEASE_SECONDS = 10;
 const RESOLVE_LEASE_SECONDS = 30;
 
+/**
+ * The system attributes every receive asks for: attempts are counted by the receive count, and a
+ * message that is no envelope goes to the dead-letter queue in its group.
+ */
+const SYSTEM_ATTRIBUTES = [
+  MessageSystemAttributeName.ApproximateReceiveCount,
+  MessageSystemAttributeName.MessageGroupId,
+];
+const WITH_SENT_TIMESTAMP = [...SYSTEM_ATTRIBUTES, MessageSystemAttributeName.SentTimestamp];
+/** The message attributes every receive asks for: a stored or compressed body is known by them. */
+const MESSAGE_ATTRIBUTES = [...POINTER_ATTRIBUTES, ENCODING_ATTRIBUTE];
+
 /** Per-entry error codes of a batch that mean "not now" rather than "never". */
 const THROTTLED = /thrott|RequestThrottled|TooManyRequests|ServiceUnavailable|InternalError/i;
 
@@ -128,7 +140,8 @@ export class SqsIo {
    * Long-polls one queue, then reads the bodies stored in S3 of what it brought. Aborting `signal`
    * ends the wait (messages SQS had picked come back later) or the reads (the messages brought are
    * handed back, none marked unreadable): either way the receive rejects.
-   * `messageAttributes`: the message attributes to return too (none by default).
+   * `also`: the message attributes to return too (none by default), and whether to return the
+   * `SentTimestamp` system attribute (each message's attributes are parsed: only when read).
    */
   async receive(
     url: string,
@@ -136,20 +149,22 @@ export class SqsIo {
     waitSeconds: number,
     visibilityTimeout: number,
     signal?: AbortSignal,
-    messageAttributes?: readonly string[],
+    also: {
+      readonly messageAttributes?: readonly string[] | undefined;
+      readonly sentTimestamp?: boolean;
+    } = {},
   ): Promise<Message[]> {
     const input = {
       QueueUrl: url,
       MaxNumberOfMessages: max,
       WaitTimeSeconds: waitSeconds,
       VisibilityTimeout: visibilityTimeout,
-      MessageSystemAttributeNames: [
-        MessageSystemAttributeName.ApproximateReceiveCount,
-        MessageSystemAttributeName.MessageGroupId,
-        MessageSystemAttributeName.SentTimestamp,
-      ],
+      MessageSystemAttributeNames: also.sentTimestamp === true ? WITH_SENT_TIMESTAMP : SYSTEM_ATTRIBUTES,
       // A stored body's pointer is known by its attribute (ours or a Java or Python client's).
-      MessageAttributeNames: [...POINTER_ATTRIBUTES, ENCODING_ATTRIBUTE, ...(messageAttributes ?? [])],
+      MessageAttributeNames:
+        also.messageAttributes === undefined
+          ? MESSAGE_ATTRIBUTES
+          : [...MESSAGE_ATTRIBUTES, ...also.messageAttributes],
       // Same id on the SDK's own retries of this call: SQS then returns the same messages.
       ReceiveRequestAttemptId: randomUUID(),
     };

@@ -11,7 +11,7 @@ import type { Stage } from '../stage.ts';
 import type { CallTrace } from '../observe/telemetry.ts';
 import { type Call, callStage, joinCalled } from './call.ts';
 import type { CallLimits } from './call-limits.ts';
-import type { CallStop } from './call-stop.ts';
+import type { CallStop, StopSource } from './call-stop.ts';
 import type { Delivery } from './delivery.ts';
 import { type Emission, type EmitTarget, produceOutputs } from './emit.ts';
 
@@ -117,11 +117,18 @@ export class Processor {
     await call.settled;
   }
 
+  /** What stops a call of `deliveries`: the run giving up, and each input's 12-hour cap and lease. */
+  #stopSources(deliveries: readonly Delivery[]): StopSource[] {
+    const sources: StopSource[] = [this.#d.callSignal];
+    for (const d of deliveries) sources.push(d.cappedStop, d.leaseStop);
+    return sources;
+  }
+
   #call(deliveries: readonly Delivery[], batch: boolean, trace: CallTrace): Call<Share[]> {
     const { stage, args } = this.#d;
     return callStage(
       this.#context(deliveries, batch),
-      [this.#d.callSignal, ...deliveries.flatMap((d) => [d.cappedStop, d.leaseStop])],
+      this.#stopSources(deliveries),
       stage.timeout,
       async (stop): Promise<Share[]> => {
         if (stage.join !== undefined) return this.#join(deliveries, stop, trace);

@@ -171,12 +171,14 @@ export class Scheduler {
     }
   }
 
+  /** Past `limit`, only inputs already started (retries) may run. */
+  readonly #allowed = (d: Delivery): boolean => d.begun || this.#started < this.#options.limit;
+
   /** What one worker runs next: one input, or up to `batch` inputs of distinct groups. */
   #take(): Delivery[] {
     const taken: Delivery[] = [];
     while (!this.#control.stopping && taken.length < this.#options.batch) {
-      // Past `limit`, only inputs already started (retries) may run.
-      const allowed = (d: Delivery) => d.begun || this.#started < this.#options.limit;
+      const allowed = this.#allowed;
       const delivery = this.#dispatcher.take(allowed);
       if (delivery === undefined) break;
       this.#start(delivery, taken);

@@ -78,6 +78,18 @@ describe('SqsIo', () => {
     expect((main.options[0] as { abortSignal?: unknown }).abortSignal).toBeInstanceOf(AbortSignal);
   });
 
+  it('asks for the system attributes a run reads, SentTimestamp only when asked', async () => {
+    const client = new RecordingClient();
+    const sqs = io(client);
+    await sqs.receive('q', 10, 0, 30);
+    await sqs.receive('q', 10, 0, 30, undefined, { sentTimestamp: true, messageAttributes: ['why'] });
+    expect(client.requests.map((r) => r.input['MessageSystemAttributeNames'])).toEqual([
+      ['ApproximateReceiveCount', 'MessageGroupId'],
+      ['ApproximateReceiveCount', 'MessageGroupId', 'SentTimestamp'],
+    ]);
+    expect(client.requests[1]?.input['MessageAttributeNames']).toContain('why');
+  });
+
   it('reads each receipt handle when the batch is built, not when the delete was asked for', async () => {
     const client = new RecordingClient();
     const message = { receiptHandle: 'old' };
