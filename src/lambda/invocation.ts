@@ -72,7 +72,8 @@ export async function runInvocation(
     drained: () => {},
     levels,
   };
-  const scheduler = new Scheduler(options, processor, control);
+  const scheduler = new Scheduler(options, control);
+  scheduler.start(processor);
   let live = 0;
   let allEnded: () => void = () => {};
   const ended = new Promise<void>((resolve) => (allEnded = resolve));

@@ -60,6 +60,8 @@ export class Provisioner {
   /** URLs of the queues this client owns, their attributes reconciled. */
   readonly #owned = new Map<string, Promise<string>>();
   readonly #arns = new Map<string, Promise<string>>();
+  /** URLs as soon as known: found by a lookup while its check runs, else once created and checked. */
+  readonly #located = new Map<string, Promise<string>>();
   readonly #settleMs: number;
   readonly #diagnose: Diagnose;
   readonly #logger: Logger | undefined;
@@ -88,11 +90,28 @@ export class Provisioner {
     const cache = role === 'own' ? this.#owned : this.#urls;
     let url = cache.get(name);
     if (url === undefined) {
-      url = this.#ensure(name, Promise.resolve(spec), role);
+      const found = this.#find(name, CREATING);
+      const ensured = this.#ensure(name, found, Promise.resolve(spec), role);
+      url = ensured;
       cache.set(name, url);
       url.catch(() => cache.delete(name));
+      if (!this.#located.has(name)) {
+        const located = found.then((existing) => existing ?? ensured);
+        this.#located.set(name, located);
+        located.catch(() => this.#located.delete(name));
+      }
     }
     return url;
+  }
+
+  /**
+   * URL of a queue {@link ensureWith} was asked for, as soon as it is known: an existing queue's
+   * once found, while its attributes are still being checked (a consumer may receive meanwhile,
+   * holding what comes until the check passed); a new one's once created and checked. Undefined
+   * when it was not asked for.
+   */
+  located(name: string): Promise<string> | undefined {
+    return this.#located.get(name);
   }
 
   /** URL of an existing queue, or undefined; never creates. */
@@ -138,12 +157,18 @@ export class Provisioner {
       this.#urls.delete(name);
       this.#owned.delete(name);
       this.#arns.delete(name);
+      this.#located.delete(name);
     }
   }
 
-  async #ensure(name: string, wanted: Promise<QueueSpec>, role: QueueRole): Promise<string> {
+  async #ensure(
+    name: string,
+    found: Promise<string | undefined>,
+    wanted: Promise<QueueSpec>,
+    role: QueueRole,
+  ): Promise<string> {
     wanted.catch(() => {}); // awaited below; its failure must not go unhandled meanwhile
-    const existing = await this.#find(name, CREATING);
+    const existing = await found;
     if (existing !== undefined) {
       const actual = this.#attributes(name, existing);
       actual.catch(() => {}); // awaited below, after the spec

@@ -142,6 +142,15 @@ export class PipelineQueues {
     });
   }
 
+  /**
+   * URL of one of the stage's input queues as soon as it is known (see Provisioner.located): an
+   * existing queue's once found, while {@link inputUrl} still checks it.
+   */
+  locatedInputUrl(stage: Stage, level: number): Promise<string> {
+    const checked = this.inputUrl(stage, level);
+    return this.#provisioner.located(this.topology.inputQueue(stage, level).name) ?? checked;
+  }
+
   /** URL of one of the stage's input queues if {@link inputUrl} found it already, else undefined. */
   foundInputUrl(stage: Stage, level: number): string | undefined {
     return this.#found.get(stage)?.[level];

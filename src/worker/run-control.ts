@@ -18,6 +18,8 @@ export class RunControl {
   #idleTimer: Timer | undefined;
   #idleDeadline = Number.POSITIVE_INFINITY;
   #busy: () => boolean = () => false;
+  /** {@link begin} was called: the idle countdown runs from there, not from input held before. */
+  #begun = false;
   #error: unknown;
   #failed = false;
 
@@ -33,6 +35,7 @@ export class RunControl {
    */
   begin(onStop: () => void, busy: () => boolean = () => false): void {
     this.#busy = busy;
+    this.#begun = true;
     this.#stopping.signal.addEventListener('abort', onStop, { once: true });
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     if (this.#signal?.aborted === true) this.requestStop();
@@ -47,7 +50,7 @@ export class RunControl {
    * whatever the deadline moved since.
    */
   touch(): void {
-    if (this.#idleTimeout === undefined || this.stopping) return;
+    if (this.#idleTimeout === undefined || this.stopping || !this.#begun) return;
     this.#idleDeadline = Date.now() + this.#idleTimeout;
     if (this.#idleTimer === undefined) this.#armIdle(this.#idleTimeout);
   }

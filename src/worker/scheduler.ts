@@ -41,7 +41,8 @@ export interface SchedulerOptions {
  */
 export class Scheduler {
   readonly #options: SchedulerOptions;
-  readonly #processor: Processor;
+  /** Calls the stage: none until the run is set up ({@link start}); what comes meanwhile waits. */
+  #processor: Processor | undefined;
   readonly #control: RunControl;
   readonly #dispatcher = new Dispatcher<Delivery>();
   /** Worker slots taken: calls running. */
@@ -54,9 +55,8 @@ export class Scheduler {
   /** Ends the start's hold of the lower levels (see {@link START_HOLD_MS}). */
   #hold: NodeJS.Timeout | undefined;
 
-  constructor(options: SchedulerOptions, processor: Processor, control: RunControl) {
+  constructor(options: SchedulerOptions, control: RunControl) {
     this.#options = options;
-    this.#processor = processor;
     this.#control = control;
     const lowest = Math.min(...options.levels);
     const above = options.levels.filter((level) => level > lowest);
@@ -67,6 +67,15 @@ export class Scheduler {
         this.#pump();
       }, START_HOLD_MS).unref();
     }
+  }
+
+  /**
+   * The run is set up (its queues checked, the stage's `setup()` done): workers take what waits,
+   * and what comes from now on, through `processor`.
+   */
+  start(processor: Processor): void {
+    this.#processor = processor;
+    this.#pump();
   }
 
   /**
@@ -149,6 +158,8 @@ export class Scheduler {
 
   /** Gives free worker slots what may run now. */
   #pump(): void {
+    const processor = this.#processor;
+    if (processor === undefined) return;
     while (!this.#control.stopping && this.#running < this.#options.workers) {
       const before = this.#dispatcher.waiting;
       const deliveries = this.#take();
@@ -157,14 +168,14 @@ export class Scheduler {
       if (deliveries.length === 0) return;
       this.#running++;
       // The processor settles each input itself: a rejection here is a bug, and ends the run.
-      this.#run(deliveries).catch((error: unknown) => this.#control.fail(error));
+      this.#run(processor, deliveries).catch((error: unknown) => this.#control.fail(error));
     }
   }
 
-  async #run(deliveries: readonly Delivery[]): Promise<void> {
+  async #run(processor: Processor, deliveries: readonly Delivery[]): Promise<void> {
     await Promise.resolve(); // the call starts on its own turn, not inside push(), resume() or ended()
     try {
-      await this.#control.track(this.#processor.run(deliveries));
+      await this.#control.track(processor.run(deliveries));
     } finally {
       this.#running--;
       this.#pump();

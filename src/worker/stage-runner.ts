@@ -98,46 +98,38 @@ export class StageRunner {
     const forwarder = new Forwarder(stage, this.#deps.queues, this.#io, maxBodyBytes(this.#deps.io));
     const limits = this.#deps.limitsFor(stage);
     this.#limits = limits;
-    const [urls] = await Promise.all([
+    // Checked (attributes compared, fixed by this owner) and made ready before any call: the
+    // input queues, the next stage's, the queues of timers, the permits of its limits.
+    const setUp = Promise.all([
       Promise.all(levels.map((level) => this.#deps.queues.inputUrl(stage, level))),
       forwarder.createQueues(),
-      this.#ready(), // the bucket, before any input is taken
       this.#deps.later.url('own'), // its queue of timers, which its runs sweep
       this.#deps.io.payloads === undefined ? undefined : this.#deps.timers.url('own'), // deletes of stored bodies
       limits.start(), // the permit queues of its fleet-wide limits, filled
     ]);
-    if (this.#control.stopping) return; // stopped while starting: no setup to run
-    this.#acquiring = this.#deps.hooks.acquire(stage); // the shutdown waits for it (see #release)
-    const state = await this.#acquiring;
-    this.#acquired = true;
+    setUp.catch(() => {}); // awaited below, once receiving started (or its failure is the start's)
+    // Receiving starts once the input queues are found (and the bucket checked, before any input
+    // is taken: a stored body is read as it is received), beside those checks and the stage's
+    // setup: what comes is held, kept invisible, until they are done, or handed back if they fail.
+    const [urls] = await Promise.all([
+      Promise.all(levels.map((level) => this.#deps.queues.locatedInputUrl(stage, level))),
+      this.#ready(),
+    ]);
+    // Stopped while starting (stop(), or the run's signal): nothing received, no setup to run.
+    if (this.#control.stopping) return;
+    if (this.#options.signal?.aborted === true) {
+      await setUp;
+      this.#control.begin(this.#onStop); // stops at once, as the signal says
+      return;
+    }
     const batch = stage.batch ?? 1;
-    this.#logStart(levels, workers, batch);
-    const { reporter, joinReporter, joinGate } = stageReporters(stage, this.#deps, this.#io);
-    const processor = new Processor({
-      stage,
-      args: this.#options.args,
-      state,
-      target: {
-        forwarder,
-        output: this.#output,
-        ignoreNone: this.#deps.ignoreNone,
-        withIds: this.#options.withIds,
-        window: new OutputWindow(OUTPUT_WINDOW),
-        telemetry: this.#deps.telemetry,
-      },
-      callSignal: this.#control.callSignal,
-      reporter,
-      joinReporter,
-      joinGate,
-      limits,
-      stopSignal: this.#control.stopSignal,
-    });
     const limit = this.#options.limit;
     const drained = () => this.#intake?.wake();
     // A join folds the messages of an item in hand at once (one read and write of its state).
     const follow = this.#stage.join === undefined ? 0 : JOIN_FOLD_MAX - 1;
     const options = { workers, batch, follow, limit, drained, levels };
-    const scheduler = new Scheduler(options, processor, this.#control);
+    const scheduler = new Scheduler(options, this.#control);
+    const { reporter, joinReporter, joinGate } = stageReporters(stage, this.#deps, this.#io);
     // A worker is free as soon as its call returns, while its input waits for its outputs to be
     // accepted (a round trip): room in hand for the workers, plus two batches of 10 per receive
     // lane (one arriving while the one before completes), plus one place per idle level's long poll.
@@ -187,19 +179,36 @@ export class StageRunner {
         recovered: () => this.#receiveRecovered(),
       },
     });
-    // Idle: nothing received for `idleTimeout` while nothing was in hand (running, retrying, …).
-    this.#control.begin(
-      () => {
-        this.#logStop();
-        // The shutdown ends the run's output itself; a failure of it is logged, never unhandled.
-        this.stop().catch((error: unknown) =>
-          this.#deps.logger.error({ stage: this.#stage.name, err: error }, 'stop failed'),
-        );
-      },
-      () => this.inHand > 0,
-    );
-    if (this.#control.stopping) return; // aborted already: receive nothing
     this.#intake.start();
+    await setUp;
+    if (this.#control.stopping) return; // stopped while starting: no setup to run
+    this.#acquiring = this.#deps.hooks.acquire(stage); // the shutdown waits for it (see #release)
+    const state = await this.#acquiring;
+    this.#acquired = true;
+    this.#logStart(levels, workers, batch);
+    const processor = new Processor({
+      stage,
+      args: this.#options.args,
+      state,
+      target: {
+        forwarder,
+        output: this.#output,
+        ignoreNone: this.#deps.ignoreNone,
+        withIds: this.#options.withIds,
+        window: new OutputWindow(OUTPUT_WINDOW),
+        telemetry: this.#deps.telemetry,
+      },
+      callSignal: this.#control.callSignal,
+      reporter,
+      joinReporter,
+      joinGate,
+      limits,
+      stopSignal: this.#control.stopSignal,
+    });
+    // Idle: nothing received for `idleTimeout` while nothing was in hand (running, retrying, …).
+    this.#control.begin(this.#onStop, () => this.inHand > 0);
+    if (this.#control.stopping) return; // aborted already: what was received goes back
+    scheduler.start(processor);
     this.#sweeper = new DlqSweeper({
       stage,
       io: this.#io,
@@ -217,6 +226,15 @@ export class StageRunner {
     if (stage.schedule !== undefined)
       this.#ticks = startTicks(stage, stage.schedule, this.#tickDeps(urls[0]));
   }
+
+  /** A stop was requested (signal, limit, idle timeout, failure): says why, and stops. */
+  readonly #onStop = (): void => {
+    this.#logStop();
+    // The shutdown ends the run's output itself; a failure of it is logged, never unhandled.
+    this.stop().catch((error: unknown) =>
+      this.#deps.logger.error({ stage: this.#stage.name, err: error }, 'stop failed'),
+    );
+  };
 
   /** What a scheduled source's clock needs: where its ticks go, and their last one done. */
   #tickDeps(url: string | undefined): TickDeps {

@@ -1,16 +1,17 @@
 /**
  * The round trips a start spends on its queues before its first receive or send (issue 27):
  * queues that exist and match are found and checked in two steps (GetQueueUrl, then
- * GetQueueAttributes, every queue at once), one request per queue each; a new domain's queues are
- * created at once, a dead-letter queue before the inputs that redrive to it. Steps are counted,
- * not timed: each request is held until those sent before it were answered (lock step).
+ * GetQueueAttributes, every queue at once), one request per queue each, and a consuming stage's
+ * first receives go out beside the checks; a new domain's queues are created at once, a
+ * dead-letter queue before the inputs that redrive to it. Steps are counted, not timed: each
+ * request is held until those sent before it were answered (lock step).
  */
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type StageEntry, TaskClient } from '../../src/index.ts';
 import { SETTLE_MS_OPTION } from '../../src/queues/provisioner.ts';
 import { collect } from '../support/pipeline.ts';
-import { backendEnv, testDomain } from '../support/sqs.ts';
+import { backendEnv, rawClient, testDomain } from '../support/sqs.ts';
 
 const stages: StageEntry[] = [
   { name: 'source', method: () => 1 },
@@ -35,6 +36,8 @@ function lockStep(sqs: SQSClient, until: readonly string[]) {
   let inFlight = 0;
   let open = false;
   let timer: NodeJS.Timeout | undefined;
+  /** Requests held when the first of `until` came: those it went out beside. */
+  const beside: string[] = [];
   let reach: (steps: string[][]) => void = () => {};
   const reached = new Promise<string[][]>((resolve) => (reach = resolve));
   // A request made in answer to another one comes within microtasks; 50 ms leaves room for a busy machine.
@@ -56,6 +59,7 @@ function lockStep(sqs: SQSClient, until: readonly string[]) {
       const action = (context.commandName ?? '').replace(/Command$/, '');
       if (!open && until.includes(action)) {
         open = true;
+        beside.push(...held.map((h) => h.action).sort());
         for (const h of held) h.go();
         held = [];
         reach(steps);
@@ -74,7 +78,7 @@ function lockStep(sqs: SQSClient, until: readonly string[]) {
     },
     { step: 'initialize', priority: 'high', name: 'lockStep' },
   );
-  return { reached, steps };
+  return { reached, steps, beside };
 }
 
 /** A client of its own SQSClient (held in lock step), on `domain`, queues usable once created. */
@@ -104,7 +108,7 @@ describe('a start on queues that exist and match', () => {
     await close();
   });
 
-  it("finds and checks a middle stage's queues in two steps before its first receive", async () => {
+  it("finds a middle stage's queues in one step; its first receive goes out beside their checks", async () => {
     const { client, step, close } = stepClient(domain, RECEIVE);
     const run = client.run('relay', { idleTimeout: 60_000 })[Symbol.asyncIterator]();
     const next = run.next();
@@ -113,9 +117,9 @@ describe('a start on queues that exist and match', () => {
     await next;
     await close();
     // Its input and dead-letter queue, the sink's (the next stage's) and its queue of timers.
-    expect(steps.map((s) => [...new Set(s)])).toEqual([['GetQueueUrl'], ['GetQueueAttributes']]);
-    expect(count(steps, 'GetQueueUrl')).toBe(5);
-    expect(count(steps, 'GetQueueAttributes')).toBe(5);
+    // No check was answered before the first receive went out: its input's was held with it.
+    expect(steps).toEqual([Array.from({ length: 5 }, () => 'GetQueueUrl')]);
+    expect(step.beside).toContain('GetQueueAttributes');
   });
 
   it("finds and checks the source's next queues in two steps before its first send", async () => {
@@ -178,5 +182,79 @@ describe('a start on a new domain', () => {
     await close();
     expect(step.steps.map((s) => [...new Set(s)])).toEqual(creating);
     expect(step.steps.map((s) => s.length)).toEqual([5, 3, 3, 2, 2]);
+  });
+});
+
+describe('a check that fails after the first receive went out beside it', () => {
+  const domain = testDomain('stepsfail');
+
+  it('hands back what the receive brought, uncalled, and the run fails with the check', async () => {
+    const { endpoint, region, credentials } = backendEnv();
+    const filler = new TaskClient(
+      Object.assign({ domain, endpoint, region, credentials }, { [SETTLE_MS_OPTION]: 0 }),
+    );
+    filler.registerTasks(stages);
+    await filler.createQueues();
+    await filler.enqueue('relay', 'waiting');
+    const [input] = (await filler.queues()).filter((q) => q.stage === 'relay' && q.level === 0);
+    await filler.close();
+    expect(input).toBeDefined();
+
+    // The check of the relay's input fails (SQS refuses GetQueueAttributes), once a receive
+    // brought its message (or after 5 s: a start that receives only after its checks).
+    const sqs = new SQSClient({ endpoint, region, credentials });
+    let brought: () => void = () => {};
+    const receivedFirst = new Promise<boolean>((resolve) => {
+      brought = () => resolve(true);
+      setTimeout(() => resolve(false), 5000).unref();
+    });
+    sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'GetQueueAttributesCommand') {
+          const { QueueUrl } = args.input as { QueueUrl?: string };
+          if (QueueUrl === input?.url) {
+            await receivedFirst;
+            throw Object.assign(new Error('refused for the test'), { name: 'AccessDenied' });
+          }
+        }
+        const out = await next(args);
+        const messages = (out.output as { Messages?: unknown[] }).Messages;
+        if (context.commandName === 'ReceiveMessageCommand' && (messages?.length ?? 0) > 0) brought();
+        return out;
+      },
+      { step: 'initialize', name: 'refuseCheck' },
+    );
+    const called: unknown[] = [];
+    const client = new TaskClient(Object.assign({ domain, sqs }, { [SETTLE_MS_OPTION]: 0 }));
+    client.registerTasks([
+      stages[0] as StageEntry,
+      { name: 'relay', method: (x: unknown) => called.push(x) },
+      stages[2] as StageEntry,
+    ]);
+    const outcome = await collect(client.run('relay', { idleTimeout: 60_000 })).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await client.close();
+    sqs.destroy();
+    expect(outcome).toBeInstanceOf(Error);
+    expect(String(outcome)).toContain('refused for the test');
+    expect(await receivedFirst).toBe(true);
+    expect(called).toEqual([]);
+    // Handed back at once (not left invisible for its visibility timeout), its receive counted.
+    const raw = rawClient();
+    try {
+      const { Messages = [] } = await raw.send(
+        new ReceiveMessageCommand({
+          QueueUrl: input?.url,
+          WaitTimeSeconds: 5,
+          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        }),
+      );
+      expect(Messages).toHaveLength(1);
+      expect(Messages[0]?.Attributes?.ApproximateReceiveCount).toBe('2');
+    } finally {
+      raw.destroy();
+    }
   });
 });

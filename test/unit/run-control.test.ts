@@ -43,3 +43,18 @@ it('tells how long until the idle timeout', () => {
   expect(control.idleRemainingMs).toBe(1000);
   control.requestStop();
 });
+
+// Input may be received (and held) before the run begins (its queues' checks and the stage's
+// setup still running): the idle countdown starts at begin(), never before.
+it('counts idleTimeout from begin(), not from input touched before it', () => {
+  const control = new RunControl({ idleTimeout: 1000 });
+  const stopped = vi.fn();
+  control.touch();
+  vi.advanceTimersByTime(5000);
+  expect(control.stopping).toBe(false);
+  control.begin(stopped);
+  vi.advanceTimersByTime(999);
+  expect(stopped).not.toHaveBeenCalled();
+  vi.advanceTimersByTime(1);
+  expect(stopped).toHaveBeenCalledOnce();
+});
