@@ -35,10 +35,11 @@ const double = (x: unknown) => {
 const inc = (x: unknown) => (x as number) + 1;
 
 describe('a first stage with `input: true`', () => {
-  const client = testClient('firstinput', [
+  const stages = [
     { method: double, name: 'double', input: true, retries: 0 },
     { method: inc, name: 'inc' },
-  ]);
+  ];
+  const client = testClient('firstinput', stages);
 
   it('is fed by enqueue() and submit() (its default), dead-letters, and its results arrive', async () => {
     const stop = new AbortController();
@@ -60,7 +61,14 @@ describe('a first stage with `input: true`', () => {
     expect((dlq?.visible ?? 0) + (dlq?.inFlight ?? 0)).toBe(1);
   });
 
+  // Queues of its own: the queue of a run that just stopped may still be long-polled by SQS for
+  // the run's abandoned receive, which hides what comes next for 2 s (IDLE_LEASE_SECONDS), from a
+  // peek too (an ElasticMQ CI run peeked nothing).
+  const cli = testClient('firstinputcli', stages);
+
   it('is a stage with queues for the operator CLI: status, enqueue, peek', async () => {
+    const client = cli;
+    await client.createQueues();
     const domain = ['--domain', client.domain];
     await sqspipes(['enqueue', 'double', '21', ...domain]);
     const peeked = JSON.parse(await sqspipes(['peek', 'double', '--json', ...domain])) as {
