@@ -1,4 +1,3 @@
-import yargs, { type Argv } from 'yargs';
 import { MAX_PRIORITIES } from '../queues/naming.ts';
 import { MAX_WORKERS } from '../stage.ts';
 import {
@@ -68,24 +67,17 @@ const TOP_LEVEL = MAX_PRIORITIES - 1;
  * Parses `<stage> [workers] [flags]`. Every problem is a UsageError (exit code 2) that names the
  * flag, what it must be and what it got, e.g. `--limit must be a positive integer, got "abc"`.
  */
-export async function parseStageArgs(
-  argv: readonly string[],
-  context: StageCliContext,
-): Promise<ParsedStageCli> {
+export function parseStageArgs(argv: readonly string[], context: StageCliContext): ParsedStageCli {
   checkFlagNames(argv);
-  let help = '';
-  const parsed = (await build(yargs([...argv]), context).parseAsync([...argv], {}, (_e, _a, output) => {
-    help = output;
-  })) as Record<string, unknown> & { _: (string | number)[] };
-  if (help !== '') return { kind: 'help', text: help };
-  if (parsed['version'] === true) return { kind: 'version' };
-  const extra = parsed._[0];
+  const parsed = readLine(argv);
+  if (parsed.switches.get('help') === true) return { kind: 'help', text: helpText(context) };
+  if (parsed.switches.get('version') === true) return { kind: 'version' };
+  const [stage, workersText, extra] = parsed.positionals;
   if (extra !== undefined) {
     throw new UsageError(
-      `Unexpected argument ${JSON.stringify(String(extra))}: ${context.scriptName} takes <stage> [workers] and options`,
+      `Unexpected argument ${JSON.stringify(extra)}: ${context.scriptName} takes <stage> [workers] and options`,
     );
   }
-  const stage = text(parsed, 'stage');
   if (stage === undefined || stage === '') {
     throw new UsageError(`Give the stage to run: one of ${context.stages.join(', ')}`);
   }
@@ -94,111 +86,186 @@ export async function parseStageArgs(
     const known = context.stages.map((s) => `\`${s}\``).join(', ') || 'none';
     throw new UsageError(`Unknown stage \`${stage}\`: registered stages are ${known}`);
   }
+  const values = parsed.values;
   const source = 'source' in context ? context.source : context.stages[0];
-  const levels = priorityFlags(parsed, source, stage === source);
-  const workers = positive(parsed, 'workers', 'workers');
+  const levels = priorityFlags(values, source, stage === source);
+  const workers = positive(workersText, 'workers');
   if (workers !== undefined && workers > MAX_WORKERS) {
     throw new UsageError(`workers must be at most ${MAX_WORKERS}, got "${workers}"`);
   }
+  const print = parsed.switches.get('print');
   return {
     kind: 'run',
     args: {
       stage,
       workers,
-      limit: positive(parsed, 'limit'),
-      idleTimeout: durationFlag(parsed, 'idle-timeout', DURATION_RANGES.idleTimeout),
-      shutdownTimeout: durationFlag(parsed, 'shutdown-timeout', DURATION_RANGES.shutdownTimeout),
+      limit: positive(values.get('limit'), '--limit'),
+      idleTimeout: durationFlag(values, 'idle-timeout', DURATION_RANGES.idleTimeout),
+      shutdownTimeout: durationFlag(values, 'shutdown-timeout', DURATION_RANGES.shutdownTimeout),
       ...levels,
-      failFast: parsed['fail-fast'] === true,
-      verbose: parsed['verbose'] === true,
-      quiet: parsed['quiet'] === true,
+      failFast: parsed.switches.get('fail-fast') === true,
+      verbose: parsed.switches.get('verbose') === true,
+      quiet: parsed.switches.get('quiet') === true,
       // The last stage's outputs go nowhere else; the others' go to the next stage's queue.
-      print: typeof parsed['print'] === 'boolean' ? parsed['print'] : index === context.stages.length - 1,
+      print: print ?? index === context.stages.length - 1,
       progressInterval:
-        durationFlag(parsed, 'progress-interval', DURATION_RANGES.progressInterval) ??
+        durationFlag(values, 'progress-interval', DURATION_RANGES.progressInterval) ??
         DEFAULT_PROGRESS_INTERVAL,
     },
   };
 }
 
-function build(y: Argv, { stages, scriptName }: StageCliContext): Argv {
-  // No `type` for numbers: with 'parse-numbers' off, yargs hands over the text, checked here.
-  const number = (describe: string) => ({ describe }) as const;
-  return y
-    .scriptName(scriptName)
-    .usage(
-      '$0 <stage> [workers] [flags]\n\nRuns one stage of the pipeline. The last stage prints each output as a ' +
-        'JSON line on stdout (--print, --no-print: any stage).',
-    )
-    .version(false)
-    .command('$0 [stage] [workers]', false)
-    .positional('stage', { type: 'string', describe: `one of: ${stages.join(', ')}` })
-    .positional('workers', { describe: "concurrent calls (default: the stage's workers)" })
-    .option('limit', number('stop after this many inputs (first stage: calls)'))
-    .option(
-      'idle-timeout',
-      number(
-        'stop once nothing was in hand and no input arrived for this long (says so on stderr): ms, ' +
-          'or an integer and a unit (30s, 5m, 2h, 1d), up to 24.9 days; never (the default): no idle timeout',
-      ),
-    )
-    .option(
-      'shutdown-timeout',
-      number(
-        'the most a stop may take (default 30s): receives in flight, running calls (their signal ' +
-          'aborts when a fifth of it, at most 3s, is left), last sends and deletes; ms or 30s, 5m, …, ' +
-          'up to 24.9 days; never: calls are never aborted',
-      ),
-    )
-    .option('fail-fast', {
-      type: 'boolean',
-      describe:
-        'exit 1 when an input fails its last attempt (it waits in the dead-letter queue); ' +
-        'by default it goes there with its reason and the stage goes on',
-    })
-    .option('priority', number(`first stage: priority level of its outputs (0-${TOP_LEVEL})`))
-    .option('min-priority', number('consume only levels >= this'))
-    .option('max-priority', number('consume only levels <= this'))
-    .option('quiet', { type: 'boolean', describe: 'no progress line on stderr' })
-    .option('print', {
-      type: 'boolean',
-      describe:
-        'print each output as a JSON line on stdout (default: the last stage only, whose outputs go ' +
-        'nowhere else; --no-print: none). The stage never waits for stdout: lines it cannot take ' +
-        'at once are dropped, and counted on stderr',
-    })
-    .option(
-      'progress-interval',
-      number(
-        `time between progress lines when stderr is not a terminal: ms or 30s, 5m, … (default ${DEFAULT_PROGRESS_INTERVAL})`,
-      ),
-    )
-    .option('verbose', {
-      type: 'boolean',
-      describe:
-        'debug logs (queues, workers, receives, why the stage stops, a summary) and the stack of a failure',
-    })
-    .option('version', { type: 'boolean', describe: 'print the version of sqspipes' })
-    .epilogue(
-      `Stages, in pipeline order: ${stages.join(' → ')}\n\n` +
-        'Exit codes: 0 stopped gracefully (SIGINT/SIGTERM, --idle-timeout, --limit reached); ' +
-        '1 failure (an input failed with --fail-fast, SQS error); 2 usage error. A second ' +
-        'SIGINT/SIGTERM exits at once with 130/143 (what was in hand returns to SQS after its ' +
-        'visibility timeout).\n\n' +
-        `Memory: with NODE_OPTIONS="${STAGE_NODE_OPTIONS}" a stage that runs flat out keeps its ` +
-        'RSS flat (about 150 MiB) instead of letting V8 grow its heap (README: Memory).',
-    )
-    .parserConfiguration({
-      'parse-numbers': false,
-      'parse-positional-numbers': false,
-      'duplicate-arguments-array': false,
-    })
-    .exitProcess(false)
-    .showHelpOnFail(false)
-    .fail((message, error) => {
-      throw error ?? new UsageError(message);
-    })
-    .help();
+/** A command line that `checkFlagNames` passed, read: each flag's last value, and the positionals. */
+interface StageLine {
+  readonly positionals: readonly string[];
+  readonly values: ReadonlyMap<string, string>;
+  readonly switches: ReadonlyMap<string, boolean>;
+}
+
+/**
+ * Reads `argv` (names already checked): `--flag value` and `--flag=value` for value flags (a
+ * value may start with `-` when a digit follows: `--limit -1` is refused by its range, not taken
+ * for a flag), `--switch`, `--no-switch` and `--switch=true|false`, positionals (`-5` included),
+ * and everything after `--` as positionals. A flag given twice keeps its last value.
+ */
+function readLine(argv: readonly string[]): StageLine {
+  const positionals: string[] = [];
+  const values = new Map<string, string>();
+  const switches = new Map<string, boolean>();
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] as string;
+    if (token === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!token.startsWith('--')) {
+      positionals.push(token);
+      continue;
+    }
+    const [name = '', inline] = token.slice(2).split(/=(.*)/s);
+    if (VALUE_FLAGS.includes(name)) {
+      values.set(name, inline ?? (argv[++i] as string));
+    } else if (name.startsWith('no-') && SWITCHES.includes(name.slice(3))) {
+      switches.set(name.slice(3), inline === 'false');
+    } else {
+      switches.set(name, inline !== 'false');
+    }
+  }
+  return { positionals, values, switches };
+}
+
+/** The flags `--help` lists, each with its value's name (none: a switch) and what it does. */
+const HELP_FLAGS: readonly (readonly [flag: string, value: string, describe: string])[] = [
+  ['limit', 'n', 'stop after this many inputs (first stage: calls)'],
+  [
+    'idle-timeout',
+    'time',
+    'stop once nothing was in hand and no input arrived for this long (says so on stderr): ms, or an ' +
+      'integer and a unit (30s, 5m, 2h, 1d), up to 24.9 days; never (the default): no idle timeout',
+  ],
+  [
+    'shutdown-timeout',
+    'time',
+    'the most a stop may take (default 30s): receives in flight, running calls (their signal aborts ' +
+      'when a fifth of it, at most 3s, is left), last sends and deletes; ms or 30s, 5m, …, up to 24.9 ' +
+      'days; never: calls are never aborted',
+  ],
+  [
+    'fail-fast',
+    '',
+    'exit 1 when an input fails its last attempt (it waits in the dead-letter queue); by default it ' +
+      'goes there with its reason and the stage goes on',
+  ],
+  ['priority', 'level', `first stage: priority level of its outputs (0-${TOP_LEVEL})`],
+  ['min-priority', 'level', 'consume only levels >= this'],
+  ['max-priority', 'level', 'consume only levels <= this'],
+  ['quiet', '', 'no progress line on stderr'],
+  [
+    'print',
+    '',
+    'print each output as a JSON line on stdout (default: the last stage only, whose outputs go ' +
+      'nowhere else; --no-print: none). The stage never waits for stdout: lines it cannot take at ' +
+      'once are dropped, and counted on stderr',
+  ],
+  [
+    'progress-interval',
+    'time',
+    `time between progress lines when stderr is not a terminal: ms or 30s, 5m, … (default ${DEFAULT_PROGRESS_INTERVAL})`,
+  ],
+  [
+    'verbose',
+    '',
+    'debug logs (queues, workers, receives, why the stage stops, a summary) and the stack of a failure',
+  ],
+  ['help', '', 'print this help'],
+  ['version', '', 'print the version of sqspipes'],
+];
+
+/** The text of `--help`: usage, arguments, flags, stages, exit codes and memory. */
+function helpText({ stages, scriptName }: StageCliContext): string {
+  const rows = (entries: readonly (readonly [string, string])[]): string[] => {
+    const width = Math.max(...entries.map(([left]) => left.length)) + 2;
+    return entries.flatMap(([left, right]) =>
+      wrap(right, HELP_WIDTH - width - 2).map((line, i) => `  ${(i === 0 ? left : '').padEnd(width)}${line}`),
+    );
+  };
+  return [
+    `${scriptName} <stage> [workers] [flags]`,
+    '',
+    ...wrap(
+      'Runs one stage of the pipeline. The last stage prints each output as a JSON line on stdout ' +
+        '(--print, --no-print: any stage).',
+      HELP_WIDTH,
+    ),
+    '',
+    'Arguments:',
+    ...rows([
+      ['stage', `one of: ${stages.join(', ')}`],
+      ['workers', "concurrent calls (default: the stage's workers)"],
+    ]),
+    '',
+    'Flags:',
+    ...rows(
+      HELP_FLAGS.map(([flag, value, describe]) => [
+        `--${flag}${value === '' ? '' : ` <${value}>`}`,
+        describe,
+      ]),
+    ),
+    '',
+    ...wrap(`Stages, in pipeline order: ${stages.join(' → ')}`, HELP_WIDTH),
+    '',
+    ...wrap(
+      'Exit codes: 0 stopped gracefully (SIGINT/SIGTERM, --idle-timeout, --limit reached); 1 failure ' +
+        '(an input failed with --fail-fast, SQS error); 2 usage error. A second SIGINT/SIGTERM exits ' +
+        'at once with 130/143 (what was in hand returns to SQS after its visibility timeout).',
+      HELP_WIDTH,
+    ),
+    '',
+    ...wrap(
+      `Memory: with NODE_OPTIONS="${STAGE_NODE_OPTIONS}" a stage that runs flat out keeps its RSS ` +
+        'flat (about 150 MiB) instead of letting V8 grow its heap (README: Memory).',
+      HELP_WIDTH,
+    ),
+  ].join('\n');
+}
+
+/** Columns of `--help`: the text wraps at word boundaries to fit. */
+const HELP_WIDTH = 100;
+
+/** `text` in lines of at most `width` characters (a longer word gets a line of its own). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines;
 }
 
 /** Unknown flags, and value flags without a value, found on the raw line (before `--`). */
@@ -223,7 +290,7 @@ function checkFlagNames(argv: readonly string[]): void {
 }
 
 function priorityFlags(
-  parsed: Record<string, unknown>,
+  parsed: ReadonlyMap<string, string>,
   first: string | undefined,
   isFirst: boolean,
 ): Pick<StageArgs, 'priority' | 'minPriority' | 'maxPriority'> {
@@ -251,17 +318,8 @@ function priorityFlags(
   return { priority, minPriority, maxPriority };
 }
 
-function text(parsed: Record<string, unknown>, key: string): string | undefined {
-  const value = parsed[key];
-  if (value === undefined) return undefined;
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
-    return String(value);
-  throw new UsageError(`Give ${key} once, with one value`);
-}
-
-/** A positive integer flag (`--key`) or positional (`name`), or undefined when not given. */
-function positive(parsed: Record<string, unknown>, key: string, name = `--${key}`): number | undefined {
-  const given = text(parsed, key);
+/** A positive integer flag or positional (`name`: `--limit`, `workers`), or undefined when not given. */
+function positive(given: string | undefined, name: string): number | undefined {
   if (given === undefined) return undefined;
   const value = Number(given);
   if (!/^\d+$/.test(given) || value < 1 || !Number.isSafeInteger(value)) {
@@ -275,11 +333,11 @@ function positive(parsed: Record<string, unknown>, key: string, name = `--${key}
  * not given: `--idle-timeout must be a duration from 0 to 2147483647 ms (…), got "abc"`.
  */
 function durationFlag(
-  parsed: Record<string, unknown>,
+  parsed: ReadonlyMap<string, string>,
   key: string,
   range: DurationRange,
 ): number | undefined {
-  const given = text(parsed, key);
+  const given = parsed.get(key);
   if (given === undefined) return undefined;
   const value = parseDurationText(given);
   if (!isDuration(value, range)) {
@@ -289,8 +347,8 @@ function durationFlag(
 }
 
 /** A priority level flag, or undefined when not given. */
-function level(parsed: Record<string, unknown>, key: string): number | undefined {
-  const given = text(parsed, key);
+function level(parsed: ReadonlyMap<string, string>, key: string): number | undefined {
+  const given = parsed.get(key);
   if (given === undefined) return undefined;
   const value = Number(given);
   if (!/^\d+$/.test(given) || value > TOP_LEVEL) {

@@ -57,7 +57,7 @@ async function runStage(
   const scriptName = `node ${basename(process.argv[1] ?? 'script.js')}`;
   let parsed: ParsedStageCli;
   try {
-    parsed = await parseStageArgs(argv, {
+    parsed = parseStageArgs(argv, {
       stages: client.stageNames,
       source: client.sourceStage,
       scriptName,

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { inFlagWords, parseStageArgs, type StageArgs } from '../../src/cli/stage-args.ts';
 
 const STAGES = ['numbers', 'square', 'label'];
-const parse = (...argv: string[]) => parseStageArgs(argv, { stages: STAGES, scriptName: 'node p.ts' });
+const parse = async (...argv: string[]) =>
+  Promise.resolve().then(() => parseStageArgs(argv, { stages: STAGES, scriptName: 'node p.ts' }));
 
 async function args(...argv: string[]): Promise<StageArgs> {
   const parsed = await parse(...argv);
@@ -160,11 +161,11 @@ describe('stage CLI arguments', () => {
 
   it('treats a first stage that consumes an input (`input: true`) like any stage with one', async () => {
     const context = { stages: STAGES, source: undefined, scriptName: 'node p.ts' };
-    const parsed = await parseStageArgs(['numbers', '--min-priority', '0'], context);
+    const parsed = parseStageArgs(['numbers', '--min-priority', '0'], context);
     expect(parsed.kind === 'run' && parsed.args.minPriority).toBe(0);
-    const error: unknown = await parseStageArgs(['numbers', '--priority', '1'], context).catch(
-      (e: unknown) => e,
-    );
+    const error: unknown = await Promise.resolve()
+      .then(() => parseStageArgs(['numbers', '--priority', '1'], context))
+      .catch((e: unknown) => e);
     expect((error as Error).message).toBe(
       "--priority applies to a source stage only, and this pipeline's first stage consumes an input: stages with an input keep their input's level",
     );
@@ -186,6 +187,20 @@ describe('stage CLI arguments', () => {
     expect(await usageError('nope')).toBe(
       'Unknown stage `nope`: registered stages are `numbers`, `square`, `label`',
     );
+  });
+
+  it('takes what follows -- as arguments, never as flags', async () => {
+    expect(await args('--', 'square', '3')).toMatchObject({ stage: 'square', workers: 3 });
+    expect(await usageError('square', '--', '--limit')).toBe(
+      'workers must be a positive integer, got "--limit"',
+    );
+  });
+
+  it('reads --no-<switch> and --<switch>=true|false', async () => {
+    expect((await args('label', '--no-print=true')).print).toBe(false);
+    expect((await args('label', '--no-print=false')).print).toBe(true);
+    expect((await args('square', '--verbose=true', '--fail-fast=false')).verbose).toBe(true);
+    expect((await args('square', '--fail-fast', '--no-fail-fast')).failFast).toBe(false);
   });
 
   it('takes the last value of a flag given twice, as most CLIs do', async () => {
