@@ -449,6 +449,9 @@ try {
     await waitForQuiet();
     fanout = await runFanout(ctx, fanoutOutputs, fanoutBytes, nodeOptions);
     log(`fanout: peak RSS of the fanning process ${fanout.fanPeakRssMiB} MiB; ${describe(fanout.run)}`);
+    log(
+      `fanout reference: the raw loop's producer sending the same with ${fanout.raw.loops} batches in flight: peak RSS ${fanout.raw.peakRssMiB} MiB; ${describe(fanout.raw.run)}`,
+    );
   }
   if (only.has('submit')) {
     log(
@@ -645,7 +648,7 @@ if (fanout !== undefined) {
       fanout.nodeOptions === null
         ? `a generator fanning 1 input into ${fanout.outputs} outputs of ${mb} KB: RSS <= 250 MiB (Node's defaults)`
         : `a generator fanning 1 input into ${fanout.outputs} outputs of ${mb} KB: RSS <= 300 MiB (recommended NODE_OPTIONS)`,
-    measured: `${fanout.fanPeakRssMiB} MiB peak${fanout.complete ? '' : ' (INCOMPLETE)'}`,
+    measured: `${fanout.fanPeakRssMiB} MiB peak${fanout.complete ? '' : ' (INCOMPLETE)'} (the raw loop's sends: ${fanout.raw.peakRssMiB})`,
     met: fanout.complete && fanout.fanPeakRssMiB <= (fanout.nodeOptions === null ? 250 : 300),
   });
 }
@@ -971,7 +974,10 @@ const result = {
   latency: latency === undefined ? undefined : { ...latency, run: strip(latency.run) },
   idle,
   soak: soaks.length === 0 ? undefined : soaks.map((soak) => ({ ...soak, run: strip(soak.run) })),
-  fanout: fanout === undefined ? undefined : { ...fanout, run: strip(fanout.run) },
+  fanout:
+    fanout === undefined
+      ? undefined
+      : { ...fanout, run: strip(fanout.run), raw: { ...fanout.raw, run: strip(fanout.raw.run) } },
   submit:
     submit === undefined
       ? undefined

@@ -14,6 +14,7 @@
  * middleware stack built once, not per call; the receive then passes no abort signal, since any
  * per-call option empties that cache), --logger on|off (the SDK's logger middleware, which copies
  * every request and response for a logger that does nothing); the defaults are the winner.
+ * --bytes B pads a producer's bodies with B bytes (the fan-out benchmark's reference sends).
  *
  * naive (the Python original's call pattern, sqspipes/task.py): one receive loop per process
  * (MaxNumberOfMessages = min(C, 10)), one DeleteMessage per input right after the receive, one
@@ -59,6 +60,7 @@ const { values, positionals } = childArgs({
   sockets: { type: 'string' },
   cache: { type: 'string' },
   logger: { type: 'string' },
+  bytes: { type: 'string' },
 });
 /** The raw loop's settings by default: the fastest of scripts/bench/raw-variants.ts. */
 const RAW_DEFAULTS = {
@@ -131,10 +133,13 @@ let seq = 0;
 const latencies = role === 'consumer' ? new Float64Array(limit) : undefined;
 const sampler = new RssSampler(() => count);
 
+/** --bytes B: a producer's bodies carry B more bytes (the fan-out benchmark's reference). */
+const padding = 'x'.repeat(intFlag(values.bytes, 'bytes', 0));
+
 function stamp(): string {
   const now = Date.now();
   firstAt ??= now;
-  return JSON.stringify({ t: now, n: seq });
+  return padding === '' ? JSON.stringify({ t: now, n: seq }) : JSON.stringify({ t: now, n: seq, padding });
 }
 
 function handled(messages: readonly Message[]): void {

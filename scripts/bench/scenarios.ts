@@ -12,6 +12,7 @@ import { type ChildReport, CREDENTIALS, REGION } from './child.ts';
 import { type DelayProxy, type ProxyWindow, proxyWindow } from './network.ts';
 import { type Child, finish, startChild } from './procs.ts';
 import { percentile, round } from './stats.ts';
+import { OUTPUT_WINDOW_BYTES } from '../../src/worker/output-window.ts';
 
 const PIPELINE = fileURLToPath(new URL('./pipeline.ts', import.meta.url));
 const LOOPS = fileURLToPath(new URL('./loops.ts', import.meta.url));
@@ -247,7 +248,7 @@ export async function runLoops(
   mode: 'raw' | 'naive' | 'sqs-consumer',
   concurrency: number,
   messages: number,
-  options: { together?: boolean; rawArgs?: readonly string[] } = {},
+  options: { together?: boolean; rawArgs?: readonly string[]; nodeOptions?: string | undefined } = {},
 ): Promise<RunResult> {
   const base = unique(ctx, mode === 'sqs-consumer' ? 'peer' : mode);
   const attributes: Record<string, string> =
@@ -304,7 +305,10 @@ export async function runLoops(
                 `--cpu-prof-dir=${ctx.profileDir}`,
                 `--cpu-prof-name=raw-${role}-c${concurrency}-${process.pid}-${counter}.cpuprofile`,
               ];
-        return startChild(`${loopMode} ${role}`, LOOPS, args, { nodeArgs });
+        return startChild(`${loopMode} ${role}`, LOOPS, args, {
+          nodeArgs,
+          ...nodeOptionsEnv(options.nodeOptions),
+        });
       },
       options.together,
     );
@@ -354,16 +358,16 @@ export function stageChild(
     {
       nodeArgs,
       // As users set them: NODE_OPTIONS in the stage process's environment.
-      ...(nodeOptions === undefined
-        ? {}
-        : {
-            env: {
-              ...process.env,
-              NODE_OPTIONS: [process.env['NODE_OPTIONS'], nodeOptions].filter(Boolean).join(' '),
-            },
-          }),
+      ...nodeOptionsEnv(nodeOptions),
     },
   );
+}
+
+/** A child's environment with `nodeOptions` added to NODE_OPTIONS (none: this process's). */
+function nodeOptionsEnv(nodeOptions: string | undefined): { env?: NodeJS.ProcessEnv } {
+  if (nodeOptions === undefined) return {};
+  const NODE_OPTIONS = [process.env['NODE_OPTIONS'], nodeOptions].filter(Boolean).join(' ');
+  return { env: { ...process.env, NODE_OPTIONS } };
 }
 
 /** The pipeline's client (src → relay → sink), for set-up and clean-up from this process. */
@@ -649,6 +653,17 @@ export interface FanoutResult {
   readonly seconds: number;
   readonly messagesPerSecond: number;
   readonly run: RunResult;
+  /**
+   * The reference: the raw loop's producer sending as many outputs of the same size, with as many
+   * batches in flight as sqspipes' output window lets a run have, under the same Node options.
+   */
+  readonly raw: {
+    readonly loops: number;
+    readonly peakRssMiB: number;
+    readonly messagesPerSecond: number;
+    readonly complete: boolean;
+    readonly run: RunResult;
+  };
 }
 
 /**
@@ -676,6 +691,12 @@ export async function runFanout(
     const [, relay, sink] = run.reports;
     const complete =
       relay?.count === outputs && sink?.count === outputs && run.reports.every((r) => r.error === undefined);
+    // The same sends by the SDK alone: 10 outputs a batch, one batch in flight per loop.
+    const loops = Math.max(1, Math.round(OUTPUT_WINDOW_BYTES / (10 * bytes)));
+    const raw = await runLoops(ctx, 'raw', loops, outputs, {
+      rawArgs: ['--bytes', String(bytes)],
+      nodeOptions,
+    });
     return {
       nodeOptions: nodeOptions ?? null,
       outputs,
@@ -685,6 +706,13 @@ export async function runFanout(
       seconds: run.seconds,
       messagesPerSecond: run.messagesPerSecond,
       run: { ...run, complete },
+      raw: {
+        loops,
+        peakRssMiB: round((raw.reports[0]?.maxRssKiB ?? 0) / 1024, 1),
+        messagesPerSecond: raw.messagesPerSecond,
+        complete: raw.complete,
+        run: raw,
+      },
     };
   } finally {
     await destroyPipeline(ctx, domain, 1).catch(() => {});
