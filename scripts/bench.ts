@@ -12,7 +12,9 @@
  *            NODE_OPTIONS the README recommends (the target), then with Node's defaults.
  *   fanout   one input fanned out by a generator stage into 100 000 outputs of 10 KB: the peak RSS
  *            of that stage's process (--fanout-outputs N, --fanout-bytes B; --fanout-defaults: that
- *            process with Node's default flags rather than the recommended NODE_OPTIONS).
+ *            process with Node's default flags rather than the recommended NODE_OPTIONS). Its
+ *            reference: the raw loop's producer sending the same outputs with as many batches in
+ *            flight as sqspipes' output window allows, under the same Node options.
  *   submit   client.submit() over src → relay → sink (the relay and sink as stage processes, the
  *            source not run; this process is the sender). Cost: --submit-items N (2000) items fed
  *            at once with enqueue() (the baseline, consumed by the sink's own run), with submit()
