@@ -1,4 +1,3 @@
-import { MAX_PRIORITIES } from '../queues/naming.ts';
 import { MAX_WORKERS } from '../stage.ts';
 import {
   DURATION_RANGES,
@@ -8,9 +7,7 @@ import {
   parseDurationText,
 } from '../time/duration.ts';
 import { UsageError } from './operator/errors.ts';
-
-/** Node options recommended for stage processes (README: Deployment, Memory; the benchmark's soak). */
-export const STAGE_NODE_OPTIONS = '--max-semi-space-size=16 --max-old-space-size=1024';
+import { DEFAULT_PROGRESS_INTERVAL, STAGE_FLAGS, stageHelp, TOP_LEVEL } from './stage-help.ts';
 
 /** One stage command line, checked: every number is a number in its range. */
 export interface StageArgs {
@@ -50,27 +47,17 @@ export interface StageCliContext {
   readonly scriptName: string;
 }
 
-const VALUE_FLAGS = [
-  'limit',
-  'idle-timeout',
-  'shutdown-timeout',
-  'priority',
-  'min-priority',
-  'max-priority',
-  'progress-interval',
-];
-const SWITCHES = ['fail-fast', 'quiet', 'print', 'verbose', 'help', 'version'];
-const DEFAULT_PROGRESS_INTERVAL = 10_000;
-const TOP_LEVEL = MAX_PRIORITIES - 1;
+/** Flags that take a value, and switches (`--x`, `--no-x`, `--x=true|false`): from the help's table. */
+const VALUE_FLAGS = new Set(STAGE_FLAGS.filter((f) => f.value !== '').map((f) => f.name));
+const SWITCHES = new Set(STAGE_FLAGS.filter((f) => f.value === '').map((f) => f.name));
 
 /**
  * Parses `<stage> [workers] [flags]`. Every problem is a UsageError (exit code 2) that names the
  * flag, what it must be and what it got, e.g. `--limit must be a positive integer, got "abc"`.
  */
 export function parseStageArgs(argv: readonly string[], context: StageCliContext): ParsedStageCli {
-  checkFlagNames(argv);
   const parsed = readLine(argv);
-  if (parsed.switches.get('help') === true) return { kind: 'help', text: helpText(context) };
+  if (parsed.switches.get('help') === true) return { kind: 'help', text: stageHelp(context) };
   if (parsed.switches.get('version') === true) return { kind: 'version' };
   const [stage, workersText, extra] = parsed.positionals;
   if (extra !== undefined) {
@@ -115,7 +102,7 @@ export function parseStageArgs(argv: readonly string[], context: StageCliContext
   };
 }
 
-/** A command line that `checkFlagNames` passed, read: each flag's last value, and the positionals. */
+/** A command line, read: each flag's last value, the switches, and the positionals. */
 interface StageLine {
   readonly positionals: readonly string[];
   readonly values: ReadonlyMap<string, string>;
@@ -123,10 +110,11 @@ interface StageLine {
 }
 
 /**
- * Reads `argv` (names already checked): `--flag value` and `--flag=value` for value flags (a
- * value may start with `-` when a digit follows: `--limit -1` is refused by its range, not taken
- * for a flag), `--switch`, `--no-switch` and `--switch=true|false`, positionals (`-5` included),
- * and everything after `--` as positionals. A flag given twice keeps its last value.
+ * Reads `argv`: `--flag value` and `--flag=value` for value flags (a value may start with `-`
+ * when a digit follows: `--limit -1` is refused by its range, not taken for a flag), `--switch`,
+ * `--no-switch` and `--switch=true|false`, positionals (`-5` included), and everything after
+ * `--` as positionals. A flag given twice keeps its last value. An unknown flag (short forms
+ * included), a value flag without its value and a switch given another value are UsageErrors.
  */
 function readLine(argv: readonly string[]): StageLine {
   const positionals: string[] = [];
@@ -138,155 +126,29 @@ function readLine(argv: readonly string[]): StageLine {
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    if (!token.startsWith('--')) {
+    if (!token.startsWith('-') || /^-\d/.test(token)) {
       positionals.push(token);
       continue;
     }
+    if (!token.startsWith('--')) throw new UsageError(`Unknown option ${token}`); // no short forms
     const [name = '', inline] = token.slice(2).split(/=(.*)/s);
-    if (VALUE_FLAGS.includes(name)) {
-      values.set(name, inline ?? (argv[++i] as string));
-    } else if (name.startsWith('no-') && SWITCHES.includes(name.slice(3))) {
-      switches.set(name.slice(3), inline === 'false');
+    const negated = name.startsWith('no-') && SWITCHES.has(name.slice(3));
+    if (VALUE_FLAGS.has(name)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined || value === '' || (value.startsWith('-') && !/^-\d/.test(value))) {
+        throw new UsageError(`--${name} needs a value`);
+      }
+      values.set(name, value);
+    } else if (SWITCHES.has(name) || negated) {
+      if (inline !== undefined && inline !== 'true' && inline !== 'false') {
+        throw new UsageError(`--${name} takes no value, got ${JSON.stringify(token)}`);
+      }
+      switches.set(negated ? name.slice(3) : name, (inline === 'false') === negated);
     } else {
-      switches.set(name, inline !== 'false');
+      throw new UsageError(`Unknown option --${name}`);
     }
   }
   return { positionals, values, switches };
-}
-
-/** The flags `--help` lists, each with its value's name (none: a switch) and what it does. */
-const HELP_FLAGS: readonly (readonly [flag: string, value: string, describe: string])[] = [
-  ['limit', 'n', 'stop after this many inputs (first stage: calls)'],
-  [
-    'idle-timeout',
-    'time',
-    'stop once nothing was in hand and no input arrived for this long (says so on stderr): ms, or an ' +
-      'integer and a unit (30s, 5m, 2h, 1d), up to 24.9 days; never (the default): no idle timeout',
-  ],
-  [
-    'shutdown-timeout',
-    'time',
-    'the most a stop may take (default 30s): receives in flight, running calls (their signal aborts ' +
-      'when a fifth of it, at most 3s, is left), last sends and deletes; ms or 30s, 5m, …, up to 24.9 ' +
-      'days; never: calls are never aborted',
-  ],
-  [
-    'fail-fast',
-    '',
-    'exit 1 when an input fails its last attempt (it waits in the dead-letter queue); by default it ' +
-      'goes there with its reason and the stage goes on',
-  ],
-  ['priority', 'level', `first stage: priority level of its outputs (0-${TOP_LEVEL})`],
-  ['min-priority', 'level', 'consume only levels >= this'],
-  ['max-priority', 'level', 'consume only levels <= this'],
-  ['quiet', '', 'no progress line on stderr'],
-  [
-    'print',
-    '',
-    'print each output as a JSON line on stdout (default: the last stage only, whose outputs go ' +
-      'nowhere else; --no-print: none). The stage never waits for stdout: lines it cannot take at ' +
-      'once are dropped, and counted on stderr',
-  ],
-  [
-    'progress-interval',
-    'time',
-    `time between progress lines when stderr is not a terminal: ms or 30s, 5m, … (default ${DEFAULT_PROGRESS_INTERVAL})`,
-  ],
-  [
-    'verbose',
-    '',
-    'debug logs (queues, workers, receives, why the stage stops, a summary) and the stack of a failure',
-  ],
-  ['help', '', 'print this help'],
-  ['version', '', 'print the version of sqspipes'],
-];
-
-/** The text of `--help`: usage, arguments, flags, stages, exit codes and memory. */
-function helpText({ stages, scriptName }: StageCliContext): string {
-  const rows = (entries: readonly (readonly [string, string])[]): string[] => {
-    const width = Math.max(...entries.map(([left]) => left.length)) + 2;
-    return entries.flatMap(([left, right]) =>
-      wrap(right, HELP_WIDTH - width - 2).map((line, i) => `  ${(i === 0 ? left : '').padEnd(width)}${line}`),
-    );
-  };
-  return [
-    `${scriptName} <stage> [workers] [flags]`,
-    '',
-    ...wrap(
-      'Runs one stage of the pipeline. The last stage prints each output as a JSON line on stdout ' +
-        '(--print, --no-print: any stage).',
-      HELP_WIDTH,
-    ),
-    '',
-    'Arguments:',
-    ...rows([
-      ['stage', `one of: ${stages.join(', ')}`],
-      ['workers', "concurrent calls (default: the stage's workers)"],
-    ]),
-    '',
-    'Flags:',
-    ...rows(
-      HELP_FLAGS.map(([flag, value, describe]) => [
-        `--${flag}${value === '' ? '' : ` <${value}>`}`,
-        describe,
-      ]),
-    ),
-    '',
-    ...wrap(`Stages, in pipeline order: ${stages.join(' → ')}`, HELP_WIDTH),
-    '',
-    ...wrap(
-      'Exit codes: 0 stopped gracefully (SIGINT/SIGTERM, --idle-timeout, --limit reached); 1 failure ' +
-        '(an input failed with --fail-fast, SQS error); 2 usage error. A second SIGINT/SIGTERM exits ' +
-        'at once with 130/143 (what was in hand returns to SQS after its visibility timeout).',
-      HELP_WIDTH,
-    ),
-    '',
-    ...wrap(
-      `Memory: with NODE_OPTIONS="${STAGE_NODE_OPTIONS}" a stage that runs flat out keeps its RSS ` +
-        'flat (about 150 MiB) instead of letting V8 grow its heap (README: Memory).',
-      HELP_WIDTH,
-    ),
-  ].join('\n');
-}
-
-/** Columns of `--help`: the text wraps at word boundaries to fit. */
-const HELP_WIDTH = 100;
-
-/** `text` in lines of at most `width` characters (a longer word gets a line of its own). */
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line !== '' && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line === '' ? word : `${line} ${word}`;
-    }
-  }
-  lines.push(line);
-  return lines;
-}
-
-/** Unknown flags, and value flags without a value, found on the raw line (before `--`). */
-function checkFlagNames(argv: readonly string[]): void {
-  for (const [i, token] of argv.entries()) {
-    if (token === '--') return;
-    if (!token.startsWith('-') || /^-\d/.test(token)) continue;
-    if (!token.startsWith('--')) throw new UsageError(`Unknown option ${token}`); // no short forms
-    const [name = '', value] = token.slice(2).split(/=(.*)/s);
-    const bare = name.startsWith('no-') ? name.slice(3) : name;
-    if (VALUE_FLAGS.includes(name)) {
-      const next = value ?? argv[i + 1];
-      if (next === undefined || next === '' || (next.startsWith('-') && !/^-\d/.test(next))) {
-        throw new UsageError(`--${name} needs a value`);
-      }
-    } else if (SWITCHES.includes(bare) && value !== undefined && value !== 'true' && value !== 'false') {
-      throw new UsageError(`--${name} takes no value, got ${JSON.stringify(token)}`);
-    } else if (!SWITCHES.includes(bare)) {
-      throw new UsageError(`Unknown option ${token.split('=')[0]}`);
-    }
-  }
 }
 
 function priorityFlags(

@@ -9,7 +9,7 @@ import { onStopSignals } from './signals.ts';
 import { inFlagWords, type ParsedStageCli, parseStageArgs, type StageArgs } from './stage-args.ts';
 import { stderrLogger } from './stderr-logger.ts';
 
-export { STAGE_NODE_OPTIONS } from './stage-args.ts';
+export { STAGE_NODE_OPTIONS } from './stage-help.ts';
 
 /**
  * Exit codes of the stage CLI (also in its `--help`). A second SIGINT/SIGTERM exits at once with
