@@ -8,7 +8,7 @@
  * - last:  the same on a last stage: its outputs (each its own string) go to `run()`'s loop only.
  * Prints each one's peak RSS and ArrayBuffers (sampled every 20 ms), its scavenges, the young
  * objects that survived them (mean), the bytes they promoted, the young generation's size, its
- * major GCs and its CPU. `npm run build` first (the stage and SqsIo come from dist/).
+ * major GCs and its CPU. `npm run build` first: the stage comes from dist/ (as users import it).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -21,9 +21,9 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { createSqsClients } from '../../dist/sqs/connect.js';
-import { SqsIo } from '../../dist/sqs/sqs-io.js';
-import { TaskClient } from '../../dist/index.js';
+import { createSqsClients } from '../../src/sqs/connect.ts';
+import { SqsIo } from '../../src/sqs/sqs-io.ts';
+import { TaskClient } from 'sqspipes';
 import { CREDENTIALS, REGION, rawClient } from './child.ts';
 import { startEndpoint } from './emulator.ts';
 import { installCleanup, killAll, track } from './procs.ts';
