@@ -2,8 +2,9 @@
  * Where a fan-out's memory goes (issue 27, target 5), one layer at a time, each in a fresh process
  * with Node's default flags, on fauxqs as a separate process:
  *   node scripts/bench/fanout-memory.ts [--outputs 20000] [--bytes 10240] [--rounds 2]
- * - sdk:   the SDK alone (the raw loop's client): 20 loops, each sending batches of 10 bodies.
- * - io:    sqspipes' SqsIo (its batcher and clients), 200 bodies in flight (its output window).
+ * - sdk:   the SDK alone (the raw loop's client): loops sending batches of 10 bodies, one batch
+ *          each in flight, as many as a stage's output window holds (20 of 10 KB bodies).
+ * - io:    sqspipes' SqsIo (its batcher and clients), as many bodies in flight (200 of 10 KB).
  * - stage: a sqspipes stage in this process, a generator fanning one input out (`run()`).
  * - last:  the same on a last stage: its outputs (each its own string) go to `run()`'s loop only.
  * Prints each one's peak RSS and ArrayBuffers (sampled every 20 ms), its scavenges, the young
@@ -23,6 +24,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { createSqsClients } from '../../src/sqs/connect.ts';
 import { SqsIo } from '../../src/sqs/sqs-io.ts';
+import { OUTPUT_WINDOW, OUTPUT_WINDOW_BYTES } from '../../src/worker/output-window.ts';
 import { TaskClient } from 'sqspipes';
 import { CREDENTIALS, REGION, rawClient } from './child.ts';
 import { startEndpoint } from './emulator.ts';
@@ -43,6 +45,10 @@ const { values } = parseArgs({
 });
 const outputs = Number(values.outputs);
 const bytes = Number(values.bytes);
+/** Batches of 10 in flight in the sdk and io layers: what a stage's output window lets it send. */
+const batches = Math.max(1, Math.min(OUTPUT_WINDOW / 10, Math.round(OUTPUT_WINDOW_BYTES / (10 * bytes))));
+/** A layer's process that has not ended by then is killed (and the run fails). */
+const CHILD_DEADLINE_MS = 300_000;
 
 interface Figures {
   layer: Layer;
@@ -126,8 +132,10 @@ async function inChild(layer: Layer, url: string): Promise<Figures> {
   track(child);
   let text = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`the ${layer} child exited with ${code}`);
+  const deadline = setTimeout(() => child.kill('SIGKILL'), CHILD_DEADLINE_MS);
+  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+  clearTimeout(deadline);
+  if (code !== 0) throw new Error(`the ${layer} child exited with ${code ?? signal}`);
   return JSON.parse(text.trim().split('\n').at(-1) ?? '') as Figures;
 }
 
@@ -217,11 +225,11 @@ async function measure(layer: Layer, url: string): Promise<Figures> {
     };
   }
 }
-/** The raw loop's producer: 20 loops (the window's 200 outputs as batches of 10), one batch each in flight. */
+/** The raw loop's producer: `batches` loops, one batch of 10 each in flight. */
 async function sdkSends(sqs: SQSClient, queue: string, body: () => string): Promise<void> {
   let sent = 0;
   await Promise.all(
-    Array.from({ length: 20 }, async () => {
+    Array.from({ length: batches }, async () => {
       while (sent < outputs) {
         const n = Math.min(10, outputs - sent);
         sent += n;
@@ -235,7 +243,7 @@ async function sdkSends(sqs: SQSClient, queue: string, body: () => string): Prom
   );
 }
 
-/** sqspipes' SqsIo: 200 bodies in flight, each made when there is room. */
+/** sqspipes' SqsIo: `batches` × 10 bodies in flight, each made when there is room. */
 async function ioSends(url: string, queue: string, body: () => string): Promise<void> {
   const { sqs, messages } = await createSqsClients({
     endpoint: url,
@@ -248,7 +256,7 @@ async function ioSends(url: string, queue: string, body: () => string): Promise<
   let wake: (() => void) | undefined;
   const sends: Promise<unknown>[] = [];
   for (let i = 0; i < outputs; i++) {
-    while (open >= 200) await new Promise<void>((resolve) => (wake = resolve));
+    while (open >= batches * 10) await new Promise<void>((resolve) => (wake = resolve));
     open++;
     const id = `${process.pid}-${i}`;
     sends.push(
