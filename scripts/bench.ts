@@ -12,9 +12,11 @@
  *            NODE_OPTIONS the README recommends (the target), then with Node's defaults.
  *   fanout   one input fanned out by a generator stage into 100 000 outputs of 10 KB: the peak RSS
  *            of that stage's process (--fanout-outputs N, --fanout-bytes B; --fanout-defaults: that
- *            process with Node's default flags rather than the recommended NODE_OPTIONS). Its
- *            reference: the raw loop's producer sending the same outputs with as many batches in
- *            flight as sqspipes' output window allows, under the same Node options.
+ *            process with Node's default flags rather than the recommended NODE_OPTIONS;
+ *            --fanout-container-gib N: its processes in a memory cgroup of N GiB, as in a container
+ *            with that limit, from which Node sizes its heap; needs root). Its reference: the raw
+ *            loop's producer sending the same outputs with as many batches in flight as sqspipes'
+ *            output window allows, under the same Node options (and in the same cgroup).
  *   submit   client.submit() over src → relay → sink (the relay and sink as stage processes, the
  *            source not run; this process is the sender). Cost: --submit-items N (2000) items fed
  *            at once with enqueue() (the baseline, consumed by the sink's own run), with submit()
@@ -106,6 +108,7 @@ const { values: flags } = parseArgs({
     'fanout-outputs': { type: 'string' },
     'fanout-bytes': { type: 'string' },
     'fanout-defaults': { type: 'boolean', default: false },
+    'fanout-container-gib': { type: 'string' },
     'submit-items': { type: 'string' },
     'submit-workers': { type: 'string' },
     'startup-trials': { type: 'string' },
@@ -167,6 +170,10 @@ const soakMessages = flags.messages === undefined ? (quick ? 20_000 : 100_000) :
 const rttMs = nonNegativeInt(flags.rtt, 'rtt');
 const fanoutOutputs = positiveInt(flags['fanout-outputs'], 'fanout-outputs', quick ? 10_000 : 100_000);
 const fanoutBytes = positiveInt(flags['fanout-bytes'], 'fanout-bytes', 10_240);
+const fanoutContainerGib =
+  flags['fanout-container-gib'] === undefined
+    ? undefined
+    : positiveInt(flags['fanout-container-gib'], 'fanout-container-gib', 2);
 const callMs = nonNegativeInt(flags['call-ms'], 'call-ms');
 const submitItems = positiveInt(flags['submit-items'], 'submit-items', quick ? 500 : 2_000);
 const submitWorkers = positiveInt(flags['submit-workers'], 'submit-workers', 16);
@@ -444,12 +451,14 @@ try {
   if (only.has('fanout')) {
     // --fanout-defaults: the stage process with Node's default flags, as users run it unless told.
     const nodeOptions = flags['fanout-defaults'] ? undefined : STAGE_NODE_OPTIONS;
-    const how = nodeOptions === undefined ? "Node's defaults" : `NODE_OPTIONS="${nodeOptions}"`;
+    const how = `${nodeOptions === undefined ? "Node's defaults" : `NODE_OPTIONS="${nodeOptions}"`}${
+      fanoutContainerGib === undefined ? '' : `, in a memory cgroup of ${fanoutContainerGib} GiB`
+    }`;
     log(
       `fanout: one input into ${fanoutOutputs} outputs of ${fanoutBytes} bytes (a generator stage, 8 workers), ${how}…`,
     );
     await waitForQuiet();
-    fanout = await runFanout(ctx, fanoutOutputs, fanoutBytes, nodeOptions);
+    fanout = await runFanout(ctx, fanoutOutputs, fanoutBytes, nodeOptions, fanoutContainerGib);
     log(`fanout: peak RSS of the fanning process ${fanout.fanPeakRssMiB} MiB; ${describe(fanout.run)}`);
     log(
       `fanout reference: the raw loop's producer sending the same with ${fanout.raw.loops} batches in flight: peak RSS ${fanout.raw.peakRssMiB} MiB; ${describe(fanout.raw.run)}`,
@@ -648,7 +657,7 @@ if (fanout !== undefined) {
   targets.push({
     target:
       fanout.nodeOptions === null
-        ? `a generator fanning 1 input into ${fanout.outputs} outputs of ${mb} KB: RSS <= 250 MiB (Node's defaults)`
+        ? `a generator fanning 1 input into ${fanout.outputs} outputs of ${mb} KB: RSS <= 250 MiB (Node's defaults${fanout.containerGib === null ? '' : `, a ${fanout.containerGib} GiB container`})`
         : `a generator fanning 1 input into ${fanout.outputs} outputs of ${mb} KB: RSS <= 300 MiB (recommended NODE_OPTIONS)`,
     measured: `${fanout.fanPeakRssMiB} MiB peak${fanout.complete ? '' : ' (INCOMPLETE)'} (the raw loop's sends: ${fanout.raw.peakRssMiB})`,
     met: fanout.complete && fanout.fanPeakRssMiB <= (fanout.nodeOptions === null ? 250 : 300),

@@ -1,7 +1,9 @@
 /**
  * Where a fan-out's memory goes (issue 27, target 5), one layer at a time, each in a fresh process
  * with Node's default flags, on fauxqs as a separate process:
- *   node scripts/bench/fanout-memory.ts [--outputs 20000] [--bytes 10240] [--rounds 2]
+ *   node scripts/bench/fanout-memory.ts [--outputs 20000] [--bytes 10240] [--rounds 2] [--container-gib N]
+ * --container-gib N: the layers' processes in a memory cgroup of N GiB, as in a container with that
+ * limit (Node sizes its heap and V8's young generation from it; see container.ts; needs root).
  * - sdk:   the SDK alone (the raw loop's client): loops sending batches of 10 bodies, one batch
  *          each in flight, as many as a stage's output window holds (20 of 10 KB bodies).
  * - io:    sqspipes' SqsIo (its batcher and clients), as many bodies in flight (200 of 10 KB).
@@ -27,6 +29,7 @@ import { SqsIo } from '../../src/sqs/sqs-io.ts';
 import { OUTPUT_WINDOW, OUTPUT_WINDOW_BYTES } from '../../src/worker/output-window.ts';
 import { TaskClient } from 'sqspipes';
 import { CREDENTIALS, REGION, rawClient } from './child.ts';
+import { createMemoryCgroup, inCgroup } from './container.ts';
 import { startEndpoint } from './emulator.ts';
 import { installCleanup, killAll, track } from './procs.ts';
 import { table } from './stats.ts';
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     outputs: { type: 'string', default: '20000' },
     bytes: { type: 'string', default: '10240' },
     rounds: { type: 'string', default: '2' },
+    'container-gib': { type: 'string' },
     child: { type: 'string' },
     endpoint: { type: 'string' },
   },
@@ -73,6 +77,10 @@ if (values.child !== undefined) {
 
 installCleanup(() => killAll());
 const endpoint = await startEndpoint();
+const cgroup =
+  values['container-gib'] === undefined
+    ? undefined
+    : createMemoryCgroup(Number(values['container-gib']), `fanout-memory-${process.pid}`);
 const rows: Figures[] = [];
 try {
   for (let round = 1; round <= Number(values.rounds); round++) {
@@ -84,8 +92,12 @@ try {
   }
 } finally {
   await endpoint.stop();
+  cgroup?.remove();
 }
-console.log(`\n${outputs} outputs of ${bytes} bytes, each layer in a fresh process with Node's defaults:\n`);
+const where = cgroup === undefined ? '' : ` in a memory cgroup of ${values['container-gib']} GiB`;
+console.log(
+  `\n${outputs} outputs of ${bytes} bytes, each layer in a fresh process with Node's defaults${where}:\n`,
+);
 console.log(
   table(
     [
@@ -128,7 +140,8 @@ async function inChild(layer: Layer, url: string): Promise<Figures> {
     '--bytes',
     String(bytes),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const start = inCgroup(cgroup?.dir, process.execPath, args);
+  const child = spawn(start.command, start.args, { stdio: ['ignore', 'pipe', 'inherit'] });
   track(child);
   let text = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));

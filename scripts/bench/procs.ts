@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, rmSync } from 'node:fs';
 import type { ChildReport } from './child.ts';
+import { inCgroup } from './container.ts';
 
 const live = new Set<ChildProcess>();
 
@@ -50,15 +51,16 @@ export interface Child {
   stderr(): string;
 }
 
-/** Starts `node <script> <args>` with the benchmark's flags. */
+/** Starts `node <script> <args>` with the benchmark's flags (in `cgroup`, a directory, if set). */
 export function startChild(
   name: string,
   script: string,
   args: readonly string[],
-  options: { nodeArgs?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+  options: { nodeArgs?: readonly string[]; env?: NodeJS.ProcessEnv; cgroup?: string | undefined } = {},
 ): Child {
   const spawnedAt = Date.now();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
+  const start = inCgroup(options.cgroup, process.execPath, [...(options.nodeArgs ?? []), script, ...args]);
+  const child = spawn(start.command, start.args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? process.env,
   });

@@ -13,6 +13,7 @@ import { type DelayProxy, type ProxyWindow, proxyWindow } from './network.ts';
 import { type Child, finish, startChild } from './procs.ts';
 import { percentile, round } from './stats.ts';
 import { OUTPUT_WINDOW_BYTES } from '../../src/worker/output-window.ts';
+import { createMemoryCgroup } from './container.ts';
 
 const PIPELINE = fileURLToPath(new URL('./pipeline.ts', import.meta.url));
 const LOOPS = fileURLToPath(new URL('./loops.ts', import.meta.url));
@@ -44,6 +45,8 @@ export interface Context {
   readonly traceReceives: boolean;
   /** The delay proxy `endpoint` points at (--rtt > 0), for its counts during each run. */
   readonly proxy: Pick<DelayProxy, 'counts'> | undefined;
+  /** A memory cgroup (its directory) the stage and loop processes run in, as in a container. */
+  readonly cgroup?: string | undefined;
 }
 
 export interface ProcessResult {
@@ -307,6 +310,7 @@ export async function runLoops(
               ];
         return startChild(`${loopMode} ${role}`, LOOPS, args, {
           nodeArgs,
+          cgroup: ctx.cgroup,
           ...nodeOptionsEnv(options.nodeOptions),
         });
       },
@@ -357,6 +361,7 @@ export function stageChild(
     ],
     {
       nodeArgs,
+      cgroup: ctx.cgroup,
       // As users set them: NODE_OPTIONS in the stage process's environment.
       ...nodeOptionsEnv(nodeOptions),
     },
@@ -644,6 +649,8 @@ export async function runSoak(
 export interface FanoutResult {
   /** NODE_OPTIONS of the stage processes, or null for Node's defaults. */
   readonly nodeOptions: string | null;
+  /** The memory limit, GiB, of the cgroup the processes ran in (as in a container), or null for none. */
+  readonly containerGib: number | null;
   readonly outputs: number;
   readonly bytes: number;
   /** Every output reached the last stage. */
@@ -672,11 +679,15 @@ export interface FanoutResult {
  * them or buffered without limit.
  */
 export async function runFanout(
-  ctx: Context,
+  outer: Context,
   outputs: number,
   bytes: number,
   nodeOptions?: string,
+  containerGib?: number,
 ): Promise<FanoutResult> {
+  const cgroup =
+    containerGib === undefined ? undefined : createMemoryCgroup(containerGib, `${outer.prefix}-fanout`);
+  const ctx: Context = { ...outer, cgroup: cgroup?.dir };
   const domain = unique(ctx, 'fan');
   const common = ['--domain', domain, '--priorities', '1', '--deadline', String(ctx.childDeadlineMs)];
   try {
@@ -699,6 +710,7 @@ export async function runFanout(
     });
     return {
       nodeOptions: nodeOptions ?? null,
+      containerGib: containerGib ?? null,
       outputs,
       bytes,
       complete,
@@ -716,5 +728,6 @@ export async function runFanout(
     };
   } finally {
     await destroyPipeline(ctx, domain, 1).catch(() => {});
+    cgroup?.remove();
   }
 }
