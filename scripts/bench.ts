@@ -40,7 +40,9 @@
  * --repeat R (rounds; each point is the best), --soak-workers W, --out DIR,
  * --profile (node --cpu-prof on the sqspipes stage processes and the raw loops), --trace (time their receives),
  * --submit-items N, --submit-workers W, --startup-trials N, --startup-workers W, --short-messages N,
- * --peer-consumers 4, --quiet-wait S (longest wait for a quiet machine before each run, 60).
+ * --peer-consumers 4, --quiet-wait S (longest wait for a quiet machine before each run, 60),
+ * --raw-work sqspipes ((a)'s loops also do by hand the work sqspipes does per message: envelopes,
+ * content ids, the attributes it asks for; see scripts/bench/loops.ts --work).
  *
  * The network model (both 0 by default, which is the plain loopback benchmark):
  *   --rtt MS      every scenario talks to SQS through a proxy on 127.0.0.1 (its own process) that
@@ -109,6 +111,7 @@ const { values: flags } = parseArgs({
     'fanout-bytes': { type: 'string' },
     'fanout-defaults': { type: 'boolean', default: false },
     'fanout-container-gib': { type: 'string' },
+    'raw-work': { type: 'string' },
     'submit-items': { type: 'string' },
     'submit-workers': { type: 'string' },
     'startup-trials': { type: 'string' },
@@ -161,6 +164,10 @@ const only = new Set<Scenario>(
       }),
 );
 const sweep = intList(flags.workers, 'workers', quick ? [1, 16] : [1, 4, 16, 64]);
+const rawWork = flags['raw-work'] ?? 'none';
+if (rawWork !== 'none' && rawWork !== 'sqspipes') throw new Error('--raw-work must be none or sqspipes');
+/** (a)'s loops' extra flags: --raw-work sqspipes makes them the same-work loop. */
+const rawArgs = rawWork === 'sqspipes' ? ['--work', 'sqspipes'] : [];
 const rawLevels = intList(flags.concurrency, 'concurrency', quick ? [4, 16] : [1, 4, 16, 64]);
 const repeat = positiveInt(flags.repeat, 'repeat', quick ? 1 : 2);
 const naiveLevels = intList(flags['naive-concurrency'], 'naive-concurrency', [4]);
@@ -368,9 +375,11 @@ try {
     if (only.has('a')) {
       for (const c of rawLevels) {
         await waitForQuiet();
-        const run = await runLoops(ctx, 'raw', c, messagesFor(c));
+        const run = await runLoops(ctx, 'raw', c, messagesFor(c), { rawArgs });
         runs.raw.push(run);
-        log(`(a) raw ceiling, ${c} loops/process${tag}: ${describe(run)}`);
+        log(
+          `(a) raw ${rawWork === 'none' ? 'ceiling' : "loop doing sqspipes' work"}, ${c} loops/process${tag}: ${describe(run)}`,
+        );
       }
     }
     if (only.has('b')) {
@@ -541,7 +550,7 @@ function row(label: string, run: RunResult): string[] {
   ];
 }
 // With a round trip the best concurrency of the raw loop moves: the table names it.
-const rawLabel = rttMs > 0 ? `(a) raw, best of ${rawLevels.join('/')}` : '(a) raw ceiling';
+const rawLabel = `${rttMs > 0 ? `(a) raw, best of ${rawLevels.join('/')}` : '(a) raw ceiling'}${rawWork === 'none' ? '' : ", doing sqspipes' work"}`;
 const mainRows = [
   ...(a === undefined ? [] : [row(rawLabel, a)]),
   ...(b === undefined ? [] : [row('(b) sqspipes', b)]),
@@ -921,6 +930,7 @@ const result = {
     scenarios: [...only],
     sweep,
     rawLevels,
+    rawWork,
     naiveLevels,
     naiveMessages,
     idleSeconds,

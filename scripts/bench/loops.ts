@@ -15,6 +15,12 @@
  * per-call option empties that cache), --logger on|off (the SDK's logger middleware, which copies
  * every request and response for a logger that does nothing); the defaults are the winner.
  * --bytes B pads a producer's bodies with B bytes (the fan-out benchmark's reference sends).
+ * --work sqspipes: each message also gets the work sqspipes does for it by contract, written by
+ * hand (the same-work loop): a producer's value goes out as sqspipes' envelope under a content id
+ * (SHA-256 of the call's random id, the stage and the value's JSON, as `src/ids.ts` makes it),
+ * used as group and deduplication id; a relay parses each envelope, re-encodes its value under the
+ * output's id derived the same way from the input's; a consumer parses each envelope; receives ask
+ * for sqspipes' three system attributes. No retries, ordering, leases or backpressure.
  *
  * naive (the Python original's call pattern, sqspipes/task.py): one receive loop per process
  * (MaxNumberOfMessages = min(C, 10)), one DeleteMessage per input right after the receive, one
@@ -23,7 +29,7 @@
  *
  * Bounded: --limit messages, --idle-timeout without input, --deadline in all; SIGTERM stops it.
  */
-import { randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DeleteMessageBatchCommand,
@@ -61,6 +67,7 @@ const { values, positionals } = childArgs({
   cache: { type: 'string' },
   logger: { type: 'string' },
   bytes: { type: 'string' },
+  work: { type: 'string' },
 });
 /** The raw loop's settings by default: the fastest of scripts/bench/raw-variants.ts. */
 const RAW_DEFAULTS = {
@@ -92,7 +99,9 @@ const outUrl = role === 'consumer' ? '' : required(values.out, 'out');
 
 // The raw loop's settings (the winners of scripts/bench/raw-variants.ts unless given).
 const waitSeconds = intFlag(values.wait, 'wait', RAW_DEFAULTS.wait);
-const attrs = values.attrs ?? RAW_DEFAULTS.attrs;
+const work = values.work ?? 'none';
+if (work !== 'none' && work !== 'sqspipes') throw new Error('--work must be none or sqspipes');
+const attrs = values.attrs ?? (work === 'sqspipes' ? 'sqspipes' : RAW_DEFAULTS.attrs);
 if (attrs !== 'none' && attrs !== 'sqspipes') throw new Error('--attrs must be none or sqspipes');
 const md5 = (values.md5 ?? RAW_DEFAULTS.md5) === 'on';
 const sockets = intFlag(values.sockets, 'sockets', RAW_DEFAULTS.sockets);
@@ -142,15 +151,57 @@ function stamp(): string {
   return padding === '' ? JSON.stringify({ t: now, n: seq }) : JSON.stringify({ t: now, n: seq, padding });
 }
 
+/** --work sqspipes: an output's id, from its input's (or source call's) id, stage and JSON, as sqspipes makes it. */
+function contentId(inputId: string, stage: string, json: string): string {
+  return hash('sha256', `out\0${inputId}\0${stage}\0${json}`, 'base64url');
+}
+
+/** --work sqspipes: sqspipes' envelope of a value's JSON (version, id, priority level, value). */
+function envelope(id: string, json: string): string {
+  return `{"v":1,"id":${JSON.stringify(id)},"p":0,"d":${json}}`;
+}
+
+/** --work sqspipes: a body's envelope, parsed and checked as sqspipes checks it before a call. */
+function unwrap(body: string | undefined): { id: string; d: unknown } {
+  const parsed = JSON.parse(body ?? '') as unknown;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error('not an envelope');
+  const { v, id, d } = parsed as { v?: unknown; id?: unknown; d?: unknown };
+  if (v !== 1 || typeof id !== 'string') throw new Error('not an envelope');
+  return { id, d };
+}
+
+/** A producer's message: its body and its group and deduplication id. */
+function produced(): { body: string; id: string } {
+  if (work === 'none') return { body: stamp(), id: nextId() };
+  const now = Date.now();
+  firstAt ??= now;
+  const json = JSON.stringify(now);
+  const id = contentId(randomUUID(), 'src', json);
+  return { body: envelope(id, json), id };
+}
+
+/** A relay's output for message `m`: its body and its group and deduplication id. */
+function relayed(m: Message): { body: string; id: string } {
+  if (work === 'none') return { body: m.Body ?? '', id: nextId() };
+  const input = unwrap(m.Body);
+  const json = JSON.stringify(input.d); // the relay's function returns its input
+  const id = contentId(input.id, 'relay', json);
+  return { body: envelope(id, json), id };
+}
+
 function handled(messages: readonly Message[]): void {
   const now = Date.now();
   firstAt ??= now;
   firstOutputAt ??= now;
   for (const m of messages) {
-    if (latencies !== undefined && count < latencies.length) {
-      const body = JSON.parse(m.Body ?? '{}') as { t?: number };
-      latencies[count] = now - Number(body.t);
-    }
+    const sent =
+      role === 'consumer' && work === 'sqspipes'
+        ? Number(unwrap(m.Body).d)
+        : latencies !== undefined && count < latencies.length
+          ? Number((JSON.parse(m.Body ?? '{}') as { t?: number }).t)
+          : 0;
+    if (latencies !== undefined && count < latencies.length) latencies[count] = now - sent;
     count++;
   }
   lastAt = now;
@@ -197,8 +248,8 @@ async function rawProducer(): Promise<void> {
       const k = Math.min(10, limit - issued);
       issued += k;
       const entries = Array.from({ length: k }, (_, i) => {
-        const id = nextId();
-        return { Id: String(i), MessageBody: stamp(), MessageGroupId: id, MessageDeduplicationId: id };
+        const { body, id } = produced();
+        return { Id: String(i), MessageBody: body, MessageGroupId: id, MessageDeduplicationId: id };
       });
       const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: outUrl, Entries: entries }));
       failIfFailed('SendMessageBatch', out);
@@ -217,13 +268,8 @@ async function rawPoller(): Promise<void> {
       if (messages.length === 0) continue;
       if (role === 'relay') {
         const entries = messages.map((m, i) => {
-          const id = nextId();
-          return {
-            Id: String(i),
-            MessageBody: m.Body ?? '',
-            MessageGroupId: id,
-            MessageDeduplicationId: id,
-          };
+          const { body, id } = relayed(m);
+          return { Id: String(i), MessageBody: body, MessageGroupId: id, MessageDeduplicationId: id };
         });
         failIfFailed(
           'SendMessageBatch',

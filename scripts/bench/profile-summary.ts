@@ -2,6 +2,8 @@
  * Summarises a V8 CPU profile (node --cpu-prof; `npm run bench -- --profile` writes them to
  * bench-results/tmp/profiles/): self time by function and by package or source file.
  *   node scripts/bench/profile-summary.ts FILE.cpuprofile [--top 25]
+ *   node scripts/bench/profile-summary.ts A.cpuprofile --against B.cpuprofile --messages N [--top 25]
+ * (the second: both profiles' self time per message of N, side by side, largest differences first)
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -21,7 +23,11 @@ interface Profile {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string', default: '25' } },
+  options: {
+    top: { type: 'string', default: '25' },
+    against: { type: 'string' },
+    messages: { type: 'string' },
+  },
 });
 const top = Number(values.top);
 
@@ -36,7 +42,12 @@ function area(url: string, name: string): string {
   return url;
 }
 
-for (const file of positionals) {
+/** Self time (µs) by function and by package or file of one profile, and its total. */
+function selfTimes(file: string): {
+  total: number;
+  byFunction: Map<string, number>;
+  byArea: Map<string, number>;
+} {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
@@ -54,6 +65,35 @@ for (const file of positionals) {
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
     byArea.set(where, (byArea.get(where) ?? 0) + us);
   }
+  return { total, byFunction, byArea };
+}
+
+if (values.against !== undefined) {
+  // --against B --messages N: each profile's self time per message, B beside A, largest gaps first.
+  const messages = Number(values.messages ?? 1);
+  const [first] = positionals;
+  if (first === undefined) throw new Error('give the profile to compare with --against');
+  const a = selfTimes(first);
+  const b = selfTimes(values.against);
+  const perMessage = (us: number) => (us / messages).toFixed(1).padStart(7);
+  const gaps = (ma: Map<string, number>, mb: Map<string, number>) =>
+    [...new Set([...ma.keys(), ...mb.keys()])]
+      .map((k): [string, number, number] => [k, ma.get(k) ?? 0, mb.get(k) ?? 0])
+      .sort((x, y) => Math.abs(y[2] - y[1]) - Math.abs(x[2] - x[1]))
+      .slice(0, top)
+      .map(([k, ua, ub]) => `  ${perMessage(ua)} ${perMessage(ub)} ${perMessage(ub - ua)}  ${k}`)
+      .join('\n');
+  console.log(`A: ${first}\nB: ${values.against}\nself time, µs per message of ${messages}:`);
+  console.log(
+    `        A       B     B-A\n  ${perMessage(a.total)} ${perMessage(b.total)} ${perMessage(b.total - a.total)}  in all`,
+  );
+  console.log(`By package / file:\n${gaps(a.byArea, b.byArea)}`);
+  console.log(`By function:\n${gaps(a.byFunction, b.byFunction)}`);
+  process.exit(0);
+}
+
+for (const file of positionals) {
+  const { total, byFunction, byArea } = selfTimes(file);
   const pct = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)}%`;
   const list = (m: Map<string, number>) =>
     [...m.entries()]
