@@ -3,8 +3,12 @@
  * (producer → relay → consumer, 3 processes) with one setting changed at a time, rounds
  * alternating, on fauxqs as a separate process (or through the delay proxy with --rtt MS):
  *   node scripts/bench/raw-variants.ts [--messages 10000] [--concurrency 16] [--rounds 2] [--rtt MS]
+ *     [--variants defaults,sqspipes-work] [--out FILE]
  * Prints, per variant, the mean msg/s and the mean CPU per message of each role; the loop's
- * defaults (RAW_DEFAULTS in loops.ts) should be the winner. Writes bench-results/raw-variants.json.
+ * defaults (RAW_DEFAULTS in loops.ts) should be the winner. "sqspipes' work" is not a setting but
+ * the same-work loop (loops.ts --work sqspipes): what sqspipes' contract alone costs a loop.
+ * --variants: only these (names as printed, lower case, non-alphanumerics as dashes).
+ * Writes bench-results/raw-variants.json (or --out FILE).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +29,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '2' },
     rtt: { type: 'string', default: '0' },
+    variants: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const messages = Number(values.messages);
@@ -33,7 +39,7 @@ const rounds = Number(values.rounds);
 const rttMs = Number(values.rtt);
 
 /** One setting changed at a time from the defaults (wait 1 s, no attributes, no MD5, 256 sockets, the SDK's middleware cache, no logger middleware). */
-const VARIANTS: Record<string, string[]> = {
+const ALL_VARIANTS: Record<string, string[]> = {
   defaults: [],
   'md5 on': ['--md5', 'on'],
   "sqspipes' attributes": ['--attrs', 'sqspipes'],
@@ -41,7 +47,23 @@ const VARIANTS: Record<string, string[]> = {
   '500 sockets': ['--sockets', '500'],
   'no middleware cache': ['--cache', 'off'],
   'logger middleware': ['--logger', 'on'],
+  "sqspipes' work": ['--work', 'sqspipes'],
 };
+const slug = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+const chosen = values.variants?.split(',');
+const unknown = chosen?.filter((c) => !Object.keys(ALL_VARIANTS).some((name) => slug(name) === c));
+if (unknown !== undefined && unknown.length > 0) {
+  throw new Error(
+    `--variants: unknown ${unknown.join(', ')} (known: ${Object.keys(ALL_VARIANTS).map(slug).join(', ')})`,
+  );
+}
+const VARIANTS = Object.fromEntries(
+  Object.entries(ALL_VARIANTS).filter(([name]) => chosen === undefined || chosen.includes(slug(name))),
+);
 
 installCleanup(() => killAll());
 const tmpDir = join(ROOT, 'bench-results', 'tmp');
@@ -109,7 +131,9 @@ process.stdout.write(
     ]),
   )}\n`,
 );
-const file = join(ROOT, 'bench-results', rttMs > 0 ? `raw-variants-rtt${rttMs}.json` : 'raw-variants.json');
+const file =
+  values.out ??
+  join(ROOT, 'bench-results', rttMs > 0 ? `raw-variants-rtt${rttMs}.json` : 'raw-variants.json');
 writeFileSync(
   file,
   `${JSON.stringify({ generatedAt: new Date().toISOString(), messages, concurrency, rounds, rttMs, loadavg: os.loadavg(), summary }, null, 2)}\n`,
