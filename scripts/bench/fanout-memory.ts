@@ -199,8 +199,17 @@ async function measure(layer: Layer, url: string): Promise<Figures> {
   );
   const queue = QueueUrl ?? '';
   start();
-  if (layer === 'sdk') await sdkSends(rawClient(url), queue, body);
-  else await ioSends(url, queue, body);
+  // The sdk layer: the raw loop's client settings (loops.ts RAW_DEFAULTS): no MD5 checks, the
+  // middleware cache, no logger middleware.
+  if (layer === 'sdk') {
+    const sqs = rawClient(url, {
+      maxSockets: 256,
+      md5: false,
+      cacheMiddleware: true,
+      loggerMiddleware: false,
+    });
+    await sdkSends(sqs, queue, body);
+  } else await ioSends(url, queue, body);
   const figures = finish();
   await admin.send(new DeleteQueueCommand({ QueueUrl: queue }));
   return figures;
