@@ -101,6 +101,8 @@ const outUrl = role === 'consumer' ? '' : required(values.out, 'out');
 const waitSeconds = intFlag(values.wait, 'wait', RAW_DEFAULTS.wait);
 const work = values.work ?? 'none';
 if (work !== 'none' && work !== 'sqspipes') throw new Error('--work must be none or sqspipes');
+if (work !== 'none' && (mode !== 'raw' || values.bytes !== undefined))
+  throw new Error('--work sqspipes is for the raw loop, without --bytes');
 const attrs = values.attrs ?? (work === 'sqspipes' ? 'sqspipes' : RAW_DEFAULTS.attrs);
 if (attrs !== 'none' && attrs !== 'sqspipes') throw new Error('--attrs must be none or sqspipes');
 const md5 = (values.md5 ?? RAW_DEFAULTS.md5) === 'on';
