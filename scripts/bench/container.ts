@@ -13,7 +13,6 @@ import { join } from 'node:path';
 export interface MemoryCgroup {
   /** The cgroup's directory; a process joins it by writing its pid to `cgroup.procs` there. */
   readonly dir: string;
-  readonly limitBytes: number;
   /** Removes the cgroup; left in place (empty once its processes are killed) while any still runs. */
   remove(): void;
 }
@@ -23,6 +22,8 @@ export interface MemoryCgroup {
  * saying why when the cgroup file system is missing or not writable here.
  */
 export function createMemoryCgroup(gib: number, name: string): MemoryCgroup {
+  if (!Number.isFinite(gib) || gib <= 0)
+    throw new Error(`a cgroup's limit must be a number of GiB above 0, got ${gib}`);
   const limitBytes = Math.round(gib * 1024 ** 3);
   const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
   const v1 = own.find((line) => line.split(':')[1]?.split(',').includes('memory'));
@@ -46,7 +47,6 @@ export function createMemoryCgroup(gib: number, name: string): MemoryCgroup {
   }
   return {
     dir,
-    limitBytes,
     remove: () => {
       try {
         rmdirSync(dir);

@@ -76,11 +76,12 @@ if (values.child !== undefined) {
 }
 
 installCleanup(() => killAll());
-const endpoint = await startEndpoint();
+// Made before anything starts: a refusal (no root, a bad size) leaves nothing to clean up.
 const cgroup =
   values['container-gib'] === undefined
     ? undefined
     : createMemoryCgroup(Number(values['container-gib']), `fanout-memory-${process.pid}`);
+const endpoint = await startEndpoint();
 const rows: Figures[] = [];
 try {
   for (let round = 1; round <= Number(values.rounds); round++) {
